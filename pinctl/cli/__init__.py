@@ -1,0 +1,126 @@
+"""The click layer: a lazy command group and the one error boundary.
+
+Subcommands are imported only when run, so `pinctl --help` and every TAB completion
+pay for click alone, not for cryptography, pyOpenSSL or rich.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from pinctl import __version__
+from pinctl.cli.common import CONTEXT_SETTINGS, Outcome
+from pinctl.errors import ExitCode, PinctlError
+
+# name -> (module under pinctl.cli, one-line summary shown by `pinctl --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "fetch": ("fetch", "Connect to hosts and show their chain and pins."),
+    "pin": ("pin", "Derive pins from certificate, key and CSR files."),
+    "add": ("add", "Fetch a host's chain and add its pins to the pin file."),
+    "remove": ("remove", "Remove a host, or one of its pins, from the pin file."),
+    "list": ("list", "Show the pin file's hosts and pins."),
+    "verify": ("verify", "Check live hosts against the pin file (for CI)."),
+    "backup-keygen": ("backup_keygen", "Generate spare key pairs whose pins are backups."),
+    "export": ("export", "Write the pins in a client's format (OkHttp, Android, iOS, ...)."),
+    "completion": ("completion", "Print a shell completion script."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"pinctl.cli.{COMMANDS[cmd_name][0]}")
+        command: click.Command = module.command
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "--version", prog_name="pinctl")
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+def cli(debug: bool) -> None:
+    """TLS certificate pinning: fetch chains, derive pins, keep them in a reviewed
+    pin file, and verify live hosts against it in CI.
+
+    \b
+    Examples:
+      pinctl fetch example.com
+      pinctl pin cert.pem
+      pinctl add api.example.com && pinctl verify
+    """
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Run pinctl and exit; the only place that turns errors into exit codes."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or bool(os.environ.get("PINCTL_DEBUG"))
+    sys.exit(_run(args, debug))
+
+
+def _run(args: list[str], debug: bool) -> int:
+    try:
+        rv: Any = cli.main(args=args, prog_name="pinctl", standalone_mode=False)
+        if isinstance(rv, Outcome):
+            rv.write()
+            return int(rv.exit_code)
+        return 0 if rv is None else int(rv)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help(), err=True)
+        return ExitCode.USAGE
+    except click.UsageError as exc:
+        hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+        _error(f"{exc.format_message()}{hint}")
+        return ExitCode.USAGE
+    except click.ClickException as exc:
+        _error(exc.format_message())
+        return ExitCode.USAGE
+    except (click.Abort, KeyboardInterrupt):
+        _error("interrupted")
+        return 130
+    except PinctlError as exc:
+        if debug:
+            raise
+        _error(str(exc))
+        return int(exc.exit_code)
+    except BrokenPipeError:
+        # The reader went away (`pinctl fetch ... | head`); say nothing more to it.
+        _silence_stdout()
+        return ExitCode.FAILED
+    except Exception as exc:
+        if debug:
+            raise
+        _error(
+            f"internal error ({type(exc).__name__}: {exc}); "
+            "re-run with --debug and report the traceback"
+        )
+        return ExitCode.FAILED
+
+
+def _error(message: str) -> None:
+    one_line = " ".join(message.split())
+    try:
+        sys.stderr.write(f"pinctl: error: {one_line}\n")
+        sys.stderr.flush()
+    except (BrokenPipeError, OSError):
+        pass
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

@@ -1,0 +1,132 @@
+"""What every command shares: the Outcome it returns and the options it repeats.
+
+Options are written once here as decorators, so that `fetch`, `add` and `verify`
+spell `--timeout` or `--ca-file` the same way and completion sees them alike.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+
+from pinctl.errors import ExitCode
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+CONTEXT_SETTINGS: dict[str, Any] = {
+    "help_option_names": ["-h", "--help"],
+    "max_content_width": 80,
+}
+
+HASH_CHOICES = ("sha256", "sha384", "sha512")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A command's result and how to write it; `cli.main` writes it, then exits."""
+
+    result: object
+    render: Callable[[Any, Any], None]
+    """A renderer from `pinctl.output`, called with (result, Sink)."""
+    exit_code: ExitCode = ExitCode.OK
+    warnings: tuple[str, ...] = field(default=())
+    """Lines for stderr, written before the result."""
+
+    def write(self) -> None:
+        from pinctl.output.terminal import Sink
+
+        sink = Sink(sys.stdout, sys.stderr)
+        for line in self.warnings:
+            sink.warn(line)
+        self.render(self.result, sink)
+        sink.out.flush()
+
+
+def output_option(*choices: str, default: str = "table") -> Callable[[F], F]:
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def hash_option(f: F) -> F:
+    return click.option(
+        "--hash",
+        "hashes",
+        type=click.Choice(HASH_CHOICES),
+        multiple=True,
+        help="Pin hash algorithm; repeat for several. [default: sha256]",
+    )(f)
+
+
+def passphrase_options(f: F) -> F:
+    """Passphrases come from a file, an environment variable or a prompt: never argv."""
+    f = click.option(
+        "--passphrase-env",
+        metavar="VAR",
+        help="Read the passphrase from environment variable VAR.",
+    )(f)
+    return click.option(
+        "--passphrase-file",
+        type=click.Path(dir_okay=False, allow_dash=False),
+        help="Read the passphrase from the first line of this file.",
+    )(f)
+
+
+def pin_file_option(f: F) -> F:
+    return click.option(
+        "--pin-file",
+        type=click.Path(dir_okay=False),
+        envvar="PINCTL_PIN_FILE",
+        default="pins.toml",
+        show_default=True,
+        help="The pin file (env: PINCTL_PIN_FILE).",
+    )(f)
+
+
+def connection_options(f: F) -> F:
+    """The options of SPEC.md `fetch`, shared by `fetch` and `add`."""
+    decorators = [
+        click.option("--port", type=click.IntRange(1, 65535), help="Port, when TARGET has none."),
+        click.option(
+            "--servername",
+            metavar="NAME",
+            help="SNI and name to check (default: the host; none for an IP address).",
+        ),
+        click.option(
+            "--connect-to",
+            metavar="ADDR[:PORT]",
+            help="Dial this address instead, keeping the host for SNI and name checks.",
+        ),
+        click.option("-4", "family", flag_value=4, help="Use IPv4 only."),
+        click.option("-6", "family", flag_value=6, help="Use IPv6 only."),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=10.0,
+            show_default=True,
+            help="Seconds for the whole connect and handshake.",
+        ),
+        click.option(
+            "--proxy",
+            metavar="URL",
+            help="HTTP CONNECT proxy (env: HTTPS_PROXY, https_proxy; NO_PROXY honoured).",
+        ),
+        click.option(
+            "--ca-file",
+            type=click.Path(exists=True, dir_okay=False),
+            help="Trust the roots in this PEM file instead of the system store.",
+        ),
+    ]
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f

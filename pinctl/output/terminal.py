@@ -1,0 +1,59 @@
+"""Where output goes, and whether it may be coloured: the only terminal knowledge."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@dataclass
+class Sink:
+    """stdout for data, stderr for messages; tables and colour only on a terminal."""
+
+    out: TextIO
+    err: TextIO
+
+    @property
+    def out_tty(self) -> bool:
+        return _isatty(self.out)
+
+    @property
+    def err_tty(self) -> bool:
+        return _isatty(self.err)
+
+    @property
+    def color(self) -> bool:
+        """NO_COLOR (any value) and TERM=dumb turn colour off, as no-color.org asks."""
+        return self.out_tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+    def warn(self, message: str) -> None:
+        self.err.write(f"pinctl: warning: {message}\n")
+        self.err.flush()
+
+    def note(self, message: str) -> None:
+        self.err.write(f"{message}\n")
+        self.err.flush()
+
+    def console(self, *, stderr: bool = False) -> Console:
+        """A rich console that never interprets attacker-controlled text as markup."""
+        from rich.console import Console
+
+        return Console(
+            file=self.err if stderr else self.out,
+            markup=False,
+            emoji=False,
+            highlight=False,
+            no_color=not self.color,
+            soft_wrap=False,
+        )
