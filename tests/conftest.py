@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import trustme
-from click.testing import CliRunner, Result
-
-from pinctl.cli import cli
+from click.testing import CliRunner
 
 
 @dataclass
@@ -23,7 +20,9 @@ class Invocation:
     stderr: str
 
 
-def _invoke(args: list[str], input: str | bytes | None = None, env: dict[str, str] | None = None) -> Invocation:
+def _invoke(
+    args: list[str], input: str | bytes | None = None, env: dict[str, str] | None = None
+) -> Invocation:
     from pinctl.cli import _run
 
     runner = CliRunner()

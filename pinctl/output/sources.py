@@ -1,0 +1,237 @@
+"""Renderers for `fetch` and `pin`: table, json, pem and pins, keyed by the `-o` value."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pinctl.entries import Entry, SourceFailure, SourceReport, SourcesResult
+from pinctl.output.terminal import Sink
+
+
+def _days_left(entry: Entry, now: datetime) -> int | None:
+    if entry.not_after is None:
+        return None
+    return (entry.not_after - now).days
+
+
+def _validity(entry: Entry, now: datetime) -> str:
+    if entry.not_before is None or entry.not_after is None:
+        return ""
+    days = _days_left(entry, now)
+    span = f"{entry.not_before:%Y-%m-%d} to {entry.not_after:%Y-%m-%d}"
+    if days is not None and days < 0:
+        return f"{span} (expired {-days} days ago)"
+    if entry.not_before > now:
+        return f"{span} (not yet valid)"
+    return f"{span} ({days} days left)"
+
+
+def _key(entry: Entry) -> str:
+    return f"{entry.key.type} {entry.key.bits}" + (
+        f" ({entry.key.curve})" if entry.key.curve else ""
+    )
+
+
+def _kind_label(entry: Entry) -> str:
+    if entry.kind == "certificate" and not entry.served:
+        return "trust anchor (from the trust store, not served)"
+    return entry.kind.replace("_", " ")
+
+
+def _validation_line(report: SourceReport) -> str | None:
+    v = report.validation
+    if v is None:
+        return None
+    if v.trusted and v.hostname_match:
+        return "validation: trusted, hostname matches"
+    trust = "trusted" if v.trusted else "NOT trusted"
+    name = "hostname matches" if v.hostname_match else "hostname does NOT match"
+    return f"validation: {trust}, {name}: {v.error}"
+
+
+def _failures(result: SourcesResult, sink: Sink) -> None:
+    for source in result.sources:
+        if isinstance(source, SourceFailure):
+            sink.err.write(f"pinctl: error: {source.source}: {source.error}\n")
+    sink.err.flush()
+
+
+def render_text(result: SourcesResult, sink: Sink) -> None:
+    """Plain, stable text for pipes and logs: one block per source, one field per line."""
+    _failures(result, sink)
+    out: list[str] = []
+    for source in result.sources:
+        if isinstance(source, SourceFailure):
+            continue
+        head = source.source
+        if source.tls is not None:
+            head += f"  {source.tls.version}  {source.tls.cipher}"
+        out.append(head)
+        for entry in source.entries:
+            out.append(f"  [{entry.index}] {_kind_label(entry)}  {entry.subject or ''}".rstrip())
+            rows = [
+                ("issuer", entry.issuer),
+                ("serial", entry.serial),
+                ("validity", _validity(entry, result.now)),
+                ("key", _key(entry)),
+            ]
+            rows += [("spki", str(pin)) for pin in entry.spki.values()]
+            rows += [("cert", str(pin)) for pin in (entry.cert or {}).values()]
+            out += [f"      {label:<9} {value}" for label, value in rows if value]
+        line = _validation_line(source)
+        if line:
+            out.append(f"  {line}")
+        out.append("")
+    sink.out.write("\n".join(out[:-1]) + "\n" if out else "")
+
+
+def render_table(result: SourcesResult, sink: Sink) -> None:
+    """A rich table on a terminal, days to expiry coloured; plain text everywhere else."""
+    if not sink.out_tty:
+        render_text(result, sink)
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    _failures(result, sink)
+    console = sink.console()
+    for source in result.sources:
+        if isinstance(source, SourceFailure):
+            continue
+        title = source.source + (
+            f"  {source.tls.version}  {source.tls.cipher}" if source.tls else ""
+        )
+        table = Table(title=title, title_justify="left", show_lines=True)
+        for column in ("#", "certificate / key", "expires", "key", "pins"):
+            table.add_column(column, overflow="fold")
+        for entry in source.entries:
+            who = Text(_kind_label(entry) + "\n" + (entry.subject or ""))
+            if entry.issuer:
+                who.append(f"\nissuer: {entry.issuer}", style="dim")
+            pins = [f"spki {pin}" for pin in entry.spki.values()]
+            pins += [f"cert {pin}" for pin in (entry.cert or {}).values()]
+            table.add_row(
+                str(entry.index), who, _expiry_cell(entry, result.now), _key(entry), "\n".join(pins)
+            )
+        console.print(table)
+        line = _validation_line(source)
+        if line:
+            ok = (
+                source.validation is not None
+                and source.validation.trusted
+                and (source.validation.hostname_match)
+            )
+            console.print(Text(line, style="green" if ok else "bold red"))
+
+
+def _expiry_cell(entry: Entry, now: datetime) -> Any:
+    from rich.text import Text
+
+    days = _days_left(entry, now)
+    if days is None or entry.not_after is None:
+        return ""
+    style = "red" if days < 0 else "yellow" if days < 30 else "green"
+    label = f"expired {-days}d ago" if days < 0 else f"{days} days left"
+    return Text(f"{entry.not_after:%Y-%m-%d}\n{label}", style=style)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def entry_json(entry: Entry) -> dict[str, Any]:
+    return {
+        "index": entry.index,
+        "kind": entry.kind,
+        "served": entry.served,
+        "subject": entry.subject,
+        "issuer": entry.issuer,
+        "serial": entry.serial,
+        "not_before": _iso(entry.not_before),
+        "not_after": _iso(entry.not_after),
+        "key": {"type": entry.key.type, "bits": entry.key.bits},
+        "spki": {alg: str(pin) for alg, pin in entry.spki.items()},
+        "cert": None if entry.cert is None else {alg: str(pin) for alg, pin in entry.cert.items()},
+    }
+
+
+def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
+    if isinstance(source, SourceFailure):
+        return {
+            "source": source.source,
+            "error": source.error,
+            "tls": None,
+            "validation": None,
+            "entries": [],
+        }
+    return {
+        "source": source.source,
+        "error": None,
+        "tls": None
+        if source.tls is None
+        else {"version": source.tls.version, "cipher": source.tls.cipher},
+        "validation": None
+        if source.validation is None
+        else {
+            "trusted": source.validation.trusted,
+            "hostname_match": source.validation.hostname_match,
+            "error": source.validation.error,
+        },
+        "entries": [entry_json(entry) for entry in source.entries],
+    }
+
+
+def render_json(result: SourcesResult, sink: Sink) -> None:
+    _failures(result, sink)
+    document = {"sources": [source_json(source) for source in result.sources]}
+    sink.out.write(json.dumps(document, indent=2) + "\n")
+
+
+def render_pins(result: SourcesResult, sink: Sink) -> None:
+    """One SPKI pin per line, leaf first, for shell pipes."""
+    _failures(result, sink)
+    lines = [
+        str(pin)
+        for source in result.sources
+        if isinstance(source, SourceReport)
+        for entry in source.entries
+        for pin in entry.spki.values()
+    ]
+    sink.out.write("".join(f"{line}\n" for line in lines))
+
+
+def pem_chain(entries: tuple[Entry, ...]) -> str:
+    """The served certificates as PEM, in served order (what `--save` writes too)."""
+    blocks = []
+    for entry in entries:
+        if entry.der is None or not entry.served:
+            continue
+        body = base64.encodebytes(entry.der).decode("ascii").replace("\n", "")
+        lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+        blocks.append(
+            "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+        )
+    return "".join(blocks)
+
+
+def render_pem(result: SourcesResult, sink: Sink) -> None:
+    _failures(result, sink)
+    sink.out.write(
+        "".join(
+            pem_chain(source.entries)
+            for source in result.sources
+            if isinstance(source, SourceReport)
+        )
+    )
+
+
+RENDERERS: dict[str, Callable[[SourcesResult, Sink], None]] = {
+    "table": render_table,
+    "json": render_json,
+    "pem": render_pem,
+    "pins": render_pins,
+}

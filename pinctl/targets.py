@@ -1,0 +1,177 @@
+"""What to connect to: ``host``, ``host:port``, ``[v6]:port`` or a URL, with SNI and a dial override.
+
+A target keeps two addresses apart on purpose: the name the certificate must match (and
+that goes into SNI) and the address actually dialled, which `--connect-to` may change.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from pinctl.errors import UsageError
+
+SCHEME_PORTS: dict[str, int] = {
+    "https": 443,
+    "smtps": 465,
+    "imaps": 993,
+    "pop3s": 995,
+    "ldaps": 636,
+    "ftps": 990,
+}
+DEFAULT_PORT = 443
+
+_HOST_CHARS = re.compile(r"[^\s/@?#\[\]:\\%]+")
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One host to inspect, and where to dial it."""
+
+    host: str
+    """As given, without IPv6 brackets."""
+    port: int
+    servername: str | None
+    """SNI and the name checked; None for an IP address with no --servername."""
+    connect_host: str
+    """Where to dial: the --connect-to address, or `host`."""
+    connect_port: int
+
+    @property
+    def label(self) -> str:
+        """``host:port`` (``[::1]:443`` for IPv6), the JSON ``source`` and the name in messages."""
+        return join_host_port(self.host, self.port)
+
+    @property
+    def check_name(self) -> str | None:
+        """The name the leaf must be valid for: the servername, else the IP address dialled."""
+        if self.servername is not None:
+            return self.servername
+        return self.host if is_ip_address(self.host) else None
+
+    @property
+    def sni(self) -> str | None:
+        """The SNI value: never an IP address (RFC 6066) nor a trailing dot."""
+        if self.servername is None or is_ip_address(self.servername):
+            return None
+        return self.servername.rstrip(".") or None
+
+
+def is_ip_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def join_host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def parse_target(
+    text: str,
+    *,
+    port: int | None = None,
+    servername: str | None = None,
+    connect_to: str | None = None,
+) -> Target:
+    """Read a TARGET argument; a port in TARGET wins over `port`, which wins over the scheme's."""
+    given = text.strip()
+    if not given:
+        raise UsageError("empty TARGET: give host, host:port, [v6addr]:port or https://host/")
+    default_port = DEFAULT_PORT
+    if "://" in given:
+        host, target_port, default_port = _split_url(given)
+    else:
+        host, target_port = _split_host_port(given, f"TARGET {given!r}")
+    host = _check_host(host, f"TARGET {given!r}")
+    final_port = target_port or port or default_port
+    name = _servername(servername) if servername is not None else _default_servername(host)
+    if connect_to is None:
+        return Target(host, final_port, name, host, final_port)
+    dial_host, dial_port = _split_host_port(connect_to.strip(), f"--connect-to {connect_to!r}")
+    dial_host = _check_host(dial_host, f"--connect-to {connect_to!r}")
+    return Target(host, final_port, name, dial_host, dial_port or final_port)
+
+
+def _split_url(text: str) -> tuple[str, int | None, int]:
+    from urllib.parse import urlsplit
+
+    scheme = text.split("://", 1)[0].lower()
+    if scheme not in SCHEME_PORTS:
+        known = ", ".join(SCHEME_PORTS)
+        raise UsageError(
+            f"TARGET {text!r}: unsupported scheme {scheme!r}; pinctl speaks TLS from the "
+            f"first byte, so use one of {known} (STARTTLS is not supported yet)"
+        )
+    parts = urlsplit(text)
+    netloc = parts.netloc.rpartition("@")[2]
+    if not netloc:
+        raise UsageError(f"TARGET {text!r}: the URL has no host")
+    host, port = _split_host_port(netloc, f"TARGET {text!r}")
+    return host, port, SCHEME_PORTS[scheme]
+
+
+def _split_host_port(text: str, what: str) -> tuple[str, int | None]:
+    if text.startswith("["):
+        host, bracket, rest = text[1:].partition("]")
+        if not bracket or not _is_ipv6(host):
+            raise UsageError(f"{what}: expected [IPv6-address]:port, e.g. [::1]:443")
+        if not rest:
+            return host, None
+        if not rest.startswith(":"):
+            raise UsageError(f"{what}: unexpected {rest!r} after the IPv6 address")
+        return host, _port(rest[1:], what)
+    if text.count(":") > 1:
+        if _is_ipv6(text):
+            return text, None
+        raise UsageError(f"{what}: write an IPv6 address with a port as [addr]:port")
+    host, colon, port_text = text.partition(":")
+    return host, _port(port_text, what) if colon else None
+
+
+def _port(text: str, what: str) -> int:
+    if not _PORT.fullmatch(text) or not 1 <= int(text) <= 65535:
+        raise UsageError(f"{what}: port {text!r} is not a number from 1 to 65535")
+    return int(text)
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _check_host(host: str, what: str) -> str:
+    if is_ip_address(host) or _is_ipv6(host):
+        return host
+    if not host or not _HOST_CHARS.fullmatch(host) or ".." in host or host.startswith("."):
+        raise UsageError(f"{what}: {host!r} is not a host name or IP address")
+    _idna(host, what)
+    return host
+
+
+def _idna(name: str, what: str) -> str:
+    """Non-ASCII names go on the wire, into SNI and into name checks as A-labels."""
+    if name.isascii():
+        return name.lower()
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise UsageError(f"{what}: {name!r} is not a valid internationalised host name") from None
+
+
+def _default_servername(host: str) -> str | None:
+    return None if is_ip_address(host) else _idna(host, f"host {host!r}")
+
+
+def _servername(name: str) -> str:
+    value = name.strip()
+    if not value or not _HOST_CHARS.fullmatch(value) and not is_ip_address(value):
+        raise UsageError(f"--servername {name!r} is not a host name or IP address")
+    return value if is_ip_address(value) else _idna(value, f"--servername {name!r}")

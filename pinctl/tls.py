@@ -1,0 +1,408 @@
+"""The handshake: reach a target (directly or through an HTTP proxy) and get its chain.
+
+This is the only module that imports pyOpenSSL. It verifies nothing (VERIFY_NONE), so a
+broken server can still be inspected; validation happens afterwards in `pinctl.chain` on
+cryptography objects. Every step, DNS included, runs against one deadline: a silent or
+dripping server costs the timeout, never more.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import ipaddress
+import os
+import select
+import socket
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pinctl.entries import TlsInfo
+from pinctl.errors import ConnectError, UsageError
+from pinctl.targets import Target, is_ip_address, join_host_port
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from OpenSSL import SSL
+
+PROXY_DEFAULT_PORT = 1080
+"""curl's default when a proxy URL has no port."""
+_READ_SIZE = 65536
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    timeout: float = 10.0
+    """One total deadline for DNS, proxy, connect and handshake, in seconds."""
+    family: int | None = None
+    """4, 6, or None for any address family."""
+    proxy: str | None = None
+    """``http://[user:pass@]host:port``, already chosen from --proxy or the environment."""
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """What a completed handshake showed, before anything was validated."""
+
+    target: Target
+    chain: tuple[x509.Certificate, ...]
+    """As served, leaf first."""
+    tls: TlsInfo
+    forward_secrecy: bool
+    """TLS 1.3, or an (EC)DHE key exchange in older versions."""
+
+
+@dataclass(frozen=True)
+class Proxy:
+    host: str
+    port: int
+    authorization: str | None = None
+    """The ``Proxy-Authorization`` value for credentials in the URL."""
+
+    @property
+    def label(self) -> str:
+        return join_host_port(self.host, self.port)
+
+
+def parse_proxy(url: str, what: str = "--proxy") -> Proxy:
+    """Read an HTTP proxy URL; a bare ``host:port`` means http://, as in curl."""
+    from urllib.parse import unquote, urlsplit
+
+    text = url.strip()
+    if "://" not in text:
+        text = f"http://{text}"
+    parts = urlsplit(text)
+    if parts.scheme.lower() != "http":
+        raise UsageError(
+            f"{what} {url!r}: only http:// proxies (HTTP CONNECT) are supported, "
+            f"not {parts.scheme}://"
+        )
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        raise UsageError(f"{what} {url!r}: the port is not a number from 1 to 65535") from None
+    if not host:
+        raise UsageError(f"{what} {url!r}: no proxy host; expected http://host:port")
+    authorization = None
+    if parts.username is not None:
+        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        authorization = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
+    return Proxy(host, port or PROXY_DEFAULT_PORT, authorization)
+
+
+def proxy_from_env(host: str, environ: Mapping[str, str]) -> str | None:
+    """The proxy curl would use for an https:// URL to `host`, or None to go direct."""
+    proxy = environ.get("https_proxy") or environ.get("HTTPS_PROXY")
+    if not proxy or bypasses_proxy(host, environ.get("no_proxy") or environ.get("NO_PROXY", "")):
+        return None
+    return proxy
+
+
+def bypasses_proxy(host: str, no_proxy: str) -> bool:
+    """curl's NO_PROXY: ``*``, or a comma list of domain suffixes, IP addresses and CIDRs."""
+    name = host.strip("[]").rstrip(".").lower()
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+    for raw in no_proxy.split(","):
+        entry = raw.strip().lower()
+        if entry == "*":
+            return True
+        if address is not None:
+            if _address_in(address, entry):
+                return True
+            continue
+        entry = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
+        entry = entry.lstrip(".").rstrip(".")
+        if entry and (name == entry or name.endswith("." + entry)):
+            return True
+    return False
+
+
+def _address_in(address: ipaddress.IPv4Address | ipaddress.IPv6Address, entry: str) -> bool:
+    entry = entry.strip("[]")
+    if entry.count(":") == 1 and "." in entry:  # 10.0.0.1:8080: curl ignores the port
+        entry = entry.split(":", 1)[0]
+    try:
+        return address in ipaddress.ip_network(entry, strict=False)
+    except ValueError:
+        return False
+
+
+class _Deadline:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.at = time.monotonic() + seconds
+
+    def remaining(self, doing: str) -> float:
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise ConnectError(f"timed out after {self.seconds:g} s {doing}", "timeout")
+        return left
+
+
+def handshake(target: Target, options: ConnectOptions) -> Handshake:
+    """Connect and complete a TLS handshake, or raise `ConnectError` with its status."""
+    deadline = _Deadline(options.timeout)
+    if options.proxy:
+        proxy = parse_proxy(options.proxy)
+        sock = _dial(proxy.host, proxy.port, None, deadline, f"proxy {proxy.label}")
+        try:
+            early = _tunnel(sock, proxy, target, deadline)
+        except BaseException:
+            sock.close()
+            raise
+    else:
+        sock = _dial(target.connect_host, target.connect_port, options.family, deadline, "")
+        early = b""
+    try:
+        return _tls(sock, target, deadline, early)
+    finally:
+        sock.close()
+
+
+def _dial(host: str, port: int, family: int | None, deadline: _Deadline, via: str) -> socket.socket:
+    where = join_host_port(host, port)
+    addresses = _resolve(host, port, family, deadline, via or where)
+    last: ConnectError | None = None
+    for af, address in addresses:
+        sock = socket.socket(af, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            _connect(sock, address, deadline, f"when connecting to {via or where}")
+            return sock
+        except ConnectError as exc:
+            sock.close()
+            if exc.status == "timeout":
+                raise
+            last = exc
+    assert last is not None  # _resolve never returns an empty list
+    raise last
+
+
+def _resolve(
+    host: str, port: int, family: int | None, deadline: _Deadline, what: str
+) -> list[tuple[socket.AddressFamily, tuple[object, ...]]]:
+    wanted = {4: socket.AF_INET, 6: socket.AF_INET6}.get(family or 0, socket.AF_UNSPEC)
+    if is_ip_address(host):
+        af = socket.AF_INET6 if ":" in host else socket.AF_INET
+        if wanted not in (socket.AF_UNSPEC, af):
+            raise ConnectError(f"{host} is not an IPv{family} address (-{family} was given)")
+        return [(af, (host, port))]
+    found: list[list[tuple[socket.AddressFamily, tuple[object, ...]]]] = []
+    failed: list[OSError] = []
+    done = threading.Event()
+
+    def lookup() -> None:  # getaddrinfo cannot be interrupted, so the caller stops waiting
+        try:
+            infos = socket.getaddrinfo(host, port, wanted, socket.SOCK_STREAM)
+            found.append([(info[0], info[4]) for info in infos])
+        except (OSError, UnicodeError) as exc:
+            failed.append(OSError(str(exc)))
+        finally:
+            done.set()
+
+    threading.Thread(target=lookup, name="pinctl-dns", daemon=True).start()
+    if not done.wait(deadline.remaining(f"while resolving {host}")):
+        deadline.remaining(f"while resolving {host}")
+    if failed or not found or not found[0]:
+        reason = failed[0].args[-1] if failed and failed[0].args else "no address found"
+        family_note = f" (IPv{family} only)" if family else ""
+        raise ConnectError(f"cannot resolve {host}{family_note}: {reason}; check the name")
+    return found[0]
+
+
+def _connect(
+    sock: socket.socket, address: tuple[object, ...], deadline: _Deadline, doing: str
+) -> None:
+    code = sock.connect_ex(address)
+    if code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
+        _wait(sock, write=True, deadline=deadline, doing=doing)
+        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+    if code:
+        raise _socket_error(OSError(code, os.strerror(code)), doing)
+
+
+def _tunnel(sock: socket.socket, proxy: Proxy, target: Target, deadline: _Deadline) -> bytes:
+    """Open an HTTP CONNECT tunnel; return any bytes that came after the proxy's headers."""
+    authority = join_host_port(target.connect_host, target.connect_port)
+    lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}", "User-Agent: pinctl"]
+    if proxy.authorization:
+        lines.append(f"Proxy-Authorization: {proxy.authorization}")
+    doing = f"while talking to proxy {proxy.label}"
+    _send(sock, ("\r\n".join(lines) + "\r\n\r\n").encode(), deadline, doing)
+    buffer = b""
+    while b"\r\n\r\n" not in buffer:
+        if len(buffer) > 65536:
+            raise ConnectError(f"proxy {proxy.label} sent an oversized CONNECT response")
+        chunk = _recv(sock, deadline, doing)
+        if not chunk:
+            raise ConnectError(f"proxy {proxy.label} closed the connection during CONNECT")
+        buffer += chunk
+    head, _, early = buffer.partition(b"\r\n\r\n")
+    status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].startswith("2"):
+        shown = _printable(status_line.encode("latin-1"))
+        raise ConnectError(
+            f"proxy {proxy.label} refused CONNECT to {authority}: {shown or 'no status line'}"
+        )
+    return early
+
+
+def _tls(sock: socket.socket, target: Target, deadline: _Deadline, early: bytes) -> Handshake:
+    from OpenSSL import SSL
+
+    conn = SSL.Connection(_context(), None)
+    conn.set_connect_state()
+    if target.sni is not None:
+        conn.set_tlsext_host_name(target.sni.encode("ascii"))
+    if early:
+        conn.bio_write(early)
+    doing = "during the TLS handshake"
+    received = early
+    while True:
+        try:
+            conn.do_handshake()
+            break
+        except SSL.WantReadError:
+            _flush(conn, sock, deadline, doing)
+            try:
+                data = _recv(sock, deadline, doing)
+            except ConnectError as exc:
+                raise _during_tls(exc) from None
+            if not data:
+                raise ConnectError(_closed_message(received), "tls-error")
+            received = (received + data)[:64]  # kept to say what a non-TLS server sent
+            conn.bio_write(data)
+        except SSL.Error as exc:
+            raise ConnectError(_tls_failure(exc, received), "tls-error") from None
+    _flush(conn, sock, deadline, doing)
+    chain = conn.get_peer_cert_chain(as_cryptography=True) or []
+    if not chain:
+        raise ConnectError("the server sent no certificate", "tls-error")
+    version = conn.get_protocol_version_name()
+    cipher = conn.get_cipher_name() or "unknown"
+    _close_politely(conn, sock)
+    return Handshake(
+        target=target,
+        chain=tuple(chain),
+        tls=TlsInfo(version, cipher),
+        forward_secrecy=version == "TLSv1.3" or cipher.startswith(("ECDHE-", "DHE-", "EDH-")),
+    )
+
+
+def _context() -> SSL.Context:
+    from OpenSSL import SSL
+
+    ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    ctx.set_verify(SSL.VERIFY_NONE)
+    # Old and weak servers must still be inspectable: offer everything OpenSSL can do.
+    ctx.set_min_proto_version(SSL.TLS1_VERSION)
+    ctx.set_cipher_list(b"ALL:@SECLEVEL=0")
+    ctx.set_options(SSL.OP_LEGACY_SERVER_CONNECT)
+    return ctx
+
+
+def _flush(conn: SSL.Connection, sock: socket.socket, deadline: _Deadline, doing: str) -> None:
+    from OpenSSL import SSL
+
+    while True:
+        try:
+            data = conn.bio_read(_READ_SIZE)
+        except SSL.WantReadError:
+            return
+        try:
+            _send(sock, data, deadline, doing)
+        except ConnectError as exc:
+            raise _during_tls(exc) from None
+
+
+def _close_politely(conn: SSL.Connection, sock: socket.socket) -> None:
+    """Send close_notify if the socket takes it at once; never wait for the peer."""
+    from OpenSSL import SSL
+
+    try:
+        conn.shutdown()
+        sock.send(conn.bio_read(_READ_SIZE))
+    except (SSL.Error, OSError):
+        pass
+
+
+def _send(sock: socket.socket, data: bytes, deadline: _Deadline, doing: str) -> None:
+    view = memoryview(data)
+    while view:
+        _wait(sock, write=True, deadline=deadline, doing=doing)
+        try:
+            sent = sock.send(view)
+        except (BlockingIOError, InterruptedError):
+            continue
+        except OSError as exc:
+            raise _socket_error(exc, doing) from None
+        view = view[sent:]
+
+
+def _recv(sock: socket.socket, deadline: _Deadline, doing: str) -> bytes:
+    while True:
+        _wait(sock, write=False, deadline=deadline, doing=doing)
+        try:
+            return sock.recv(_READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            continue
+        except OSError as exc:
+            raise _socket_error(exc, doing) from None
+
+
+def _wait(sock: socket.socket, *, write: bool, deadline: _Deadline, doing: str) -> None:
+    while True:
+        left = deadline.remaining(doing)
+        poller = select.poll()
+        poller.register(sock, select.POLLOUT if write else select.POLLIN)
+        if poller.poll(max(1, int(left * 1000) + 1)):
+            return
+
+
+def _socket_error(exc: OSError, doing: str) -> ConnectError:
+    code = exc.errno
+    if code == errno.ECONNREFUSED:
+        return ConnectError(f"connection refused {doing}; is the port right?", retryable=True)
+    if code in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED):
+        return ConnectError(f"connection reset by the peer {doing}", retryable=True)
+    if code == errno.ETIMEDOUT:
+        return ConnectError(f"timed out {doing}", "timeout")
+    if code in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+        return ConnectError(f"{exc.strerror} {doing}; check the address and -4/-6")
+    return ConnectError(f"{exc.strerror or exc} {doing}")
+
+
+def _during_tls(exc: ConnectError) -> ConnectError:
+    """A reset once the handshake began is a TLS failure, though still worth a retry."""
+    if exc.status == "unreachable":
+        return ConnectError(str(exc), "tls-error", retryable=exc.retryable)
+    return exc
+
+
+def _tls_failure(exc: Exception, received: bytes) -> str:
+    if received and received[0] not in (0x15, 0x16):
+        return f"the server does not speak TLS on this port; it sent {_printable(received)!r}"
+    reasons = [
+        str(part[2]) for part in (exc.args[0] if exc.args and isinstance(exc.args[0], list) else [])
+        if isinstance(part, tuple) and len(part) == 3
+    ]
+    reason = reasons[-1] if reasons else (str(exc) or type(exc).__name__)
+    return f"TLS handshake failed: {reason}"
+
+
+def _closed_message(received: bytes) -> str:
+    if received and received[0] not in (0x15, 0x16):
+        return f"the server does not speak TLS on this port; it sent {_printable(received)!r}"
+    return "the server closed the connection during the TLS handshake"
+
+
+def _printable(data: bytes) -> str:
+    text = data[:40].decode("latin-1")
+    return "".join(c if c.isprintable() and c.isascii() else "." for c in text).strip()

@@ -1,0 +1,347 @@
+"""`pinctl pin`: every input type and key type, cross-checked against the openssl CLI."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime
+import hashlib
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import certifi
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+from cryptography.x509.oid import NameOID
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pinctl.errors import PinctlError
+from pinctl.sources import read_source
+
+PASSPHRASE = b"correct horse battery staple"
+
+KEY_FACTORIES: dict[str, Callable[[], object]] = {
+    "rsa-2048": lambda: rsa.generate_private_key(65537, 2048),
+    "rsa-4096": lambda: rsa.generate_private_key(65537, 4096),
+    "ec-p256": lambda: ec.generate_private_key(ec.SECP256R1()),
+    "ec-p384": lambda: ec.generate_private_key(ec.SECP384R1()),
+    "ec-p521": lambda: ec.generate_private_key(ec.SECP521R1()),
+    "ed25519": ed25519.Ed25519PrivateKey.generate,
+    "ed448": ed448.Ed448PrivateKey.generate,
+}
+
+
+def openssl(*args: str, data: bytes | None = None) -> bytes:
+    return subprocess.run(["openssl", *args], input=data, capture_output=True, check=True).stdout
+
+
+def openssl_pin(spki_der: bytes, alg: str = "sha256") -> str:
+    """The pipeline users run today: ... | openssl dgst -binary | base64."""
+    digest = openssl("dgst", f"-{alg}", "-binary", data=spki_der)
+    return f"{alg}/" + base64.b64encode(digest).decode()
+
+
+def _self_signed(key, name: str) -> x509.Certificate:  # type: ignore[no-untyped-def]
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    algorithm = (
+        None
+        if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
+        else (hashes.SHA256())
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=90))
+        .sign(key, algorithm)
+    )
+
+
+def _csr(key) -> x509.CertificateSigningRequest:  # type: ignore[no-untyped-def]
+    algorithm = (
+        None
+        if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
+        else (hashes.SHA256())
+    )
+    return (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "csr.example")]))
+        .sign(key, algorithm)
+    )
+
+
+@pytest.fixture(scope="module", params=list(KEY_FACTORIES))
+def material(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One key type written in every format `pin` reads, plus openssl's expected pins."""
+    key = KEY_FACTORIES[request.param]()
+    cert = _self_signed(key, f"{request.param}.example")
+    d = tmp_path_factory.mktemp(request.param)
+    enc = serialization.Encoding
+    priv = serialization.PrivateFormat
+    pub = serialization.PublicFormat
+    crypt = serialization.BestAvailableEncryption(PASSPHRASE)
+    none = serialization.NoEncryption()
+    files: dict[str, bytes] = {
+        "cert.pem": cert.public_bytes(enc.PEM),
+        "cert.der": cert.public_bytes(enc.DER),
+        "cert.p7b": pkcs7.serialize_certificates([cert], enc.PEM),
+        "cert.p7b.der": pkcs7.serialize_certificates([cert], enc.DER),
+        "pub.pem": key.public_key().public_bytes(enc.PEM, pub.SubjectPublicKeyInfo),
+        "pub.der": key.public_key().public_bytes(enc.DER, pub.SubjectPublicKeyInfo),
+        "pkcs8.pem": key.private_bytes(enc.PEM, priv.PKCS8, none),
+        "pkcs8.der": key.private_bytes(enc.DER, priv.PKCS8, none),
+        "pkcs8-enc.pem": key.private_bytes(enc.PEM, priv.PKCS8, crypt),
+        "pkcs8-enc.der": key.private_bytes(enc.DER, priv.PKCS8, crypt),
+        "csr.pem": _csr(key).public_bytes(enc.PEM),
+        "csr.der": _csr(key).public_bytes(enc.DER),
+        "bundle.p12": pkcs12.serialize_key_and_certificates(b"k", key, cert, None, crypt),
+    }
+    if isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+        files["trad.pem"] = key.private_bytes(enc.PEM, priv.TraditionalOpenSSL, none)
+        files["trad.der"] = key.private_bytes(enc.DER, priv.TraditionalOpenSSL, none)
+        files["trad-enc.pem"] = key.private_bytes(enc.PEM, priv.TraditionalOpenSSL, crypt)
+    if isinstance(key, rsa.RSAPrivateKey):
+        files["pkcs1-pub.pem"] = key.public_key().public_bytes(enc.PEM, pub.PKCS1)
+    for name, data in files.items():
+        (d / name).write_bytes(data)
+    (d / "pass.txt").write_bytes(PASSPHRASE + b"\n")
+    cert_path = str(d / "cert.pem")
+    spki = openssl(
+        "pkey",
+        "-pubin",
+        "-outform",
+        "der",
+        data=openssl("x509", "-in", cert_path, "-pubkey", "-noout"),
+    )
+    cert_der = openssl("x509", "-in", cert_path, "-outform", "der")
+    return {
+        "dir": d,
+        "files": sorted(files),
+        "spki": {alg: openssl_pin(spki, alg) for alg in ("sha256", "sha384", "sha512")},
+        "cert": openssl_pin(cert_der),
+        "has_cert": {"cert.pem", "cert.der", "cert.p7b", "cert.p7b.der", "bundle.p12"},
+    }
+
+
+def test_every_format_gives_openssls_spki_pin(material, run) -> None:  # type: ignore[no-untyped-def]
+    """Each file type of a key yields the SPKI pin the openssl pipeline computes."""
+    d = material["dir"]
+    for name in material["files"]:
+        result = run(["pin", "-o", "json", "--passphrase-file", str(d / "pass.txt"), str(d / name)])
+        assert result.exit_code == 0, (name, result.stderr)
+        assert result.stderr == ""
+        entries = json.loads(result.stdout)["sources"][0]["entries"]
+        assert {e["spki"]["sha256"] for e in entries} == {material["spki"]["sha256"]}, name
+        if name in material["has_cert"]:
+            certs = [e for e in entries if e["kind"] == "certificate"]
+            assert certs[0]["cert"]["sha256"] == material["cert"], name
+
+
+def test_openssl_agrees_on_keys_and_csrs_directly(material) -> None:  # type: ignore[no-untyped-def]
+    """openssl run on the private key and the CSR themselves gives pinctl's pin."""
+    d = material["dir"]
+    from_key = openssl("pkey", "-in", str(d / "pkcs8.pem"), "-pubout", "-outform", "der")
+    csr_pub = openssl("req", "-in", str(d / "csr.pem"), "-pubkey", "-noout")
+    from_csr = openssl("pkey", "-pubin", "-outform", "der", data=csr_pub)
+    for path, expected_der in ((d / "pkcs8.pem", from_key), (d / "csr.pem", from_csr)):
+        report = read_source(str(path), path.read_bytes())
+        assert str(report.entries[0].spki["sha256"]) == openssl_pin(expected_der)
+
+
+def test_other_hashes_match_openssl(material, run) -> None:  # type: ignore[no-untyped-def]
+    """--hash sha384/sha512 give openssl's digests of the same SubjectPublicKeyInfo."""
+    path = str(material["dir"] / "cert.pem")
+    result = run(
+        ["pin", "-o", "pins", "--hash", "sha256", "--hash", "sha384", "--hash", "sha512", path]
+    )
+    assert result.exit_code == 0
+    assert result.stdout.split() == [material["spki"][a] for a in ("sha256", "sha384", "sha512")]
+
+
+def test_stdin_is_read_with_a_dash(material, run) -> None:  # type: ignore[no-untyped-def]
+    """`pinctl pin -` reads the certificate from standard input."""
+    data = (material["dir"] / "cert.der").read_bytes()
+    result = run(["pin", "-o", "pins", "-"], input=data)
+    assert result.exit_code == 0
+    assert result.stdout == material["spki"]["sha256"] + "\n"
+
+
+def test_mozilla_bundle_pins_in_order_without_warnings(run) -> None:
+    """The certifi bundle pins in one call, in file order, with no deprecation text."""
+    bundle = Path(certifi.where())
+    result = run(["pin", "-o", "pins", str(bundle)])
+    assert result.exit_code == 0
+    assert result.stderr == ""
+    pins = result.stdout.splitlines()
+    ders = [c.public_bytes(serialization.Encoding.DER) for c in _load_quietly(bundle.read_bytes())]
+    assert len(pins) == len(ders) > 100
+    # openssl on a sample, including every root whose serial number is not positive
+    sample = {0, len(ders) // 2, len(ders) - 1} | _nonpositive_serials(ders)
+    for i in sorted(sample):
+        pem = openssl("x509", "-inform", "der", "-pubkey", "-noout", data=ders[i])
+        assert pins[i] == openssl_pin(openssl("pkey", "-pubin", "-outform", "der", data=pem))
+
+
+def _load_quietly(data: bytes) -> list[x509.Certificate]:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return x509.load_pem_x509_certificates(data)
+
+
+def _nonpositive_serials(ders: list[bytes]) -> set[int]:
+    found = set()
+    for i, der in enumerate(ders):
+        out = openssl("x509", "-inform", "der", "-noout", "-serial", data=der).decode()
+        if out.strip() in ("serial=00", "serial=0") or out.startswith("serial=-"):
+            found.add(i)
+    return found
+
+
+def test_mozilla_bundle_through_the_real_entry_point() -> None:
+    """The installed console entry point pins the bundle with a plain, warning-free stderr."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pinctl", "pin", "-o", "pins", certifi.where()],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0
+    assert proc.stderr == ""
+    assert all(line.startswith("sha256/") and len(line) == 51 for line in proc.stdout.splitlines())
+
+
+def test_a_pem_bundle_keeps_file_order(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """Several certificates in one PEM come out in the order written, text between them ignored."""
+    keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(3)]
+    certs = [_self_signed(k, f"n{i}") for i, k in enumerate(keys)]
+    text = b"".join(b"subject=junk\n" + c.public_bytes(serialization.Encoding.PEM) for c in certs)
+    (tmp_path / "b.pem").write_bytes(text)
+    result = run(["pin", "-o", "json", str(tmp_path / "b.pem")])
+    subjects = [e["subject"] for e in json.loads(result.stdout)["sources"][0]["entries"]]
+    assert subjects == ["CN=n0", "CN=n1", "CN=n2"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", "is empty"),
+        (b"\x8f\x01\xfe" * 300, "unrecognised binary data"),
+        (b"hello, this is a README\n", "text file without PEM blocks"),
+        (b"-----BEGIN CERTIFICATE-----\nMIIB\n", "truncated PEM"),
+        (b"-----BEGIN CERTIFICATE-----\nMIIBIjAN\n-----END CERTIFICATE-----\n", "damaged PEM"),
+        (b"-----BEGIN FOO BAR-----\nAAAA\n-----END FOO BAR-----\n", "'FOO BAR' is not supported"),
+        (b"0\x82\x01\x00garbage", "unrecognised binary data"),
+    ],
+)
+def test_bad_files_give_one_clean_line(tmp_path: Path, run, content: bytes, expected: str) -> None:  # type: ignore[no-untyped-def]
+    """Malformed input is one `pinctl: error:` line naming the file, exit 2, no traceback."""
+    path = tmp_path / "input.crt"
+    path.write_bytes(content)
+    result = run(["pin", str(path)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"pinctl: error: {path}")
+    assert expected in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_file_is_a_clean_error(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """A path that does not exist is named in the error, exit 2."""
+    result = run(["pin", str(tmp_path / "nope.pem")])
+    assert result.exit_code == 2
+    assert "nope.pem" in result.stderr
+    assert "No such file" in result.stderr
+
+
+def test_wrong_passphrase_is_refused(material, tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """An encrypted key with the wrong passphrase fails cleanly and prints nothing secret."""
+    (tmp_path / "wrong.txt").write_bytes(b"not the passphrase\n")
+    for name in ("pkcs8-enc.pem", "pkcs8-enc.der", "bundle.p12"):
+        result = run(
+            ["pin", "--passphrase-file", str(tmp_path / "wrong.txt"), str(material["dir"] / name)]
+        )
+        assert result.exit_code == 2, name
+        assert "wrong passphrase" in result.stderr
+        assert "not the passphrase" not in result.stderr + result.stdout
+
+
+def test_passphrase_from_environment(material, run) -> None:  # type: ignore[no-untyped-def]
+    """--passphrase-env names a variable; its value decrypts and never reaches output."""
+    result = run(
+        [
+            "pin",
+            "-o",
+            "pins",
+            "--passphrase-env",
+            "KEYPASS",
+            str(material["dir"] / "pkcs8-enc.pem"),
+        ],
+        env={"KEYPASS": PASSPHRASE.decode()},
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == material["spki"]["sha256"] + "\n"
+    assert PASSPHRASE.decode() not in result.stdout + result.stderr
+
+
+def test_encrypted_input_without_a_passphrase_source_fails(material, run) -> None:  # type: ignore[no-untyped-def]
+    """Not on a terminal and no passphrase option: an error that says how to give one."""
+    result = run(["pin", str(material["dir"] / "pkcs8-enc.pem")])
+    assert result.exit_code == 2
+    assert "passphrase" in result.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2048))
+def test_no_bytes_make_the_reader_raise_anything_else(data: bytes) -> None:
+    """Whatever the bytes, reading them succeeds or raises the clean error family."""
+    with contextlib.suppress(PinctlError):
+        read_source("fuzz", data, passphrase=lambda: b"x")
+
+
+_der_prefix = st.sampled_from([b"0\x82", b"0\x81", b"0\x80", b"\x30\x03\x02\x01\x03", b"0"])
+_pem_label = st.sampled_from(
+    [
+        "CERTIFICATE",
+        "PRIVATE KEY",
+        "ENCRYPTED PRIVATE KEY",
+        "PKCS7",
+        "PUBLIC KEY",
+        "CERTIFICATE REQUEST",
+        "TRUSTED CERTIFICATE",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_der_prefix, st.binary(max_size=600), _pem_label, st.booleans())
+def test_structured_garbage_only_raises_clean_errors(
+    prefix: bytes, body: bytes, label: str, as_pem: bool
+) -> None:
+    """DER-looking and PEM-wrapped junk reaches the parsers and still fails cleanly."""
+    data = prefix + body
+    if as_pem:
+        b64 = base64.encodebytes(data).decode()
+        data = f"-----BEGIN {label}-----\n{b64}-----END {label}-----\n".encode()
+    with contextlib.suppress(PinctlError):
+        read_source("fuzz", data, passphrase=lambda: b"x")
+
+
+def test_pins_are_the_digest_of_the_subject_public_key_info(material) -> None:  # type: ignore[no-untyped-def]
+    """The pin is sha256 over the DER SPKI, the definition OkHttp and HPKP use."""
+    pub_der = (material["dir"] / "pub.der").read_bytes()
+    expected = "sha256/" + base64.b64encode(hashlib.sha256(pub_der).digest()).decode()
+    assert expected == material["spki"]["sha256"]
