@@ -19,7 +19,9 @@ PACKAGE = Path(pinctl.__file__).parent
 CORE = sorted(
     p
     for p in PACKAGE.rglob("*.py")
-    if not p.is_relative_to(PACKAGE / "cli") and not p.is_relative_to(PACKAGE / "output")
+    if not p.is_relative_to(PACKAGE / "cli")
+    and not p.is_relative_to(PACKAGE / "output")
+    and p.name != "__main__.py"
 )
 
 

@@ -1,0 +1,82 @@
+"""`pinctl export --format FORMAT [HOST...]`: the pin file's pins where clients need them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, pin_file_option
+from pinctl.errors import UsageError
+from pinctl.exports import DEFAULT_MAX_AGE, FORMATS, Format
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("hosts", nargs=-1, metavar="[HOST[:PORT]]...")
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(FORMATS),
+    required=True,
+    help="The client to export for.",
+)
+@click.option(
+    "--max-age",
+    type=click.IntRange(min=0),
+    metavar="SECONDS",
+    help=f"hpkp only: the header's max-age. [default: {DEFAULT_MAX_AGE} (60 days)]",
+)
+@click.option(
+    "--output-file",
+    type=click.Path(dir_okay=False),
+    help="Write to this file (atomically replaced) instead of standard output.",
+)
+@pin_file_option
+def command(
+    hosts: tuple[str, ...],
+    format_: Format,
+    max_age: int | None,
+    output_file: str | None,
+    pin_file: str,
+) -> Outcome:
+    """Write the pins in a client's format, ready to paste.
+
+    Only spki sha256 pins that have not expired can be exported; the others
+    are left out with a warning on standard error, as are the ways a client
+    differs from the pin file's meaning. HOST limits the export to those
+    hosts. The curl value holds one server's pins, so name one host when
+    the pin file has several.
+
+    \b
+    Examples:
+      pinctl export --format okhttp-kotlin
+      pinctl export --format android --output-file res/xml/network_security_config.xml
+      pinctl export --format ios api.example.com
+      curl --pinnedpubkey "$(pinctl export --format curl api.example.com)" https://api.example.com/
+      pinctl export --format hpkp --max-age 86400 api.example.com
+    """
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from pinctl import pinfile
+    from pinctl.exports import ExportOptions, export
+    from pinctl.files import write_atomic
+
+    if max_age is not None and format_ != "hpkp":
+        raise UsageError(f"--max-age applies to --format hpkp only, not {format_}")
+    pins = pinfile.load(pinfile.resolve_path(pin_file))
+    today = datetime.now(timezone.utc).date()
+    options = ExportOptions(today, DEFAULT_MAX_AGE if max_age is None else max_age)
+    result = export(format_, pins, hosts, options)
+    if output_file is None:
+        return Outcome(result, _write_text, warnings=result.warnings)
+    write_atomic(Path(output_file), result.text.encode("utf-8"))
+    return Outcome(result, _nothing, warnings=result.warnings)
+
+
+def _write_text(result: Any, sink: Any) -> None:
+    sink.out.write(result.text)
+
+
+def _nothing(result: Any, sink: Any) -> None:
+    """The text went to --output-file; stdout stays empty, as with `curl -o`."""

@@ -1,0 +1,198 @@
+"""What every exporter shares: the result type, host selection, and the pins a client can use.
+
+Clients pin a host name, not a host and port, so the entries of one name are merged; and
+they take only SPKI sha256 pins, so every other pin is left out with a warning naming it.
+Exporters are pure: no clock, no files, no terminal; the CLI passes `today` in.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from pinctl.errors import InputError, UsageError
+from pinctl.pinfile import HostEntry, PinEntry, PinFile
+from pinctl.pins import Pin
+
+DEFAULT_MAX_AGE = 60 * 24 * 60 * 60
+"""60 days, the HPKP max-age RFC 7469 section 4.1 suggests as a reasonable value."""
+
+_HOST_PORT = re.compile(r"\[?(?P<host>[^\[\]]+?)\]?:(?P<port>\d{1,5})")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    today: date
+    """Pins that expired before this day are left out."""
+    max_age: int = DEFAULT_MAX_AGE
+    """Seconds, for the HPKP header only."""
+
+
+@dataclass(frozen=True)
+class Export:
+    """Text ready to paste into a client, and what the user must know about it."""
+
+    text: str
+    warnings: tuple[str, ...] = ()
+
+
+class Exporter(Protocol):
+    def __call__(
+        self, pinfile: PinFile, hosts: Sequence[str], options: ExportOptions
+    ) -> Export: ...
+
+
+@dataclass(frozen=True)
+class Target:
+    """One host name as a client pins it, with the pins that client can use, in file order."""
+
+    name: str
+    """Lower case: DNS names are case-insensitive, and OkHttp wants its patterns lower case."""
+    include_subdomains: bool
+    pins: tuple[PinEntry, ...]
+    entries: tuple[HostEntry, ...] = field(repr=False)
+    where: str = ""
+    """``pins.toml:12``: the first entry of this host, for messages."""
+
+    @property
+    def leaf_pins(self) -> tuple[PinEntry, ...]:
+        return tuple(p for p in self.pins if p.level == "leaf")
+
+    @property
+    def ca_pins(self) -> tuple[PinEntry, ...]:
+        return tuple(p for p in self.pins if p.level != "leaf")
+
+    @property
+    def expiry(self) -> date | None:
+        """The earliest pin expiry: the day the whole set should stop being trusted."""
+        dates = [p.expires for p in self.pins if p.expires is not None]
+        return min(dates) if dates else None
+
+
+def select(pinfile: PinFile, names: Sequence[str]) -> tuple[HostEntry, ...]:
+    """The entries named (as host, or host:port), in pin file order; all when none are."""
+    if not pinfile.hosts:
+        raise InputError(f"{pinfile.path} has no hosts to export; add one with `pinctl add HOST`")
+    if not names:
+        return pinfile.hosts
+    chosen: set[tuple[str, int]] = set()
+    for name in names:
+        found = _matching(pinfile.hosts, name)
+        if not found:
+            known = ", ".join(h.label for h in pinfile.hosts[:10])
+            more = ", ..." if len(pinfile.hosts) > 10 else ""
+            raise UsageError(f"host {name!r} is not in {pinfile.path} (it has: {known}{more})")
+        chosen.update(entry.key for entry in found)
+    return tuple(h for h in pinfile.hosts if h.key in chosen)
+
+
+def _matching(hosts: Sequence[HostEntry], name: str) -> list[HostEntry]:
+    wanted = name.strip().strip("[]").lower()
+    found = [h for h in hosts if h.host.strip("[]").lower() == wanted]
+    if found:
+        return found
+    match = _HOST_PORT.fullmatch(name.strip())
+    if match is None:
+        return []
+    host, port = match["host"].lower(), int(match["port"])
+    return [h for h in hosts if h.host.strip("[]").lower() == host and h.port == port]
+
+
+def targets(
+    pinfile: PinFile,
+    names: Sequence[str],
+    options: ExportOptions,
+    client: str,
+    *,
+    by_port: bool = False,
+) -> tuple[list[Target], list[str]]:
+    """The selected hosts with their usable pins, and a warning for every pin left out.
+
+    A host left with no usable pin is an error rather than a silent omission: an export
+    without it would leave that host unpinned in the client, which is failing open.
+    """
+    warnings: list[str] = []
+    groups: dict[tuple[str, int], list[HostEntry]] = {}
+    for entry in select(pinfile, names):
+        key = entry.key if by_port else (entry.host.lower(), 0)
+        groups.setdefault(key, []).append(entry)
+    result = []
+    for group in groups.values():
+        name = group[0].host.lower()
+        pins: dict[Pin, PinEntry] = {}
+        skipped: list[str] = []
+        for entry in group:
+            for pin in entry.pins:
+                reason = _unusable(pin, options.today, client)
+                if reason is None:
+                    pins.setdefault(pin.pin, pin)
+                    continue
+                skipped.append(reason.split(";")[0])
+                at = where(pinfile, pin.line)
+                warnings.append(f"{name}: left out {pin.pin} ({at}): {reason}")
+        first = where(pinfile, group[0].line)
+        if not pins:
+            why = f" ({', '.join(dict.fromkeys(skipped))})" if skipped else ""
+            raise InputError(
+                f"{first}: {name} has no pin that {client} can use{why}; add a current "
+                f"spki sha256 pin with `pinctl add {name}`, or name only the other hosts"
+            )
+        subdomains = {e.include_subdomains for e in group}
+        if len(subdomains) > 1:
+            warnings.append(
+                f"{name}: its entries disagree on include_subdomains; {client} pins by host "
+                "name, so subdomains are included"
+            )
+        result.append(Target(name, any(subdomains), tuple(pins.values()), tuple(group), first))
+    return result, warnings
+
+
+def _unusable(pin: PinEntry, today: date, client: str) -> str | None:
+    if pin.kind != "spki":
+        return f"a {pin.kind} pin; {client} pins public keys, so only spki pins are exportable"
+    if pin.pin.alg != "sha256":
+        weak = " (weak)" if pin.pin.weak else ""
+        return f"a {pin.pin.alg} pin{weak}; {client} takes sha256 pins only"
+    if pin.expired(today):
+        return (
+            f"expired on {pin.expires}; a shipped client would go on trusting it — renew it "
+            "with `pinctl add` or remove it"
+        )
+    return None
+
+
+def where(pinfile: PinFile, line: int | None) -> str:
+    return f"{pinfile.path}:{line}" if line else str(pinfile.path)
+
+
+def backup_warnings(found: Sequence[Target], client: str) -> list[str]:
+    """A client shipped with a single pin per host is bricked by the next key change."""
+    return [
+        f"{t.name}: only one pin, so no backup: if that key changes, {client} cannot connect "
+        f"until an update ships; add one with `pinctl backup-keygen --host {t.name}`"
+        for t in found
+        if len(t.pins) < 2
+    ]
+
+
+def one_line(text: str) -> str:
+    """Make user text safe inside a one-line comment: no controls, line breaks or bidi marks."""
+    cleaned = "".join(
+        " " if unicodedata.category(ch) in {"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"} else ch
+        for ch in text
+    )
+    return " ".join(cleaned.split())
+
+
+def describe(pin: PinEntry) -> str:
+    """The comment written next to a pin: its level, backup flag, expiry and note."""
+    parts = [pin.level + (", backup" if pin.backup else "")]
+    if pin.expires is not None:
+        parts.append(f"expires {pin.expires.isoformat()}")
+    text = ", ".join(parts)
+    note = one_line(pin.note or "")
+    return f"{text}: {note}" if note else text

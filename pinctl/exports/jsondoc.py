@@ -1,0 +1,64 @@
+"""JSON: the pin file itself, every pin with every field, for tools of the user's own.
+
+Nothing is filtered here (cert pins, other hashes and expired pins included), because
+the consumer is a program that can read `kind`, the algorithm prefix and `expires`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pinctl.exports.base import Export, ExportOptions, select
+from pinctl.pinfile import HostEntry, PinEntry, PinFile
+
+
+def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:
+    base = pinfile.path.parent
+    document = {
+        "version": pinfile.version,
+        "defaults": {
+            "warn_days": pinfile.defaults.warn_days,
+            "min_tls": pinfile.defaults.min_tls,
+            "forward_secrecy": pinfile.defaults.forward_secrecy,
+            "ca_file": _path(pinfile.defaults.ca_file, base),
+        },
+        "hosts": [_host(entry, base) for entry in select(pinfile, hosts)],
+    }
+    return Export(json.dumps(document, indent=2) + "\n")
+
+
+def _host(entry: HostEntry, base: Path) -> dict[str, Any]:
+    return {
+        "host": entry.host,
+        "port": entry.port,
+        "servername": entry.servername,
+        "connect_to": entry.connect_to,
+        "include_subdomains": entry.include_subdomains,
+        "verify_chain": entry.verify_chain,
+        "ca_file": _path(entry.ca_file, base),
+        "pins": [_pin(pin) for pin in entry.pins],
+    }
+
+
+def _pin(pin: PinEntry) -> dict[str, Any]:
+    return {
+        "pin": str(pin.pin),
+        "kind": pin.kind,
+        "level": pin.level,
+        "backup": pin.backup,
+        "note": pin.note,
+        "expires": pin.expires.isoformat() if pin.expires else None,
+    }
+
+
+def _path(path: Path | None, base: Path) -> str | None:
+    """As written in the pin file (relative to it), not this machine's absolute path."""
+    if path is None:
+        return None
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)
