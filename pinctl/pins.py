@@ -77,6 +77,9 @@ def parse_pin(text: str) -> Pin:
         alg, value = hpkp["alg"].lower(), hpkp["value"].strip()
     elif prefixed and prefixed["alg"].lower().replace("-", "") in _known_or_hashlike():
         alg, value = prefixed["alg"].lower().replace("-", ""), prefixed["value"].strip()
+        if prefixed["sep"] == "//" and len("/" + value) == _B64_LEN.get(alg, -1):
+            # "sha256//AB..." is curl's spelling, but also ours for base64 that starts with "/".
+            value = "/" + value
     if alg is not None and alg not in DIGEST_SIZES:
         raise PinFormatError(
             f"pin {shown}: unknown hash algorithm {alg!r}; use sha256, sha384 or sha512"

@@ -20,7 +20,7 @@ from pinctl.pins import HashAlg
 
 if TYPE_CHECKING:
     from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
 PassphraseProvider = Callable[[], "bytes | None"]
 """Asked only when an input turns out to be encrypted; returns None when none can be had."""
@@ -151,7 +151,7 @@ class _Reader:
                 f"{where}: damaged PEM block '{label.decode()}' ({_reason(exc)})"
             ) from None
 
-    def _pem_private_key(self, whole: bytes, label: bytes) -> object:
+    def _pem_private_key(self, whole: bytes, label: bytes) -> PrivateKeyTypes:
         from cryptography.hazmat.primitives import serialization
 
         encrypted = label == b"ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in whole

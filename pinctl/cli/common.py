@@ -130,3 +130,25 @@ def connection_options(f: F) -> F:
     for decorator in reversed(decorators):
         f = decorator(f)
     return f
+
+
+def complete_hosts(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Host names from the pin file, for TAB completion of `verify`, `remove` and `export`.
+
+    Runs on every TAB, so it reads the TOML with the standard library and never fails
+    loudly: a missing or broken pin file simply completes nothing.
+    """
+    import os
+
+    path = ctx.params.get("pin_file") or os.environ.get("PINCTL_PIN_FILE") or "pins.toml"
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # no tomllib; tomlkit would make every TAB slow
+        return []
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+        hosts = [str(h["host"]) for h in data.get("hosts", []) if isinstance(h, dict)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [h for h in dict.fromkeys(hosts) if h.startswith(incomplete)]

@@ -1,0 +1,480 @@
+"""Backup keys: spare key pairs whose pins go into the pin file before they are needed.
+
+A backup pin is only useful if its key survives until the day it is promoted, so the
+writing is paranoid: every target is checked before the slow part starts, private keys
+are created 0600 from their first byte, nothing is ever overwritten, and a run that fails
+midway removes what it wrote. The encryption is PKCS#8 PBES2 like cryptography's
+`BestAvailableEncryption`, with a work factor fit for a key kept for years (see
+`PBKDF2_ITERATIONS`); openssl, cryptography and `pinctl pin` read it.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import errno
+import ipaddress
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, get_args
+
+from pinctl import files
+from pinctl.entries import KeyInfo, key_info, spki_der
+from pinctl.errors import FileExistsRefusal, InputError, PassphraseError, PinctlError, UsageError
+from pinctl.pins import Pin, compute
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import (
+        CertificateIssuerPrivateKeyTypes as PrivateKey,
+    )
+
+KeyType = Literal["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"]
+KEY_TYPES: tuple[KeyType, ...] = get_args(KeyType)
+WEAK_KEY_TYPES: dict[str, str] = dict.fromkeys(
+    ("rsa-512", "rsa-768", "rsa-1024", "rsa-1536", "ec-p192", "ec-p224", "dsa"),
+    "too weak for a key that must stay safe for years",
+)
+"""Types people ask for that pinctl refuses with a reason, not just "unknown"."""
+MAX_COUNT = 100
+PBKDF2_ITERATIONS = 600_000
+"""OWASP's 2023 figure for PBKDF2-HMAC-SHA256; cryptography and openssl default to 2048."""
+
+KEY_MODE = 0o600
+PUBLIC_MODE = 0o644
+DIR_MODE = 0o700
+
+Passphrase = Callable[[], "bytes | None"]
+Progress = Callable[[int, int], None]
+"""Called with (number, count) before each key is generated."""
+
+_SUBJECT_KEYS = {
+    "cn": "COMMON_NAME",
+    "o": "ORGANIZATION_NAME",
+    "ou": "ORGANIZATIONAL_UNIT_NAME",
+    "c": "COUNTRY_NAME",
+    "st": "STATE_OR_PROVINCE_NAME",
+    "l": "LOCALITY_NAME",
+    "emailaddress": "EMAIL_ADDRESS",
+}
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class CsrSpec:
+    """What the CSR of each key asks a CA for."""
+
+    subject: x509.Name
+    sans: tuple[x509.GeneralName, ...] = ()
+
+
+@dataclass(frozen=True)
+class KeygenRequest:
+    key_type: KeyType = "ec-p256"
+    count: int = 2
+    out_dir: Path = Path()
+    prefix: str = "backup"
+    csr: CsrSpec | None = None
+    host: str | None = None
+    """``H[:PORT]`` whose pin file entry receives the pins as backups."""
+    pin_file: Path | None = None
+
+
+@dataclass(frozen=True)
+class BackupKey:
+    number: int
+    """N in ``PREFIX-N.key.pem``, from 1."""
+    key_file: Path
+    public_key_file: Path
+    csr_file: Path | None
+    key: KeyInfo
+    pin: Pin
+    """The sha256 SPKI pin, the form every client consumes."""
+
+
+@dataclass(frozen=True)
+class KeygenResult:
+    key_type: KeyType
+    out_dir: Path
+    keys: tuple[BackupKey, ...]
+    encrypted: bool
+    subject: str | None = None
+    """The CSRs' subject (RFC 4514), when CSRs were written."""
+    host: str | None = None
+    """``host:port`` whose pin file entry received the pins, when ``--host`` was given."""
+    pin_file: Path | None = None
+
+
+def generate_backup_keys(
+    request: KeygenRequest,
+    passphrase: Passphrase | None,
+    *,
+    progress: Progress | None = None,
+) -> KeygenResult:
+    """Generate, encrypt and write the keys, then record their pins; all or nothing.
+
+    `passphrase` is asked only once every target is known to be free, so nobody types a
+    passphrase for a run that cannot succeed; None means unencrypted keys, said explicitly.
+    """
+    _check_request(request)
+    target = _host_target(request.host) if request.host is not None else None
+    plan = _plan(request)
+    if target is not None:
+        _check_pin_file(request.pin_file)
+    secret: bytes | None = None
+    if passphrase is not None:
+        secret = passphrase()
+        if not secret:
+            raise PassphraseError("no passphrase was given; an unencrypted key needs --no-encrypt")
+    made: list[tuple[BackupKey, list[tuple[Path, bytes, int]]]] = []
+    for number, (key_file, public_file, csr_file) in enumerate(plan, start=1):
+        if progress is not None:
+            progress(number, request.count)
+        private_key = _new_key(request.key_type)
+        public_key = private_key.public_key()
+        contents = [
+            (key_file, _private_pem(private_key, secret), KEY_MODE),
+            (public_file, _public_pem(private_key), PUBLIC_MODE),
+        ]
+        if csr_file is not None and request.csr is not None:
+            contents.append((csr_file, _csr_pem(private_key, request.csr), PUBLIC_MODE))
+        key = BackupKey(
+            number,
+            key_file,
+            public_file,
+            csr_file,
+            key_info(public_key),
+            compute(spki_der(public_key)),
+        )
+        made.append((key, contents))
+    with _all_or_nothing(request.out_dir) as written:
+        for _key, contents in made:
+            for path, data, mode in contents:
+                _create(path, data, mode)
+                written.append(path)
+        if target is not None:
+            _record_pins(request, target, tuple(key for key, _ in made))
+    return KeygenResult(
+        request.key_type,
+        request.out_dir,
+        tuple(key for key, _ in made),
+        encrypted=secret is not None,
+        subject=_subject_text(request.csr.subject) if request.csr else None,
+        host=target[2] if target else None,
+        pin_file=request.pin_file if target else None,
+    )
+
+
+def _check_request(request: KeygenRequest) -> None:
+    if request.key_type not in KEY_TYPES:
+        reason = WEAK_KEY_TYPES.get(request.key_type, "not a key type pinctl generates")
+        raise UsageError(
+            f"key type {request.key_type!r} is {reason}; use one of {', '.join(KEY_TYPES)}"
+        )
+    if not 1 <= request.count <= MAX_COUNT:
+        raise UsageError(f"--count {request.count}: give a number from 1 to {MAX_COUNT}")
+    prefix = request.prefix
+    if not prefix or prefix in {".", ".."} or "/" in prefix or os.sep in prefix or "\0" in prefix:
+        raise UsageError(
+            f"--prefix {prefix!r} must be a plain file name part; put directories in --out-dir"
+        )
+    if request.host is not None and request.pin_file is None:
+        raise UsageError("--host needs a pin file to record the pins in")
+
+
+def _host_target(text: str) -> tuple[str, int, str]:
+    from pinctl.targets import join_host_port, parse_target
+
+    target = parse_target(text)
+    return target.host, target.port, join_host_port(target.host, target.port)
+
+
+def _plan(request: KeygenRequest) -> list[tuple[Path, Path, Path | None]]:
+    """The files this run would write, once none exists and the directory can take them."""
+    out_dir = request.out_dir
+    plan = []
+    for n in range(1, request.count + 1):
+        stem = out_dir / f"{request.prefix}-{n}"
+        csr = Path(f"{stem}.csr.pem") if request.csr is not None else None
+        plan.append((Path(f"{stem}.key.pem"), Path(f"{stem}.pub.pem"), csr))
+    if out_dir.exists() or out_dir.is_symlink():
+        if not out_dir.is_dir():
+            raise InputError(f"--out-dir {out_dir} is not a directory")
+        taken = [p for paths in plan for p in paths if p is not None and os.path.lexists(p)]
+        if taken:
+            more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
+            raise FileExistsRefusal(
+                f"{taken[0]} already exists{more}; pinctl never overwrites a key file — "
+                "move it away, or choose another --prefix or --out-dir"
+            )
+    existing = next(p for p in (out_dir.absolute(), *out_dir.absolute().parents) if p.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(
+            f"cannot write keys into {out_dir}: {existing} is not a writable directory"
+        )
+    return plan
+
+
+def _new_key(key_type: KeyType) -> PrivateKey:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    if key_type == "ec-p256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if key_type == "ec-p384":
+        return ec.generate_private_key(ec.SECP384R1())
+    if key_type == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    return rsa.generate_private_key(public_exponent=65537, key_size=int(key_type[4:]))
+
+
+def _public_pem(private_key: PrivateKey) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return private_key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+
+
+def _private_pem(private_key: PrivateKey, secret: bytes | None) -> bytes:
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+        load_pem_private_key,
+    )
+
+    if secret is None:
+        return private_key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    plain = private_key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption())
+    pem = _pem("ENCRYPTED PRIVATE KEY", _pbes2_encrypt(plain, secret))
+    # A backup key that cannot be decrypted is found out on the worst day; check it now.
+    back = load_pem_private_key(pem, secret)
+    if spki_der(back.public_key()) != spki_der(private_key.public_key()):
+        raise RuntimeError("encrypted key does not decrypt to the generated key")
+    return pem
+
+
+def _pbes2_encrypt(plain: bytes, secret: bytes) -> bytes:
+    """EncryptedPrivateKeyInfo (RFC 5958) with PBES2: PBKDF2-HMAC-SHA256 and AES-256-CBC."""
+    from cryptography.hazmat.primitives import hashes, padding
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+    salt, iv = os.urandom(16), os.urandom(16)
+    kek = PBKDF2HMAC(hashes.SHA256(), 32, salt, PBKDF2_ITERATIONS).derive(secret)
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(plain) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(kek), modes.CBC(iv)).encryptor()
+    encrypted = encryptor.update(padded) + encryptor.finalize()
+    kdf = _seq(
+        _oid("1.2.840.113549.1.5.12"),  # PBKDF2
+        _seq(
+            _der(0x04, salt),
+            _int(PBKDF2_ITERATIONS),
+            _seq(_oid("1.2.840.113549.2.9"), _der(0x05, b"")),  # hmacWithSHA256
+        ),
+    )
+    cipher = _seq(_oid("2.16.840.1.101.3.4.1.42"), _der(0x04, iv))  # aes256-CBC
+    pbes2 = _seq(_oid("1.2.840.113549.1.5.13"), _seq(kdf, cipher))
+    return _seq(pbes2, _der(0x04, encrypted))
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    if n < 0x80:
+        return bytes([tag, n]) + body
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + body
+
+
+def _seq(*items: bytes) -> bytes:
+    return _der(0x30, b"".join(items))
+
+
+def _int(value: int) -> bytes:
+    return _der(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+
+def _oid(dotted: str) -> bytes:
+    first, second, *rest = (int(arc) for arc in dotted.split("."))
+    body = bytearray()
+    for arc in (40 * first + second, *rest):
+        chunk = [arc & 0x7F]
+        while arc > 0x7F:
+            arc >>= 7
+            chunk.append(0x80 | (arc & 0x7F))
+        body.extend(reversed(chunk))
+    return _der(0x06, bytes(body))
+
+
+def _pem(label: str, der: bytes) -> bytes:
+    b64 = base64.b64encode(der).decode("ascii")
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----", ""]).encode()
+
+
+def _csr_pem(private_key: PrivateKey, spec: CsrSpec) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    builder = x509.CertificateSigningRequestBuilder().subject_name(spec.subject)
+    if spec.sans:
+        builder = builder.add_extension(x509.SubjectAlternativeName(list(spec.sans)), False)
+    algorithm: hashes.SHA256 | hashes.SHA384 | None = hashes.SHA256()
+    if isinstance(private_key, ec.EllipticCurvePrivateKey) and private_key.key_size > 256:
+        algorithm = hashes.SHA384()
+    elif isinstance(private_key, ed25519.Ed25519PrivateKey):
+        algorithm = None
+    return builder.sign(private_key, algorithm).public_bytes(Encoding.PEM)
+
+
+@contextlib.contextmanager
+def _all_or_nothing(out_dir: Path) -> Iterator[list[Path]]:
+    """Create `out_dir` (0700) as needed; on any failure remove what this run created."""
+    created: list[Path] = []
+    written: list[Path] = []
+    try:
+        for directory in reversed([out_dir, *out_dir.parents]):
+            if not directory.exists() and str(directory) not in {"", "."}:
+                try:
+                    directory.mkdir(mode=DIR_MODE)
+                except FileExistsError:
+                    continue
+                except OSError as exc:
+                    raise InputError(
+                        f"cannot create directory {directory}: {exc.strerror or exc}"
+                    ) from None
+                created.append(directory)
+        yield written
+    except BaseException as exc:
+        for path in reversed(written):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        for directory in reversed(created):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        if isinstance(exc, PinctlError) and written:
+            gone = f"{len(written)} file{'s' if len(written) != 1 else ''}"
+            raise type(exc)(f"{exc}; removed the {gone} this run had written") from None
+        raise
+
+
+def _create(path: Path, data: bytes, mode: int) -> None:
+    try:
+        files.create_exclusive(path, data, mode=mode)
+    except OSError as exc:  # create_exclusive reports its own; this is for the layers below
+        reason = exc.strerror or os.strerror(exc.errno or errno.EIO)
+        raise InputError(f"cannot write {path}: {reason}") from None
+
+
+def _check_pin_file(path: Path | None) -> None:
+    """An invalid pin file is reported before the keys are made, not after."""
+    from pinctl import pinfile
+
+    if path is not None and (path.exists() or path.is_symlink()):
+        pinfile.load(path)
+
+
+def _record_pins(
+    request: KeygenRequest, target: tuple[str, int, str], keys: tuple[BackupKey, ...]
+) -> None:
+    from pinctl.pinfile import PinEntry, add_pins
+
+    assert request.pin_file is not None
+    host, port, _ = target
+    entries = [PinEntry(key.pin, backup=True, note=str(key.key_file)) for key in keys]
+    add_pins(request.pin_file, host, port, entries)
+
+
+def csr_spec(subject: str, sans: Iterable[str]) -> CsrSpec:
+    """Read ``--subject`` and ``--san`` before any key exists, so a typo costs nothing."""
+    return CsrSpec(parse_subject(subject), tuple(parse_san(san) for san in sans))
+
+
+def parse_subject(text: str) -> x509.Name:
+    """``CN=a,O=b`` (RFC 4514, most specific first) or ``/O=b/CN=a`` (openssl's -subj)."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    given = text.strip()
+    openssl_style = given.startswith("/")
+    parts = _split_unescaped(given[1:] if openssl_style else given, "/" if openssl_style else ",")
+    attributes = []
+    for part in parts:
+        key, eq, value = part.partition("=")
+        oid_name = _SUBJECT_KEYS.get(key.strip().lower())
+        if not eq or oid_name is None:
+            raise UsageError(
+                f"--subject {text!r}: {part.strip()!r} is not KEY=VALUE with KEY one of "
+                'CN, O, OU, C, ST, L, emailAddress; write e.g. "CN=api.example.com,O=Example"'
+            )
+        value = _unescape(value.strip())
+        try:
+            attributes.append(x509.NameAttribute(getattr(NameOID, oid_name), value))
+        except ValueError as exc:
+            raise UsageError(f"--subject {text!r}: {key.strip()}={value!r}: {exc}") from None
+    if not attributes:
+        raise UsageError('--subject is empty; write e.g. "CN=api.example.com,O=Example"')
+    return x509.Name(attributes if openssl_style else list(reversed(attributes)))
+
+
+def _split_unescaped(text: str, sep: str) -> list[str]:
+    parts, current, escaped = [], [], False
+    for char in text:
+        if escaped:
+            current.append("\\" + char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == sep:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    if escaped:
+        current.append("\\")
+    parts.append("".join(current))
+    return parts
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\(.)", r"\1", value)
+
+
+def _subject_text(name: x509.Name) -> str:
+    from cryptography.x509.oid import NameOID
+
+    return name.rfc4514_string({NameOID.EMAIL_ADDRESS: "emailAddress"})
+
+
+def parse_san(text: str) -> x509.GeneralName:
+    """``DNS:name`` or ``IP:address``, as openssl's subjectAltName spells them."""
+    from cryptography import x509
+
+    kind, colon, value = text.partition(":")
+    kind, value = kind.strip().upper(), value.strip()
+    if colon and kind == "IP":
+        try:
+            return x509.IPAddress(ipaddress.ip_address(value))
+        except ValueError:
+            raise UsageError(f"--san {text!r}: {value!r} is not an IP address") from None
+    if colon and kind == "DNS":
+        return x509.DNSName(_dns_name(value, text))
+    raise UsageError(f"--san {text!r}: write DNS:name or IP:address, e.g. DNS:api.example.com")
+
+
+def _dns_name(value: str, text: str) -> str:
+    name = value.rstrip(".")
+    try:
+        ascii_name = name if name.isascii() else name.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise UsageError(f"--san {text!r}: {value!r} is not a valid host name") from None
+    labels = ascii_name.split(".")
+    if labels[0] == "*" and len(labels) > 2:
+        labels = labels[1:]
+    if not all(_DNS_LABEL.fullmatch(label) for label in labels):
+        raise UsageError(f"--san {text!r}: {value!r} is not a valid host name")
+    return ascii_name.lower()

@@ -1,0 +1,936 @@
+"""`pinctl backup-keygen`: keys openssl can open, pins openssl agrees with, files that are safe."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import errno
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pinctl import keygen
+from pinctl.errors import UsageError
+from pinctl.keygen import KEY_TYPES
+
+PASSPHRASE = "correct horse battery staple 4"
+SUBJECT = "emailAddress=ops@example.com,CN=api.example.com,O=Example\\, Inc.,C=DE"
+SANS = ("DNS:api.example.com", "DNS:*.api.example.com", "IP:192.0.2.7", "IP:2001:db8::7")
+
+
+def openssl(*args: str, data: bytes | None = None) -> bytes:
+    return subprocess.run(["openssl", *args], input=data, capture_output=True, check=True).stdout
+
+
+def openssl_fails(*args: str) -> bool:
+    return subprocess.run(["openssl", *args], capture_output=True, check=False).returncode != 0
+
+
+def openssl_pin(spki_der: bytes) -> str:
+    """`openssl dgst -sha256 -binary | base64`, the pipeline the pins must equal."""
+    digest = openssl("dgst", "-sha256", "-binary", data=spki_der)
+    return "sha256/" + base64.b64encode(digest).decode()
+
+
+@dataclass
+class Batch:
+    key_type: str
+    out_dir: Path
+    passfile: Path
+    proc: subprocess.CompletedProcess[str]
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return json.loads(self.proc.stdout)  # type: ignore[no-any-return]
+
+    @property
+    def keys(self) -> list[dict[str, Any]]:
+        return self.document["keys"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def passfile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("secret") / "pass.txt"
+    path.write_text(PASSPHRASE + "\n")
+    return path
+
+
+@pytest.fixture(scope="module", params=KEY_TYPES)
+def batch(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, passfile: Path
+) -> Batch:
+    """One run per key type through the real entry point; RSA-4096 is made once, here."""
+    key_type = request.param
+    out_dir = tmp_path_factory.mktemp(key_type) / "keys"
+    count = "1" if key_type.startswith("rsa") else "2"
+    argv = [sys.executable, "-m", "pinctl", "backup-keygen", "--type", key_type]
+    argv += ["--count", count, "--out-dir", str(out_dir), "--passphrase-file", str(passfile)]
+    argv += ["--csr", "--subject", SUBJECT, *(f"--san={san}" for san in SANS), "-o", "json"]
+    proc = subprocess.run(
+        argv, capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL
+    )
+    return Batch(key_type, out_dir, passfile, proc)
+
+
+@pytest.fixture
+def secret_file(tmp_path: Path) -> Path:
+    path = tmp_path / "pass.txt"
+    path.write_text(PASSPHRASE + "\n")
+    return path
+
+
+def kg(run: Any, *args: str | Path, env: dict[str, str] | None = None) -> Any:
+    """`pinctl backup-keygen ARGS...` in-process, through the real error boundary."""
+    return run(["backup-keygen", *map(str, args)], env=env)
+
+
+def _listing(directory: Path) -> dict[str, bytes]:
+    return (
+        {p.name: p.read_bytes() for p in sorted(directory.iterdir())} if directory.exists() else {}
+    )
+
+
+# Every key type, cross-checked with the openssl CLI --------------------------------------
+
+
+def test_a_batch_succeeds_quietly_and_says_nothing_secret(batch: Batch) -> None:
+    """Exit 0, JSON on stdout, nothing on a non-terminal stderr, the passphrase nowhere."""
+    assert batch.proc.returncode == 0, batch.proc.stderr
+    assert batch.proc.stderr == ""
+    assert batch.document["type"] == batch.key_type
+    assert batch.document["encrypted"] is True
+    assert PASSPHRASE not in batch.proc.stdout
+    assert "PRIVATE KEY" not in batch.proc.stdout
+    expected = 1 if batch.key_type.startswith("rsa") else 2
+    assert [key["number"] for key in batch.keys] == list(range(1, expected + 1))
+
+
+def test_openssl_decrypts_every_key_with_the_passphrase(batch: Batch) -> None:
+    """`openssl pkey -passin file:` opens each key; the wrong passphrase does not."""
+    wrong = batch.passfile.with_name("wrong.txt")
+    wrong.write_text(PASSPHRASE + "!\n")
+    for key in batch.keys:
+        text = Path(key["key_file"]).read_text()
+        assert text.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----\n")
+        openssl("pkey", "-in", key["key_file"], "-passin", f"file:{batch.passfile}", "-noout")
+        assert openssl_fails("pkey", "-in", key["key_file"], "-passin", f"file:{wrong}", "-noout")
+
+
+def test_printed_pins_equal_openssl_on_the_public_key(batch: Batch) -> None:
+    """The pin printed for each key is openssl's pipeline run on the .pub.pem."""
+    for key in batch.keys:
+        der = openssl("pkey", "-pubin", "-in", key["public_key_file"], "-outform", "der")
+        assert key["spki"]["sha256"] == openssl_pin(der)
+
+
+def test_printed_pins_equal_openssl_on_the_decrypted_private_key(batch: Batch) -> None:
+    """The pin is of the private key's own public half, derived by openssl after decryption."""
+    pins = []
+    for key in batch.keys:
+        der = openssl(
+            "pkey",
+            "-in",
+            key["key_file"],
+            "-passin",
+            f"file:{batch.passfile}",
+            "-pubout",
+            "-outform",
+            "der",
+        )
+        assert key["spki"]["sha256"] == openssl_pin(der)
+        pins.append(key["spki"]["sha256"])
+    assert len(set(pins)) == len(pins)
+
+
+def test_the_key_has_the_requested_type_and_size(batch: Batch) -> None:
+    """openssl sees the algorithm, curve or modulus size that --type asked for."""
+    expected = {
+        "ec-p256": "prime256v1",
+        "ec-p384": "secp384r1",
+        "rsa-2048": "(2048 bit)",
+        "rsa-3072": "(3072 bit)",
+        "rsa-4096": "(4096 bit)",
+        "ed25519": "ED25519 Public-Key",
+    }[batch.key_type]
+    for key in batch.keys:
+        text = openssl("pkey", "-pubin", "-in", key["public_key_file"], "-text", "-noout")
+        assert expected in text.decode()
+
+
+def test_pinctl_pin_reads_the_encrypted_key(batch: Batch) -> None:
+    """`pinctl pin KEY --passphrase-file F` gives the pin backup-keygen printed."""
+    for key in batch.keys:
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pinctl",
+                "pin",
+                "-o",
+                "pins",
+                key["key_file"],
+                "--passphrase-file",
+                str(batch.passfile),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+        )
+        assert (proc.returncode, proc.stderr) == (0, "")
+        assert proc.stdout == key["spki"]["sha256"] + "\n"
+
+
+def test_file_modes_are_0600_for_keys_0644_for_the_rest_0700_for_the_dir(batch: Batch) -> None:
+    """Private keys are owner-only; public keys and CSRs are world-readable; the new dir is 0700."""
+    assert stat.S_IMODE(batch.out_dir.stat().st_mode) == 0o700
+    for key in batch.keys:
+        assert stat.S_IMODE(os.stat(key["key_file"]).st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(key["public_key_file"]).st_mode) == 0o644
+        assert stat.S_IMODE(os.stat(key["csr_file"]).st_mode) == 0o644
+    names = sorted(p.name for p in batch.out_dir.iterdir())
+    numbers = [key["number"] for key in batch.keys]
+    assert names == sorted(
+        f"backup-{n}.{ext}.pem" for n in numbers for ext in ("key", "pub", "csr")
+    )
+
+
+def test_openssl_verifies_the_csr_and_shows_subject_and_sans(batch: Batch) -> None:
+    """`openssl req -verify` accepts each CSR, whose subject and SANs are the ones asked for."""
+    for key in batch.keys:
+        proc = subprocess.run(
+            ["openssl", "req", "-in", key["csr_file"], "-verify", "-noout", "-text"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert "verify OK" in proc.stdout + proc.stderr
+        assert (
+            'Subject: C = DE, O = "Example, Inc.", CN = api.example.com, '
+            "emailAddress = ops@example.com\n"
+        ) in proc.stdout
+        assert (
+            "DNS:api.example.com, DNS:*.api.example.com, IP Address:192.0.2.7, "
+            "IP Address:2001:DB8:0:0:0:0:0:7"
+        ) in proc.stdout
+        der = openssl("req", "-in", key["csr_file"], "-pubkey", "-noout")
+        spki = openssl("pkey", "-pubin", "-outform", "der", data=der)
+        assert openssl_pin(spki) == key["spki"]["sha256"]
+
+
+def test_openssl_rejects_a_tampered_csr(batch: Batch, tmp_path: Path) -> None:
+    """The failing twin: one changed letter in the subject and `openssl req -verify` refuses it."""
+    der = openssl("req", "-in", batch.keys[0]["csr_file"], "-outform", "der")
+    assert der.count(b"api.example.com") >= 1
+    der = der.replace(b"api.example.com", b"apj.example.com", 1)
+    bad = tmp_path / "bad.csr"
+    bad.write_bytes(der)
+    # openssl 3.0 exits 0 on a bad CSR signature; only its message tells
+    proc = subprocess.run(
+        ["openssl", "req", "-inform", "der", "-in", str(bad), "-verify", "-noout"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "verify OK" not in proc.stdout + proc.stderr
+    assert proc.returncode != 0 or "verify failure" in proc.stderr
+
+
+# The encryption -------------------------------------------------------------------------
+
+
+def test_keys_use_pbes2_with_a_strong_kdf(tmp_path: Path, secret_file: Path, run: Any) -> None:
+    """PBKDF2-HMAC-SHA256 with 600000 rounds and AES-256-CBC, not the 2048 rounds of the default."""
+    result = kg(
+        run,
+        "--count",
+        "1",
+        "--out-dir",
+        tmp_path / "k",
+        "--passphrase-file",
+        secret_file,
+        "-o",
+        "pins",
+    )
+    assert result.exit_code == 0, result.stderr
+    parsed = openssl("asn1parse", "-in", str(tmp_path / "k" / "backup-1.key.pem")).decode()
+    assert ":PBES2" in parsed
+    assert ":PBKDF2" in parsed
+    assert ":hmacWithSHA256" in parsed
+    assert ":aes-256-cbc" in parsed
+    rounds = re.search(r"prim: INTEGER\s+:([0-9A-F]+)", parsed)
+    assert rounds is not None
+    assert int(rounds.group(1), 16) == keygen.PBKDF2_ITERATIONS >= 600_000
+
+
+def test_two_keys_never_share_salt_or_iv(tmp_path: Path, secret_file: Path, run: Any) -> None:
+    """Each key file gets its own random salt and IV, so equal passphrases leak nothing."""
+    result = kg(run, "--out-dir", tmp_path, "--passphrase-file", secret_file)
+    assert result.exit_code == 0, result.stderr
+    dumps = [
+        re.findall(
+            r"OCTET STRING\s+\[HEX DUMP\]:([0-9A-F]+)", openssl("asn1parse", "-in", str(p)).decode()
+        )
+        for p in sorted(tmp_path.glob("*.key.pem"))
+    ]
+    assert len(dumps) == 2
+    assert not set(dumps[0]) & set(dumps[1])
+
+
+def test_no_encrypt_writes_a_plain_pkcs8_key(tmp_path: Path, run: Any) -> None:
+    """--no-encrypt, said explicitly, writes an unencrypted PKCS#8 key openssl reads as is."""
+    result = kg(run, "--count", "1", "--no-encrypt", "--out-dir", tmp_path)
+    assert result.exit_code == 0, result.stderr
+    key = tmp_path / "backup-1.key.pem"
+    assert key.read_text().startswith("-----BEGIN PRIVATE KEY-----\n")
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    der = openssl("pkey", "-in", str(key), "-pubout", "-outform", "der")
+    assert result.stdout.splitlines()[1].endswith(openssl_pin(der))
+
+
+def test_no_passphrase_source_off_a_terminal_is_an_error(tmp_path: Path, run: Any) -> None:
+    """Without a source and without a terminal, pinctl refuses rather than write a plain key."""
+    result = kg(run, "--out-dir", tmp_path / "k")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "pinctl: error: a passphrase is needed and stdin is not a terminal to ask on; "
+        "give --passphrase-file FILE or --passphrase-env VAR, or --no-encrypt\n"
+    )
+    assert not (tmp_path / "k").exists()
+
+
+def test_an_empty_passphrase_is_refused(tmp_path: Path, run: Any) -> None:
+    """An empty passphrase file writes nothing."""
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    result = kg(run, "--out-dir", tmp_path / "k", "--passphrase-file", empty)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"pinctl: error: the passphrase from passphrase file {empty} is empty; "
+        "an empty passphrase protects nothing\n"
+    )
+    assert not (tmp_path / "k").exists()
+
+
+def test_the_passphrase_can_come_from_the_environment(tmp_path: Path, run: Any) -> None:
+    """--passphrase-env VAR encrypts with the variable's value, which openssl reads as env:VAR."""
+    env = {"BACKUP_PASS": PASSPHRASE}
+    result = kg(
+        run,
+        "--count",
+        "1",
+        "--out-dir",
+        tmp_path,
+        "--passphrase-env",
+        "BACKUP_PASS",
+        "-o",
+        "pins",
+        env=env,
+    )
+    assert result.exit_code == 0, result.stderr
+    os.environ["PINCTL_TEST_BACKUP_PASS"] = PASSPHRASE
+    try:
+        der = openssl(
+            "pkey",
+            "-in",
+            str(tmp_path / "backup-1.key.pem"),
+            "-pubout",
+            "-outform",
+            "der",
+            "-passin",
+            "env:PINCTL_TEST_BACKUP_PASS",
+        )
+    finally:
+        del os.environ["PINCTL_TEST_BACKUP_PASS"]
+    assert result.stdout == openssl_pin(der) + "\n"
+    assert PASSPHRASE not in result.stdout + result.stderr
+
+
+def test_no_encrypt_with_a_passphrase_is_a_contradiction(
+    tmp_path: Path, secret_file: Path, run: Any
+) -> None:
+    """Asking for both is a usage error, not a guess."""
+    result = kg(run, "--no-encrypt", "--passphrase-file", secret_file, "--out-dir", tmp_path / "k")
+    assert result.exit_code == 2
+    assert "contradict" in result.stderr
+    assert not (tmp_path / "k").exists()
+
+
+def test_no_subprocess_is_started(
+    tmp_path: Path, secret_file: Path, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pinctl runs no helper program, so the passphrase cannot reach any process's argv."""
+
+    def forbidden(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"backup-keygen started a process: {args!r}")
+
+    for name in ("Popen", "run", "call", "check_output"):
+        monkeypatch.setattr(subprocess, name, forbidden)
+    for name in ("system", "posix_spawn", "posix_spawnp", "fork", "execv", "execve"):
+        monkeypatch.setattr(os, name, forbidden)
+    result = kg(
+        run, "--csr", "--subject", "CN=x", "--out-dir", tmp_path, "--passphrase-file", secret_file
+    )
+    assert result.exit_code == 0, result.stderr
+
+
+# Never overwrite, all or nothing ---------------------------------------------------------
+
+
+def test_an_existing_file_is_never_overwritten(tmp_path: Path, secret_file: Path, run: Any) -> None:
+    """If any target exists nothing is written, the error names it, old files stay identical."""
+    first = kg(run, "--out-dir", tmp_path, "--passphrase-file", secret_file)
+    assert first.exit_code == 0, first.stderr
+    (tmp_path / "backup-1.key.pem").unlink()
+    (tmp_path / "backup-1.pub.pem").unlink()
+    before = _listing(tmp_path)
+    again = kg(run, "--out-dir", tmp_path, "--passphrase-file", secret_file)
+    assert again.exit_code == 2
+    assert again.stdout == ""
+    assert again.stderr.startswith(
+        f"pinctl: error: {tmp_path / 'backup-2.key.pem'} already exists (and 1 more); "
+        "pinctl never overwrites"
+    )
+    assert _listing(tmp_path) == before
+
+
+def test_another_prefix_in_the_same_directory_works(
+    tmp_path: Path, secret_file: Path, run: Any
+) -> None:
+    """The twin of the refusal: a free name in the same directory is written."""
+    (tmp_path / "backup-1.key.pem").write_text("keep me")
+    result = kg(
+        run,
+        "--prefix",
+        "spare",
+        "--out-dir",
+        tmp_path,
+        "--passphrase-file",
+        secret_file,
+        "-o",
+        "pins",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "backup-1.key.pem").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.glob("spare-*")) == [
+        "spare-1.key.pem",
+        "spare-1.pub.pem",
+        "spare-2.key.pem",
+        "spare-2.pub.pem",
+    ]
+
+
+def test_a_dangling_symlink_counts_as_taken(tmp_path: Path, run: Any) -> None:
+    """A symlink where a key would go is refused, never followed."""
+    (tmp_path / "backup-1.key.pem").symlink_to(tmp_path / "elsewhere.pem")
+    result = kg(run, "--no-encrypt", "--out-dir", tmp_path)
+    assert result.exit_code == 2
+    assert "backup-1.key.pem already exists" in result.stderr
+    assert not (tmp_path / "elsewhere.pem").exists()
+
+
+def test_a_full_disk_midway_leaves_no_files(
+    tmp_path: Path, secret_file: Path, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC on the second key removes the first key's files and the directory it made."""
+    real_fsync = os.fsync
+    calls = []
+
+    def fsync(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 3:  # backup-1.key.pem, backup-1.pub.pem, then backup-2.key.pem
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    out_dir = tmp_path / "new" / "keys"
+    result = kg(run, "--out-dir", out_dir, "--passphrase-file", secret_file)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"pinctl: error: cannot write {out_dir / 'backup-2.key.pem'}: No space left on device; "
+        "removed the 2 files this run had written\n"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["pass.txt"]
+
+
+def test_a_failure_in_an_existing_directory_keeps_the_directory(
+    tmp_path: Path, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An OSError from the file layer on file 2 removes file 1 and leaves other files alone."""
+    from pinctl import files
+
+    (tmp_path / "unrelated.txt").write_text("mine")
+    real = files.create_exclusive
+    calls: list[Path] = []
+
+    def create_exclusive(path: Path, data: bytes, *, mode: int) -> None:
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(path, data, mode=mode)
+
+    monkeypatch.setattr(files, "create_exclusive", create_exclusive)
+    result = kg(run, "--no-encrypt", "--out-dir", tmp_path)
+    assert result.exit_code == 2
+    assert "No space left on device; removed the 1 file this run had written" in result.stderr
+    assert _listing(tmp_path) == {"unrelated.txt": b"mine"}
+
+
+def test_an_uncreatable_directory_is_a_clean_error(
+    tmp_path: Path, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """mkdir refused by the OS is one line naming the directory, exit 2, nothing written."""
+
+    def refuse(path: Any, mode: int = 0o777, *args: Any, **kwargs: Any) -> None:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+
+    monkeypatch.setattr(os, "mkdir", refuse)
+    result = kg(run, "--no-encrypt", "--out-dir", tmp_path / "k")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"pinctl: error: cannot create directory {tmp_path / 'k'}: Permission denied\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory anyway")
+def test_a_read_only_directory_is_refused_before_generating(tmp_path: Path, run: Any) -> None:
+    """Without write permission the run stops at once, before any key is made."""
+    tmp_path.chmod(0o500)
+    try:
+        result = kg(run, "--no-encrypt", "--out-dir", tmp_path)
+    finally:
+        tmp_path.chmod(0o700)
+    assert result.exit_code == 2
+    assert "is not a writable directory" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_out_dir_below_a_file_is_refused(tmp_path: Path, run: Any) -> None:
+    """A path through a regular file cannot hold keys; the error says which part is wrong."""
+    (tmp_path / "afile").write_text("")
+    result = kg(run, "--no-encrypt", "--out-dir", tmp_path / "afile" / "k")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"pinctl: error: cannot write keys into {tmp_path / 'afile' / 'k'}: "
+        f"{tmp_path / 'afile'} is not a writable directory\n"
+    )
+
+
+def test_an_existing_out_dir_keeps_its_mode(tmp_path: Path, run: Any) -> None:
+    """pinctl tightens only what it creates; an existing directory's mode is the user's."""
+    tmp_path.chmod(0o755)
+    result = kg(run, "--count", "1", "--no-encrypt", "--out-dir", tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755
+
+
+# Options ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("weak", ["rsa-1024", "RSA-1024", "ec-p224", "dsa"])
+def test_a_weak_type_is_refused_as_weak(tmp_path: Path, run: Any, weak: str) -> None:
+    """Asking for a weak key is told why, not just that the name is unknown."""
+    result = kg(run, "--type", weak, "--no-encrypt", "--out-dir", tmp_path)
+    assert result.exit_code == 2
+    assert "is too weak for a key that must stay safe for years" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_type_is_refused(tmp_path: Path, run: Any) -> None:
+    """A type pinctl does not know lists the ones it does."""
+    result = kg(run, "--type", "ec-p999", "--no-encrypt", "--out-dir", tmp_path)
+    assert result.exit_code == 2
+    assert "'ec-p999' is not one of 'ec-p256'" in result.stderr
+
+
+def test_the_type_is_case_insensitive(tmp_path: Path, run: Any) -> None:
+    """--type ED25519 is ed25519."""
+    result = kg(
+        run,
+        "--type",
+        "ED25519",
+        "--count",
+        "1",
+        "--no-encrypt",
+        "--out-dir",
+        tmp_path,
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["type"] == "ed25519"
+
+
+@pytest.mark.parametrize("count", ["0", "-1", "101", "many"])
+def test_count_must_be_from_1_to_100(tmp_path: Path, run: Any, count: str) -> None:
+    """--count outside 1..100 is a usage error."""
+    result = kg(run, "--count", count, "--no-encrypt", "--out-dir", tmp_path)
+    assert result.exit_code == 2
+    assert "--count" in result.stderr
+
+
+@pytest.mark.parametrize("prefix", ["", "a/b", "..", "."])
+def test_a_prefix_cannot_be_a_path(tmp_path: Path, run: Any, prefix: str) -> None:
+    """--prefix names files; directories belong in --out-dir."""
+    result = kg(run, "--prefix", prefix, "--no-encrypt", "--out-dir", tmp_path)
+    assert result.exit_code == 2
+    assert "put directories in --out-dir" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--csr"], ["--subject", "CN=x"], ["--san", "DNS:x"], ["--san", "DNS:x", "--subject", "CN=x"]],
+)
+def test_csr_options_come_together(tmp_path: Path, run: Any, args: list[str]) -> None:
+    """--csr needs --subject, and --subject or --san alone is not silently ignored."""
+    result = kg(run, "--no-encrypt", "--out-dir", tmp_path, *args)
+    assert result.exit_code == 2
+    assert "--csr needs --subject" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("subject", "message"),
+    [
+        ("CN", "'CN' is not KEY=VALUE"),
+        ("X=1", "'X=1' is not KEY=VALUE"),
+        ("CN=a,,O=b", "'' is not KEY=VALUE"),
+        ("C=USA", "C='USA'"),
+        ("CN=", "CN=''"),
+        ("1.2.3=foo", "'1.2.3=foo' is not KEY=VALUE"),
+    ],
+)
+def test_a_bad_subject_is_refused_before_any_key(
+    tmp_path: Path, run: Any, subject: str, message: str
+) -> None:
+    """A subject typo is caught before generation, with the part at fault named."""
+    result = kg(run, "--no-encrypt", "--out-dir", tmp_path, "--csr", "--subject", subject)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"pinctl: error: --subject {subject!r}:")
+    assert message in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "san",
+    ["URI:https://x", "DNS:", "DNS:bad_name", "DNS:-x.example", "IP:300.1.1.1", "api.example"],
+)
+def test_a_bad_san_is_refused(tmp_path: Path, run: Any, san: str) -> None:
+    """SANs are DNS:name or IP:address; anything else is named in the error."""
+    result = kg(
+        run, "--no-encrypt", "--out-dir", tmp_path, "--csr", "--subject", "CN=x", "--san", san
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"pinctl: error: --san {san!r}:")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_subjects_parse_in_both_spellings() -> None:
+    """RFC 4514 (most specific first) and openssl's /C=../CN=.. give the same DER order."""
+    rfc = keygen.parse_subject("CN=a.example,O=Ex\\, Inc,C=DE")
+    slash = keygen.parse_subject("/C=DE/O=Ex, Inc/CN=a.example")
+    assert rfc == slash
+    assert [attr.value for attr in rfc] == ["DE", "Ex, Inc", "a.example"]
+    assert rfc.rfc4514_string() == "CN=a.example,O=Ex\\, Inc,C=DE"
+
+
+def test_san_spellings() -> None:
+    """Prefixes are case-insensitive, names lower-cased, IDNs turned into A-labels."""
+    from cryptography import x509
+
+    assert keygen.parse_san("dns:API.Example.com") == x509.DNSName("api.example.com")
+    assert keygen.parse_san("DNS:bücher.example") == x509.DNSName("xn--bcher-kva.example")
+    assert keygen.parse_san("DNS:*.example.com") == x509.DNSName("*.example.com")
+    assert isinstance(keygen.parse_san("ip:::1"), x509.IPAddress)
+
+
+@given(st.text(max_size=60))
+def test_any_subject_text_parses_or_raises_the_clean_error(text: str) -> None:
+    """Whatever is typed, parse_subject returns a Name or raises UsageError, nothing else."""
+    with contextlib.suppress(UsageError):
+        keygen.parse_subject(text)
+
+
+@given(st.text(max_size=60))
+def test_any_san_text_parses_or_raises_the_clean_error(text: str) -> None:
+    """Whatever is typed, parse_san returns a GeneralName or raises UsageError, nothing else."""
+    with contextlib.suppress(UsageError):
+        keygen.parse_san(text)
+
+
+# Output ----------------------------------------------------------------------------------
+
+
+def test_pins_output_is_one_pin_per_line(tmp_path: Path, run: Any) -> None:
+    """-o pins prints exactly the pins of the .pub.pem files, in key order."""
+    result = kg(run, "--count", "3", "--no-encrypt", "--out-dir", tmp_path, "-o", "pins")
+    assert result.exit_code == 0, result.stderr
+    expected = [
+        openssl_pin(
+            openssl(
+                "pkey", "-pubin", "-in", str(tmp_path / f"backup-{n}.pub.pem"), "-outform", "der"
+            )
+        )
+        for n in (1, 2, 3)
+    ]
+    assert result.stdout.splitlines() == expected
+    assert result.stderr == ""
+
+
+def test_table_output_off_a_terminal_is_plain_columns(tmp_path: Path, run: Any) -> None:
+    """Piped, the table is aligned plain text with a header row and no colour codes."""
+    result = kg(
+        run, "--count", "1", "--no-encrypt", "--out-dir", tmp_path, "--csr", "--subject", "CN=x"
+    )
+    assert result.exit_code == 0, result.stderr
+    header, row = result.stdout.splitlines()
+    assert header.split("  ")[0] == "private key"
+    assert re.fullmatch(
+        rf"{re.escape(str(tmp_path))}/backup-1\.key\.pem +\S+/backup-1\.pub\.pem +"
+        r"\S+/backup-1\.csr\.pem +ec-p256 +sha256/[A-Za-z0-9+/]{43}=",
+        row,
+    )
+    assert "\x1b" not in result.stdout
+
+
+def test_json_output_documents_the_files(tmp_path: Path, run: Any) -> None:
+    """-o json names every file and the key, and says whether the keys are encrypted."""
+    result = kg(run, "--count", "1", "--no-encrypt", "--out-dir", tmp_path, "-o", "json")
+    document = json.loads(result.stdout)
+    assert document == {
+        "type": "ec-p256",
+        "encrypted": False,
+        "out_dir": str(tmp_path),
+        "subject": None,
+        "host": None,
+        "pin_file": None,
+        "keys": [
+            {
+                "number": 1,
+                "key_file": str(tmp_path / "backup-1.key.pem"),
+                "public_key_file": str(tmp_path / "backup-1.pub.pem"),
+                "csr_file": None,
+                "key": {"type": "ec", "bits": 256},
+                "spki": {"sha256": document["keys"][0]["spki"]["sha256"]},
+            }
+        ],
+    }
+
+
+# On a real terminal ----------------------------------------------------------------------
+
+
+def test_on_a_terminal_it_asks_twice_spins_for_rsa_and_reminds(tmp_path: Path) -> None:
+    """At a terminal: two prompts with no echo, an RSA spinner, and the offline-storage reminder."""
+    from test_passphrase import run_on_pty
+
+    secret = PASSPHRASE.encode()
+    screen = run_on_pty(
+        [
+            sys.executable,
+            "-m",
+            "pinctl",
+            "backup-keygen",
+            "--type",
+            "rsa-2048",
+            "--count",
+            "1",
+            "--out-dir",
+            str(tmp_path / "k"),
+        ],
+        [(b"new keys:", secret + b"\n"), (b"again:", secret + b"\n")],
+    )
+    assert secret not in screen
+    assert b"generating rsa-2048 key 1 of 1" in screen
+    assert b"offline or HSM-backed storage" in screen
+    assert (tmp_path / "k" / "backup-1.key.pem").exists()
+    openssl(
+        "pkey",
+        "-in",
+        str(tmp_path / "k" / "backup-1.key.pem"),
+        "-passin",
+        f"pass:{PASSPHRASE}",
+        "-noout",
+    )
+
+
+# --host: the pins go into the pin file as backups ---------------------------------------
+
+PIN_FILE = """\
+# reviewed by the platform team
+version = 1
+
+[[hosts]]
+host = "api.example.com"  # production API
+pins = [
+  { pin = "sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E=", level = "leaf" },
+]
+"""
+
+
+def test_host_adds_the_pins_as_backups_naming_the_key_files(
+    tmp_path: Path, secret_file: Path, run: Any
+) -> None:
+    """Each pin lands on the host as backup = true with the key file as its note; comments stay."""
+    from pinctl import pinfile
+
+    pins_toml = tmp_path / "pins.toml"
+    pins_toml.write_text(PIN_FILE)
+    out_dir = tmp_path / "keys"
+    result = kg(
+        run,
+        "--host",
+        "api.example.com",
+        "--pin-file",
+        pins_toml,
+        "--out-dir",
+        out_dir,
+        "--passphrase-file",
+        secret_file,
+        "-o",
+        "pins",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == f"added 2 backup pins for api.example.com:443 to {pins_toml}\n"
+    text = pins_toml.read_text()
+    assert text.startswith(PIN_FILE.split("]\n")[0])
+    assert "# reviewed by the platform team" in text
+    assert "# production API" in text
+    assert PASSPHRASE not in text
+    (host,) = pinfile.load(pins_toml).hosts
+    backups = [p for p in host.pins if p.backup]
+    assert [str(p.pin) for p in backups] == result.stdout.splitlines()
+    assert [p.note for p in backups] == [str(out_dir / f"backup-{n}.key.pem") for n in (1, 2)]
+    assert all(p.level == "leaf" for p in backups)
+
+
+def test_host_creates_the_pin_file_and_keeps_the_port(tmp_path: Path, run: Any) -> None:
+    """A missing pin file is created; H:PORT becomes a host entry with that port."""
+    from pinctl import pinfile
+
+    pins_toml = tmp_path / "pins.toml"
+    result = kg(
+        run,
+        "--count",
+        "1",
+        "--no-encrypt",
+        "--host",
+        "[::1]:8443",
+        "--pin-file",
+        pins_toml,
+        "--out-dir",
+        tmp_path,
+        "-o",
+        "json",
+    )
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["host"], document["pin_file"]) == ("[::1]:8443", str(pins_toml))
+    (host,) = pinfile.load(pins_toml).hosts
+    assert (host.host, host.port) == ("::1", 8443)
+    assert [str(p.pin) for p in host.pins] == [document["keys"][0]["spki"]["sha256"]]
+
+
+def test_the_pin_file_comes_from_the_environment(
+    tmp_path: Path, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PINCTL_PIN_FILE names the pin file when --pin-file is not given."""
+    pins_toml = tmp_path / "env-pins.toml"
+    result = kg(
+        run,
+        "--count",
+        "1",
+        "--no-encrypt",
+        "--host",
+        "h.example",
+        "--out-dir",
+        tmp_path / "k",
+        env={"PINCTL_PIN_FILE": str(pins_toml)},
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "h.example" in pins_toml.read_text()
+
+
+def test_an_invalid_pin_file_stops_the_run_before_any_key(
+    tmp_path: Path, secret_file: Path, run: Any
+) -> None:
+    """A broken pin file is reported with its line before keys are made or a passphrase read."""
+    pins_toml = tmp_path / "pins.toml"
+    pins_toml.write_text(PIN_FILE.replace("level =", "levle ="))
+    result = kg(
+        run,
+        "--host",
+        "api.example.com",
+        "--pin-file",
+        pins_toml,
+        "--out-dir",
+        tmp_path / "keys",
+        "--passphrase-file",
+        secret_file,
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"pinctl: error: {pins_toml}:")
+    assert not (tmp_path / "keys").exists()
+    assert pins_toml.read_text() == PIN_FILE.replace("level =", "levle =")
+
+
+def test_a_pin_file_that_cannot_be_written_removes_the_keys(
+    tmp_path: Path, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ENOSPC while saving the pin file undoes the run: no keys whose pins were not recorded."""
+    import tempfile
+
+    pins_toml = tmp_path / "pins.toml"
+    pins_toml.write_text(PIN_FILE)
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(tempfile, "mkstemp", full)
+    result = kg(
+        run,
+        "--no-encrypt",
+        "--host",
+        "api.example.com",
+        "--pin-file",
+        pins_toml,
+        "--out-dir",
+        tmp_path / "keys",
+    )
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"pinctl: error: cannot write {pins_toml}: No space left on device; "
+        "removed the 4 files this run had written\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pins.toml"]
+    assert pins_toml.read_text() == PIN_FILE
+
+
+def test_a_bad_host_is_refused_before_any_key(tmp_path: Path, run: Any) -> None:
+    """--host takes H[:PORT]; a bad port is a usage error and nothing is written."""
+    result = kg(
+        run,
+        "--no-encrypt",
+        "--host",
+        "api.example.com:99999",
+        "--pin-file",
+        tmp_path / "p.toml",
+        "--out-dir",
+        tmp_path / "k",
+    )
+    assert result.exit_code == 2
+    assert "port '99999'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
