@@ -141,9 +141,9 @@ def complete_hosts(ctx: click.Context, param: click.Parameter, incomplete: str) 
     import os
 
     path = ctx.params.get("pin_file") or os.environ.get("PINCTL_PIN_FILE") or "pins.toml"
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # no tomllib; tomlkit would make every TAB slow
+    try:
+        import tomllib  # type: ignore[import-not-found,unused-ignore]  # 3.11+; mypy checks 3.10
+    except ModuleNotFoundError:  # Python 3.10: tomlkit would make every TAB slow
         return []
     try:
         with open(path, "rb") as handle:
