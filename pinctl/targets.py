@@ -1,4 +1,4 @@
-"""What to connect to: ``host``, ``host:port``, ``[v6]:port`` or a URL, with SNI and a dial override.
+"""What to connect to: ``host``, ``host:port``, ``[v6]:port`` or a URL; SNI and a dial override.
 
 A target keeps two addresses apart on purpose: the name the certificate must match (and
 that goes into SNI) and the address actually dialled, which `--connect-to` may change.
@@ -150,7 +150,8 @@ def _is_ipv6(text: str) -> bool:
 def _check_host(host: str, what: str) -> str:
     if is_ip_address(host) or _is_ipv6(host):
         return host
-    if not host or not _HOST_CHARS.fullmatch(host) or ".." in host or host.startswith("."):
+    bad = not host or not host.isprintable() or not _HOST_CHARS.fullmatch(host)
+    if bad or ".." in host or host.startswith("."):
         raise UsageError(f"{what}: {host!r} is not a host name or IP address")
     _idna(host, what)
     return host
@@ -172,6 +173,7 @@ def _default_servername(host: str) -> str | None:
 
 def _servername(name: str) -> str:
     value = name.strip()
-    if not value or not _HOST_CHARS.fullmatch(value) and not is_ip_address(value):
+    well_formed = bool(_HOST_CHARS.fullmatch(value)) or is_ip_address(value)
+    if not value or not value.isprintable() or not well_formed:
         raise UsageError(f"--servername {name!r} is not a host name or IP address")
     return value if is_ip_address(value) else _idna(value, f"--servername {name!r}")

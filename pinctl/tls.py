@@ -16,9 +16,9 @@ import select
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from pinctl.entries import TlsInfo
 from pinctl.errors import ConnectError, UsageError
@@ -75,6 +75,8 @@ def parse_proxy(url: str, what: str = "--proxy") -> Proxy:
     if "://" not in text:
         text = f"http://{text}"
     parts = urlsplit(text)
+    if parts.password is not None:  # never echo a proxy password in an error message
+        url = text.replace(f":{parts.password}@", ":***@", 1)
     if parts.scheme.lower() != "http":
         raise UsageError(
             f"{what} {url!r}: only http:// proxies (HTTP CONNECT) are supported, "
@@ -124,8 +126,9 @@ def bypasses_proxy(host: str, no_proxy: str) -> bool:
 
 
 def _address_in(address: ipaddress.IPv4Address | ipaddress.IPv6Address, entry: str) -> bool:
-    entry = entry.strip("[]")
-    if entry.count(":") == 1 and "." in entry:  # 10.0.0.1:8080: curl ignores the port
+    if entry.startswith("["):  # [::1]:8080
+        entry = entry[1:].split("]", 1)[0]
+    elif entry.count(":") == 1:  # 10.0.0.1:8080: curl ignores the port
         entry = entry.split(":", 1)[0]
     try:
         return address in ipaddress.ip_network(entry, strict=False)
@@ -141,8 +144,11 @@ class _Deadline:
     def remaining(self, doing: str) -> float:
         left = self.at - time.monotonic()
         if left <= 0:
-            raise ConnectError(f"timed out after {self.seconds:g} s {doing}", "timeout")
+            raise self.passed(doing)
         return left
+
+    def passed(self, doing: str) -> ConnectError:
+        return ConnectError(f"timed out after {self.seconds:g} s {doing}", "timeout")
 
 
 def handshake(target: Target, options: ConnectOptions) -> Handshake:
@@ -167,7 +173,7 @@ def handshake(target: Target, options: ConnectOptions) -> Handshake:
 
 def _dial(host: str, port: int, family: int | None, deadline: _Deadline, via: str) -> socket.socket:
     where = join_host_port(host, port)
-    addresses = _resolve(host, port, family, deadline, via or where)
+    addresses = _resolve(host, port, family, deadline)
     last: ConnectError | None = None
     for af, address in addresses:
         sock = socket.socket(af, socket.SOCK_STREAM)
@@ -185,7 +191,7 @@ def _dial(host: str, port: int, family: int | None, deadline: _Deadline, via: st
 
 
 def _resolve(
-    host: str, port: int, family: int | None, deadline: _Deadline, what: str
+    host: str, port: int, family: int | None, deadline: _Deadline
 ) -> list[tuple[socket.AddressFamily, tuple[object, ...]]]:
     wanted = {4: socket.AF_INET, 6: socket.AF_INET6}.get(family or 0, socket.AF_UNSPEC)
     if is_ip_address(host):
@@ -201,14 +207,15 @@ def _resolve(
         try:
             infos = socket.getaddrinfo(host, port, wanted, socket.SOCK_STREAM)
             found.append([(info[0], info[4]) for info in infos])
-        except (OSError, UnicodeError) as exc:
+        except (OSError, ValueError) as exc:  # UnicodeError is a ValueError
             failed.append(OSError(str(exc)))
         finally:
             done.set()
 
     threading.Thread(target=lookup, name="pinctl-dns", daemon=True).start()
-    if not done.wait(deadline.remaining(f"while resolving {host}")):
-        deadline.remaining(f"while resolving {host}")
+    doing = f"while resolving {host}"
+    if not done.wait(deadline.remaining(doing)):
+        raise deadline.passed(doing)
     if failed or not found or not found[0]:
         reason = failed[0].args[-1] if failed and failed[0].args else "no address found"
         family_note = f" (IPv{family} only)" if family else ""
@@ -229,7 +236,8 @@ def _connect(
 
 def _tunnel(sock: socket.socket, proxy: Proxy, target: Target, deadline: _Deadline) -> bytes:
     """Open an HTTP CONNECT tunnel; return any bytes that came after the proxy's headers."""
-    authority = join_host_port(target.connect_host, target.connect_port)
+    host = target.connect_host
+    authority = join_host_port(host if host.isascii() else _a_label(host), target.connect_port)
     lines = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}", "User-Agent: pinctl"]
     if proxy.authorization:
         lines.append(f"Proxy-Authorization: {proxy.authorization}")
@@ -247,11 +255,16 @@ def _tunnel(sock: socket.socket, proxy: Proxy, target: Target, deadline: _Deadli
     status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
     parts = status_line.split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].startswith("2"):
-        shown = _printable(status_line.encode("latin-1"))
-        raise ConnectError(
-            f"proxy {proxy.label} refused CONNECT to {authority}: {shown or 'no status line'}"
-        )
+        shown = "".join(c for c in status_line[:80] if c.isprintable()) or "no status line"
+        raise ConnectError(f"proxy {proxy.label} refused CONNECT to {authority}: {shown}")
     return early
+
+
+def _a_label(host: str) -> str:
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ConnectError(f"{host!r} is not a valid internationalised host name") from None
 
 
 def _tls(sock: socket.socket, target: Target, deadline: _Deadline, early: bytes) -> Handshake:
@@ -264,25 +277,30 @@ def _tls(sock: socket.socket, target: Target, deadline: _Deadline, early: bytes)
     if early:
         conn.bio_write(early)
     doing = "during the TLS handshake"
-    received = early
-    while True:
-        try:
-            conn.do_handshake()
-            break
-        except SSL.WantReadError:
-            _flush(conn, sock, deadline, doing)
+    received = early  # the first bytes, to say what a non-TLS server sent
+    try:
+        while True:
             try:
+                conn.do_handshake()
+                break
+            except SSL.WantReadError:
+                _flush(conn, sock, deadline, doing)
                 data = _recv(sock, deadline, doing)
-            except ConnectError as exc:
-                raise _during_tls(exc) from None
-            if not data:
-                raise ConnectError(_closed_message(received), "tls-error")
-            received = (received + data)[:64]  # kept to say what a non-TLS server sent
-            conn.bio_write(data)
-        except SSL.Error as exc:
-            raise ConnectError(_tls_failure(exc, received), "tls-error") from None
-    _flush(conn, sock, deadline, doing)
-    chain = conn.get_peer_cert_chain(as_cryptography=True) or []
+                if not data:
+                    raise ConnectError(
+                        _not_tls(received) or "the server closed the connection " + doing,
+                        "tls-error",
+                    ) from None
+                received = (received + data)[:64]
+                conn.bio_write(data)
+            except SSL.Error as exc:
+                raise ConnectError(_not_tls(received) or _tls_failure(exc), "tls-error") from None
+        _flush(conn, sock, deadline, doing)
+    except ConnectError as exc:
+        raise _during_tls(exc) from None
+    # pyOpenSSL converts for us; its type stubs predate the keyword.
+    peer_chain = cast("Callable[..., list[x509.Certificate] | None]", conn.get_peer_cert_chain)
+    chain = peer_chain(as_cryptography=True) or []
     if not chain:
         raise ConnectError("the server sent no certificate", "tls-error")
     version = conn.get_protocol_version_name()
@@ -303,8 +321,8 @@ def _context() -> SSL.Context:
     ctx.set_verify(SSL.VERIFY_NONE)
     # Old and weak servers must still be inspectable: offer everything OpenSSL can do.
     ctx.set_min_proto_version(SSL.TLS1_VERSION)
-    ctx.set_cipher_list(b"ALL:@SECLEVEL=0")
-    ctx.set_options(SSL.OP_LEGACY_SERVER_CONNECT)
+    ctx.set_cipher_list(b"ALL:!aNULL:!eNULL:@SECLEVEL=0")
+    ctx.set_options(getattr(SSL, "OP_LEGACY_SERVER_CONNECT", 0))  # absent from the type stubs
     return ctx
 
 
@@ -316,10 +334,7 @@ def _flush(conn: SSL.Connection, sock: socket.socket, deadline: _Deadline, doing
             data = conn.bio_read(_READ_SIZE)
         except SSL.WantReadError:
             return
-        try:
-            _send(sock, data, deadline, doing)
-        except ConnectError as exc:
-            raise _during_tls(exc) from None
+        _send(sock, data, deadline, doing)
 
 
 def _close_politely(conn: SSL.Connection, sock: socket.socket) -> None:
@@ -386,23 +401,16 @@ def _during_tls(exc: ConnectError) -> ConnectError:
     return exc
 
 
-def _tls_failure(exc: Exception, received: bytes) -> str:
-    if received and received[0] not in (0x15, 0x16):
-        return f"the server does not speak TLS on this port; it sent {_printable(received)!r}"
-    reasons = [
-        str(part[2]) for part in (exc.args[0] if exc.args and isinstance(exc.args[0], list) else [])
-        if isinstance(part, tuple) and len(part) == 3
-    ]
-    reason = reasons[-1] if reasons else (str(exc) or type(exc).__name__)
-    return f"TLS handshake failed: {reason}"
+def _tls_failure(exc: Exception) -> str:
+    errors = exc.args[0] if exc.args and isinstance(exc.args[0], list) else []
+    reasons = [str(e[2]) for e in errors if isinstance(e, tuple) and len(e) == 3]
+    return f"TLS handshake failed: {reasons[-1] if reasons else exc or type(exc).__name__}"
 
 
-def _closed_message(received: bytes) -> str:
-    if received and received[0] not in (0x15, 0x16):
-        return f"the server does not speak TLS on this port; it sent {_printable(received)!r}"
-    return "the server closed the connection during the TLS handshake"
-
-
-def _printable(data: bytes) -> str:
-    text = data[:40].decode("latin-1")
-    return "".join(c if c.isprintable() and c.isascii() else "." for c in text).strip()
+def _not_tls(received: bytes) -> str | None:
+    """TLS records start with 0x16 (handshake) or 0x15 (alert); anything else is not TLS."""
+    if not received or received[0] in (0x15, 0x16):
+        return None
+    text = received[:40].decode("latin-1")
+    shown = "".join(c if c.isprintable() and c.isascii() else "." for c in text).strip()
+    return f"the server does not speak TLS on this port; it sent {shown!r}"

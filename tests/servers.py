@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 
 Handler = Callable[[socket.socket], None]
+_HTTP_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 
 
 class LoopbackServer:
@@ -44,6 +45,9 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        with contextlib.suppress(OSError):
+            # shutdown() wakes the thread blocked in accept(); close() alone does not on Linux.
+            self.sock.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self.sock.close()
         for conn in self._conns:
@@ -80,10 +84,12 @@ def tls_handler(context: ssl.SSLContext) -> Handler:
 
     def handle(conn: socket.socket) -> None:
         conn.settimeout(10)
-        with context.wrap_socket(conn, server_side=True) as tls:
-            with contextlib.suppress(OSError, ssl.SSLError):
-                if tls.recv(4096):
-                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        with (
+            context.wrap_socket(conn, server_side=True) as tls,
+            contextlib.suppress(OSError, ssl.SSLError),
+        ):
+            if tls.recv(4096):
+                tls.sendall(_HTTP_OK)
 
     return handle
 
@@ -110,8 +116,12 @@ def silent_handler(server_holder: list[LoopbackServer]) -> Handler:
 
 
 @contextlib.contextmanager
-def hostile_server(mode: str) -> Iterator[LoopbackServer]:
-    """A peer that misbehaves: ``silent``, ``garbage``, ``reset`` or ``drip``."""
+def hostile_server(mode: str, *, drip_interval: float = 1.0) -> Iterator[LoopbackServer]:
+    """A peer that misbehaves: ``silent``, ``garbage``, ``reset``, ``drip`` or ``alert``.
+
+    ``drip`` sends a byte every `drip_interval` seconds: shorter than a client's timeout, it
+    catches clients whose timeout applies per read instead of to the whole handshake.
+    """
     holder: list[LoopbackServer] = []
 
     def silent(conn: socket.socket) -> None:
@@ -131,11 +141,17 @@ def hostile_server(mode: str) -> Iterator[LoopbackServer]:
         _read_some(conn)
         # A TLS handshake record header, then a byte a second, for ever.
         for byte in b"\x16\x03\x03\x40\x00" + b"\x02" * 0x4000:
-            if holder[0].wait_stopping(1.0):
+            if holder[0].wait_stopping(drip_interval):
                 return
             conn.sendall(bytes([byte]))
 
+    def alert(conn: socket.socket) -> None:
+        _read_some(conn)
+        # A fatal handshake_failure alert: a real TLS peer that will not talk to us.
+        conn.sendall(b"\x15\x03\x03\x00\x02\x02\x28")
+
     handlers: dict[str, Handler] = {
+        "alert": alert,
         "silent": silent,
         "garbage": garbage,
         "reset": reset,
@@ -169,3 +185,57 @@ def wait_for(predicate: Callable[[], bool], seconds: float = 5.0) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+def sni_context(
+    default: ssl.SSLContext,
+    by_name: dict[str, ssl.SSLContext],
+    seen: list[str | None] | None = None,
+) -> ssl.SSLContext:
+    """Serve another certificate when the client's SNI names it; record each SNI in `seen`."""
+
+    def pick(sslobj: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        if seen is not None:
+            seen.append(name)
+        if name in by_name:
+            sslobj.context = by_name[name]
+
+    default.sni_callback = pick  # type: ignore[assignment]
+    return default
+
+
+def pem_context(chain_pem: bytes, key_pem: bytes) -> ssl.SSLContext:
+    """A server context for a chain and key made by hand (self-signed, served root, ...)."""
+    import os
+    import tempfile
+
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    fd, path = tempfile.mkstemp(suffix=".pem")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key_pem + chain_pem)
+        ctx.load_cert_chain(path)
+    finally:
+        os.unlink(path)
+    return ctx
+
+
+@contextlib.contextmanager
+def unanswered_port() -> Iterator[int]:
+    """A loopback port whose accept queue is full, so a new connect() hangs like a black hole."""
+    listener = socket.socket()
+    fillers: list[socket.socket] = []
+    try:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = int(listener.getsockname()[1])
+        for _ in range(3):
+            filler = socket.socket()
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.05)
+        yield port
+    finally:
+        for sock in [*fillers, listener]:
+            sock.close()

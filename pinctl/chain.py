@@ -1,0 +1,295 @@
+"""Path validation with cryptography's X.509 verifier, and the reasons in plain words.
+
+The policy is the Web PKI's with the relaxations OpenSSL-based clients (curl, Python,
+OkHttp on the JVM) accept from private CAs: a critical subjectAltName or extendedKeyUsage,
+a leaf without authorityKeyIdentifier, and a self-signed leaf that is itself a trust
+anchor. The time is always passed in, so expiry needs no clock tricks to test.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import os
+import ssl
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pinctl.entries import Validation
+from pinctl.errors import InputError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.x509.verification import PolicyBuilder, Store
+
+SYSTEM_BUNDLES = (
+    "/etc/ssl/certs/ca-certificates.crt",  # Debian, Ubuntu, Alpine, Arch
+    "/etc/pki/tls/certs/ca-bundle.crt",  # Fedora, RHEL
+    "/etc/ssl/ca-bundle.pem",  # openSUSE
+    "/etc/ssl/cert.pem",  # Alpine, macOS, BSDs
+)
+_SHOWN_NAMES = 4
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    """What validation concluded, and the path it reached."""
+
+    validation: Validation
+    path: tuple[x509.Certificate, ...]
+    """The validated path, leaf to trust anchor, when trusted; else the served chain."""
+    anchor_served: bool
+    """False when the trust anchor came from the store rather than from the server."""
+
+
+def load_roots(ca_file: Path | None) -> tuple[x509.Certificate, ...]:
+    """The trust anchors: the certificates in `ca_file`, else the system store."""
+    if ca_file is not None:
+        return _load_bundle(str(ca_file), "--ca-file")
+    env = os.environ.get("SSL_CERT_FILE")
+    if env:
+        return _load_bundle(env, "SSL_CERT_FILE")
+    paths = ssl.get_default_verify_paths()
+    for candidate in (paths.cafile, paths.openssl_cafile, *SYSTEM_BUNDLES):
+        if candidate and os.path.isfile(candidate):
+            return _load_bundle(candidate, "the system trust store")
+    raise InputError(
+        "no system trust store found (tried " + ", ".join(SYSTEM_BUNDLES) + "); "
+        "install ca-certificates, set SSL_CERT_FILE, or pass --ca-file"
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _load_bundle(path: str, what: str) -> tuple[x509.Certificate, ...]:
+    from cryptography import x509
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    with warnings.catch_warnings():
+        # Some Mozilla roots have serial 0; cryptography warns, the anchor is still right.
+        warnings.simplefilter("ignore")
+        try:
+            if b"-----BEGIN CERTIFICATE-----" in data:
+                return tuple(x509.load_pem_x509_certificates(data))
+            if data[:1] == b"\x30":
+                return (x509.load_der_x509_certificate(data),)
+        except ValueError as exc:
+            raise InputError(f"{what} {path}: unreadable certificate ({exc})") from None
+    raise InputError(
+        f"{what} {path} holds no certificates; it must be a PEM bundle of trusted roots"
+    )
+
+
+def validate(
+    served: Sequence[x509.Certificate],
+    name: str | None,
+    roots: Sequence[x509.Certificate],
+    now: datetime,
+) -> ChainVerdict:
+    """Does the served chain lead to one of `roots` at `now`, and is its leaf valid for `name`?"""
+    from cryptography.x509.verification import VerificationError
+
+    leaf, intermediates = served[0], list(served[1:])
+    path: tuple[x509.Certificate, ...] = tuple(served)
+    store = _store(roots)
+    errors: list[str] = []
+    trusted = False
+    if store is None:
+        errors.append("no trust anchors to validate against")
+    else:
+        try:
+            verified = _builder(store, now).build_client_verifier().verify(leaf, intermediates)
+            path, trusted = tuple(verified.chain), True
+        except VerificationError as exc:
+            errors.append(_why_untrusted(served, roots, now, str(exc)))
+    hostname_match, name_error = _check_name(leaf, name, store if trusted else None, now)
+    if name_error:
+        errors.append(name_error)
+    return ChainVerdict(
+        validation=Validation(trusted, hostname_match, "; ".join(errors) or None),
+        path=path,
+        anchor_served=not trusted or path[-1] in served,
+    )
+
+
+def _store(roots: Sequence[x509.Certificate]) -> Store | None:
+    from cryptography.x509.verification import Store
+
+    return Store(list(roots)) if roots else None
+
+
+def _builder(store: Store, now: datetime) -> PolicyBuilder:
+    from cryptography import x509
+    from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder
+
+    ee = (
+        ExtensionPolicy.webpki_defaults_ee()
+        .require_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
+        .may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, _server_auth)
+        .may_be_present(x509.AuthorityKeyIdentifier, Criticality.NON_CRITICAL, None)
+        .may_be_present(x509.BasicConstraints, Criticality.AGNOSTIC, None)
+    )
+    return (
+        PolicyBuilder()
+        .store(store)
+        .time(now)
+        .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ee)
+    )
+
+
+def _server_auth(policy: Any, cert: x509.Certificate, eku: x509.ExtendedKeyUsage | None) -> None:
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    if eku is not None and not {
+        ExtendedKeyUsageOID.SERVER_AUTH,
+        ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,
+    }.intersection(eku):
+        raise ValueError("the leaf's extendedKeyUsage does not allow TLS server authentication")
+
+
+def _check_name(
+    leaf: x509.Certificate, name: str | None, store: Store | None, now: datetime
+) -> tuple[bool, str | None]:
+    """Match with the verifier when the chain is trusted; on our own reading of the SANs if not."""
+    if name is None:
+        return False, "no name to check: an IP address target needs --servername"
+    dns, ips = _san_names(leaf)
+    if not _matches(name, dns, ips):
+        return False, _name_mismatch(name, dns, ips)
+    if store is None:
+        return True, None
+    from cryptography.x509.verification import VerificationError
+
+    try:
+        _builder(store, now).build_server_verifier(_subject(name)).verify(leaf, [])
+    except VerificationError as exc:
+        if "no matching subjectAltName" in str(exc) or "name constraint" in str(exc).lower():
+            return False, f"name {name} is refused: {_clean(str(exc))}"
+    return True, None
+
+
+def _subject(name: str) -> x509.DNSName | x509.IPAddress:
+    from cryptography import x509
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name.rstrip("."))
+
+
+def _san_names(cert: x509.Certificate) -> tuple[list[str], list[str]]:
+    from cryptography import x509
+
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (x509.ExtensionNotFound, ValueError):
+        return [], []
+    dns = [value for value in san.get_values_for_type(x509.DNSName) if isinstance(value, str)]
+    ips = [str(value) for value in san.get_values_for_type(x509.IPAddress)]
+    return dns, ips
+
+
+def _matches(name: str, dns: list[str], ips: list[str]) -> bool:
+    """RFC 6125: exact names, or one wildcard as the whole leftmost label; IPs only as IP SANs."""
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        address = None
+    if address is not None:
+        return any(_same_ip(address, ip) for ip in ips)
+    wanted = name.rstrip(".").lower()
+    for pattern in (value.rstrip(".").lower() for value in dns):
+        if pattern == wanted:
+            return True
+        if pattern.startswith("*.") and "*" not in pattern[2:]:
+            head, dot, rest = wanted.partition(".")
+            if dot and head and rest == pattern[2:] and "." in rest:
+                return True
+    return False
+
+
+def _same_ip(address: ipaddress.IPv4Address | ipaddress.IPv6Address, text: str) -> bool:
+    try:
+        return address == ipaddress.ip_address(text)
+    except ValueError:
+        return False
+
+
+def _name_mismatch(name: str, dns: list[str], ips: list[str]) -> str:
+    names = dns + ips
+    if not names:
+        return (
+            f"name {name} not in the certificate (it has no subjectAltName; clients "
+            "ignore the subject's CN)"
+        )
+    shown = ", ".join(names[:_SHOWN_NAMES])
+    more = f" and {len(names) - _SHOWN_NAMES} more" if len(names) > _SHOWN_NAMES else ""
+    return f"name {name} not in the certificate (it is valid for {shown}{more})"
+
+
+def _why_untrusted(
+    served: Sequence[x509.Certificate],
+    roots: Sequence[x509.Certificate],
+    now: datetime,
+    message: str,
+) -> str:
+    """Say why in the words of the problem, falling back on the verifier's own."""
+    leaf = served[0]
+    if leaf.issuer == leaf.subject and leaf not in roots:
+        return "self-signed certificate not in the trust store"
+    for cert in served:
+        if now > cert.not_valid_after_utc:
+            return f"certificate {_name(cert)} expired on {cert.not_valid_after_utc:%Y-%m-%d}"
+        if now < cert.not_valid_before_utc:
+            return (
+                f"certificate {_name(cert)} is not valid before "
+                f"{cert.not_valid_before_utc:%Y-%m-%d}"
+            )
+    top = _top(served)
+    anchors = [root for root in roots if root.subject == top.issuer]
+    if top.issuer == top.subject and top not in roots:
+        return f"the chain ends in {_name(top)}, a root that is not in the trust store"
+    if not anchors:
+        return (
+            f"unable to find the issuer of {_name(top)} ({top.issuer.rfc4514_string()}): "
+            "the server did not send it and it is not in the trust store"
+        )
+    for anchor in anchors:
+        if now > anchor.not_valid_after_utc:
+            return f"trust anchor {_name(anchor)} expired on {anchor.not_valid_after_utc:%Y-%m-%d}"
+    return _clean(message)
+
+
+def _top(served: Sequence[x509.Certificate]) -> x509.Certificate:
+    """Follow issuers through the served certificates, whatever order they came in."""
+    current, seen = served[0], [served[0]]
+    while True:
+        parent = next((c for c in served if c.subject == current.issuer and c not in seen), None)
+        if parent is None or current.issuer == current.subject:
+            return current
+        seen.append(parent)
+        current = parent
+
+
+def _clean(message: str) -> str:
+    """The verifier's message without its prefix and object reprs."""
+    import re
+
+    text = message.removeprefix("validation failed: ").replace("candidates exhausted: ", "")
+    text = re.sub(
+        r" \(encountered processing <Certificate\(subject=<Name\((.*?)\)>, \.\.\.\)>\)",
+        r" (certificate \1)",
+        text,
+    )
+    return text or "the chain does not validate"
+
+
+def _name(cert: x509.Certificate) -> str:
+    return cert.subject.rfc4514_string() or "(empty subject)"

@@ -1,0 +1,88 @@
+"""`pinctl fetch TARGET...`: the chain a server presents, its validation and its pins."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+import click
+
+from pinctl.cli.common import (
+    CONTEXT_SETTINGS,
+    Outcome,
+    connection_options,
+    hash_option,
+    output_option,
+)
+from pinctl.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from pinctl.pins import HashAlg
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("targets", nargs=-1, required=True, metavar="TARGET...")
+@connection_options
+@hash_option
+@click.option(
+    "--save",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="Write the served chain as PEM to FILE (one TARGET only).",
+)
+@output_option("table", "json", "pem", "pins")
+def command(
+    targets: tuple[str, ...],
+    port: int | None,
+    servername: str | None,
+    connect_to: str | None,
+    family: int | None,
+    timeout: float,
+    proxy: str | None,
+    ca_file: str | None,
+    hashes: tuple[str, ...],
+    save: str | None,
+    output: str,
+) -> Outcome:
+    """Connect to hosts and show their chain, its validation and its pins.
+
+    TARGET is host, host:port, [v6addr]:port or a URL (https, smtps, imaps,
+    pop3s, ldaps, ftps set the default port). A chain that fails validation
+    is shown with the reason; a host that cannot be reached exits 3.
+
+    \b
+    Examples:
+      pinctl fetch example.com
+      pinctl fetch -o pins https://api.example.com/v1
+      pinctl fetch --connect-to 10.0.0.5:8443 api.example.com
+      HTTPS_PROXY=http://proxy:3128 pinctl fetch -o json example.com
+      pinctl fetch --ca-file internal-root.pem --save chain.pem db.internal:5433
+    """
+    from pinctl.chain import load_roots
+    from pinctl.entries import SourceReport, SourcesResult
+    from pinctl.fetch import connect_options, inspect_all
+    from pinctl.output.sources import RENDERERS, pem_chain
+    from pinctl.targets import parse_target
+
+    if save is not None and len(targets) > 1:
+        raise UsageError("--save writes one chain; give a single TARGET with --save FILE")
+    parsed = [
+        parse_target(t, port=port, servername=servername, connect_to=connect_to) for t in targets
+    ]
+    options = {
+        t: connect_options(t, timeout=timeout, family=family, proxy=proxy, environ=os.environ)
+        for t in parsed
+    }
+    roots = load_roots(Path(ca_file) if ca_file else None)
+    algs = cast("tuple[HashAlg, ...]", tuple(dict.fromkeys(hashes)) or ("sha256",))
+    now = datetime.now(timezone.utc)
+    sources = inspect_all(parsed, options.__getitem__, roots, algs, now)
+    if save is not None and isinstance(sources[0], SourceReport):
+        from pinctl.files import write_atomic
+
+        write_atomic(Path(save), pem_chain(sources[0].entries).encode("ascii"))
+    result = SourcesResult(sources, algs, now)
+    exit_code = ExitCode.UNREACHABLE if result.failed else ExitCode.OK
+    return Outcome(result, RENDERERS[output], exit_code)

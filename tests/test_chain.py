@@ -1,0 +1,298 @@
+"""Chain validation: trusted or not and why, the name check, the anchor, and the trust store."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from pathlib import Path
+
+import pytest
+import trustme
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from pinctl.chain import load_roots, validate
+from pinctl.errors import InputError
+
+NOW = datetime.datetime.now(datetime.timezone.utc)
+
+
+def load(pem: trustme.Blob) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pem.bytes())
+
+
+def served(leaf: trustme.LeafCert) -> list[x509.Certificate]:
+    """What a server configured with `leaf` sends: the leaf and its intermediates, no root."""
+    return [load(blob) for blob in leaf.cert_chain_pems]
+
+
+def self_signed(
+    name: str = "self.test", *, ca: bool = False, eku: list[x509.ObjectIdentifier] | None = None
+) -> x509.Certificate:
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - datetime.timedelta(days=1))
+        .not_valid_after(NOW + datetime.timedelta(days=90))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if eku is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+    return builder.sign(key, hashes.SHA256())
+
+
+def test_trusted_leaf_and_anchor_from_store(any_ca: trustme.CA) -> None:
+    """An RSA or EC leaf issued by a trusted root validates; the anchor comes from the store."""
+    chain = served(any_ca.issue_cert("api.example.test"))
+    verdict = validate(chain, "api.example.test", [load(any_ca.cert_pem)], NOW)
+    assert verdict.validation.trusted
+    assert verdict.validation.hostname_match
+    assert verdict.validation.error is None
+    assert verdict.path[0] == chain[0]
+    assert verdict.path[-1] == load(any_ca.cert_pem)
+    assert not verdict.anchor_served
+
+
+def test_other_root_is_untrusted(any_ca: trustme.CA) -> None:
+    """The same chain against another root is untrusted, and the reason names the issuer."""
+    chain = served(any_ca.issue_cert("api.example.test"))
+    verdict = validate(chain, "api.example.test", [load(trustme.CA().cert_pem)], NOW)
+    assert not verdict.validation.trusted
+    assert verdict.validation.hostname_match
+    assert verdict.validation.error is not None
+    assert verdict.validation.error.startswith("unable to find the issuer of ")
+    assert verdict.path == tuple(chain)
+    assert verdict.anchor_served
+
+
+def test_intermediate_served_without_root(ca: trustme.CA) -> None:
+    """Leaf plus intermediate, root left out, validates to the root in the store."""
+    chain = served(ca.create_child_ca().issue_cert("inner.test"))
+    assert len(chain) == 2
+    verdict = validate(chain, "inner.test", [load(ca.cert_pem)], NOW)
+    assert verdict.validation.trusted
+    assert len(verdict.path) == 3
+    assert not verdict.anchor_served
+
+
+def test_missing_intermediate_is_untrusted(ca: trustme.CA) -> None:
+    """A leaf whose intermediate was not sent fails, naming the issuer that is missing."""
+    leaf = ca.create_child_ca().issue_cert("inner.test")
+    chain = served(leaf)[:1]
+    verdict = validate(chain, "inner.test", [load(ca.cert_pem)], NOW)
+    assert not verdict.validation.trusted
+    assert verdict.validation.error is not None
+    assert chain[0].issuer.rfc4514_string() in verdict.validation.error
+    assert "did not send it" in verdict.validation.error
+
+
+def test_served_root_is_the_served_anchor(ca: trustme.CA) -> None:
+    """A root the server sent itself is not added again as a trust-store anchor."""
+    chain = [*served(ca.issue_cert("api.example.test")), load(ca.cert_pem)]
+    verdict = validate(chain, "api.example.test", [load(ca.cert_pem)], NOW)
+    assert verdict.validation.trusted
+    assert verdict.anchor_served
+
+
+def test_served_root_not_in_store(ca: trustme.CA) -> None:
+    """A chain ending in a root the store does not hold says so."""
+    chain = [*served(ca.issue_cert("api.example.test")), load(ca.cert_pem)]
+    verdict = validate(chain, "api.example.test", [load(trustme.CA().cert_pem)], NOW)
+    assert not verdict.validation.trusted
+    assert verdict.validation.error is not None
+    assert "a root that is not in the trust store" in verdict.validation.error
+
+
+def test_self_signed_not_in_store(ca: trustme.CA) -> None:
+    """A self-signed leaf is reported as such, in plain words."""
+    verdict = validate([self_signed()], "self.test", [load(ca.cert_pem)], NOW)
+    assert not verdict.validation.trusted
+    assert verdict.validation.hostname_match
+    assert verdict.validation.error == "self-signed certificate not in the trust store"
+
+
+@pytest.mark.parametrize("is_ca", [False, True])
+def test_self_signed_in_store_is_trusted(is_ca: bool) -> None:
+    """A self-signed certificate given as a trust anchor (--ca-file) is trusted, as by OpenSSL."""
+    cert = self_signed(ca=is_ca)
+    verdict = validate([cert], "self.test", [cert], NOW)
+    assert verdict.validation.trusted, verdict.validation.error
+    assert verdict.validation.hostname_match
+    assert verdict.anchor_served
+
+
+def test_expired_leaf(ca: trustme.CA) -> None:
+    """An expired leaf is untrusted, and the reason gives the day it expired."""
+    expiry = NOW - datetime.timedelta(days=3)
+    chain = served(ca.issue_cert("old.test", not_after=expiry))
+    verdict = validate(chain, "old.test", [load(ca.cert_pem)], NOW)
+    assert not verdict.validation.trusted
+    assert verdict.validation.error is not None
+    assert verdict.validation.error.endswith(f"expired on {expiry:%Y-%m-%d}")
+
+
+def test_expired_leaf_was_valid_before(ca: trustme.CA) -> None:
+    """The same leaf validates at a time before its expiry: the time is an input."""
+    expiry = NOW - datetime.timedelta(days=3)
+    chain = served(ca.issue_cert("old.test", not_after=expiry))
+    verdict = validate(chain, "old.test", [load(ca.cert_pem)], expiry - datetime.timedelta(days=1))
+    assert verdict.validation.trusted
+
+
+def test_not_yet_valid(ca: trustme.CA) -> None:
+    """Before not_before, the reason says from when the certificate is valid."""
+    chain = served(ca.issue_cert("api.example.test"))
+    then = datetime.datetime(1999, 6, 1, tzinfo=datetime.timezone.utc)
+    verdict = validate(chain, "api.example.test", [load(ca.cert_pem)], then)
+    assert not verdict.validation.trusted
+    assert "is not valid before 2000-01-01" in (verdict.validation.error or "")
+
+
+def test_wrong_hostname_is_still_trusted(ca: trustme.CA) -> None:
+    """A name mismatch leaves `trusted` true and lists the names the leaf is valid for."""
+    chain = served(ca.issue_cert("a.test", "b.test"))
+    verdict = validate(chain, "api.example.test", [load(ca.cert_pem)], NOW)
+    assert verdict.validation.trusted
+    assert not verdict.validation.hostname_match
+    assert verdict.validation.error == (
+        "name api.example.test not in the certificate (it is valid for a.test, b.test)"
+    )
+
+
+def test_untrusted_and_wrong_name_gives_both_reasons(ca: trustme.CA) -> None:
+    """When both fail, the error carries both reasons."""
+    chain = served(ca.issue_cert("a.test"))
+    verdict = validate(chain, "b.test", [load(trustme.CA().cert_pem)], NOW)
+    assert not verdict.validation.trusted
+    assert not verdict.validation.hostname_match
+    error = verdict.validation.error or ""
+    assert "unable to find the issuer" in error
+    assert "name b.test not in the certificate" in error
+
+
+@pytest.mark.parametrize(
+    ("name", "matches"),
+    [
+        ("a.wild.test", True),
+        ("A.WILD.TEST", True),
+        ("a.wild.test.", True),
+        ("a.b.wild.test", False),
+        ("wild.test", False),
+        ("exact.test", True),
+        ("notexact.test", False),
+        ("127.0.0.1", True),
+        ("127.0.0.2", False),
+        ("::1", True),
+        ("0:0::1", True),
+    ],
+)
+def test_name_matching(ca: trustme.CA, name: str, matches: bool) -> None:
+    """Wildcards cover one leftmost label; IP addresses match IP SANs only, in any spelling."""
+    chain = served(ca.issue_cert("*.wild.test", "exact.test", "127.0.0.1", "::1"))
+    verdict = validate(chain, name, [load(ca.cert_pem)], NOW)
+    assert verdict.validation.trusted
+    assert verdict.validation.hostname_match is matches
+    # An untrusted chain gets the same answer from pinctl's own reading of the SANs.
+    untrusted = validate(chain, name, [load(trustme.CA().cert_pem)], NOW)
+    assert untrusted.validation.hostname_match is matches
+
+
+def test_no_name_to_check(ca: trustme.CA) -> None:
+    """Without a name (IP target, no --servername, no address), the match is false with a reason."""
+    verdict = validate(served(ca.issue_cert("a.test")), None, [load(ca.cert_pem)], NOW)
+    assert verdict.validation.trusted
+    assert not verdict.validation.hostname_match
+    assert "--servername" in (verdict.validation.error or "")
+
+
+def test_client_only_leaf_is_untrusted() -> None:
+    """A leaf whose extendedKeyUsage excludes TLS servers does not validate."""
+    cert = self_signed(eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    verdict = validate([cert], "self.test", [cert], NOW)
+    assert not verdict.validation.trusted
+    assert "server authentication" in (verdict.validation.error or "")
+    ok = self_signed(eku=[ExtendedKeyUsageOID.SERVER_AUTH])
+    assert validate([ok], "self.test", [ok], NOW).validation.trusted
+
+
+def test_no_roots_is_untrusted(ca: trustme.CA) -> None:
+    """With no trust anchors at all nothing is trusted, and the reason says so."""
+    verdict = validate(served(ca.issue_cert("a.test")), "a.test", [], NOW)
+    assert not verdict.validation.trusted
+    assert verdict.validation.hostname_match
+    assert verdict.validation.error == "no trust anchors to validate against"
+
+
+def test_load_roots_from_ca_file(tmp_path: Path, ca: trustme.CA) -> None:
+    """--ca-file reads a PEM bundle, every certificate in order."""
+    other = trustme.CA()
+    path = tmp_path / "roots.pem"
+    path.write_bytes(ca.cert_pem.bytes() + other.cert_pem.bytes())
+    assert load_roots(path) == (load(ca.cert_pem), load(other.cert_pem))
+
+
+def test_load_roots_der(tmp_path: Path, ca: trustme.CA) -> None:
+    """A single DER certificate is accepted as a one-root store."""
+    path = tmp_path / "root.der"
+    path.write_bytes(load(ca.cert_pem).public_bytes(serialization.Encoding.DER))
+    assert load_roots(path) == (load(ca.cert_pem),)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "holds no certificates"),
+        (b"just some text\n", "holds no certificates"),
+        (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "unreadable"),
+    ],
+)
+def test_bad_ca_file(tmp_path: Path, content: bytes, message: str) -> None:
+    """An empty, textual or corrupt --ca-file is an input error naming the file."""
+    path = tmp_path / "bad.pem"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message) as info:
+        load_roots(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_ca_file(tmp_path: Path) -> None:
+    """A --ca-file that cannot be read is an input error naming it."""
+    path = tmp_path / "absent.pem"
+    with pytest.raises(InputError, match="cannot read --ca-file"):
+        load_roots(path)
+
+
+def test_ssl_cert_file_overrides_the_system_store(
+    tmp_path: Path, ca: trustme.CA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SSL_CERT_FILE, as OpenSSL honours it, replaces the system store."""
+    path = tmp_path / "env-roots.pem"
+    ca.cert_pem.write_to_path(str(path))
+    monkeypatch.setenv("SSL_CERT_FILE", str(path))
+    assert load_roots(None) == (load(ca.cert_pem),)
+
+
+def test_system_store_loads_without_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The system store loads (when present) without a warning reaching the user."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    try:
+        roots = load_roots(None)
+    except InputError:
+        pytest.skip("no system trust store on this machine")
+    assert len(roots) > 10
+    assert all(isinstance(root, x509.Certificate) for root in roots)
+
+
+def test_ip_subject_alternative_names(ca: trustme.CA) -> None:
+    """An IPv6 target is matched against IPv6 SANs by value, not by text."""
+    chain = served(ca.issue_cert(str(ipaddress.ip_address("2001:db8::1"))))
+    verdict = validate(chain, "2001:0db8:0::1", [load(ca.cert_pem)], NOW)
+    assert verdict.validation.hostname_match
