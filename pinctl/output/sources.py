@@ -90,10 +90,11 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
 
 
 def render_table(result: SourcesResult, sink: Sink) -> None:
-    """A rich table on a terminal, days to expiry coloured; plain text everywhere else."""
+    """On a terminal: one table per source, a row per field, expiry coloured; else plain text."""
     if not sink.out_tty:
         render_text(result, sink)
         return
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
@@ -105,38 +106,47 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
         title = source.source + (
             f"  {source.tls.version}  {source.tls.cipher}" if source.tls else ""
         )
-        table = Table(title=title, title_justify="left", show_lines=True)
-        for column in ("#", "certificate / key", "expires", "key", "pins"):
-            table.add_column(column, overflow="fold")
+        table = Table(
+            title=title,
+            title_justify="left",
+            title_style="bold",
+            box=box.SIMPLE_HEAD,
+            show_header=False,
+            padding=(0, 1),
+        )
+        table.add_column("field", style="dim", no_wrap=True)
+        table.add_column("value", overflow="fold")
         for entry in source.entries:
-            who = Text(_kind_label(entry) + "\n" + (entry.subject or ""))
-            if entry.issuer:
-                who.append(f"\nissuer: {entry.issuer}", style="dim")
-            pins = [f"spki {pin}" for pin in entry.spki.values()]
-            pins += [f"cert {pin}" for pin in (entry.cert or {}).values()]
+            style = "bold" if entry.served else "bold cyan"
             table.add_row(
-                str(entry.index), who, _expiry_cell(entry, result.now), _key(entry), "\n".join(pins)
+                Text(f"[{entry.index}]", style=style),
+                Text(f"{_kind_label(entry)}  {entry.subject or ''}".rstrip(), style=style),
             )
+            if entry.issuer:
+                table.add_row("issuer", Text(entry.issuer))
+            if entry.not_after is not None:
+                table.add_row("validity", _validity_text(entry, result.now))
+            table.add_row("key", _key(entry))
+            # A pin that wraps cannot be copied whole: it keeps its line, subjects fold instead.
+            for label, pins in (("spki", entry.spki), ("cert", entry.cert or {})):
+                for pin in pins.values():
+                    table.add_row(label, Text(str(pin), no_wrap=True, overflow="ignore"))
+            table.add_section()
         console.print(table)
         line = _validation_line(source)
         if line:
-            ok = (
-                source.validation is not None
-                and source.validation.trusted
-                and (source.validation.hostname_match)
-            )
+            v = source.validation
+            ok = v is not None and v.trusted and v.hostname_match
             console.print(Text(line, style="green" if ok else "bold red"))
+        console.print()
 
 
-def _expiry_cell(entry: Entry, now: datetime) -> Any:
+def _validity_text(entry: Entry, now: datetime) -> Any:
     from rich.text import Text
 
     days = _days_left(entry, now)
-    if days is None or entry.not_after is None:
-        return ""
-    style = "red" if days < 0 else "yellow" if days < 30 else "green"
-    label = f"expired {-days}d ago" if days < 0 else f"{days} days left"
-    return Text(f"{entry.not_after:%Y-%m-%d}\n{label}", style=style)
+    style = "" if days is None else "red" if days < 0 else "yellow" if days < 30 else "green"
+    return Text(_validity(entry, now), style=style)
 
 
 def _iso(moment: datetime | None) -> str | None:
