@@ -53,8 +53,10 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, "--version", prog_name="pinctl")
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 def cli(debug: bool) -> None:
-    """TLS certificate pinning: fetch chains, derive pins, keep them in a reviewed
-    pin file, and verify live hosts against it in CI.
+    """TLS certificate pinning that fails closed.
+
+    Fetch chains, derive pins, keep them in a reviewed pin file, verify live
+    hosts against it in CI, generate backup keys and export the pins.
 
     \b
     Examples:

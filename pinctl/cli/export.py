@@ -6,13 +6,13 @@ from typing import Any
 
 import click
 
-from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, pin_file_option
+from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, complete_hosts, pin_file_option
 from pinctl.errors import UsageError
 from pinctl.exports import DEFAULT_MAX_AGE, FORMATS, Format
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("hosts", nargs=-1, metavar="[HOST[:PORT]]...")
+@click.argument("hosts", nargs=-1, metavar="[HOST[:PORT]]...", shell_complete=complete_hosts)
 @click.option(
     "--format",
     "format_",
@@ -50,9 +50,10 @@ def command(
     \b
     Examples:
       pinctl export --format okhttp-kotlin
-      pinctl export --format android --output-file res/xml/network_security_config.xml
+      pinctl export --format android --output-file network_security_config.xml
       pinctl export --format ios api.example.com
-      curl --pinnedpubkey "$(pinctl export --format curl api.example.com)" https://api.example.com/
+      curl --pinnedpubkey "$(pinctl export --format curl api.example.com)" \\
+          https://api.example.com/
       pinctl export --format hpkp --max-age 86400 api.example.com
     """
     from datetime import datetime, timezone

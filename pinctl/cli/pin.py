@@ -18,7 +18,9 @@ from pinctl.errors import ExitCode, InputError
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("files", nargs=-1, required=True, type=click.Path(allow_dash=True))
+@click.argument(
+    "files", nargs=-1, required=True, metavar="FILE...", type=click.Path(allow_dash=True)
+)
 @hash_option
 @passphrase_options
 @output_option("table", "json", "pins")
@@ -29,7 +31,7 @@ def command(
     passphrase_env: str | None,
     output: str,
 ) -> Outcome:
-    """Derive pins from local files; '-' reads standard input.
+    """Derive pins from each FILE; '-' reads standard input.
 
     The type is read from the content, not the extension: PEM or DER
     certificates, PEM bundles, PKCS#7, PKCS#12, public keys, private keys

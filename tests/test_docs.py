@@ -1,0 +1,236 @@
+"""Documentation that cannot drift: help at 80 columns, man pages, README excerpts.
+
+completions/, man/ and the README's --help blocks are written by scripts/generate.py
+from the click definitions; these tests fail, naming the command that regenerates
+them, as soon as a command changes and they were not regenerated.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import click
+import pytest
+
+import pinctl
+from pinctl.cli import COMMANDS, cli
+
+ROOT = Path(__file__).resolve().parent.parent
+REGENERATE = "python scripts/generate.py"
+
+
+def _load_generator() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("generate", ROOT / "scripts" / "generate.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+generate = _load_generator()
+needs_groff = pytest.mark.skipif(shutil.which("groff") is None, reason="groff is not installed")
+
+
+def groff(source: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["groff", "-man", "-ww", *args], input=source, capture_output=True, text=True, timeout=30
+    )
+
+
+def test_generated_files_are_current() -> None:
+    """completions/, man/ and README help blocks equal what the generator makes now."""
+    changed = generate.stale(generate.generated())
+    assert changed == [], f"stale: {', '.join(changed)}; run `{REGENERATE}` to regenerate them"
+
+
+def test_check_names_stale_files_and_the_fix(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """`generate.py --check` passes on a fresh copy, then fails naming an edited file."""
+    files = generate.generated()
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    assert generate.main(["--check"], root=tmp_path) == 0
+    page = tmp_path / "man" / "pinctl-fetch.1"
+    page.write_text(page.read_text().replace("\\-\\-timeout", "\\-\\-time"))
+    (tmp_path / "man" / "pinctl-gone.1").write_text(".TH GONE 1\n")
+    capsys.readouterr()
+    assert generate.main(["--check"], root=tmp_path) == 1
+    err = capsys.readouterr().err
+    assert "man/pinctl-fetch.1" in err
+    assert "man/pinctl-gone.1" in err
+    assert REGENERATE in err
+    assert page.read_text() != files["man/pinctl-fetch.1"], "--check must change nothing"
+
+
+def test_regenerating_repairs_and_prunes(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Without --check the generator rewrites stale files and removes pages of gone commands."""
+    (tmp_path / "man").mkdir()
+    (tmp_path / "README.md").write_text("# x\n<!-- help:pin -->\nold\n<!-- /help -->\n")
+    (tmp_path / "man" / "pinctl-gone.1").write_text(".TH GONE 1\n")
+    assert generate.main([], root=tmp_path) == 0
+    assert not (tmp_path / "man" / "pinctl-gone.1").exists()
+    assert "$ pinctl pin --help\nUsage: pinctl pin" in (tmp_path / "README.md").read_text()
+    assert generate.main(["--check"], root=tmp_path) == 0
+    assert "wrote README.md" in capsys.readouterr().out
+
+
+def test_unknown_readme_marker_is_an_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A help marker naming no command is refused with the names that exist."""
+    (tmp_path / "README.md").write_text("<!-- help:fecth -->\n<!-- /help -->\n")
+    assert generate.main(["--check"], root=tmp_path) == 2
+    assert "help:fecth" in capsys.readouterr().err
+
+
+def test_the_script_runs_as_a_command() -> None:
+    """`python scripts/generate.py --check` exits 0 in a fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "generate.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+
+
+def test_every_command_has_a_man_page() -> None:
+    """man/ holds pinctl.1 and one page per command, and nothing else."""
+    expected = {"pinctl.1", *(f"pinctl-{name}.1" for name in COMMANDS)}
+    assert {p.name for p in (ROOT / "man").glob("*.1")} == expected
+
+
+@needs_groff
+@pytest.mark.parametrize("page", sorted(p.name for p in (ROOT / "man").glob("*.1")))
+def test_man_page_renders_without_warnings(page: str) -> None:
+    """groff renders every shipped page with all warnings on and says nothing."""
+    out = groff((ROOT / "man" / page).read_text(), "-z")
+    assert (out.returncode, out.stderr) == (0, "")
+
+
+@needs_groff
+def test_groff_check_sees_bad_roff() -> None:
+    """The warning check is live: an unknown request and a bad escape do warn."""
+    bad = ".TH X 1\n.SH NAME\nx \\- y\n.FOO bar\n\\q\n"
+    assert groff(bad, "-z").stderr != ""
+
+
+@needs_groff
+@pytest.mark.parametrize(
+    "text",
+    [
+        ".hidden request",
+        "'quoted request",
+        "a \\fBbackslash\\fR and \\n(.l",
+        "--pin-file and -o json",
+        "résumé … “quotes” ✓",
+    ],
+)
+def test_roff_escaping_keeps_text_literal(text: str) -> None:
+    """Help text that looks like roff renders literally, without warnings."""
+    source = f".TH X 1\n.SH NAME\nx\n.SH DESCRIPTION\n{generate.line(text)}\n"
+    out = groff(source, "-Tutf8", "-P-cbou")
+    assert out.stderr == ""
+    rendered = " ".join(out.stdout.split())
+    assert text.replace("-", "\u2010") in rendered.replace("-", "\u2010").replace(
+        "\u2212", "\u2010"
+    )
+
+
+@pytest.mark.parametrize("name", [None, *COMMANDS])
+def test_man_page_documents_every_option(name: str | None) -> None:
+    """Each page has the standard sections and lists every option of its command."""
+    page = (ROOT / "man" / ("pinctl.1" if name is None else f"pinctl-{name}.1")).read_text()
+    for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS"):
+        assert f".SH {section}\n" in page
+    for section in ("ENVIRONMENT", "EXAMPLES", "SEE ALSO"):
+        assert f".SH {section}\n" in page
+    command = cli if name is None else cli.get_command(click.Context(cli), name)
+    assert command is not None
+    for param in command.params:
+        if isinstance(param, click.Option) and not param.hidden:
+            for opt in param.opts:
+                assert generate.bold(opt) in page, f"{opt} missing from the {name} page"
+    assert pinctl.__version__ not in page, "a version in the page would go stale"
+
+
+def _help(capsys, monkeypatch, name: str | None) -> str:  # type: ignore[no-untyped-def]
+    """Help as a user sees it on a terminal of 80 columns, through the real entry point.
+
+    Not through CliRunner, which forces click's width to 80 where a terminal gets 78.
+    """
+    from pinctl.cli import _run
+
+    monkeypatch.setenv("COLUMNS", "80")
+    capsys.readouterr()
+    code = _run([*([name] if name else []), "--help"], False)
+    out, err = capsys.readouterr()
+    assert (code, err) == (0, "")
+    return str(out)
+
+
+@pytest.mark.parametrize("name", [None, *COMMANDS])
+def test_help_reads_well_at_80_columns(capsys, monkeypatch, name: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Help fits 80 columns and has a one-line summary and an Examples block."""
+    text = _help(capsys, monkeypatch, name)
+    too_long = [ln for ln in text.splitlines() if len(ln) > 80]
+    assert too_long == [], f"{name or 'pinctl'} --help has lines over 80 columns: {too_long}"
+    paragraphs = text.split("\n\n")
+    assert paragraphs[0].startswith("Usage: pinctl")
+    summary = paragraphs[1]
+    assert "\n" not in summary.strip(), f"the summary of {name or 'pinctl'} is not one line"
+    examples = re.search(r"\n  Examples:\n((?:    .*\n)+)", text)
+    assert examples is not None, f"{name or 'pinctl'} --help has no Examples block"
+    assert "pinctl " in examples.group(1)
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_help_explains_the_arguments(capsys, monkeypatch, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Each argument in the usage line is named in the help text that follows it."""
+    text = _help(capsys, monkeypatch, name)
+    usage, _, body = text.partition("\n\n")
+    command = cli.get_command(click.Context(cli), name)
+    assert command is not None
+    ctx = click.Context(command, info_name=name)
+    for param in command.params:
+        if isinstance(param, click.Argument):
+            word = re.sub(r"[^A-Z].*", "", param.make_metavar(ctx).lstrip("["))
+            assert word
+            assert word in usage
+            assert re.search(rf"\b{word}\b", body.split("Examples:")[0]), (
+                f"pinctl {name} --help never says what {word} is"
+            )
+
+
+@pytest.mark.parametrize("name", ["pinctl", *COMMANDS])
+def test_readme_help_blocks_match_the_real_help(capsys, monkeypatch, name: str) -> None:  # type: ignore[no-untyped-def]
+    """The README shows each command's real --help, as pinctl prints it at 80 columns."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(
+        rf"<!-- help:{re.escape(name)} -->\n```text\n\$ [^\n]*\n(.*?)```", readme, re.S
+    )
+    assert block is not None, f"README.md has no <!-- help:{name} --> block; add one"
+    real = _help(capsys, monkeypatch, None if name == "pinctl" else name)
+    assert block.group(1) == real, f"README help for {name} is stale; run `{REGENERATE}`"
+
+
+def test_readme_keeps_its_opening() -> None:
+    """The title, the pitch and the two first commands stay as they were written."""
+    readme = (ROOT / "README.md").read_text()
+    assert readme.startswith("# pinctl\n\nTLS certificate pinning that is correct to the byte")
+    assert "```sh\npip install . && pinctl fetch example.com\n```" in readme
+    assert "```sh\npip install -e '.[test]' && python -m pytest\n```" in readme
+
+
+def test_readme_documents_every_command_and_exit_code() -> None:
+    """The README has a section per command, the JSON schemas and the exit codes."""
+    readme = (ROOT / "README.md").read_text()
+    for name in COMMANDS:
+        assert re.search(rf"^### `pinctl {re.escape(name)}\b", readme, re.M), name
+    for heading in ("## Exit codes", "## The pin file", "## JSON output", "## Decisions"):
+        assert heading in readme
