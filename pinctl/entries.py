@@ -128,14 +128,28 @@ def key_info(public_key: PublicKeyTypes) -> KeyInfo:
 
 
 def certificate_entry(
-    cert: x509.Certificate, index: int, hashes: tuple[HashAlg, ...], *, served: bool = True
+    cert: x509.Certificate,
+    index: int,
+    hashes: tuple[HashAlg, ...],
+    *,
+    served: bool = True,
+    details: bool = True,
 ) -> Entry:
-    """Describe a certificate; the SPKI pin hashes the key exactly as the certificate holds it."""
+    """Describe a certificate; the SPKI pin hashes the key exactly as the certificate holds it.
+
+    Without `details` only the SPKI pins are filled in: `pin -o pins` over a bundle of
+    hundreds of roots need not format names it will never print.
+    """
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    der = cert.public_bytes(Encoding.DER)
     public_key = cert.public_key()
     key_der = spki_der(public_key)
+    if not details:
+        spki = {alg: compute(key_der, alg) for alg in hashes}
+        return Entry(
+            index=index, kind="certificate", key=key_info(public_key), spki=spki, served=served
+        )
+    der = cert.public_bytes(Encoding.DER)
     with warnings.catch_warnings():
         # Some roots in the Mozilla bundle have serial 0; cryptography warns, the pin is fine.
         warnings.simplefilter("ignore")

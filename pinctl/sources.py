@@ -51,13 +51,18 @@ def read_source(
     data: bytes,
     hashes: tuple[HashAlg, ...] = ("sha256",),
     passphrase: PassphraseProvider | None = None,
+    *,
+    details: bool = True,
 ) -> SourceReport:
-    """Parse one file's bytes; `name` is used in messages and as the JSON ``source``."""
+    """Parse one file's bytes; `name` is used in messages and as the JSON ``source``.
+
+    `details=False` leaves out names and dates, for output that shows only pins.
+    """
     if not data.strip():
         raise InputError(f"{name} is empty; {EXPECTED}")
     if len(data) > MAX_INPUT:
         raise InputError(f"{name} is larger than {MAX_INPUT >> 20} MiB; {EXPECTED}")
-    reader = _Reader(name, hashes, passphrase or (lambda: None))
+    reader = _Reader(name, hashes, passphrase or (lambda: None), details)
     with warnings.catch_warnings():
         # Roots with serial 0 (some in the Mozilla bundle) make cryptography warn; pins are fine.
         warnings.simplefilter("ignore")
@@ -66,15 +71,19 @@ def read_source(
 
 
 class _Reader:
-    def __init__(self, name: str, hashes: tuple[HashAlg, ...], passphrase: PassphraseProvider):
+    def __init__(
+        self, name: str, hashes: tuple[HashAlg, ...], passphrase: PassphraseProvider, details: bool
+    ):
         self.name = name
+        self.details = details
         self.hashes = hashes
         self._passphrase = passphrase
         self._cached: bytes | None = None
         self.entries: list[Entry] = []
 
     def _cert(self, cert: x509.Certificate) -> None:
-        self.entries.append(certificate_entry(cert, len(self.entries), self.hashes))
+        entry = certificate_entry(cert, len(self.entries), self.hashes, details=self.details)
+        self.entries.append(entry)
 
     def _key(self, key: PublicKeyTypes, kind: EntryKind, subject: str | None = None) -> None:
         self.entries.append(key_entry(key, kind, len(self.entries), self.hashes, subject=subject))
@@ -121,8 +130,10 @@ class _Reader:
         from cryptography import x509
         from cryptography.hazmat.primitives import serialization
 
-        line = block.string.count(b"\n", 0, block.start()) + 1
-        where = f"{self.name}:{line}"
+        def where() -> str:  # counted only for a message: a bundle has hundreds of blocks
+            line = block.string.count(b"\n", 0, block.start()) + 1
+            return f"{self.name}:{line}"
+
         whole = block.group(0)
         try:
             if label in _CERT_LABELS:
@@ -142,13 +153,13 @@ class _Reader:
                 self._key(self._pem_private_key(whole, label).public_key(), "private_key")
             elif label not in _IGNORED_LABELS:
                 raise InputError(
-                    f"{where}: PEM block '{label.decode()}' is not supported; {EXPECTED}"
+                    f"{where()}: PEM block '{label.decode()}' is not supported; {EXPECTED}"
                 )
         except InputError:
             raise
         except Exception as exc:
             raise InputError(
-                f"{where}: damaged PEM block '{label.decode()}' ({_reason(exc)})"
+                f"{where()}: damaged PEM block '{label.decode()}' ({_reason(exc)})"
             ) from None
 
     def _pem_private_key(self, whole: bytes, label: bytes) -> PrivateKeyTypes:
@@ -243,11 +254,11 @@ class _Reader:
         return False
 
 
-def _der_body(body: bytes, where: str) -> bytes:
+def _der_body(body: bytes, where: Callable[[], str]) -> bytes:
     try:
         return base64.b64decode(b"".join(body.split()), validate=True)
     except (binascii.Error, ValueError):
-        raise InputError(f"{where}: PEM body is not valid base64; was the file edited?") from None
+        raise InputError(f"{where()}: PEM body is not valid base64; was the file edited?") from None
 
 
 def _pkcs7(der: bytes) -> list[x509.Certificate]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -46,9 +47,10 @@ def command(
     """
     from pinctl.entries import SourcesResult
     from pinctl.output.sources import RENDERERS
+    from pinctl.pins import HashAlg
     from pinctl.sources import read_source
 
-    algs = tuple(dict.fromkeys(hashes)) or ("sha256",)
+    algs = cast("tuple[HashAlg, ...]", tuple(dict.fromkeys(hashes)) or ("sha256",))
     reports = []
     for name in files:
 
@@ -63,8 +65,9 @@ def command(
                 required=True,
             )
 
-        reports.append(read_source(name, _read(name), algs, ask))  # type: ignore[arg-type]
-    result = SourcesResult(tuple(reports), algs)  # type: ignore[arg-type]
+        report = read_source(name, _read(name), algs, ask, details=output != "pins")
+        reports.append(report)
+    result = SourcesResult(tuple(reports), algs)
     return Outcome(result, RENDERERS[output], ExitCode.OK)
 
 
