@@ -1,19 +1,52 @@
-"""The pin file (pins.toml): its model, loading with line-precise errors, and safe edits.
+"""The pin file (pins.toml): its model, and loading it with errors that name the line.
 
-The model below is what the rest of pinctl (verify, export, backup-keygen) reads.
+The model is what the rest of pinctl (verify, export, backup-keygen) reads. Edits
+(`add_pins`, `remove`) live in `pinctl.pinfile_edit` and are re-exported here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
+import difflib
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pinctl.pins import Pin, PinKind
+from pinctl.errors import PinFileError, PinFormatError
+from pinctl.pins import PIN_KINDS, Pin, PinKind, parse_pin
+
+if TYPE_CHECKING:
+    from tomlkit.items import Item
 
 Level = Literal["leaf", "intermediate", "root"]
 LEVELS: tuple[Level, ...] = ("leaf", "intermediate", "root")
+VERSION = 1
+TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
+DEFAULT_PORT = 443
+
+TOP_KEYS = ("version", "defaults", "hosts")
+DEFAULTS_KEYS = ("warn_days", "min_tls", "forward_secrecy", "ca_file")
+HOST_KEYS = (
+    "host",
+    "port",
+    "servername",
+    "connect_to",
+    "include_subdomains",
+    "verify_chain",
+    "ca_file",
+    "pins",
+)
+PIN_KEYS = ("pin", "kind", "level", "backup", "note", "expires")
+
+_NAME = re.compile(r"[^\s/@?#\[\]:\\%{}\"',;]+")
+_HOSTS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*hosts[ \t]*\]\]", re.MULTILINE)
+_PIN_VALUE = re.compile(r"[{,][ \t]*pin[ \t]*=[ \t]*\"([^\"\\\n]*)\"")
+_AOT_HEADER = re.compile(r"^[ \t]*\[\[", re.MULTILINE)
+_CONNECT_TO = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s/@?#\[\]:\\%{}\"',;]+)(:[0-9]{1,5})?")
 
 
 @dataclass(frozen=True)
@@ -26,12 +59,21 @@ class PinEntry:
     backup: bool = False
     note: str | None = None
     expires: date | None = None
-    line: int | None = None
-    """1-based line in the pin file, for messages; None for pins not read from a file."""
+    line: int | None = field(default=None, compare=False)
+    """1-based line in the pin file, for messages; None for pins not read from a file.
+    Not part of equality: a pin is the same pin wherever it is written."""
 
     def expired(self, today: date) -> bool:
         """A pin is usable through its `expires` day and dead the day after."""
         return self.expires is not None and today > self.expires
+
+    def days_left(self, today: date) -> int | None:
+        return None if self.expires is None else (self.expires - today).days
+
+    @property
+    def identity(self) -> tuple[Pin, PinKind]:
+        """Two entries with the same digest, algorithm and kind are the same pin."""
+        return (self.pin, self.kind)
 
 
 @dataclass(frozen=True)
@@ -39,7 +81,7 @@ class HostEntry:
     """A ``[[hosts]]`` table: where to connect, what to check, and the pins."""
 
     host: str
-    port: int = 443
+    port: int = DEFAULT_PORT
     servername: str | None = None
     """SNI and the name checked; None means the host (or no SNI for an IP address)."""
     connect_to: str | None = None
@@ -48,12 +90,18 @@ class HostEntry:
     ca_file: Path | None = None
     """Resolved against the pin file's directory; overrides [defaults] ca_file."""
     pins: tuple[PinEntry, ...] = ()
-    line: int | None = None
+    line: int | None = field(default=None, compare=False)
+    """The line of the ``[[hosts]]`` header (or of the inline table)."""
 
     @property
     def key(self) -> tuple[str, int]:
         """Hosts are unique by host name (case-insensitive) and port."""
         return (self.host.lower(), self.port)
+
+    @property
+    def label(self) -> str:
+        """``host:port``, ``[::1]:443`` for IPv6: how messages and `list` name a host."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -68,9 +116,504 @@ class Defaults:
 @dataclass(frozen=True)
 class PinFile:
     path: Path
-    version: int = 1
+    version: int = VERSION
     defaults: Defaults = field(default_factory=Defaults)
     hosts: tuple[HostEntry, ...] = ()
 
     def ca_file_for(self, host: HostEntry) -> Path | None:
         return host.ca_file or self.defaults.ca_file
+
+    def find_host(self, host: str, port: int) -> HostEntry | None:
+        key = (host.lower(), port)
+        return next((entry for entry in self.hosts if entry.key == key), None)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one edit of the pin file did, or in a dry run would do."""
+
+    path: Path
+    host: str
+    port: int
+    added: tuple[PinEntry, ...] = ()
+    present: tuple[PinEntry, ...] = ()
+    """Pins asked for that the host already had: adding them again changes nothing."""
+    removed: tuple[PinEntry, ...] = ()
+    fields: Mapping[str, object] = field(default_factory=dict)
+    """Host settings written, such as ``verify_chain = False``."""
+    created_file: bool = False
+    added_host: bool = False
+    removed_host: bool = False
+    dry_run: bool = False
+    pins_left: int | None = None
+    """How many pins the host has after the edit; None when the host is gone."""
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.added or self.removed or self.fields or self.added_host or self.removed_host
+        )
+
+    @property
+    def label(self) -> str:
+        return HostEntry(self.host, self.port).label
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What `list` shows: the pin file, and the day its expiry counts are for."""
+
+    pin_file: PinFile
+    today: date
+
+
+def resolve_path(option: str | None) -> Path:
+    """``--pin-file``, else ``$PINCTL_PIN_FILE``, else ``./pins.toml``."""
+    return Path(option or os.environ.get("PINCTL_PIN_FILE") or "pins.toml")
+
+
+def load(path: Path) -> PinFile:
+    """Read and check a pin file; every problem is a `PinFileError` naming file and line."""
+    return loads(read_text(path)[0], path)
+
+
+def loads(text: str, path: Path = Path("pins.toml")) -> PinFile:
+    """A sound file is read with the standard library's parser, ten times faster than
+    tomlkit's (verify reads the file on every run); tomlkit is needed to place an error."""
+    return _fast(text, Path(path)) or read_nodes(text, path)[0]
+
+
+def add_pins(
+    path: Path,
+    host: str,
+    port: int,
+    pins: Sequence[PinEntry],
+    *,
+    host_fields: Mapping[str, object] | None = None,
+    dry_run: bool = False,
+) -> Change:
+    """Add pins to a host (creating the host, and the file, if new); see `pinfile_edit`."""
+    from pinctl import pinfile_edit
+
+    return pinfile_edit.add_pins(path, host, port, pins, host_fields=host_fields, dry_run=dry_run)
+
+
+def remove(
+    path: Path, host: str, port: int | None = None, pin: Pin | None = None, *, dry_run: bool = False
+) -> Change:
+    """Remove a host, or one of its pins; see `pinfile_edit`."""
+    from pinctl import pinfile_edit
+
+    return pinfile_edit.remove(path, host, port, pin, dry_run=dry_run)
+
+
+def read_text(path: Path) -> tuple[str, bool]:
+    """The file's text, and whether it began with a UTF-8 byte order mark (kept on rewrite)."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise PinFileError(f"no pin file at {path}; create one with `pinctl add HOST`") from None
+    except OSError as exc:
+        raise PinFileError(f"cannot read pin file {path}: {exc.strerror or exc}") from None
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        return data[3 if bom else 0 :].decode("utf-8"), bom
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise PinFileError(
+            f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x}); save it as UTF-8"
+        ) from None
+
+
+def read_nodes(text: str, path: Path) -> tuple[PinFile, Node]:
+    """The checked model and the nodes it came from (edits need the nodes' positions)."""
+    root = parse_nodes(text, path)
+    return _Reader(Path(path)).pin_file(root), root
+
+
+def _fast(text: str, path: Path) -> PinFile | None:
+    """tomllib keeps no positions: lines are found by pattern, and every doubt (a count or
+    a pin that does not agree, any error at all) is left to the precise path."""
+    data = _stdlib_toml(text)
+    if data is None:
+        return None
+    hosts = data.get("hosts", [])
+    headers = [m.start() for m in _HOSTS_HEADER.finditer(text)]
+    if not isinstance(hosts, list) or len(hosts) != len(headers):
+        return None
+    line_at = _LineCounter(text)
+    nodes = []
+    for index, (host, start) in enumerate(zip(hosts, headers, strict=True)):
+        end = headers[index + 1] if index + 1 < len(headers) else len(text)
+        found = [(m.start(), m[1]) for m in _PIN_VALUE.finditer(text, start, end)]
+        pins = host.get("pins", []) if isinstance(host, dict) else None
+        if not isinstance(pins, list) or [
+            p.get("pin") if isinstance(p, dict) else None for p in pins
+        ] != [raw for _, raw in found]:
+            return None
+        node = _plain(host, line_at(start))
+        if pins:
+            pin_nodes = [
+                replace(_plain(pin, 0), line=line_at(at))
+                for pin, (at, _) in zip(pins, found, strict=True)
+            ]
+            node.value["pins"] = Node(pin_nodes, node.line)
+        nodes.append(node)
+    root = _plain(data, 1)
+    if nodes:
+        root.value["hosts"] = Node(nodes, nodes[0].line)
+    try:
+        return _Reader(path).pin_file(root)
+    except PinFileError:
+        return None
+
+
+def _stdlib_toml(text: str) -> dict[str, Any] | None:
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return None
+    return None  # Python 3.10 has no tomllib
+
+
+class _LineCounter:
+    """Line numbers for increasing offsets, counting each stretch of text once."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.offset, self.line = text, 0, 1
+
+    def __call__(self, offset: int) -> int:
+        self.line += self.text.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line
+
+
+@dataclass(frozen=True)
+class Span:
+    """``text[start:end]`` is exactly what the user wrote for a value."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Node:
+    """A TOML value with its place in the text; tables are dicts and arrays lists of nodes."""
+
+    value: Any
+    line: int
+    span: Span | None = None
+    inline: bool = False
+    """An inline table ``{ ... }`` (or an inline array of tables), not a ``[section]``."""
+
+
+def _valid_name(value: object) -> bool:
+    return isinstance(value, str) and (
+        _is_ipv6(value)
+        or (bool(_NAME.fullmatch(value)) and not value.startswith(".") and ".." not in value)
+    )
+
+
+def _valid_connect_to(value: object) -> bool:
+    match = _CONNECT_TO.fullmatch(value) if isinstance(value, str) else None
+    return match is not None and (not match[2] or 1 <= int(match[2][1:]) <= 65535)
+
+
+def _one_of(*allowed: str) -> tuple[Callable[[object], bool], str]:
+    return (lambda v: isinstance(v, str) and v in allowed), "one of " + ", ".join(
+        f'"{a}"' for a in allowed
+    )
+
+
+def _int_in(low: int, high: int) -> Callable[[object], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+_BOOL = (lambda v: isinstance(v, bool)), "true or false"
+_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "port": (_int_in(1, 65535), "an integer from 1 to 65535"),
+    "warn_days": (_int_in(0, 100_000), "a whole number of days, 0 or more"),
+    "min_tls": _one_of(*TLS_VERSIONS),
+    "kind": _one_of(*PIN_KINDS),
+    "level": _one_of(*LEVELS),
+    "host": (_valid_name, 'a host name or IP address such as "api.example.com"'),
+    "servername": (_valid_name, 'a host name such as "api.example.com"'),
+    "connect_to": (
+        _valid_connect_to,
+        'an address such as "10.0.0.5", "10.0.0.5:8443" or "[::1]:443"',
+    ),
+    "ca_file": ((lambda v: isinstance(v, str) and bool(v.strip())), "a path to a PEM file"),
+    "note": ((lambda v: isinstance(v, str)), "a string"),
+    "pin": ((lambda v: isinstance(v, str)), 'a string such as "sha256/BASE64"'),
+    "expires": (
+        (lambda v: isinstance(v, date) and not isinstance(v, datetime)),
+        "a date such as 2026-03-01",
+    ),
+    **dict.fromkeys(("forward_secrecy", "include_subdomains", "verify_chain", "backup"), _BOOL),
+}
+_HINTS: dict[str, Callable[[object], str]] = {
+    "min_tls": lambda v: f' (quote it: min_tls = "{v}")' if isinstance(v, float) else "",
+    "expires": lambda v: " (a TOML date has no quotes)" if isinstance(v, str) else "",
+    "host": lambda v: (
+        "; write the host alone and the port as port = N"
+        if isinstance(v, str)
+        and ("://" in v or v.startswith("[") or re.fullmatch(r"[^:]+:[0-9]*", v))
+        else ""
+    ),
+}
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, where: Node | int | None, message: str) -> PinFileError:
+        line = where.line if isinstance(where, Node) else where
+        return PinFileError(f"{self.path}:{line}: {message}")
+
+    def value(self, values: Mapping[str, Node], key: str, default: Any = None) -> Any:
+        """The checked value of `key`, or `default` when the key is absent."""
+        node = values.get(key)
+        if node is None:
+            return default
+        check, expected = _CHECKS[key]
+        if not check(node.value):
+            hint = _HINTS[key](node.value) if key in _HINTS else ""
+            raise self.fail(node, f"{key} must be {expected}, not {_kind(node)}{hint}")
+        if key == "ca_file":
+            given = Path(node.value)
+            return given if given.is_absolute() else self.path.absolute().parent / given
+        return node.value
+
+    def table(self, node: Node, allowed: tuple[str, ...], where: str) -> dict[str, Node]:
+        if not isinstance(node.value, dict):
+            raise self.fail(node, f"{where} must be a table, not {_kind(node)}")
+        for key, child in node.value.items():
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise self.fail(
+                    child, f"unknown key {key!r} in {where}{hint}; allowed: {', '.join(allowed)}"
+                )
+        return dict(node.value)
+
+    def array(self, values: Mapping[str, Node], key: str, example: str) -> list[Node]:
+        node = values.get(key)
+        if node is not None and not isinstance(node.value, list):
+            raise self.fail(node, f"{key} must be {example}, not {_kind(node)}")
+        return [] if node is None else list(node.value)
+
+    def pin_file(self, root: Node) -> PinFile:
+        top = self.table(root, TOP_KEYS, "the top level")
+        if "version" not in top:
+            raise self.fail(1, f"missing `version = {VERSION}`; add it as the first line")
+        version = top["version"]
+        if not _is_int(version.value):
+            raise self.fail(version, f"version must be the integer {VERSION}, not {_kind(version)}")
+        if version.value != VERSION:
+            raise self.fail(
+                version,
+                f"unsupported version {version.value}; this pinctl reads version {VERSION} "
+                "(a file from a newer pinctl? upgrade pinctl)",
+            )
+        defaults = Defaults()
+        if "defaults" in top:
+            values = self.table(top["defaults"], DEFAULTS_KEYS, "[defaults]")
+            defaults = Defaults(**{k: self.value(values, k, getattr(defaults, k)) for k in values})
+        hosts = [self.host(node) for node in self.array(top, "hosts", "[[hosts]] tables")]
+        _unique(
+            hosts,
+            lambda h: h.key,
+            lambda h, first: self.fail(
+                h.line,
+                f"duplicate host {h.label} (first at line {first.line}); "
+                "merge the two tables or give one a different port",
+            ),
+        )
+        return PinFile(self.path, VERSION, defaults, tuple(hosts))
+
+    def host(self, node: Node) -> HostEntry:
+        values = self.table(node, HOST_KEYS, "[[hosts]]")
+        if "host" not in values:
+            raise self.fail(node, 'a [[hosts]] table has no host; add host = "NAME"')
+        pins = tuple(
+            self.pin(item)
+            for item in self.array(values, "pins", 'an array of { pin = "..." } tables')
+        )
+        entry = HostEntry(
+            **{k: self.value(values, k, getattr(HostEntry, k, None)) for k in HOST_KEYS[:-1]},
+            pins=pins,
+            line=node.line,
+        )
+        _unique(
+            pins,
+            lambda p: p.identity,
+            lambda p, first: self.fail(
+                p.line,
+                f"pin {p.pin} ({p.kind}) is listed twice for {entry.label} "
+                f"(first at line {first.line}); remove one",
+            ),
+        )
+        return entry
+
+    def pin(self, node: Node) -> PinEntry:
+        if isinstance(node.value, str):
+            raise self.fail(node, f'write each pin as a table: {{ pin = "{node.value[:60]}" }}')
+        values = self.table(node, PIN_KEYS, "a pin")
+        if "pin" not in values:
+            raise self.fail(node, 'a pin table has no pin; write { pin = "sha256/BASE64", ... }')
+        try:
+            pin = parse_pin(self.value(values, "pin"))
+        except PinFormatError as exc:
+            raise self.fail(values["pin"], str(exc)) from None
+        fields = {k: self.value(values, k, getattr(PinEntry, k)) for k in PIN_KEYS[1:]}
+        return PinEntry(pin, **fields, line=node.line)
+
+
+def _unique(items: Sequence[Any], key: Any, error: Any) -> None:
+    seen: dict[Any, Any] = {}
+    for item in items:
+        first = seen.setdefault(key(item), item)
+        if first is not item:
+            raise error(item, first)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_ipv6(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _kind(node: Node) -> str:
+    """Describe a value for a message, quoting scalars so the user can find them."""
+    value = node.value
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the {'integer' if isinstance(value, int) else 'float'} {value!r}"
+    if isinstance(value, str):
+        return f"the string {value if len(value) <= 60 else value[:57] + '...'!r}"
+    if isinstance(value, datetime):
+        return "a date-time"
+    kinds = {date: "a date", list: "an array", dict: "a table"}
+    return next((name for t, name in kinds.items() if isinstance(value, t)), "a time")
+
+
+def parse_nodes(text: str, path: Path) -> Node:
+    """Parse TOML into nodes that know their line, which tomlkit's own items do not.
+
+    A subclass of tomlkit's parser records where each value starts and ends. (Its items'
+    own `as_string()` is no ruler: it may respell what it parsed.)
+    """
+    from tomlkit.exceptions import ParseError, TOMLKitError
+    from tomlkit.parser import Parser
+
+    spans: dict[int, tuple[Span, Item]] = {}
+
+    class RecordingParser(Parser):
+        def _parse_value(self) -> Item:
+            start = self._idx
+            item = super()._parse_value()
+            spans[id(item)] = (Span(start, self._idx), item)  # holding the item keeps ids unique
+            return item
+
+    try:
+        document = RecordingParser(text).parse()
+        return _Positions(text, spans).table(document, 1, Span(0, len(text)), inline=False)
+    except ParseError as exc:
+        message = str(exc).rsplit(" at line ", 1)[0]
+        raise PinFileError(
+            f"{path}:{exc.line}: invalid TOML: {message} (column {exc.col + 1})"
+        ) from None
+    except (TOMLKitError, ValueError, RecursionError) as exc:
+        raise PinFileError(f"{path}: invalid TOML: {exc}") from None
+
+
+class _Positions:
+    def __init__(self, text: str, spans: Mapping[int, tuple[Span, Item]]) -> None:
+        self.text = text
+        self.spans = spans
+        self.newlines = [i for i, char in enumerate(text) if char == "\n"]
+
+    def line(self, offset: int) -> int:
+        import bisect
+
+        return bisect.bisect_left(self.newlines, offset) + 1
+
+    def node(self, item: Any, parent_line: int) -> Node:
+        from tomlkit.items import AoT, Array, InlineTable, Table
+
+        span, recorded = self.spans.get(id(item), (None, None))
+        span = span if recorded is item else None
+        line = self.line(span.start) if span else parent_line
+        if isinstance(item, InlineTable):
+            return self.table(item.value, line, span, inline=True)
+        if isinstance(item, Table):
+            return self.section(item, parent_line)
+        if isinstance(item, (Array, AoT)):
+            nodes = [
+                self.node(child, line) for child in (item.body if isinstance(item, AoT) else item)
+            ]
+            if isinstance(item, AoT):
+                self.place_empty_tables(nodes)
+                if nodes and nodes[0].span and nodes[-1].span:
+                    span, line = Span(nodes[0].span.start, nodes[-1].span.end), nodes[0].line
+            return Node(nodes, line, span, inline=isinstance(item, Array))
+        value = item.unwrap() if hasattr(item, "unwrap") else item
+        if isinstance(value, dict):  # a table split across the file: no positions inside
+            return _plain(value, line)
+        return Node(value, line, span)
+
+    def table(self, container: Any, line: int, span: Span | None, *, inline: bool) -> Node:
+        return Node(
+            {str(k): self.node(container.item(k), line) for k in container}, line, span, inline
+        )
+
+    def place_empty_tables(self, nodes: list[Node]) -> None:
+        """An empty ``[[table]]`` has no value to find it by: take the next header instead."""
+        cursor = 0
+        for i, node in enumerate(nodes):
+            if node.span is None:
+                found = _AOT_HEADER.search(self.text, cursor)
+                if found:
+                    nodes[i] = replace(node, line=self.line(found.start()))
+                    cursor = found.end()
+            else:
+                cursor = node.span.end
+
+    def section(self, table: Any, parent_line: int) -> Node:
+        """A ``[table]`` starts at its header: above its first value, past blanks and comments."""
+        children = self.table(table.value, parent_line, None, inline=False).value
+        spans = [child.span for child in children.values() if child.span is not None]
+        if not spans:
+            return Node(children, parent_line)
+        first = self.text.rfind("\n", 0, min(s.start for s in spans)) + 1
+        start = above = first
+        while above > 0:
+            above = self.text.rfind("\n", 0, above - 1) + 1
+            stripped = self.text[above : self.text.find("\n", above)].strip()
+            if stripped and not stripped.startswith("#"):
+                start = above if stripped.startswith("[") else first
+                break
+        line = self.line(start)
+        children = {k: v if v.span else replace(v, line=line) for k, v in children.items()}
+        return Node(children, line, Span(start, max(s.end for s in spans)))
+
+
+def _plain(value: Any, line: int) -> Node:
+    if isinstance(value, dict):
+        return Node({str(k): _plain(v, line) for k, v in value.items()}, line)
+    if isinstance(value, list):
+        return Node([_plain(v, line) for v in value], line)
+    return Node(value, line)

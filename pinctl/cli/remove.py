@@ -1,0 +1,63 @@
+"""`pinctl remove HOST [--pin PIN]`: take a host, or one of its pins, out of the pin file."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, complete_hosts, pin_file_option
+from pinctl.errors import UsageError
+
+_WITH_PORT = re.compile(
+    r"\[(?P<v6>[^\]]+)\]:(?P<port>[0-9]{1,5})|(?P<name>[^:\[\]]+):(?P<p>[0-9]{1,5})"
+)
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("host", shell_complete=complete_hosts)
+@click.option("--pin", "pin_text", metavar="PIN", help="Remove only this pin (any spelling).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="The host's port, when it is in the pin file with several.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would change and write nothing.")
+@pin_file_option
+def command(
+    host: str, pin_text: str | None, port: int | None, dry_run: bool, pin_file: str
+) -> Outcome:
+    """Remove HOST from the pin file, or with --pin only that one pin.
+
+    HOST may carry its port (host:8443, [::1]:8443) instead of --port.
+    Comments and formatting elsewhere in the file are kept.
+
+    \b
+    Examples:
+      pinctl remove old.example.com
+      pinctl remove api.example.com --pin sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E=
+      pinctl remove --dry-run pay.example.com:8443
+    """
+    from pinctl.output.pinfile import render_changes
+    from pinctl.pinfile import remove, resolve_path
+    from pinctl.pinfile_edit import EditResult
+    from pinctl.pins import parse_pin
+
+    name, given_port = split_host(host)
+    if given_port is not None and port is not None and given_port != port:
+        raise UsageError(f"HOST {host!r} says port {given_port} but --port says {port}")
+    pin = parse_pin(pin_text) if pin_text is not None else None
+    change = remove(resolve_path(pin_file), name, given_port or port, pin, dry_run=dry_run)
+    return Outcome(EditResult((change,)), render_changes)
+
+
+def split_host(text: str) -> tuple[str, int | None]:
+    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address."""
+    value = text.strip()
+    match = _WITH_PORT.fullmatch(value)
+    if match is None:
+        return value.strip("[]"), None
+    port = int(match["port"] or match["p"])
+    if not 1 <= port <= 65535:
+        raise UsageError(f"HOST {text!r}: port {port} is not from 1 to 65535")
+    return match["v6"] or match["name"], port

@@ -1,0 +1,713 @@
+"""The pin file core: errors naming the line, round trips, edits keeping the user's text."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+import trustme
+from cryptography import x509
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pinctl import files, pinfile_edit
+from pinctl.entries import spki_der
+from pinctl.errors import ExitCode, InputError, PinFileError, UsageError
+from pinctl.pinfile import (
+    LEVELS,
+    TLS_VERSIONS,
+    Defaults,
+    HostEntry,
+    PinEntry,
+    PinFile,
+    add_pins,
+    load,
+    loads,
+    read_nodes,
+    remove,
+    resolve_path,
+)
+from pinctl.pinfile_edit import chain_pins, dumps, save
+from pinctl.pins import DIGEST_SIZES, PIN_KINDS, Pin, compute
+
+LEAF = "sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="
+INTER = "sha256/YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg="
+PAY = "sha256/Vjs8r4z+80wjNcr1YKepWQboSIRi63WsWXhIMN+eWys="
+NEW = compute(b"new key")
+BACKUP = compute(b"backup key")
+
+COMMENTED = f"""\
+# Pins for the payments team; reviewed like code.
+version = 1
+
+[defaults]
+warn_days = 30  # a month
+# ca_file = "certs/internal-root.pem"
+
+# Main API
+[[hosts]]
+host = "api.example.com"   # prod
+pins = [
+  # primary
+  {{ pin = "{LEAF}", level = "leaf", note = "k1" }},  # leaf key
+  {{ pin = "{INTER}", level = "intermediate" }},
+]
+
+# Payments
+[[hosts]]
+host = "pay.example.com"
+port = 8443
+pins = [{{ pin = "{PAY}" }}]
+# the end
+"""
+
+HOST = 'version = 1\n[[hosts]]\nhost = "a.example"\n'
+PIN_AT_5 = HOST + "pins = [\n  {{ pin = {} }},\n]\n"
+
+# (name, file text, line the error must name, words the message must contain)
+MALFORMED = [
+    ("bad TOML", 'version = 1\n\n[[hosts]\nhost = "a"\n', 3, "invalid TOML"),
+    ("unclosed string", 'version = 1\n[[hosts]]\nhost = "a\n', 3, "invalid TOML"),
+    ("duplicate key", "version = 1\nversion = 1\n", 2, "already exists"),
+    ("missing version", '[[hosts]]\nhost = "a"\n', 1, "missing `version = 1`"),
+    ("version as string", 'version = "1"\n', 1, "version must be the integer 1"),
+    ("unsupported version", "\nversion = 2\n", 2, "unsupported version 2"),
+    ("unknown top key", "version = 1\ncolour = 1\n", 2, "unknown key 'colour' in the top level"),
+    ("unknown defaults key", "version = 1\n[defaults]\nwarn = 3\n", 3, "allowed: warn_days"),
+    ("unknown host key", HOST + "verify_chian = false\n", 4, "did you mean 'verify_chain'"),
+    ("unknown pin key", PIN_AT_5.format(f'"{LEAF}", lvl = "leaf"'), 5, "unknown key 'lvl'"),
+    ("sub-table in a host", HOST + "[hosts.extra]\nx = 1\n", 4, "unknown key 'extra'"),
+    ("port as string", HOST + 'port = "443"\n', 4, "port must be an integer"),
+    ("port out of range", HOST + "port = 70000\n", 4, "from 1 to 65535"),
+    ("host as integer", "version = 1\n[[hosts]]\nhost = 5\n", 3, "not the integer 5"),
+    ("host with port", 'version = 1\n[[hosts]]\nhost = "a.example:8443"\n', 3, "port = N"),
+    ("host as URL", 'version = 1\n[[hosts]]\nhost = "https://a.example/"\n', 3, "port = N"),
+    ("no host", "version = 1\n\n[[hosts]]\nport = 8443\n", 3, "has no host"),
+    ("empty host table", HOST + "\n[[hosts]]\n", 5, "has no host"),
+    ("bool as string", HOST + 'verify_chain = "no"\n', 4, "true or false"),
+    ("hosts as a table", 'version = 1\n[hosts]\nhost = "a"\n', 2, "[[hosts]] tables"),
+    ("pins as string", HOST + 'pins = "x"\n', 4, "pins must be an array"),
+    ("pin as bare string", HOST + f'pins = [\n  "{LEAF}",\n]\n', 5, "as a table"),
+    ("pin missing", PIN_AT_5.format('"x"').replace("pin = ", "note = "), 5, "has no pin"),
+    ("pin as integer", PIN_AT_5.format("5"), 5, "pin must be a string"),
+    (
+        "truncated pin",
+        PIN_AT_5.format('"sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibi"'),
+        5,
+        "has 30 bytes",
+    ),
+    ("short pin", PIN_AT_5.format('"sha256/abc="'), 5, "a sha256 pin has 32"),
+    ("unknown algorithm", PIN_AT_5.format(f'"md5/{LEAF[7:]}"'), 5, "unknown hash algorithm 'md5'"),
+    (
+        "url-safe base64",
+        PIN_AT_5.format('"sha256/r_mIkG3eEpVdm-u_ko_cwxzOMo1bk4TyHIlByibiA5E="'),
+        5,
+        "URL-safe",
+    ),
+    (
+        "empty-input hash",
+        PIN_AT_5.format('"sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="'),
+        5,
+        "hash of empty input",
+    ),
+    (
+        "placeholder",
+        PIN_AT_5.format('"sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="'),
+        5,
+        "placeholder",
+    ),
+    ("unknown kind", PIN_AT_5.format(f'"{LEAF}", kind = "key"'), 5, 'kind must be one of "spki"'),
+    ("unknown level", PIN_AT_5.format(f'"{LEAF}", level = "ca"'), 5, "level must be one of"),
+    ("date as string", PIN_AT_5.format(f'"{LEAF}", expires = "2026-03-01"'), 5, "has no quotes"),
+    ("impossible date", PIN_AT_5.format(f'"{LEAF}", expires = 2026-02-30'), 5, "Invalid date"),
+    ("date-time", PIN_AT_5.format(f'"{LEAF}", expires = 2026-03-01T00:00:00Z'), 5, "a date-time"),
+    (
+        "duplicate host",
+        HOST + '\n[[hosts]]\nhost = "A.example"\nport = 443\n',
+        5,
+        "duplicate host A.example:443 (first at line 2)",
+    ),
+    (
+        "duplicate pin",
+        HOST + f'pins = [\n  {{ pin = "{LEAF}" }},\n  {{ pin = "{LEAF}" }},\n]\n',
+        6,
+        "listed twice for a.example:443 (first at line 5)",
+    ),
+    (
+        "min_tls unquoted",
+        "version = 1\n[defaults]\nmin_tls = 1.2\n",
+        3,
+        'quote it: min_tls = "1.2"',
+    ),
+    ("min_tls unknown", 'version = 1\n[defaults]\nmin_tls = "1.4"\n', 3, "min_tls must be one of"),
+    ("negative warn_days", "version = 1\n[defaults]\nwarn_days = -1\n", 3, "0 or more"),
+    ("warn_days as bool", "version = 1\n[defaults]\nwarn_days = true\n", 3, "not the boolean true"),
+    ("bad connect_to", HOST + 'connect_to = "10.0.0.5:99999"\n', 4, "connect_to must be"),
+    ("empty ca_file", HOST + 'ca_file = ""\n', 4, "ca_file must be a path"),
+    (
+        "inline host table",
+        'version = 1\nhosts = [\n  { host = "a" },\n  { host = "b", x = 1 },\n]\n',
+        4,
+        "unknown key 'x'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "line", "words"), MALFORMED, ids=[m[0] for m in MALFORMED]
+)
+def test_malformed_files_name_file_and_line(
+    tmp_path: Path, name: str, text: str, line: int, words: str
+) -> None:
+    """Every kind of malformed pin file is a usage error naming the file, the line and the fault."""
+    path = tmp_path / "pins.toml"
+    path.write_text(text)
+    with pytest.raises(PinFileError) as caught:
+        load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{line}: "), message
+    assert words in message
+    assert "\n" not in message
+    assert caught.value.exit_code == ExitCode.USAGE
+
+
+def test_a_well_formed_file_loads_with_its_lines(tmp_path: Path) -> None:
+    """The commented example loads, and hosts and pins carry the lines they were written on."""
+    path = tmp_path / "pins.toml"
+    path.write_text(COMMENTED)
+    pin_file = load(path)
+    api, pay = pin_file.hosts
+    assert (api.host, api.port, api.line) == ("api.example.com", 443, 9)
+    assert [(str(p.pin), p.level, p.note, p.line) for p in api.pins] == [
+        (LEAF, "leaf", "k1", 13),
+        (INTER, "intermediate", None, 14),
+    ]
+    assert (pay.label, pay.line, pay.pins[0].line) == ("pay.example.com:8443", 18, 21)
+    assert pin_file.defaults == Defaults(warn_days=30)
+
+
+def test_missing_file_says_how_to_create_one(tmp_path: Path) -> None:
+    """A missing pin file names the path and the command that creates it."""
+    with pytest.raises(
+        PinFileError, match=r"no pin file at .*nope\.toml; create one with `pinctl add HOST`"
+    ):
+        load(tmp_path / "nope.toml")
+
+
+def test_non_utf8_file_names_the_line(tmp_path: Path) -> None:
+    """A file in another encoding is refused with the line of the first bad byte."""
+    path = tmp_path / "pins.toml"
+    path.write_bytes(b"version = 1\n# caf\xe9\n")
+    with pytest.raises(PinFileError, match=r":2: not UTF-8 text \(byte 0xe9\)"):
+        load(path)
+
+
+def test_relative_ca_file_is_resolved_against_the_pin_file(tmp_path: Path) -> None:
+    """ca_file paths are relative to the pin file's directory, not the working directory."""
+    path = tmp_path / "deploy" / "pins.toml"
+    path.parent.mkdir()
+    path.write_text(
+        'version = 1\n[defaults]\nca_file = "roots/a.pem"\n'
+        '[[hosts]]\nhost = "x.test"\nca_file = "/etc/b.pem"\n[[hosts]]\nhost = "y.test"\n'
+    )
+    pin_file = load(path)
+    assert pin_file.defaults.ca_file == tmp_path / "deploy" / "roots" / "a.pem"
+    x, y = pin_file.hosts
+    assert pin_file.ca_file_for(x) == Path("/etc/b.pem")
+    assert pin_file.ca_file_for(y) == tmp_path / "deploy" / "roots" / "a.pem"
+
+
+def test_resolve_path_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--pin-file wins over $PINCTL_PIN_FILE, which wins over ./pins.toml."""
+    monkeypatch.delenv("PINCTL_PIN_FILE", raising=False)
+    assert resolve_path(None) == Path("pins.toml")
+    monkeypatch.setenv("PINCTL_PIN_FILE", "env.toml")
+    assert resolve_path(None) == Path("env.toml")
+    assert resolve_path("opt.toml") == Path("opt.toml")
+
+
+# --- round trips -------------------------------------------------------------------------
+
+BASE = Path("/srv/repo/pins.toml")
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?"
+names = st.from_regex(rf"{_LABEL}(\.{_LABEL}){{0,3}}", fullmatch=True) | st.ip_addresses().map(str)
+paths = st.from_regex(r"[A-Za-z0-9_-]{1,8}(/[A-Za-z0-9_.-]{1,8}){0,2}", fullmatch=True).filter(
+    lambda p: ".." not in p and "/." not in p and not p.startswith(".")
+)
+ca_files = st.none() | paths.map(lambda p: BASE.parent / p) | paths.map(lambda p: Path("/etc") / p)
+
+
+def _pins() -> st.SearchStrategy[Pin]:
+    def of(alg: str) -> st.SearchStrategy[Pin]:
+        size = DIGEST_SIZES[alg]
+        digests = st.binary(min_size=size, max_size=size).filter(
+            lambda d: len(set(d)) > 1 and d != hashlib.new(alg, b"").digest()
+        )
+        return digests.map(lambda d: Pin(alg, d))  # type: ignore[arg-type]
+
+    return st.sampled_from(sorted(DIGEST_SIZES)).flatmap(of)
+
+
+notes = st.none() | st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+pin_entries = st.builds(
+    PinEntry,
+    pin=_pins(),
+    kind=st.sampled_from(PIN_KINDS),
+    level=st.sampled_from(LEVELS),
+    backup=st.booleans(),
+    note=notes,
+    expires=st.none() | st.dates(),
+)
+host_entries = st.builds(
+    HostEntry,
+    host=names,
+    port=st.integers(1, 65535),
+    servername=st.none() | names,
+    connect_to=st.none()
+    | st.tuples(names, st.integers(1, 65535)).map(
+        lambda t: f"[{t[0]}]:{t[1]}" if ":" in t[0] else f"{t[0]}:{t[1]}"
+    ),
+    include_subdomains=st.booleans(),
+    verify_chain=st.booleans(),
+    ca_file=ca_files,
+    pins=st.lists(pin_entries, max_size=4, unique_by=lambda e: e.identity).map(tuple),
+)
+pin_files = st.builds(
+    PinFile,
+    path=st.just(BASE),
+    defaults=st.builds(
+        Defaults,
+        warn_days=st.integers(0, 3650),
+        min_tls=st.sampled_from(TLS_VERSIONS),
+        forward_secrecy=st.booleans(),
+        ca_file=ca_files,
+    ),
+    hosts=st.lists(host_entries, max_size=4, unique_by=lambda h: h.key).map(tuple),
+)
+
+
+@given(pin_files)
+def test_load_of_dumps_is_identity(pin_file: PinFile) -> None:
+    """Whatever pinctl writes, it reads back as the same pin file."""
+    assert loads(dumps(pin_file), BASE) == pin_file
+
+
+def test_save_then_load_on_disk(tmp_path: Path) -> None:
+    """save() writes a file that load() reads back equal, relative ca_file included."""
+    pin = PinEntry(NEW, level="intermediate", note='R11 "quoted"\n', expires=date(2030, 1, 2))
+    host = HostEntry("api.test", 8443, ca_file=tmp_path / "roots.pem", pins=(pin,))
+    pin_file = PinFile(tmp_path / "pins.toml", hosts=(host,))
+    save(pin_file)
+    assert load(tmp_path / "pins.toml") == pin_file
+    assert 'ca_file = "roots.pem"' in (tmp_path / "pins.toml").read_text()
+
+
+def _lines(pin_file: PinFile) -> list[object]:
+    return [(h.line, [p.line for p in h.pins]) for h in pin_file.hosts]
+
+
+@settings(max_examples=50)
+@given(pin_files, st.data(), st.booleans())
+def test_fast_and_precise_readers_agree(
+    pin_file: PinFile, data: st.DataObject, damage: bool
+) -> None:
+    """The stdlib fast path accepts only what the tomlkit path accepts, with the same lines."""
+    text = _styled(dumps(pin_file), data)
+    if damage:
+        at = data.draw(st.integers(0, len(text)))
+        text = (
+            text[:at]
+            + data.draw(st.sampled_from(['"', "[", "{", "\n", ",", "pin = 1,"]))
+            + text[at:]
+        )
+    try:
+        precise = read_nodes(text, BASE)[0]
+    except PinFileError:
+        with pytest.raises(PinFileError):
+            loads(text, BASE)
+        return
+    fast = loads(text, BASE)
+    assert fast == precise
+    assert _lines(fast) == _lines(precise)
+
+
+@given(st.text())
+def test_arbitrary_text_only_raises_pin_file_error(text: str) -> None:
+    """Any text at all either loads or raises PinFileError; nothing else escapes."""
+    with contextlib.suppress(PinFileError):
+        loads(text)
+
+
+@given(pin_files, st.data())
+def test_damaged_files_only_raise_pin_file_error(pin_file: PinFile, data: st.DataObject) -> None:
+    """A valid file with a random cut and insertion loads, or fails naming the file and line."""
+    text = dumps(pin_file)
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, min(len(text), start + 20)))
+    junk = data.draw(st.text(st.sampled_from("[]{}=,\"'#\n \\.x1-:"), max_size=6))
+    damaged = text[:start] + junk + text[end:]
+    message = ""
+    try:
+        loads(damaged, BASE)
+    except PinFileError as exc:
+        message = str(exc)
+    assert message == "" or message.startswith(f"{BASE}:")
+
+
+comments = st.sampled_from(["# note", "# ]", "# [[hosts]]", "# pins = [", "# {", "#,", "#"])
+
+
+def _styled(text: str, data: st.DataObject) -> str:
+    """pinctl's layout as a person might have edited it: indents, comments, blank lines."""
+    out = []
+    for line in text.split("\n")[:-1]:
+        if data.draw(st.booleans()):
+            out.append(data.draw(st.sampled_from(["\n", " \n"])) + data.draw(comments) + "\n")
+        indent = data.draw(st.sampled_from(["", "", " ", "\t"]))
+        tail = data.draw(st.sampled_from(["", "", "  " + data.draw(comments)]))
+        out.append(f"{indent}{line}{tail if line else ''}\n")
+    return "".join(out)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
+@given(pin_files, st.data(), st.booleans())
+def test_edits_change_exactly_what_was_asked(
+    pin_file: PinFile, data: st.DataObject, styled: bool
+) -> None:
+    """add_pins then remove, on any file (as written or hand-edited), change only what was named."""
+    text = _styled(dumps(pin_file), data) if styled else dumps(pin_file)
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "pins.toml"
+        path.write_text(text)
+        before = load(path)
+        hosts = [*(h.host for h in before.hosts), "new.example"]
+        host = data.draw(st.sampled_from(hosts))
+        port = next((h.port for h in before.hosts if h.host == host), 443)
+        extra = data.draw(
+            st.lists(pin_entries, min_size=1, max_size=3, unique_by=lambda e: e.identity)
+        )
+        add_pins(path, host, port, extra)
+        after = load(path)
+        old = before.find_host(host, port)
+        old_pins = old.pins if old else ()
+        new_pins = after.find_host(host, port).pins  # type: ignore[union-attr]
+        fresh = [e for e in extra if e.identity not in {p.identity for p in old_pins}]
+        assert new_pins == (*old_pins, *fresh)
+        assert [h for h in after.hosts if h.key != (host.lower(), port)] == [
+            h for h in before.hosts if h.key != (host.lower(), port)
+        ]
+        gone = data.draw(st.sampled_from(new_pins))
+        remove(path, host, port, gone.pin)
+        left = load(path).find_host(host, port)
+        assert left is not None
+        assert left.pins == tuple(p for p in new_pins if p.pin != gone.pin)
+        remove(path, host, port)
+        assert load(path).hosts == tuple(h for h in after.hosts if h.key != left.key)
+
+
+# --- edits keep the user's text ----------------------------------------------------------
+
+
+def _commented(tmp_path: Path) -> Path:
+    path = tmp_path / "pins.toml"
+    path.write_text(COMMENTED)
+    return path
+
+
+def test_add_to_existing_host_touches_only_new_lines(tmp_path: Path) -> None:
+    """Adding pins to a commented host inserts lines before `]` and changes nothing else."""
+    path = _commented(tmp_path)
+    change = add_pins(
+        path,
+        "API.example.com",
+        443,
+        [
+            PinEntry(NEW, level="intermediate", note="R11"),
+            PinEntry(BACKUP, backup=True, note="k/b-1.pem"),
+        ],
+    )
+    assert [e.pin for e in change.added] == [NEW, BACKUP]
+    expected = COMMENTED.replace(
+        f'  {{ pin = "{INTER}", level = "intermediate" }},\n',
+        f'  {{ pin = "{INTER}", level = "intermediate" }},\n'
+        f'  {{ pin = "{NEW}", level = "intermediate", note = "R11" }},\n'
+        f'  {{ pin = "{BACKUP}", backup = true, note = "k/b-1.pem" }},\n',
+    )
+    assert path.read_text() == expected
+
+
+def test_add_to_one_line_array_and_set_a_field(tmp_path: Path) -> None:
+    """A one-line pins array becomes one pin per line; a new setting goes after the host's keys."""
+    path = _commented(tmp_path)
+    change = add_pins(
+        path, "pay.example.com", 8443, [PinEntry(NEW)], host_fields={"verify_chain": False}
+    )
+    assert change.fields == {"verify_chain": False}
+    expected = COMMENTED.replace(
+        f'port = 8443\npins = [{{ pin = "{PAY}" }}]\n',
+        f'port = 8443\nverify_chain = false\npins = [\n  {{ pin = "{PAY}" }},\n'
+        f'  {{ pin = "{NEW}", level = "leaf" }},\n]\n',
+    )
+    assert path.read_text() == expected
+
+
+def test_new_host_goes_after_the_last_host(tmp_path: Path) -> None:
+    """A new host is a [[hosts]] table after the last one; port 443 and unset fields left out."""
+    path = _commented(tmp_path)
+    add_pins(
+        path, "new.example.com", 443, [PinEntry(NEW)], host_fields={"connect_to": "10.0.0.5:8443"}
+    )
+    expected = COMMENTED.replace(
+        "# the end\n",
+        f'\n[[hosts]]\nhost = "new.example.com"\nconnect_to = "10.0.0.5:8443"\n'
+        f'pins = [\n  {{ pin = "{NEW}", level = "leaf" }},\n]\n# the end\n',
+    )
+    assert path.read_text() == expected
+
+
+def test_adding_a_pin_already_present_changes_nothing(tmp_path: Path) -> None:
+    """The same pin (digest, algorithm, kind) is not added twice, and the file is not rewritten."""
+    path = _commented(tmp_path)
+    inode = path.stat().st_ino
+    change = add_pins(path, "api.example.com", 443, [PinEntry(Pin.parse(LEAF), level="root")])
+    assert not change.changed
+    assert [str(e.pin) for e in change.present] == [LEAF]
+    assert path.read_text() == COMMENTED
+    assert path.stat().st_ino == inode
+
+
+def test_the_same_digest_as_another_kind_is_a_new_pin(tmp_path: Path) -> None:
+    """Failing twin of idempotency: a cert pin with an SPKI pin's digest is a different pin."""
+    path = _commented(tmp_path)
+    change = add_pins(path, "api.example.com", 443, [PinEntry(Pin.parse(LEAF), kind="cert")])
+    assert change.changed
+    assert f'{{ pin = "{LEAF}", kind = "cert", level = "leaf" }},' in path.read_text()
+
+
+def test_add_creates_the_file(tmp_path: Path) -> None:
+    """A missing pin file is created with version = 1 and the host."""
+    path = tmp_path / "pins.toml"
+    change = add_pins(path, "api.test", 8443, [PinEntry(NEW, note="n")])
+    assert change.created_file
+    assert change.added_host
+    assert path.read_text() == (
+        f'version = 1\n\n[[hosts]]\nhost = "api.test"\nport = 8443\n'
+        f'pins = [\n  {{ pin = "{NEW}", level = "leaf", note = "n" }},\n]\n'
+    )
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    """A dry run reports the change it would make, and neither creates nor changes a file."""
+    path = tmp_path / "pins.toml"
+    change = add_pins(path, "api.test", 443, [PinEntry(NEW)], dry_run=True)
+    assert change.added
+    assert change.created_file
+    assert change.dry_run
+    assert not path.exists()
+    path = _commented(tmp_path)
+    assert remove(path, "api.example.com", dry_run=True).removed_host
+    assert path.read_text() == COMMENTED
+
+
+def test_remove_host_keeps_everything_else(tmp_path: Path) -> None:
+    """Removing a host deletes its table and the comment block set off above it, nothing more."""
+    path = _commented(tmp_path)
+    change = remove(path, "api.example.com")
+    assert change.removed_host
+    assert len(change.removed) == 2
+    start = COMMENTED.index("# Main API")
+    end = COMMENTED.index("# Payments")
+    assert path.read_text() == COMMENTED[:start] + COMMENTED[end:]
+
+
+def test_remove_last_host(tmp_path: Path) -> None:
+    """Removing the last host leaves the comment after it and no doubled blank line."""
+    path = _commented(tmp_path)
+    remove(path, "pay.example.com", 8443)
+    start = COMMENTED.index("\n# Payments")
+    end = COMMENTED.index("# the end")
+    assert path.read_text() == COMMENTED[:start] + "\n" + COMMENTED[end:]
+
+
+def test_remove_one_pin_keeps_the_comment_above_it(tmp_path: Path) -> None:
+    """Removing a pin deletes its line (with its trailing comment) and nothing else."""
+    path = _commented(tmp_path)
+    change = remove(path, "api.example.com", pin=Pin.parse(LEAF))
+    assert [str(e.pin) for e in change.removed] == [LEAF]
+    lines = COMMENTED.splitlines(keepends=True)
+    assert path.read_text() == "".join(line for line in lines if LEAF not in line)
+
+
+def test_remove_the_only_pin_leaves_an_empty_array(tmp_path: Path) -> None:
+    """The last pin of a host leaves `pins = []`, and the change says none are left."""
+    path = _commented(tmp_path)
+    change = remove(path, "pay.example.com", pin=Pin.parse(PAY))
+    assert change.pins_left == 0
+    assert path.read_text() == COMMENTED.replace(f'[{{ pin = "{PAY}" }}]', "[]")
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "pin", "message"),
+    [
+        ("nope.example.com", None, None, "nope.example.com is not in"),
+        ("api.example.com", 444, None, "api.example.com:444 is not in"),
+        ("api.example.com", None, NEW, f"pin {NEW} is not pinned for api.example.com:443"),
+    ],
+)
+def test_remove_names_what_is_missing(
+    tmp_path: Path, host: str, port: int | None, pin: Pin | None, message: str
+) -> None:
+    """Removing a host or pin that is not there is a usage error naming it, and writes nothing."""
+    path = _commented(tmp_path)
+    with pytest.raises(UsageError, match=message) as caught:
+        remove(path, host, port, pin)
+    assert caught.value.exit_code == ExitCode.USAGE
+    assert path.read_text() == COMMENTED
+
+
+def test_remove_asks_for_a_port_when_a_host_has_several(tmp_path: Path) -> None:
+    """A host listed for two ports needs --port; with it, only that entry goes."""
+    path = tmp_path / "pins.toml"
+    add_pins(path, "a.test", 443, [PinEntry(NEW)])
+    add_pins(path, "a.test", 8443, [PinEntry(NEW)])
+    with pytest.raises(UsageError, match="for ports 443 and 8443; choose one with --port"):
+        remove(path, "a.test")
+    remove(path, "a.test", 8443)
+    assert [h.label for h in load(path).hosts] == ["a.test:443"]
+
+
+def test_inline_hosts_array_is_edited_in_place(tmp_path: Path) -> None:
+    """Hosts written as an inline array get new pins, new hosts and removals in that form."""
+    path = tmp_path / "pins.toml"
+    path.write_text(
+        f'version = 1\nhosts = [\n  {{ host = "a.test", pins = [{{ pin = "{LEAF}" }}] }},\n]\n'
+    )
+    add_pins(path, "a.test", 443, [PinEntry(NEW)], host_fields={"verify_chain": False})
+    add_pins(path, "b.test", 443, [PinEntry(BACKUP, backup=True)])
+    pin_file = load(path)
+    assert [h.host for h in pin_file.hosts] == ["a.test", "b.test"]
+    assert [e.pin for e in pin_file.hosts[0].pins] == [Pin.parse(LEAF), NEW]
+    assert pin_file.hosts[0].verify_chain is False
+    remove(path, "a.test")
+    assert [h.host for h in load(path).hosts] == ["b.test"]
+
+
+def test_crlf_and_byte_order_mark_are_kept(tmp_path: Path) -> None:
+    """A Windows-edited file keeps its CRLF line ends and its BOM after an edit."""
+    path = tmp_path / "pins.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + COMMENTED.replace("\n", "\r\n").encode())
+    add_pins(path, "api.example.com", 443, [PinEntry(NEW)])
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert data.count(b"\n") == data.count(b"\r\n") == COMMENTED.count("\n") + 1
+
+
+# --- atomicity -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_a_failure_before_the_rename_leaves_the_original(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: BaseException
+) -> None:
+    """A death between write and rename leaves the old file intact and no temporary file."""
+    path = _commented(tmp_path)
+
+    def fail(*args: object) -> None:
+        raise error
+
+    monkeypatch.setattr(files.os, "replace", fail)
+    expected = InputError if isinstance(error, OSError) else KeyboardInterrupt
+    with pytest.raises(expected):
+        add_pins(path, "api.example.com", 443, [PinEntry(NEW)])
+    assert path.read_text() == COMMENTED
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pins.toml"]
+
+
+def test_rewrite_keeps_the_file_mode(tmp_path: Path) -> None:
+    """An edited pin file keeps its permission bits."""
+    path = _commented(tmp_path)
+    os.chmod(path, 0o640)
+    add_pins(path, "api.example.com", 443, [PinEntry(NEW)])
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    remove(path, "pay.example.com")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_add_pins_refuses_unknown_fields(tmp_path: Path) -> None:
+    """host_fields cannot change a host's identity or invent keys."""
+    with pytest.raises(ValueError, match="cannot set"):
+        add_pins(tmp_path / "pins.toml", "a.test", 443, [PinEntry(NEW)], host_fields={"port": 1})
+
+
+# --- which certificates a chain gives ------------------------------------------------------
+
+
+def _chain(ca: trustme.CA) -> tuple[x509.Certificate, ...]:
+    intermediate = ca.create_child_ca()
+    served = intermediate.issue_cert("api.test").cert_chain_pems
+    root = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
+    return (*(x509.load_pem_x509_certificate(p.bytes()) for p in served), root)
+
+
+def _spki(cert: x509.Certificate) -> Pin:
+    return compute(spki_der(cert.public_key()))
+
+
+def test_chain_pins_levels(ca: trustme.CA) -> None:
+    """A validated path gives leaf, intermediate and (the anchor) root, named by their CN."""
+    leaf, inter, root = _chain(ca)
+    pins = chain_pins((leaf, inter, root), LEVELS, validated=True, expires=date(2030, 1, 1))
+    assert [(p.pin, p.level) for p in pins] == [
+        (_spki(leaf), "leaf"),
+        (_spki(inter), "intermediate"),
+        (_spki(root), "root"),
+    ]
+    assert pins[0].note == "api.test"
+    assert pins[0].expires == date(2030, 1, 1)
+    only_root = chain_pins((leaf, inter, root), ("root",), validated=True, note="mine")
+    assert [(p.pin, p.note) for p in only_root] == [(_spki(root), "mine")]
+
+
+def test_unvalidated_chain_has_a_root_only_if_self_signed(ca: trustme.CA) -> None:
+    """Without validation the last served certificate is a root only when it signed itself."""
+    leaf, inter, root = _chain(ca)
+    assert chain_pins((leaf, inter), ("root",), validated=False) == ()
+    assert [p.level for p in chain_pins((leaf, inter), LEVELS, validated=False)] == [
+        "leaf",
+        "intermediate",
+    ]
+    assert [p.level for p in chain_pins((leaf, inter, root), ("root",), validated=False)] == [
+        "root"
+    ]
+
+
+def test_the_core_reads_no_clock() -> None:
+    """The pin file core never reads the clock: `today` and `now` come from the caller."""
+    source = Path(pinfile_edit.__file__).read_text() + Path(load.__code__.co_filename).read_text()
+    assert "datetime.now" not in source
+    assert "date.today" not in source
+
+
+def test_a_concurrent_change_is_not_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If another writer changes the file while an edit is prepared, the edit is refused."""
+    path = _commented(tmp_path)
+    real = pinfile_edit.read_nodes
+
+    def read_then_someone_writes(text: str, where: Path) -> object:
+        parsed = real(text, where)
+        if path.read_text() == COMMENTED:
+            path.write_text(COMMENTED + "# edited meanwhile\n")
+        return parsed
+
+    monkeypatch.setattr(pinfile_edit, "read_nodes", read_then_someone_writes)
+    with pytest.raises(PinFileError, match="changed while pinctl was editing it; run the command"):
+        add_pins(path, "api.example.com", 443, [PinEntry(NEW)])
+    assert path.read_text() == COMMENTED + "# edited meanwhile\n"
