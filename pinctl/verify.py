@@ -9,11 +9,12 @@ so that `verify --as curl|android|ios` can judge the same chain by another clien
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol, cast
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, cast
 from pinctl.entries import TlsInfo, spki_der
 from pinctl.errors import ConnectError, ExitCode, InputError, PinctlError, UsageError
 from pinctl.pinfile import HostEntry, PinEntry, PinFile
-from pinctl.pins import Pin, compute
+from pinctl.pins import HashAlg, Pin, PinKind, compute
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -42,28 +43,30 @@ UNCHECKED: frozenset[str] = frozenset({"unreachable", "timeout", "tls-error"})
 """Statuses of a host that could not be checked: exit 3 unless something failed."""
 
 DEFAULT_CONCURRENCY = 32
-"""Hung hosts hold a slot for their whole timeout; see bench/verify_many and the README."""
+"""Throughput is CPU-bound and flat from 4 to 64 (bench/verify_many), but a hung host holds
+its slot for the whole timeout: 32 keeps a run with up to ~30 hung hosts to one timeout
+(200 hosts, 20 hung, --timeout 2: 2.7 s; with 16 slots, 4.4 s)."""
 WATCHDOG_GRACE = 0.5
 """How long past its timeout a check may run before it is abandoned as timed out."""
-_TLS_VERSIONS = {
-    "SSLv3": (3, 0),
-    "TLSv1": (1, 0),
-    "TLSv1.1": (1, 1),
-    "TLSv1.2": (1, 2),
-    "TLSv1.3": (1, 3),
-}
+_TLS_VERSIONS = {"TLSv1": (1, 0), "TLSv1.1": (1, 1), "TLSv1.2": (1, 2), "TLSv1.3": (1, 3)}
 
 
 @dataclass(frozen=True)
 class ChainCert:
     """A certificate a rule judged, as the mismatch message shows it."""
 
-    subject: str
-    spki: Pin
-    """Its sha256 SPKI pin, the spelling OkHttp and curl print."""
+    cert: x509.Certificate
     served: bool
     """False for a trust anchor that validation took from the store."""
-    not_after: datetime
+
+    @property
+    def spki(self) -> Pin:
+        """The sha256 SPKI pin, the spelling OkHttp and curl print."""
+        return pin_of(self.cert)
+
+    @property
+    def subject(self) -> str:
+        return self.cert.subject.rfc4514_string()
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,10 @@ class HostResult:
     elapsed: float = 0.0
 
     @property
+    def label(self) -> str:
+        return self.entry.label
+
+    @property
     def ok(self) -> bool:
         return self.status == "pass" and not (self.strict and self.warnings) and not self.internal
 
@@ -102,6 +109,7 @@ class VerifyResult:
     hosts: tuple[HostResult, ...]
     pin_file: Path
     rule: str = "okhttp"
+    elapsed: float = 0.0
 
     @property
     def exit_code(self) -> ExitCode:
@@ -174,11 +182,17 @@ RULES: dict[str, MatchRule] = {"okhttp": OkHttpRule()}
 
 
 def pin_matches(entry: PinEntry, cert: x509.Certificate) -> bool:
+    return pin_of(cert, entry.kind, entry.pin.alg) == entry.pin
+
+
+@functools.lru_cache(maxsize=4096)
+def pin_of(cert: x509.Certificate, kind: PinKind = "spki", alg: HashAlg = "sha256") -> Pin:
+    """A certificate's pin, computed once: matching, warnings and reports all ask for it."""
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    if entry.kind == "cert":
-        return compute(cert.public_bytes(Encoding.DER), entry.pin.alg) == entry.pin
-    return compute(spki_der(cert.public_key()), entry.pin.alg) == entry.pin
+    if kind == "cert":
+        return compute(cert.public_bytes(Encoding.DER), alg)
+    return compute(spki_der(cert.public_key()), alg)
 
 
 @dataclass(frozen=True)
@@ -193,6 +207,8 @@ class VerifyOptions:
     environ: Mapping[str, str] = field(default_factory=dict)
     """For HTTPS_PROXY/NO_PROXY; passed in so the core never reads the process state."""
     rule: MatchRule = field(default_factory=OkHttpRule)
+    debug: bool = False
+    """Re-raise the first unexpected exception after the run, for its traceback."""
 
 
 def select_hosts(pin_file: PinFile, names: Sequence[str]) -> tuple[HostEntry, ...]:
@@ -207,7 +223,7 @@ def select_hosts(pin_file: PinFile, names: Sequence[str]) -> tuple[HostEntry, ..
         if not found:
             raise UsageError(
                 f"host {name!r} is not in {pin_file.path}; "
-                f"known: {', '.join(_label(h) for h in pin_file.hosts)}"
+                f"known: {', '.join(h.label for h in pin_file.hosts)}"
             )
         chosen += [h for h in found if h not in chosen]
     return tuple(h for h in pin_file.hosts if h in chosen)
@@ -226,11 +242,6 @@ def _names(entry: HostEntry, name: str) -> bool:
     )
 
 
-def _label(entry: HostEntry) -> str:
-    host = f"[{entry.host}]" if ":" in entry.host else entry.host
-    return f"{host}:{entry.port}"
-
-
 def load_chain(path: Path) -> tuple[x509.Certificate, ...]:
     """Read a saved PEM chain (`pinctl fetch --save`), leaf first."""
     from cryptography import x509
@@ -243,7 +254,8 @@ def load_chain(path: Path) -> tuple[x509.Certificate, ...]:
         return tuple(x509.load_pem_x509_certificates(data))
     except ValueError:
         raise InputError(
-            f"--chain {path} holds no PEM certificates; save one with `pinctl fetch HOST --save FILE`"
+            f"--chain {path} holds no PEM certificates; "
+            "save a chain with `pinctl fetch HOST --save FILE`"
         ) from None
 
 
@@ -258,27 +270,43 @@ def verify(
 ) -> VerifyResult:
     """Check `hosts` concurrently; with `chain`, judge that saved chain instead of connecting.
 
-    Trust roots are loaded before any host is contacted, so a bad ca_file exits 2.
+    Targets and trust roots are read before any host is contacted, so that a bad entry
+    or ca_file exits 2 having touched nothing.
     """
     from pinctl import chain as chains
+    from pinctl.targets import parse_target
 
-    roots = {}
+    started = time.monotonic()
+    targets = {
+        e.key: parse_target(e.label, servername=e.servername, connect_to=e.connect_to)
+        for e in hosts
+    }
+    roots: dict[Path | None, tuple[x509.Certificate, ...]] = {}
     for entry in hosts:
         ca = options.ca_file or pin_file.ca_file_for(entry)
         if entry.verify_chain and ca not in roots:
             roots[ca] = chains.load_roots(ca)
-    observe: Observe = _offline(chain) if chain is not None else _live(options)
+    observe: Observe = _offline(chain) if chain is not None else _live(options, targets.values())
 
     def check(entry: HostEntry, deadline: float) -> HostResult:
         ca = options.ca_file or pin_file.ca_file_for(entry)
-        return check_host(entry, pin_file, observe, deadline, roots.get(ca, ()), options, now)
+        target = targets[entry.key]
+        return check_host(
+            entry, target, pin_file, observe, deadline, roots.get(ca, ()), options, now
+        )
 
-    results = run_pool(hosts, check, options, progress or (lambda _: None))
-    return VerifyResult(tuple(results), pin_file.path, options.rule.name)
+    errors: list[BaseException] = []
+    results = run_pool(hosts, check, options, progress or (lambda _: None), errors)
+    if errors and options.debug:
+        raise errors[0]
+    return VerifyResult(
+        tuple(results), pin_file.path, options.rule.name, time.monotonic() - started
+    )
 
 
 def check_host(
     entry: HostEntry,
+    target: Target,
     pin_file: PinFile,
     observe: Observe,
     deadline: float,
@@ -288,17 +316,15 @@ def check_host(
 ) -> HostResult:
     """Handshake, TLS policy, chain, pins: the first check that fails names the status."""
     from pinctl import chain as chains
-    from pinctl.targets import parse_target
 
     today = now.date()
     strict = options.strict
     file_warnings = pin_warnings(entry.pins, today, pin_file.defaults.warn_days)
-    target = parse_target(_label(entry), servername=entry.servername, connect_to=entry.connect_to)
     try:
         seen = observe(target, deadline)
     except ConnectError as exc:
-        status = cast(Status, exc.status if exc.status in UNCHECKED else "tls-error")
-        return HostResult(entry, status, str(exc), warnings=file_warnings, strict=strict)
+        failed = cast(Status, exc.status if exc.status in UNCHECKED else "tls-error")
+        return HostResult(entry, failed, str(exc), warnings=file_warnings, strict=strict)
     policy_error = tls_policy_error(
         seen, pin_file.defaults.min_tls, pin_file.defaults.forward_secrecy
     )
@@ -315,7 +341,8 @@ def check_host(
         elif not verdict.validation.hostname_match:
             status = "hostname-mismatch"
             error = verdict.validation.error or f"the certificate is not valid for {entry.host}"
-        path = tuple(verdict.path) if verdict.path else None
+        if verdict.validation.trusted and verdict.path:
+            path = tuple(verdict.path)
     presented = Presented(seen.served, path)
     matched = None
     if status == "pass":
@@ -386,15 +413,28 @@ def chain_warnings(
 def describe(
     certs: Sequence[x509.Certificate], served: Sequence[x509.Certificate]
 ) -> tuple[ChainCert, ...]:
-    return tuple(
-        ChainCert(
-            c.subject.rfc4514_string(),
-            compute(spki_der(c.public_key())),
-            c in served,
-            c.not_valid_after_utc,
-        )
-        for c in certs
-    )
+    return tuple(ChainCert(c, c in served) for c in certs)
+
+
+def failure_details(host: HostResult) -> list[str]:
+    """OkHttp's pinning failure message: the chain's pins, then the pins expected."""
+    if host.status not in ("pin-mismatch", "untrusted", "hostname-mismatch") or not host.chain:
+        return [f"{host.status}: {host.error}"] if host.error else []
+    lines = [f"{host.status}: {host.error}", "  Peer certificate chain:"]
+    for cert in host.chain:
+        mark = "" if cert.served else " (trust anchor, not served)"
+        lines.append(f"    {cert.spki}: {cert.subject}{mark}")
+    lines.append(f"  Pinned certificates for {host.label}:")
+    for pin in host.entry.pins:
+        facts = [pin.kind, "backup" if pin.backup else pin.level]
+        if pin.expires is not None:
+            facts.append(f"expires {pin.expires.isoformat()}")
+        if pin.line is not None:
+            facts.append(f"line {pin.line}")
+        if pin.note:
+            facts.append(pin.note)
+        lines.append(f"    {pin.pin} ({', '.join(facts)})")
+    return lines
 
 
 def run_pool(
@@ -402,50 +442,69 @@ def run_pool(
     check: Callable[[HostEntry, float], HostResult],
     options: VerifyOptions,
     on_done: Callable[[HostResult], None],
+    errors: list[BaseException],
 ) -> list[HostResult]:
-    """Run checks on daemon threads, at most `concurrency` at once, each by its own deadline.
+    """Run checks on `concurrency` daemon threads, each check by its own deadline.
 
     A check still running WATCHDOG_GRACE after its deadline (a resolver that ignores
-    timeouts, a bug) is abandoned as a timeout and its slot reused; a late answer is
-    ignored. Threads are daemons so an abandoned one never holds the process open.
+    timeouts, a bug) is abandoned as a timeout and its thread replaced; its late answer
+    is ignored. Threads are daemons so an abandoned one never holds the process open.
+    Workers are reused: starting a thread per host costs more CPU than a TLS check.
     """
+    jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(hosts)):
+        jobs.put(index)
     done: queue.SimpleQueue[tuple[int, HostResult]] = queue.SimpleQueue()
+    lock = threading.Lock()
+    running: dict[int, float] = {}  # index -> when its check started
+    abandoned: set[int] = set()
     results: dict[int, HostResult] = {}
-    running: dict[int, tuple[float, float]] = {}  # index -> (started, abandon at)
+    patience = options.timeout + WATCHDOG_GRACE
 
-    def work(index: int, deadline: float) -> None:
-        started = time.monotonic()
-        try:
-            result = check(hosts[index], deadline)
-        except BaseException as exc:  # noqa: BLE001 — fail closed, whatever it was
-            result = internal_failure(hosts[index], exc, options.strict)
-        done.put((index, _timed(result, time.monotonic() - started)))
+    def work() -> None:
+        while True:
+            try:
+                index = jobs.get_nowait()
+            except queue.Empty:
+                return
+            started = time.monotonic()
+            with lock:
+                running[index] = started
+            try:
+                result = check(hosts[index], started + options.timeout)
+            except BaseException as exc:  # fail closed, whatever it was
+                errors.append(exc)
+                result = internal_failure(hosts[index], exc, options.strict)
+            with lock:
+                del running[index]
+                if index in abandoned:
+                    return  # a replacement took this thread's place
+            done.put((index, replace(result, elapsed=time.monotonic() - started)))
+
+    def spawn() -> None:
+        threading.Thread(target=work, name="pinctl-verify", daemon=True).start()
 
     def finish(index: int, result: HostResult) -> None:
-        del running[index]
         results[index] = result
         on_done(result)
 
-    pending = 0
-    while pending < len(hosts) or running:
-        while pending < len(hosts) and len(running) < max(1, options.concurrency):
-            started = time.monotonic()
-            running[pending] = (started, started + options.timeout + WATCHDOG_GRACE)
-            thread = threading.Thread(
-                target=work, args=(pending, started + options.timeout), daemon=True
-            )
-            thread.start()
-            pending += 1
-        wait = min(limit for _, limit in running.values()) - time.monotonic()
+    for _ in range(min(max(1, options.concurrency), len(hosts))):
+        spawn()
+    while len(results) < len(hosts):
+        with lock:
+            first = min(running.values(), default=time.monotonic())
         try:
-            index, result = done.get(timeout=max(wait, 0.0))
+            index, result = done.get(timeout=max(first + patience - time.monotonic(), 0.0))
         except queue.Empty:
             clock = time.monotonic()
-            for index, (started, limit) in list(running.items()):
-                if limit <= clock:
-                    finish(index, _abandoned(hosts[index], options, clock - started))
+            with lock:
+                overdue = [(i, t) for i, t in running.items() if t + patience <= clock]
+                abandoned.update(i for i, _ in overdue)
+            for index, started in overdue:
+                finish(index, _abandoned(hosts[index], options, clock - started))
+                spawn()
             continue
-        if index in running:
+        if index not in results:
             finish(index, result)
     return [results[i] for i in range(len(hosts))]
 
@@ -472,12 +531,6 @@ def _abandoned(entry: HostEntry, options: VerifyOptions, elapsed: float) -> Host
     )
 
 
-def _timed(result: HostResult, elapsed: float) -> HostResult:
-    from dataclasses import replace
-
-    return replace(result, elapsed=elapsed)
-
-
 def _offline(chain: tuple[x509.Certificate, ...]) -> Observe:
     def observe(target: Target, deadline: float) -> Observed:
         return Observed(chain)
@@ -485,26 +538,36 @@ def _offline(chain: tuple[x509.Certificate, ...]) -> Observe:
     return observe
 
 
-def _live(options: VerifyOptions) -> Observe:
-    """Handshake by the host's deadline, retrying refused or reset connections only."""
+def _live(options: VerifyOptions, targets: Iterable[Target]) -> Observe:
+    """Handshake by the host's deadline, retrying refused or reset connections only.
+
+    Proxy URLs are read first, so that a malformed one is a usage error (exit 2).
+    """
     from pinctl import tls
+
+    for target in targets:
+        proxy = options.proxy or tls.proxy_from_env(target.host, options.environ)
+        if proxy:
+            tls.parse_proxy(proxy)
 
     def observe(target: Target, deadline: float) -> Observed:
         proxy = options.proxy or tls.proxy_from_env(target.host, options.environ)
         attempt = 0
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            # The first attempt gets the whole --timeout (the slot was started microseconds
+            # ago, the watchdog has a grace); retries get what is left of it.
+            left = options.timeout if not attempt else round(deadline - time.monotonic(), 3)
+            if left <= 0:
                 raise ConnectError(f"timed out after {options.timeout:g} s", "timeout")
             try:
-                shake = tls.handshake(target, tls.ConnectOptions(timeout=remaining, proxy=proxy))
+                shake = tls.handshake(target, tls.ConnectOptions(timeout=left, proxy=proxy))
             except ConnectError as exc:
                 pause = 0.1 * 2**attempt
-                if exc.retryable and attempt < options.retries:
-                    if time.monotonic() + pause < deadline:
-                        attempt += 1
-                        time.sleep(pause)
-                        continue
+                retry = exc.retryable and attempt < options.retries
+                if retry and time.monotonic() + pause < deadline:
+                    attempt += 1
+                    time.sleep(pause)
+                    continue
                 if attempt:
                     raise ConnectError(f"{exc} (after {attempt + 1} attempts)", exc.status) from exc
                 raise

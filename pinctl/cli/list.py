@@ -13,12 +13,13 @@ from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, output_option, pin_file
 @pin_file_option
 @output_option("table", "json")
 def command(pin_file: str, output: str) -> Outcome:
-    """Show the pin file's hosts and pins: level, kind, backup flag, expiry and note.
+    """Show the pin file's hosts and pins: level, backup flag, expiry and note.
 
     \b
     Examples:
       pinctl list
-      pinctl list --pin-file deploy/pins.toml -o json | jq '.hosts[].pins[].days_left'
+      pinctl list --pin-file deploy/pins.toml
+      pinctl list -o json | jq '.hosts[].pins[].days_left'
     """
     from pinctl.output.pinfile import RENDERERS
     from pinctl.pinfile import Listing, load, resolve_path

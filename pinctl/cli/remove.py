@@ -35,7 +35,7 @@ def command(
     \b
     Examples:
       pinctl remove old.example.com
-      pinctl remove api.example.com --pin sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E=
+      pinctl remove api.example.com --pin "$(pinctl pin -o pins old-cert.pem)"
       pinctl remove --dry-run pay.example.com:8443
     """
     from pinctl.output.pinfile import render_changes

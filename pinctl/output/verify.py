@@ -1,0 +1,119 @@
+"""Renderers for `verify`: a report a person on call can act on, and SPEC.md's JSON.
+
+The text report is one line per host, and for a host that failed on its chain the
+OkHttp-style block: each certificate's SPKI pin and subject, then the pins expected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from pinctl.errors import ExitCode
+from pinctl.output.terminal import Sink
+from pinctl.verify import HostResult, VerifyResult, failure_details
+
+PROGRESS_MIN_HOSTS = 8
+"""Fewer hosts finish before a bar would be worth drawing."""
+
+_STYLES = {"ok": "green", "FAIL": "bold red", "ERROR": "bold yellow", "warning": "yellow"}
+
+
+def _verdict(host: HostResult) -> str:
+    if host.ok:
+        return "ok"
+    return "ERROR" if host.exit_code == ExitCode.UNREACHABLE else "FAIL"
+
+
+def report_lines(result: VerifyResult) -> list[tuple[str, str | None]]:
+    """The text report as (line, style) pairs; the style is used on a terminal only."""
+    lines: list[tuple[str, str | None]] = []
+    for host in result.hosts:
+        verdict = _verdict(host)
+        head = f"{verdict:<5} {host.label}"
+        if host.ok:
+            session = f"  {host.tls.version} {host.tls.cipher}" if host.tls else ""
+            matched = host.matched
+            head += session + (f"  matched {matched.pin} ({matched.level})" if matched else "")
+            lines.append((head, _STYLES[verdict]))
+        else:
+            details = failure_details(host) or [host.status]
+            lines.append((f"{head}  {details[0]}", _STYLES[verdict]))
+            lines += [("    " + line, None) for line in details[1:]]
+        lines += [(f"      warning: {w}", _STYLES["warning"]) for w in host.warnings]
+    lines.append((_summary(result), None))
+    return [(_printable(line), style) for line, style in lines]
+
+
+def _printable(line: str) -> str:
+    """Subjects are attacker-controlled: no escape sequence or line break reaches a log."""
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in line)
+
+
+def _summary(result: VerifyResult) -> str:
+    verdicts = [_verdict(h) for h in result.hosts]
+    total = len(verdicts)
+    parts = [
+        f"{verdicts.count('ok')} passed",
+        f"{verdicts.count('FAIL')} failed",
+        f"{verdicts.count('ERROR')} could not be checked",
+    ]
+    noun = "host" if total == 1 else "hosts"
+    return f"{total} {noun}: {', '.join(parts)}"
+
+
+def render_table(result: VerifyResult, sink: Sink) -> None:
+    """Plain, stable text off a terminal; the same lines coloured on one."""
+    lines = report_lines(result)
+    if not sink.out_tty:
+        sink.out.write("".join(f"{line}\n" for line, _ in lines))
+        return
+    from rich.text import Text
+
+    console = sink.console()
+    for line, style in lines:
+        console.print(Text(line, style=style or ""), soft_wrap=True)
+
+
+def host_json(host: HostResult) -> dict[str, Any]:
+    return {
+        "host": host.entry.host,
+        "port": host.entry.port,
+        "status": host.status,
+        "ok": host.ok,
+        "matched_pin": str(host.matched.pin) if host.matched else None,
+        "tls": {"version": host.tls.version, "cipher": host.tls.cipher} if host.tls else None,
+        "chain_spki": [str(cert.spki) for cert in host.chain],
+        "warnings": list(host.warnings),
+        "error": host.error,
+    }
+
+
+def render_json(result: VerifyResult, sink: Sink) -> None:
+    document = {
+        "ok": result.ok,
+        "exit_code": int(result.exit_code),
+        "hosts": [host_json(h) for h in result.hosts],
+    }
+    sink.out.write(json.dumps(document, indent=2) + "\n")
+
+
+RENDERERS: dict[str, Callable[[VerifyResult, Sink], None]] = {
+    "table": render_table,
+    "json": render_json,
+}
+
+
+@contextlib.contextmanager
+def progress(sink: Sink, total: int) -> Iterator[Callable[[HostResult], None]]:
+    """A bar on stderr while hosts are checked, only on a terminal and only for many hosts."""
+    if not sink.err_tty or total < PROGRESS_MIN_HOSTS:
+        yield lambda _: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=sink.console(stderr=True), transient=True) as bar:
+        task = bar.add_task("verifying", total=total)
+        yield lambda _: bar.advance(task)

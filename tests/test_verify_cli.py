@@ -1,0 +1,792 @@
+"""`pinctl verify` end to end on loopback: every status, exit code and failure path.
+
+Each scenario is a real TLS server (or a hostile peer) and a real pin file; the command
+runs through the real error boundary. Every passing case has a failing twin.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import threading
+import time
+import warnings
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+import trustme
+from conftest import server_context
+from cryptography import x509
+from proxy import connect_proxy
+from servers import LoopbackServer, closed_port, hostile_server, tls_handler, tls_server
+
+from pinctl.entries import spki_der
+from pinctl.pins import compute
+
+HOSTILE_TIMEOUT = "0.6"
+ANOTHER_KEY = str(compute(b"a key that no server in these tests has"))
+HOST_KEYS = {
+    "host",
+    "port",
+    "status",
+    "ok",
+    "matched_pin",
+    "tls",
+    "chain_spki",
+    "warnings",
+    "error",
+}
+
+
+def spki_pin(pem: trustme.Blob) -> str:
+    cert = x509.load_pem_x509_certificate(pem.bytes())
+    return str(compute(spki_der(cert.public_key())))
+
+
+def write_pins(path: Path, *hosts: str, defaults: str = "", ca: Path | None = None) -> Path:
+    """A pin file with `hosts` blocks; `ca` becomes [defaults] ca_file."""
+    head = "version = 1\n\n[defaults]\n" + defaults
+    if ca is not None:
+        head += f'ca_file = "{ca}"\n'
+    path.write_text(head + "\n" + "\n".join(hosts))
+    return path
+
+
+def host(name: str, port: int, *pins: str, extra: str = "") -> str:
+    body = "".join(f'  {{ pin = "{p}" }},\n' for p in pins)
+    return f'[[hosts]]\nhost = "{name}"\nport = {port}\n{extra}pins = [\n{body}]\n'
+
+
+def hosts_json(stdout: str) -> list[dict[str, object]]:
+    doc = json.loads(stdout)
+    return doc["hosts"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def leaf(ca: trustme.CA) -> trustme.LeafCert:
+    return ca.issue_cert("localhost", "127.0.0.1")
+
+
+@pytest.fixture
+def good(leaf: trustme.LeafCert) -> Iterator[LoopbackServer]:
+    with tls_server(server_context(leaf)) as server:
+        yield server
+
+
+@pytest.fixture
+def pins_path(tmp_path: Path) -> Path:
+    return tmp_path / "pins.toml"
+
+
+class TestStatuses:
+    def test_pass(self, run, good, leaf, pins_path, ca_pem) -> None:
+        """A host whose leaf key is pinned passes: exit 0, a one-line verdict, nothing on stderr."""
+        write_pins(
+            pins_path,
+            host("localhost", good.port, spki_pin(leaf.cert_chain_pems[0]), ANOTHER_KEY),
+            ca=ca_pem,
+        )
+        result = run(["verify", "--pin-file", str(pins_path)])
+        assert (result.exit_code, result.stderr) == (0, "")
+        assert result.stdout.startswith(f"ok    localhost:{good.port}  TLSv1.3 ")
+        matched = spki_pin(leaf.cert_chain_pems[0])
+        assert result.stdout.splitlines()[0].endswith(f"  matched {matched} (leaf)")
+        assert result.stdout.splitlines()[1:] == [
+            "1 host: 1 passed, 0 failed, 0 could not be checked"
+        ]
+
+    def test_pin_mismatch_shows_chain_and_expected_pins(
+        self, run, good, leaf, pins_path, ca_pem, ca
+    ) -> None:
+        """A mismatch exits 1 and, like OkHttp, lists the chain's pins and the pins expected."""
+        write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
+        result = run(["verify", "--pin-file", str(pins_path)])
+        assert (result.exit_code, result.stderr) == (1, "")
+        lines = result.stdout.splitlines()
+        assert lines[0] == f"FAIL  localhost:{good.port}  pin-mismatch: no pin matches the chain"
+        assert lines[1] == "      Peer certificate chain:"
+        leaf_subject = x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes()).subject
+        assert lines[2] == f"        {spki_pin(leaf.cert_chain_pems[0])}: " + (
+            leaf_subject.rfc4514_string()
+        )
+        assert lines[3].startswith(f"        {spki_pin(ca.cert_pem)}: ")
+        assert lines[3].endswith("(trust anchor, not served)")
+        assert lines[4] == f"      Pinned certificates for localhost:{good.port}:"
+        assert lines[5] == f"        {ANOTHER_KEY} (spki, leaf, line 10)"
+        assert lines[6:] == ["1 host: 0 passed, 1 failed, 0 could not be checked"]
+
+    def test_untrusted(self, run, leaf, pins_path, ca_pem) -> None:
+        """A server certificate from another CA is untrusted (exit 1) though its key is pinned."""
+        stranger = trustme.CA().issue_cert("localhost")
+        with tls_server(server_context(stranger)) as server:
+            write_pins(
+                pins_path,
+                host("localhost", server.port, spki_pin(stranger.cert_chain_pems[0])),
+                ca=ca_pem,
+            )
+            result = run(["verify", "--pin-file", str(pins_path), "-o", "json"])
+        assert result.exit_code == 1
+        [entry] = hosts_json(result.stdout)
+        assert (entry["status"], entry["ok"], entry["matched_pin"]) == ("untrusted", False, None)
+        assert entry["error"]
+
+    def test_hostname_mismatch(self, run, ca, pins_path, ca_pem) -> None:
+        """A trusted certificate for another name is a hostname-mismatch (exit 1)."""
+        other = ca.issue_cert("other.test")
+        with tls_server(server_context(other)) as server:
+            write_pins(
+                pins_path,
+                host("localhost", server.port, spki_pin(other.cert_chain_pems[0])),
+                ca=ca_pem,
+            )
+            result = run(["verify", "--pin-file", str(pins_path), "-o", "json"])
+        assert result.exit_code == 1
+        [entry] = hosts_json(result.stdout)
+        assert entry["status"] == "hostname-mismatch"
+        assert "localhost" in str(entry["error"])
+
+    def test_tls_policy_min_version(self, run, leaf, pins_path, ca_pem) -> None:
+        """A TLS 1.2-only server fails min_tls = "1.3"; the twin with "1.2" passes."""
+        ctx = server_context(leaf)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        with tls_server(ctx) as server:
+            codes = {}
+            for version in ("1.3", "1.2"):
+                write_pins(
+                    pins_path,
+                    host("localhost", server.port, pin, ANOTHER_KEY),
+                    defaults=f'min_tls = "{version}"\n',
+                    ca=ca_pem,
+                )
+                result = run(["verify", "--pin-file", str(pins_path), "-o", "json"])
+                codes[version] = (result.exit_code, hosts_json(result.stdout)[0])
+        assert codes["1.3"][0] == 1
+        assert codes["1.3"][1]["status"] == "tls-policy"
+        assert codes["1.3"][1]["tls"]["version"] == "TLSv1.2"  # type: ignore[index]
+        assert "min_tls" in str(codes["1.3"][1]["error"])
+        assert codes["1.2"][0] == 0
+
+    def test_tls_policy_forward_secrecy(self, run, ca, pins_path, ca_pem) -> None:
+        """RSA key exchange (no ECDHE) fails forward secrecy; forward_secrecy = false allows it."""
+        rsa_leaf = ca.issue_cert("localhost", key_type=trustme.KeyType.RSA)
+        ctx = server_context(rsa_leaf)
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers("AES128-GCM-SHA256")
+        pin = spki_pin(rsa_leaf.cert_chain_pems[0])
+        with tls_server(ctx) as server:
+            outcomes = {}
+            for fs in ("true", "false"):
+                write_pins(
+                    pins_path,
+                    host("localhost", server.port, pin, ANOTHER_KEY),
+                    defaults=f"forward_secrecy = {fs}\n",
+                    ca=ca_pem,
+                )
+                result = run(["verify", "--pin-file", str(pins_path), "-o", "json"])
+                outcomes[fs] = (result.exit_code, hosts_json(result.stdout)[0])
+        assert outcomes["true"][0] == 1
+        assert outcomes["true"][1]["status"] == "tls-policy"
+        assert outcomes["true"][1]["tls"] == {"version": "TLSv1.2", "cipher": "AES128-GCM-SHA256"}
+        assert "forward secrecy" in str(outcomes["true"][1]["error"])
+        assert outcomes["false"][0] == 0
+
+    def test_tls_policy_tls11(self, run, leaf, pins_path, ca_pem) -> None:
+        """A TLS 1.1-only server fails the default min_tls of 1.2 (where OpenSSL allows 1.1)."""
+        ctx = server_context(leaf)
+        try:
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+            with warnings.catch_warnings():  # the deprecation is the point of this server
+                warnings.simplefilter("ignore", DeprecationWarning)
+                ctx.minimum_version = ssl.TLSVersion.TLSv1_1
+                ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+        except (ssl.SSLError, ValueError):
+            pytest.skip("this OpenSSL cannot serve TLS 1.1")
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        with tls_server(ctx) as server:
+            write_pins(pins_path, host("localhost", server.port, pin, ANOTHER_KEY), ca=ca_pem)
+            result = run(["verify", "--pin-file", str(pins_path), "-o", "json"])
+        entry = hosts_json(result.stdout)[0]
+        if entry["status"] == "tls-error":
+            pytest.skip(f"this OpenSSL refuses TLS 1.1: {entry['error']}")
+        assert (result.exit_code, entry["status"]) == (1, "tls-policy")
+        assert entry["tls"]["version"] == "TLSv1.1"  # type: ignore[index]
+
+    def test_unreachable_refused(self, run, pins_path, ca_pem) -> None:
+        """A closed port is unreachable: exit 3, not 0 and not 1."""
+        write_pins(pins_path, host("127.0.0.1", closed_port(), ANOTHER_KEY), ca=ca_pem)
+        result = run(["verify", "--pin-file", str(pins_path), "-o", "json", "--retries", "0"])
+        assert result.exit_code == 3
+        entry = hosts_json(result.stdout)[0]
+        assert (entry["status"], entry["ok"]) == ("unreachable", False)
+        assert "refused" in str(entry["error"])
+
+    def test_unreachable_dns(self, run, pins_path, ca_pem) -> None:
+        """A name that never resolves (.invalid, RFC 6761) is unreachable, exit 3, quickly."""
+        write_pins(pins_path, host("nonexistent.invalid", 443, ANOTHER_KEY), ca=ca_pem)
+        started = time.monotonic()
+        result = run(["verify", "--pin-file", str(pins_path), "-o", "json", "--timeout", "2"])
+        assert time.monotonic() - started < 3
+        assert result.exit_code == 3
+        assert hosts_json(result.stdout)[0]["status"] in ("unreachable", "timeout")
+
+    def test_timeout(self, run, pins_path, ca_pem) -> None:
+        """A server that accepts and never answers costs one timeout: status timeout, exit 3."""
+        with hostile_server("silent") as server:
+            write_pins(pins_path, host("127.0.0.1", server.port, ANOTHER_KEY), ca=ca_pem)
+            started = time.monotonic()
+            result = run(
+                [
+                    "verify",
+                    "--pin-file",
+                    str(pins_path),
+                    "-o",
+                    "json",
+                    "--timeout",
+                    HOSTILE_TIMEOUT,
+                    "--retries",
+                    "3",
+                ]
+            )
+            elapsed = time.monotonic() - started
+            connections = server.connections
+        assert result.exit_code == 3
+        assert hosts_json(result.stdout)[0]["status"] == "timeout"
+        assert elapsed < float(HOSTILE_TIMEOUT) + 0.8
+        assert connections == 1, "a timeout is never retried"
+
+    @pytest.mark.parametrize("mode", ["garbage", "reset"])
+    def test_tls_error(self, run, pins_path, ca_pem, mode: str) -> None:
+        """A peer that sends garbage or resets the handshake is a tls-error, exit 3."""
+        with hostile_server(mode) as server:
+            write_pins(pins_path, host("127.0.0.1", server.port, ANOTHER_KEY), ca=ca_pem)
+            result = run(
+                [
+                    "verify",
+                    "--pin-file",
+                    str(pins_path),
+                    "-o",
+                    "json",
+                    "--timeout",
+                    "2",
+                    "--retries",
+                    "0",
+                ]
+            )
+        assert result.exit_code == 3
+        assert hosts_json(result.stdout)[0]["status"] == "tls-error"
+
+
+class TestExitCodes:
+    def test_one_wins_over_three(self, run, good, leaf, pins_path, ca_pem) -> None:
+        """A mismatch beside an unreachable host exits 1; a pass beside it exits 3."""
+        closed = closed_port()
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        write_pins(
+            pins_path,
+            host("localhost", good.port, ANOTHER_KEY),
+            host("127.0.0.1", closed, ANOTHER_KEY),
+            ca=ca_pem,
+        )
+        mixed = run(["verify", "--pin-file", str(pins_path), "--retries", "0", "-o", "json"])
+        assert mixed.exit_code == 1
+        assert json.loads(mixed.stdout)["exit_code"] == 1
+        assert [h["status"] for h in hosts_json(mixed.stdout)] == ["pin-mismatch", "unreachable"]
+        write_pins(
+            pins_path,
+            host("localhost", good.port, pin, ANOTHER_KEY),
+            host("127.0.0.1", closed, ANOTHER_KEY),
+            ca=ca_pem,
+        )
+        partial = run(["verify", "--pin-file", str(pins_path), "--retries", "0"])
+        assert partial.exit_code == 3
+        assert "1 passed, 0 failed, 1 could not be checked" in partial.stdout
+
+    def test_bad_pin_file_exits_2_and_contacts_nothing(self, run, good, pins_path) -> None:
+        """An invalid pin file is exit 2 with one error line, and no host is contacted."""
+        pins_path.write_text(
+            f'version = 1\n[[hosts]]\nhost = "localhost"\nport = {good.port}\n'
+            'pins = [{ pin = "sha256/abc" }]\n'
+        )
+        result = run(["verify", "--pin-file", str(pins_path)])
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr.startswith("pinctl: error: ")
+        assert result.stderr.count("\n") == 1
+        assert good.connections == 0
+
+    @pytest.mark.parametrize(
+        ("value", "reason"),
+        [
+            ("47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=", "empty input"),
+            ("sha256/" + "A" * 43 + "=", "placeholder"),
+        ],
+    )
+    def test_known_non_pins_are_refused(self, run, good, pins_path, value, reason) -> None:
+        """The empty-input hash and AAAA placeholders in a pin file are refused, exit 2."""
+        write_pins(pins_path, host("localhost", good.port, value))
+        result = run(["verify", "--pin-file", str(pins_path)])
+        assert result.exit_code == 2
+        assert reason in result.stderr
+        assert good.connections == 0
+
+    def test_missing_pin_file(self, run, tmp_path) -> None:
+        """No pin file is exit 2, naming it."""
+        result = run(["verify", "--pin-file", str(tmp_path / "nope.toml")])
+        assert result.exit_code == 2
+        assert "nope.toml" in result.stderr
+
+    def test_unknown_host_name(self, run, good, leaf, pins_path, ca_pem) -> None:
+        """Naming a host that is not in the pin file is a usage error, exit 2."""
+        write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
+        result = run(["verify", "--pin-file", str(pins_path), "elsewhere.test"])
+        assert result.exit_code == 2
+        assert "'elsewhere.test' is not in" in result.stderr
+        assert good.connections == 0
+
+    def test_select_hosts_by_name(self, run, good, leaf, pins_path, ca_pem) -> None:
+        """Only the named hosts are contacted."""
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        write_pins(
+            pins_path,
+            host("localhost", good.port, pin, ANOTHER_KEY),
+            host("127.0.0.1", closed_port(), ANOTHER_KEY),
+            ca=ca_pem,
+        )
+        result = run(["verify", "--pin-file", str(pins_path), f"localhost:{good.port}"])
+        assert result.exit_code == 0
+        assert "1 host: 1 passed" in result.stdout
+
+
+def _reset_first(context: ssl.SSLContext) -> LoopbackServer:
+    """A server that resets its first connection and then serves TLS."""
+    serve = tls_handler(context)
+    count = [0]
+    lock = threading.Lock()
+
+    def handle(conn: socket.socket) -> None:
+        with lock:
+            count[0] += 1
+            first = count[0] == 1
+        if first:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+            return
+        serve(conn)
+
+    return LoopbackServer(handle)
+
+
+class TestRetries:
+    @pytest.mark.parametrize(("retries", "code"), [("1", 0), ("0", 3)])
+    def test_reset_then_serve(self, run, leaf, pins_path, ca_pem, retries, code) -> None:
+        """A reset first connection passes with --retries 1 and is exit 3 with --retries 0."""
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        with _reset_first(server_context(leaf)) as server:
+            write_pins(pins_path, host("localhost", server.port, pin, ANOTHER_KEY), ca=ca_pem)
+            result = run(
+                ["verify", "--pin-file", str(pins_path), "--retries", retries, "--timeout", "3"]
+            )
+        assert result.exit_code == code, result.stdout
+
+    def test_mismatch_is_not_retried(self, run, good, pins_path, ca_pem) -> None:
+        """A pin mismatch is a verdict: one connection, no retry."""
+        write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
+        result = run(["verify", "--pin-file", str(pins_path), "--retries", "3"])
+        assert result.exit_code == 1
+        assert good.connections == 1
+
+
+class TestFailClosed:
+    """Every error path exits non-zero; none may ever report success."""
+
+    @pytest.mark.parametrize(
+        "scenario",
+        [
+            "bad-pin-file",
+            "dns",
+            "refused",
+            "reset",
+            "timeout",
+            "garbage",
+            "handshake",
+            "internal",
+            "internal-tls",
+            "empty-pin-file",
+            "no-pins",
+        ],
+    )
+    def test_no_error_path_exits_zero(
+        self, run, scenario, pins_path, ca_pem, leaf, monkeypatch
+    ) -> None:
+        """Each way a check can go wrong ends with a non-zero exit and a failed host."""
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        args = ["verify", "--pin-file", str(pins_path), "--timeout", HOSTILE_TIMEOUT, "-o", "json"]
+        expected = {
+            "bad-pin-file": 2,
+            "empty-pin-file": 2,
+            "internal": 1,
+            "internal-tls": 1,
+            "no-pins": 1,
+        }.get(scenario, 3)
+        with _scenario(scenario, leaf) as port:
+            name = "nonexistent.invalid" if scenario == "dns" else "localhost"
+            write_pins(pins_path, host(name, port, pin, ANOTHER_KEY), ca=ca_pem)
+            if scenario == "bad-pin-file":
+                pins_path.write_text("version = 1\n[[hosts]]\nhost = 'localhost'\nbogus = 1\n")
+            if scenario == "empty-pin-file":
+                pins_path.write_text("version = 1\n")
+            if scenario == "no-pins":
+                pins_path.write_text(
+                    f"version = 1\n[[hosts]]\nhost = 'localhost'\nport = {port}\n"
+                    f"ca_file = '{ca_pem}'\npins = []\n"
+                )
+            if scenario == "internal":
+                monkeypatch.setattr("pinctl.chain.validate", _explode)
+            if scenario == "internal-tls":
+                monkeypatch.setattr("pinctl.tls.handshake", _explode)
+            result = run(args)
+        assert result.exit_code == expected, (result.stdout, result.stderr)
+        if expected != 2:
+            [entry] = hosts_json(result.stdout)
+            assert entry["ok"] is False
+            assert entry["status"] != "pass"
+            assert json.loads(result.stdout)["ok"] is False
+        if scenario.startswith("internal"):
+            assert "internal error (RuntimeError: injected)" in str(entry["error"])
+
+    def test_debug_reraises_an_internal_error(
+        self, run, good, leaf, pins_path, ca_pem, monkeypatch
+    ) -> None:
+        """With --debug an internal error in a check surfaces with its traceback."""
+        write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
+        monkeypatch.setattr("pinctl.chain.validate", _explode)
+        with pytest.raises(RuntimeError, match="injected"):
+            run(["--debug", "verify", "--pin-file", str(pins_path)])
+
+
+def _explode(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("injected")
+
+
+@contextlib.contextmanager
+def _scenario(name: str, leaf: trustme.LeafCert) -> Iterator[int]:
+    """The port of a peer that goes wrong in the way `name` says."""
+    hostile = {"reset": "reset", "timeout": "silent", "garbage": "garbage"}
+    if name in ("refused", "dns"):
+        yield closed_port()
+    elif name in hostile:
+        with hostile_server(hostile[name]) as server:
+            yield server.port
+    else:
+        ctx = server_context(leaf)
+        if name == "handshake":
+            ctx.set_servername_callback(lambda *_: ssl.ALERT_DESCRIPTION_HANDSHAKE_FAILURE)
+        with tls_server(ctx) as server:
+            yield server.port
+
+
+class TestWarnings:
+    def test_no_backup_warns_and_strict_fails(self, run, good, leaf, pins_path, ca_pem) -> None:
+        """Only the live key pinned: a warning with exit 0; with --strict, exit 1."""
+        write_pins(
+            pins_path, host("localhost", good.port, spki_pin(leaf.cert_chain_pems[0])), ca=ca_pem
+        )
+        lax = run(["verify", "--pin-file", str(pins_path)])
+        assert lax.exit_code == 0
+        assert "      warning: no backup pin" in lax.stdout
+        strict = run(["verify", "--pin-file", str(pins_path), "--strict", "-o", "json"])
+        assert strict.exit_code == 1
+        [entry] = hosts_json(strict.stdout)
+        assert (entry["status"], entry["ok"]) == ("pass", False)
+        assert entry["warnings"] == [
+            "no backup pin (a pin that matches nothing in the current chain)"
+        ]
+        assert str(entry["error"]).startswith("--strict")
+
+    def test_strict_passes_a_clean_host(self, run, good, leaf, pins_path, ca_pem) -> None:
+        """The twin: with a backup pin and nothing expiring, --strict passes."""
+        write_pins(
+            pins_path,
+            host("localhost", good.port, spki_pin(leaf.cert_chain_pems[0]), ANOTHER_KEY),
+            ca=ca_pem,
+        )
+        result = run(["verify", "--pin-file", str(pins_path), "--strict"])
+        assert result.exit_code == 0
+
+    def test_expiring_pin_warns(self, run, good, leaf, pins_path, ca_pem) -> None:
+        """A pin expiring within warn_days is a warning naming its line."""
+        import datetime
+
+        soon = datetime.date.today() + datetime.timedelta(days=3)
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        block = (
+            f'[[hosts]]\nhost = "localhost"\nport = {good.port}\npins = [\n'
+            f'  {{ pin = "{pin}", expires = {soon.isoformat()} }},\n'
+            f'  {{ pin = "{ANOTHER_KEY}", backup = true }},\n]\n'
+        )
+        write_pins(pins_path, block, ca=ca_pem)
+        result = run(["verify", "--pin-file", str(pins_path), "-o", "json", "--strict"])
+        assert result.exit_code == 1
+        warnings = hosts_json(result.stdout)[0]["warnings"]
+        assert warnings == [f"pin {pin} (line 10) expires in 3 days ({soon.isoformat()})"]
+
+
+class TestOptions:
+    def test_ca_file_overrides_the_pin_file(self, run, good, leaf, pins_path, ca_pem) -> None:
+        """--ca-file replaces the pin file's ca_file: wrong roots fail, the right ones pass."""
+        stranger = pins_path.parent / "stranger.pem"
+        trustme.CA().cert_pem.write_to_path(str(stranger))
+        write_pins(
+            pins_path,
+            host("localhost", good.port, spki_pin(leaf.cert_chain_pems[0]), ANOTHER_KEY),
+            ca=stranger,
+        )
+        assert run(["verify", "--pin-file", str(pins_path)]).exit_code == 1
+        fixed = run(["verify", "--pin-file", str(pins_path), "--ca-file", str(ca_pem)])
+        assert fixed.exit_code == 0
+
+    def test_chain_file_offline(self, run, leaf, pins_path, ca_pem, tmp_path) -> None:
+        """--chain judges a saved chain with no network; a wrong pin still fails."""
+        saved = tmp_path / "chain.pem"
+        saved.write_bytes(b"".join(p.bytes() for p in leaf.cert_chain_pems))
+        port = closed_port()  # nothing listens: a connection attempt would fail
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        write_pins(pins_path, host("localhost", port, pin, ANOTHER_KEY), ca=ca_pem)
+        result = run(["verify", "--pin-file", str(pins_path), "--chain", str(saved), "-o", "json"])
+        assert result.exit_code == 0
+        [entry] = hosts_json(result.stdout)
+        assert (entry["status"], entry["tls"], entry["matched_pin"]) == ("pass", None, pin)
+        write_pins(pins_path, host("localhost", port, ANOTHER_KEY), ca=ca_pem)
+        assert run(["verify", "--pin-file", str(pins_path), "--chain", str(saved)]).exit_code == 1
+
+    def test_chain_file_needs_a_host_when_many(
+        self, run, leaf, pins_path, ca_pem, tmp_path
+    ) -> None:
+        """With several hosts, --chain must be told which host(s) the chain belongs to."""
+        saved = tmp_path / "chain.pem"
+        saved.write_bytes(leaf.cert_chain_pems[0].bytes())
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        write_pins(pins_path, host("localhost", 1, pin), host("localhost", 2, pin), ca=ca_pem)
+        refused = run(["verify", "--pin-file", str(pins_path), "--chain", str(saved)])
+        assert refused.exit_code == 2
+        assert "name the host(s)" in refused.stderr
+        named = run(["verify", "--pin-file", str(pins_path), "--chain", str(saved), "localhost"])
+        assert named.exit_code == 0
+        assert "2 hosts: 2 passed" in named.stdout
+
+    def test_hung_hosts_do_not_delay_the_others(self, run, leaf, pins_path, ca_pem) -> None:
+        """Hung hosts cost one timeout in all, and the good hosts still pass."""
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        with hostile_server("silent") as hung, tls_server(server_context(leaf)) as ok:
+            dial = f"connect_to = '127.0.0.1:{hung.port}'\n"
+            blocks = [host(f"h{i}.test", hung.port, ANOTHER_KEY, extra=dial) for i in range(6)]
+            blocks.append(host("localhost", ok.port, pin, ANOTHER_KEY))
+            write_pins(pins_path, *blocks, ca=ca_pem)
+            started = time.monotonic()
+            result = run(
+                [
+                    "verify",
+                    "--pin-file",
+                    str(pins_path),
+                    "-o",
+                    "json",
+                    "--timeout",
+                    "1",
+                    "--concurrency",
+                    "8",
+                ]
+            )
+            elapsed = time.monotonic() - started
+        statuses = [h["status"] for h in hosts_json(result.stdout)]
+        assert statuses == ["timeout"] * 6 + ["pass"]
+        assert result.exit_code == 3
+        assert elapsed < 1.9
+
+    def test_junit_xml(self, run, good, leaf, pins_path, ca_pem, tmp_path) -> None:
+        """--junit-xml writes one testcase per host, a failure with the reason for each bad one."""
+        report = tmp_path / "out" / "junit.xml"
+        report.parent.mkdir()
+        write_pins(
+            pins_path,
+            host("localhost", good.port, spki_pin(leaf.cert_chain_pems[0]), ANOTHER_KEY),
+            host("127.0.0.1", good.port, ANOTHER_KEY),
+            ca=ca_pem,
+        )
+        result = run(["verify", "--pin-file", str(pins_path), "--junit-xml", str(report)])
+        assert result.exit_code == 1
+        root = ET.parse(report).getroot()  # noqa: S314 — pinctl's own report
+        assert root.tag == "testsuites"
+        suite = root.find("testsuite")
+        assert suite is not None
+        assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "0")
+        cases = suite.findall("testcase")
+        assert [c.get("name") for c in cases] == [
+            f"localhost:{good.port}",
+            f"127.0.0.1:{good.port}",
+        ]
+        assert all(c.get("classname") == "pinctl.verify" for c in cases)
+        assert cases[0].find("failure") is None
+        failure = cases[1].find("failure")
+        assert failure is not None
+        assert failure.get("message") == "pin-mismatch: no pin matches the chain"
+        assert "Peer certificate chain:" in (failure.text or "")
+        assert list(tmp_path.glob("out/.*")) == [], "no temporary file left behind"
+
+    def test_json_matches_spec(self, run, good, leaf, pins_path, ca_pem, ca) -> None:
+        """-o json is one document with SPEC.md section 3's keys for every host."""
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        write_pins(pins_path, host("localhost", good.port, pin, ANOTHER_KEY), ca=ca_pem)
+        result = run(["verify", "--pin-file", str(pins_path), "-o", "json"])
+        doc = json.loads(result.stdout)
+        assert set(doc) == {"ok", "exit_code", "hosts"}
+        assert (doc["ok"], doc["exit_code"]) == (True, 0)
+        [entry] = doc["hosts"]
+        assert set(entry) == HOST_KEYS
+        assert (entry["host"], entry["port"]) == ("localhost", good.port)
+        assert (entry["status"], entry["ok"], entry["matched_pin"], entry["error"]) == (
+            "pass",
+            True,
+            pin,
+            None,
+        )
+        assert entry["tls"]["version"] == "TLSv1.3"
+        assert entry["tls"]["cipher"].startswith("TLS_")
+        assert entry["chain_spki"] == [pin, spki_pin(ca.cert_pem)]
+        assert entry["warnings"] == []
+        assert result.stderr == ""
+
+    def test_no_progress_off_a_terminal(self, run, leaf, pins_path, ca_pem) -> None:
+        """Piped, verify writes no progress bar: stderr stays empty with many hosts."""
+        port = closed_port()
+        dial = f"connect_to = '127.0.0.1:{port}'\n"
+        hosts = [host(f"s{i}.test", port, ANOTHER_KEY, extra=dial) for i in range(10)]
+        write_pins(pins_path, *hosts, ca=ca_pem)
+        result = run(["verify", "--pin-file", str(pins_path), "--retries", "0"])
+        assert result.exit_code == 3
+        assert result.stderr == ""
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+class TestCurlCrossCheck:
+    def test_reported_pins_are_what_curl_accepts(self, run, good, leaf, pins_path, ca_pem) -> None:
+        """curl --pinnedpubkey accepts the leaf SPKI pin verify reports, and refuses another."""
+        write_pins(
+            pins_path,
+            host("localhost", good.port, spki_pin(leaf.cert_chain_pems[0]), ANOTHER_KEY),
+            ca=ca_pem,
+        )
+        doc = json.loads(run(["verify", "--pin-file", str(pins_path), "-o", "json"]).stdout)
+        leaf_pin = doc["hosts"][0]["chain_spki"][0]
+        assert leaf_pin.startswith("sha256/")
+        url = f"https://localhost:{good.port}/"
+
+        def curl(pinned: str) -> int:
+            return subprocess.run(
+                [
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "--noproxy",
+                    "*",
+                    "--max-time",
+                    "5",
+                    "--cacert",
+                    str(ca_pem),
+                    "--pinnedpubkey",
+                    pinned,
+                    url,
+                ],
+                check=False,
+            ).returncode
+
+        assert curl("sha256//" + leaf_pin.removeprefix("sha256/")) == 0
+        assert curl("sha256//" + ANOTHER_KEY.removeprefix("sha256/")) == 90
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+class TestOutput:
+    def test_escape_sequences_in_subjects_are_neutralised(self, run, ca, pins_path, ca_pem) -> None:
+        """A subject carrying a terminal escape or a line break cannot forge log lines."""
+        evil = ca.issue_cert("localhost", common_name="evil\x1b[2J\n::error::forged")
+        with tls_server(server_context(evil)) as server:
+            write_pins(pins_path, host("localhost", server.port, ANOTHER_KEY), ca=ca_pem)
+            result = run(["verify", "--pin-file", str(pins_path)])
+        assert result.exit_code == 1
+        assert "\x1b" not in result.stdout
+        assert not any(line.startswith("::") for line in result.stdout.splitlines())
+        assert "CN=evil\\x1b[2J\\x0a::error::forged" in result.stdout
+
+    def test_progress_only_on_a_terminal_and_for_many_hosts(self) -> None:
+        """The bar is drawn on a terminal stderr for many hosts; never for a pipe or a few."""
+        from pinctl.output.terminal import Sink
+        from pinctl.output.verify import PROGRESS_MIN_HOSTS, progress
+
+        def drawn(err: io.StringIO, total: int) -> str:
+            with progress(Sink(io.StringIO(), err), total) as tick:
+                for _ in range(total):
+                    tick(None)  # type: ignore[arg-type]
+            return err.getvalue()
+
+        assert drawn(_Terminal(), PROGRESS_MIN_HOSTS) != ""
+        assert drawn(_Terminal(), PROGRESS_MIN_HOSTS - 1) == ""
+        assert drawn(io.StringIO(), 100) == ""
+
+    def test_terminal_table_shows_the_same_lines(self, run, good, pins_path, ca_pem) -> None:
+        """On a terminal the report is the same text, coloured, and never wrapped."""
+        from pinctl import pinfile
+        from pinctl.output.terminal import Sink
+        from pinctl.output.verify import render_table, report_lines
+        from pinctl.verify import VerifyOptions, select_hosts, verify
+
+        write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
+        pins = pinfile.load(pins_path)
+        result = verify(pins, select_hosts(pins, []), VerifyOptions(), datetime.now(timezone.utc))
+        out = _Terminal()
+        render_table(result, Sink(out, io.StringIO()))
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())
+        assert plain.splitlines() == [line for line, _ in report_lines(result)]
+
+
+class TestProxy:
+    def test_verify_through_a_connect_proxy(self, run, good, leaf, pins_path, ca_pem) -> None:
+        """--proxy tunnels each host through HTTP CONNECT, and HTTPS_PROXY does the same."""
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        write_pins(pins_path, host("localhost", good.port, pin, ANOTHER_KEY), ca=ca_pem)
+        with connect_proxy() as (url, log):
+            flag = run(["verify", "--pin-file", str(pins_path), "--proxy", url])
+            env = run(["verify", "--pin-file", str(pins_path)], env={"HTTPS_PROXY": url})
+        assert (flag.exit_code, env.exit_code) == (0, 0)
+        assert log.connects == [f"localhost:{good.port}"] * 2
+
+    def test_refusing_proxy_is_not_a_pass(self, run, good, leaf, pins_path, ca_pem) -> None:
+        """The twin: a proxy that refuses CONNECT leaves the host unchecked, exit 3."""
+        pin = spki_pin(leaf.cert_chain_pems[0])
+        write_pins(pins_path, host("localhost", good.port, pin, ANOTHER_KEY), ca=ca_pem)
+        with connect_proxy(status=403) as (url, _):
+            result = run(["verify", "--pin-file", str(pins_path), "--proxy", url, "-o", "json"])
+        assert result.exit_code == 3
+        assert "refused CONNECT" in str(hosts_json(result.stdout)[0]["error"])
+        assert good.connections == 0
+
+    def test_malformed_proxy_is_a_usage_error(self, run, good, pins_path, ca_pem) -> None:
+        """A proxy URL that cannot work is exit 2 before any host is contacted."""
+        write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
+        result = run(["verify", "--pin-file", str(pins_path), "--proxy", "socks5://127.0.0.1:1"])
+        assert result.exit_code == 2
+        assert result.stderr.startswith("pinctl: error: --proxy")
+        assert good.connections == 0
