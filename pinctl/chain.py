@@ -99,6 +99,15 @@ def validate(
     leaf, intermediates = served[0], list(served[1:])
     path: tuple[x509.Certificate, ...] = tuple(served)
     store = _store(roots)
+    if store is not None and name is not None and _matches(name, *_san_names(leaf)):
+        # The common case, a good chain for its name, costs one verification; a failure is
+        # then diagnosed below without the name, to tell "untrusted" from "wrong name".
+        try:
+            verifier = _builder(store, now).build_server_verifier(_subject(name))
+            path = tuple(verifier.verify(leaf, intermediates))
+            return ChainVerdict(Validation(True, True, None), path, path[-1] in served)
+        except (VerificationError, ValueError):
+            pass
     errors: list[str] = []
     trusted = False
     if store is None:
