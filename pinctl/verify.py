@@ -9,24 +9,22 @@ so that `verify --as curl|android|ios` can judge the same chain by another clien
 
 from __future__ import annotations
 
-import functools
-import queue
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Literal, cast
 
-from pinctl.entries import TlsInfo, spki_der
+from pinctl.entries import TlsInfo
 from pinctl.errors import ConnectError, ExitCode, InputError, PinctlError, UsageError
+from pinctl.matching import MatchRule, OkHttpRule, Presented, pin_matches, pin_of
 from pinctl.pinfile import HostEntry, PinEntry, PinFile
-from pinctl.pins import HashAlg, Pin, PinKind, compute
 
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.pins import Pin
     from pinctl.targets import Target
 
 Status = Literal[
@@ -46,8 +44,6 @@ DEFAULT_CONCURRENCY = 32
 """Throughput is CPU-bound and flat from 4 to 64 (bench/verify_many), but a hung host holds
 its slot for the whole timeout: 32 keeps a run with up to ~30 hung hosts to one timeout
 (200 hosts, 20 hung, --timeout 2: 2.7 s; with 16 slots, 4.4 s)."""
-WATCHDOG_GRACE = 0.5
-"""How long past its timeout a check may run before it is abandoned as timed out."""
 _TLS_VERSIONS = {"TLSv1": (1, 0), "TLSv1.1": (1, 1), "TLSv1.2": (1, 2), "TLSv1.3": (1, 3)}
 
 
@@ -136,63 +132,6 @@ class Observed:
 
 Observe = Callable[["Target", float], Observed]
 """Fetch a target's chain by a `time.monotonic()` deadline, or raise `ConnectError`."""
-
-
-@dataclass(frozen=True)
-class Presented:
-    """The certificates a `MatchRule` may look at."""
-
-    served: tuple[x509.Certificate, ...]
-    path: tuple[x509.Certificate, ...] | None
-    """The validated path, leaf to trust anchor; None when verify_chain = false."""
-
-
-class MatchRule(Protocol):
-    """A client's pinning rule: which certificates count, and which pin matched."""
-
-    name: str
-
-    def considered(self, chain: Presented) -> tuple[x509.Certificate, ...]: ...
-
-    def match(self, pins: Sequence[PinEntry], chain: Presented, today: date) -> PinEntry | None: ...
-
-
-class OkHttpRule:
-    """OkHttp's CertificatePinner: any unexpired pin on any certificate of the clean chain.
-
-    The clean chain is the validated path, including a trust anchor the server never
-    sent; certificates the server sent that are not on the path never count.
-    """
-
-    name = "okhttp"
-
-    def considered(self, chain: Presented) -> tuple[x509.Certificate, ...]:
-        return chain.path if chain.path is not None else chain.served
-
-    def match(self, pins: Sequence[PinEntry], chain: Presented, today: date) -> PinEntry | None:
-        live = [p for p in pins if not p.expired(today)]
-        for cert in self.considered(chain):
-            for entry in live:
-                if pin_matches(entry, cert):
-                    return entry
-        return None
-
-
-RULES: dict[str, MatchRule] = {"okhttp": OkHttpRule()}
-
-
-def pin_matches(entry: PinEntry, cert: x509.Certificate) -> bool:
-    return pin_of(cert, entry.kind, entry.pin.alg) == entry.pin
-
-
-@functools.lru_cache(maxsize=4096)
-def pin_of(cert: x509.Certificate, kind: PinKind = "spki", alg: HashAlg = "sha256") -> Pin:
-    """A certificate's pin, computed once: matching, warnings and reports all ask for it."""
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    if kind == "cert":
-        return compute(cert.public_bytes(Encoding.DER), alg)
-    return compute(spki_der(cert.public_key()), alg)
 
 
 @dataclass(frozen=True)
@@ -444,69 +383,26 @@ def run_pool(
     on_done: Callable[[HostResult], None],
     errors: list[BaseException],
 ) -> list[HostResult]:
-    """Run checks on `concurrency` daemon threads, each check by its own deadline.
+    """Check hosts concurrently; a crash fails its host, a hang becomes its timeout."""
+    from pinctl.pool import run_pool as pool
 
-    A check still running WATCHDOG_GRACE after its deadline (a resolver that ignores
-    timeouts, a bug) is abandoned as a timeout and its thread replaced; its late answer
-    is ignored. Threads are daemons so an abandoned one never holds the process open.
-    Workers are reused: starting a thread per host costs more CPU than a TLS check.
-    """
-    jobs: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for index in range(len(hosts)):
-        jobs.put(index)
-    done: queue.SimpleQueue[tuple[int, HostResult]] = queue.SimpleQueue()
-    lock = threading.Lock()
-    running: dict[int, float] = {}  # index -> when its check started
-    abandoned: set[int] = set()
-    results: dict[int, HostResult] = {}
-    patience = options.timeout + WATCHDOG_GRACE
+    def timed(entry: HostEntry, deadline: float) -> HostResult:
+        started = time.monotonic()
+        return replace(check(entry, deadline), elapsed=time.monotonic() - started)
 
-    def work() -> None:
-        while True:
-            try:
-                index = jobs.get_nowait()
-            except queue.Empty:
-                return
-            started = time.monotonic()
-            with lock:
-                running[index] = started
-            try:
-                result = check(hosts[index], started + options.timeout)
-            except BaseException as exc:  # fail closed, whatever it was
-                errors.append(exc)
-                result = internal_failure(hosts[index], exc, options.strict)
-            with lock:
-                del running[index]
-                if index in abandoned:
-                    return  # a replacement took this thread's place
-            done.put((index, replace(result, elapsed=time.monotonic() - started)))
+    def failed(entry: HostEntry, exc: BaseException) -> HostResult:
+        errors.append(exc)
+        return internal_failure(entry, exc, options.strict)
 
-    def spawn() -> None:
-        threading.Thread(target=work, name="pinctl-verify", daemon=True).start()
-
-    def finish(index: int, result: HostResult) -> None:
-        results[index] = result
-        on_done(result)
-
-    for _ in range(min(max(1, options.concurrency), len(hosts))):
-        spawn()
-    while len(results) < len(hosts):
-        with lock:
-            first = min(running.values(), default=time.monotonic())
-        try:
-            index, result = done.get(timeout=max(first + patience - time.monotonic(), 0.0))
-        except queue.Empty:
-            clock = time.monotonic()
-            with lock:
-                overdue = [(i, t) for i, t in running.items() if t + patience <= clock]
-                abandoned.update(i for i, _ in overdue)
-            for index, started in overdue:
-                finish(index, _abandoned(hosts[index], options, clock - started))
-                spawn()
-            continue
-        if index not in results:
-            finish(index, result)
-    return [results[i] for i in range(len(hosts))]
+    return pool(
+        hosts,
+        timed,
+        timeout=options.timeout,
+        concurrency=options.concurrency,
+        failed=failed,
+        abandoned=lambda entry, elapsed: _abandoned(entry, options, elapsed),
+        on_done=on_done,
+    )
 
 
 def internal_failure(entry: HostEntry, exc: BaseException, strict: bool) -> HostResult:

@@ -18,13 +18,12 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pinctl import junit
 from pinctl.entries import TlsInfo, spki_der
 from pinctl.errors import ConnectError, ExitCode, InputError, UsageError
+from pinctl.matching import OkHttpRule, Presented
 from pinctl.pinfile import Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pins import Pin, compute
 from pinctl.verify import (
     HostResult,
     Observed,
-    OkHttpRule,
-    Presented,
     VerifyOptions,
     VerifyResult,
     chain_warnings,
