@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 from pinctl.entries import SourceFailure, SourceReport, certificate_entry
 from pinctl.errors import ConnectError
 from pinctl.pins import HashAlg
+from pinctl.proxy import parse_proxy, proxy_from_env
 from pinctl.targets import Target
-from pinctl.tls import ConnectOptions, parse_proxy, proxy_from_env
+from pinctl.tls import ConnectOptions
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -2,8 +2,8 @@
 
 tomlkit round-trips a file exactly, but it files a comment under the table *before* it,
 so deleting or appending a table through tomlkit moves the user's comments about. Edits
-are therefore made on the text, at the positions `pinfile.parse_nodes` found; the result
-is parsed and checked again before anything is written.
+are therefore made on the text, at the positions `pinfile_text` found; the result is
+parsed and checked again before anything is written.
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pinctl.entries import SourceFailure
-from pinctl.errors import ConnectError, InputError, PinFileError, UsageError
+from pinctl.errors import PinFileError, UsageError
 from pinctl.files import write_atomic
 from pinctl.pinfile import (
     DEFAULT_PORT,
@@ -24,23 +23,12 @@ from pinctl.pinfile import (
     Change,
     Defaults,
     HostEntry,
-    Level,
-    Node,
     PinEntry,
     PinFile,
-    Span,
     read_nodes,
-    read_text,
 )
+from pinctl.pinfile_text import Node, Span, indent_at, line_end, line_start, read_text, span_of
 from pinctl.pins import Pin
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from cryptography import x509
-
-    from pinctl.targets import Target
-    from pinctl.tls import ConnectOptions
 
 EDITABLE_FIELDS = ("servername", "connect_to", "include_subdomains", "verify_chain", "ca_file")
 """What `add_pins(host_fields=...)` may set; host and port are the entry's identity."""
@@ -63,130 +51,6 @@ class EditResult:
     """Targets `add` could not reach; the others were still added."""
 
 
-def add_targets(
-    path: Path,
-    targets: Sequence[Target],
-    connect: Callable[[Target], ConnectOptions],
-    *,
-    levels: Sequence[Level],
-    note: str | None,
-    expires: date | None,
-    host_fields: Mapping[str, object],
-    verify_chain: bool,
-    dry_run: bool,
-    now: datetime,
-) -> EditResult:
-    """Fetch each target's chain, validate it, and add the pins of the chosen levels.
-
-    Every target is fetched and checked before anything is written, so one untrusted
-    chain refuses the whole command rather than leaving it half done.
-    """
-    from pinctl.chain import load_roots, validate
-    from pinctl.pinfile import load
-    from pinctl.tls import handshake
-
-    pin_file = load(path) if path.exists() else PinFile(path)
-    chains: list[tuple[Target, tuple[x509.Certificate, ...]]] = []
-    failures = []
-    for target in targets:
-        try:
-            shake = handshake(target, connect(target))
-        except ConnectError as exc:
-            failures.append(SourceFailure(target.label, str(exc)))
-            continue
-        if not verify_chain:
-            chains.append((target, shake.chain))
-            continue
-        known = pin_file.find_host(target.host, target.port)
-        ca_file = host_fields.get("ca_file") or (
-            pin_file.ca_file_for(known) if known else pin_file.defaults.ca_file
-        )
-        verdict = validate(shake.chain, target.check_name, load_roots(_absolute(ca_file)), now)
-        if not (verdict.validation.trusted and verdict.validation.hostname_match):
-            remedy = (
-                "check the name (--servername)"
-                if verdict.validation.trusted
-                else "trust its CA with --ca-file"
-            )
-            raise InputError(
-                f"{target.label}: refusing to pin a chain that fails validation "
-                f"({verdict.validation.error}); {remedy}, or pin it anyway with "
-                "--no-verify-chain (recorded as verify_chain = false)"
-            )
-        chains.append((target, verdict.path))
-    chosen = []
-    for target, chain in chains:
-        pins = chain_pins(chain, levels, validated=verify_chain, note=note, expires=expires)
-        if not pins:
-            served = "validated path" if verify_chain else "served chain"
-            raise UsageError(
-                f"{target.label}: the {served} has no {' or '.join(levels)} certificate to pin "
-                "(without validation, root means a self-signed last certificate); "
-                "choose other --level values"
-            )
-        chosen.append((target, pins))
-    fields = dict(host_fields)
-    if not verify_chain:
-        fields["verify_chain"] = False
-    if fields.get("ca_file") and _absolute(fields["ca_file"]) == pin_file.defaults.ca_file:
-        del fields["ca_file"]
-    changes = tuple(
-        add_pins(path, t.host, t.port, pins, host_fields=fields, dry_run=dry_run)
-        for t, pins in chosen
-    )
-    return EditResult(changes, tuple(failures))
-
-
-def chain_pins(
-    chain: Sequence[x509.Certificate],
-    levels: Sequence[Level],
-    *,
-    validated: bool,
-    note: str | None = None,
-    expires: date | None = None,
-) -> tuple[PinEntry, ...]:
-    """SPKI pins of the chosen levels, leaf first; a note defaults to the certificate's CN.
-
-    A validated path ends at its trust anchor, the root, even when the server did not
-    send it; an unvalidated chain has a root only if its last certificate is self-signed.
-    """
-    from pinctl.entries import certificate_entry
-
-    last = len(chain) - 1
-    pins: dict[object, PinEntry] = {}
-    for index, cert in enumerate(chain):
-        is_root = index == last and (validated or cert.issuer == cert.subject)
-        level: Level = (
-            "root"
-            if is_root and (index > 0 or "leaf" not in levels)
-            else ("leaf" if index == 0 else "intermediate")
-        )
-        if level not in levels:
-            continue
-        entry = certificate_entry(cert, index, ("sha256",))
-        pin = PinEntry(
-            entry.spki["sha256"], level=level, note=note or _common_name(cert), expires=expires
-        )
-        pins.setdefault(pin.identity, pin)
-    return tuple(pins.values())
-
-
-def _common_name(cert: x509.Certificate) -> str | None:
-    """The CN, else the first subjectAltName (modern leaves often have no CN), else the subject."""
-    from cryptography import x509
-    from cryptography.x509.oid import NameOID
-
-    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    if names:
-        return str(names[0].value)
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        san = None
-    first = next(iter(san), None) if san is not None else None
-    return str(first.value) if first is not None else cert.subject.rfc4514_string() or None
-
-
 def add_pins(
     path: Path,
     host: str,
@@ -206,7 +70,7 @@ def add_pins(
     if unknown:
         raise ValueError(f"add_pins cannot set {unknown}; it sets {EDITABLE_FIELDS}")
     fields: dict[str, Any] = {
-        k: _absolute(v) if k == "ca_file" else v for k, v in (host_fields or {}).items()
+        k: absolute_path(v) if k == "ca_file" else v for k, v in (host_fields or {}).items()
     }
     wanted: dict[object, PinEntry] = {}
     for entry in pins:
@@ -267,7 +131,7 @@ def remove(
             array = _host_node(root, pin_file, current).value["pins"]
             index = next(i for i, p in enumerate(current.pins) if p.pin == pin)
             if len(current.pins) == 1 and "#" not in _outside(text, array):
-                edit = _Edit(_span(array).start, _span(array).end, "[]")
+                edit = _Edit(span_of(array).start, span_of(array).end, "[]")
             else:
                 edit = _remove_element(text, array, index)
             text = _apply(text, [edit])
@@ -360,7 +224,7 @@ def _control(char: str) -> str:
     return f"\\u{ord(char):04X}" if ord(char) < 0x20 or ord(char) == 0x7F else char
 
 
-def _absolute(value: object) -> Path | None:
+def absolute_path(value: object) -> Path | None:
     """A --ca-file given relative to the working directory, made independent of it."""
     return None if value is None else Path.cwd() / Path(str(value))
 
@@ -395,7 +259,7 @@ def _add_host(text: str, root: Node | None, entry: HostEntry, path: Path) -> str
     if hosts is not None and hosts.inline:
         values = ", ".join(f"{k} = {v}" for k, v in _host_values(entry, path, inline=True))
         return _apply(text, _append_elements(text, hosts, ["{ " + values + " }"]))
-    at = _line_end(text, _span(hosts.value[-1]).end) if hosts and hosts.value else len(text)
+    at = line_end(text, span_of(hosts.value[-1]).end) if hosts and hosts.value else len(text)
     lead = "" if text[:at].endswith("\n\n") else "\n" if text[:at].endswith("\n") else "\n\n"
     return _apply(text, [_Edit(at, at, lead + host_table(entry, path))])
 
@@ -405,17 +269,17 @@ def _set_fields(text: str, node: Node, updates: Mapping[str, object], path: Path
     for key, value in updates.items():
         written = _toml(value, path)
         if key in node.value:
-            span = _span(node.value[key])
+            span = span_of(node.value[key])
             edits.append(_Edit(span.start, span.end, written))
             continue
         order = HOST_KEYS.index(key)
-        before = [_span(n) for k, n in node.value.items() if HOST_KEYS.index(k) < order]
+        before = [span_of(n) for k, n in node.value.items() if HOST_KEYS.index(k) < order]
         anchor = max(before, key=lambda span: span.end)
         if node.inline:
             edits.append(_Edit(anchor.end, anchor.end, f", {key} = {written}"))
         else:
             edits.append(
-                _after_line(text, anchor, f"{_indent(text, anchor.start)}{key} = {written}\n")
+                _after_line(text, anchor, f"{indent_at(text, anchor.start)}{key} = {written}\n")
             )
     return edits
 
@@ -426,34 +290,34 @@ def _append_pins(text: str, node: Node, pins: Sequence[PinEntry]) -> list[_Edit]
     tables = [pin_table(p) for p in pins]
     if "pins" in node.value:
         return _append_elements(text, node.value["pins"], tables)
-    anchor = max((_span(n) for n in node.value.values()), key=lambda span: span.end)
+    anchor = max((span_of(n) for n in node.value.values()), key=lambda span: span.end)
     if node.inline:
         return [_Edit(anchor.end, anchor.end, f", pins = [{', '.join(tables)}]")]
-    indent = _indent(text, anchor.start)
+    indent = indent_at(text, anchor.start)
     body = "".join(f"{indent}{INDENT}{t},\n" for t in tables)
     return [_after_line(text, anchor, f"{indent}pins = [\n{body}{indent}]\n")]
 
 
 def _append_elements(text: str, array: Node, items: Sequence[str]) -> list[_Edit]:
     """Add items to an array, one per line, in the array's own indentation."""
-    span, elements = _span(array), array.value
-    base = _indent(text, span.start)
+    span, elements = span_of(array), array.value
+    base = indent_at(text, span.start)
     if "\n" not in text[span.start : span.end]:
-        inner = [text[_span(e).start : _span(e).end] for e in elements] + list(items)
+        inner = [text[span_of(e).start : span_of(e).end] for e in elements] + list(items)
         lines = "".join(f"{base}{INDENT}{item},\n" for item in inner)
         return [_Edit(span.start, span.end, f"[\n{lines}{base}]")]
     edits = []
     indent = base + INDENT
     if elements:
-        last = _span(elements[-1])
-        if not text[_line_start(text, last.start) : last.start].strip():
-            indent = _indent(text, last.start)
+        last = span_of(elements[-1])
+        if not text[line_start(text, last.start) : last.start].strip():
+            indent = indent_at(text, last.start)
         if not re.match(r"(?:\s|#[^\n]*)*,", text[last.end : span.end]):
             edits.append(_Edit(last.end, last.end, ","))
     close = span.end - 1
     lines = "".join(f"{indent}{item},\n" for item in items)
-    if not text[_line_start(text, close) : close].strip():
-        edits.append(_Edit(_line_start(text, close), _line_start(text, close), lines))
+    if not text[line_start(text, close) : close].strip():
+        edits.append(_Edit(line_start(text, close), line_start(text, close), lines))
     else:
         edits.append(_Edit(close, close, "\n" + lines + base))
     return edits
@@ -461,8 +325,8 @@ def _append_elements(text: str, array: Node, items: Sequence[str]) -> list[_Edit
 
 def _remove_element(text: str, array: Node, index: int) -> _Edit:
     """Delete one element: its whole lines when it has them to itself, else it and a comma."""
-    outer, span = _span(array), _span(array.value[index])
-    start, end = _line_start(text, span.start), _line_end(text, span.end)
+    outer, span = span_of(array), span_of(array.value[index])
+    start, end = line_start(text, span.start), line_end(text, span.end)
     last = index == len(array.value) - 1
     tail = re.fullmatch(r"[ \t]*(,)?[ \t]*(#[^\n]*)?\r?\n?", text[span.end : end])
     if not text[start : span.start].strip() and tail and (last or tail[1]):
@@ -477,30 +341,30 @@ def _remove_element(text: str, array: Node, index: int) -> _Edit:
 def _remove_table(text: str, node: Node) -> _Edit:
     """Delete a ``[[hosts]]`` table from its header to its last value, with the comment block
     right above the header when a blank line sets it off, and one blank line around it."""
-    start, end = _span(node).start, _line_end(text, _span(node).end)
+    start, end = span_of(node).start, line_end(text, span_of(node).end)
     above = start
     while above > 0:
-        prev = _line_start(text, above - 1)
+        prev = line_start(text, above - 1)
         line = text[prev:above].strip()
         if not line.startswith("#"):
             start = start if line else above
             break
         above = prev
-    blank_before = start > 0 and not text[_line_start(text, start - 1) : start].strip()
-    next_line = text[end : _line_end(text, end)]
+    blank_before = start > 0 and not text[line_start(text, start - 1) : start].strip()
+    next_line = text[end : line_end(text, end)]
     if (blank_before or start == 0) and end < len(text) and not next_line.strip():
         end += len(next_line)
     elif blank_before and end >= len(text):
-        start = _line_start(text, start - 1)
+        start = line_start(text, start - 1)
     return _Edit(start, end, "")
 
 
 def _outside(text: str, array: Node) -> str:
     """The array's text without its elements: brackets, commas, whitespace and comments."""
-    cuts = [_span(array).start]
+    cuts = [span_of(array).start]
     for element in array.value:
-        cuts += [_span(element).start, _span(element).end]
-    cuts.append(_span(array).end)
+        cuts += [span_of(element).start, span_of(element).end]
+    cuts.append(span_of(array).end)
     return "".join(text[cuts[i] : cuts[i + 1]] for i in range(0, len(cuts), 2))
 
 
@@ -535,26 +399,5 @@ def _write(path: Path, text: str, bom: bool, change: Change, original: str | Non
 
 def _after_line(text: str, span: Span, insert: str) -> _Edit:
     """Insert whole lines after the line where `span` ends."""
-    at = _line_end(text, span.end)
+    at = line_end(text, span.end)
     return _Edit(at, at, insert if text[:at].endswith("\n") else "\n" + insert)
-
-
-def _span(node: Node | None) -> Span:
-    if node is None or node.span is None:
-        raise RuntimeError("a value of the pin file could not be located in its text")
-    return node.span
-
-
-def _line_start(text: str, offset: int) -> int:
-    return text.rfind("\n", 0, offset) + 1
-
-
-def _line_end(text: str, offset: int) -> int:
-    """Just past the newline that ends the line holding `offset` (or the end of the text)."""
-    found = text.find("\n", offset)
-    return len(text) if found < 0 else found + 1
-
-
-def _indent(text: str, offset: int) -> str:
-    line = text[_line_start(text, offset) : offset]
-    return line[: len(line) - len(line.lstrip(" \t"))]

@@ -3,33 +3,35 @@
 This is the only module that imports pyOpenSSL. It verifies nothing (VERIFY_NONE), so a
 broken server can still be inspected; validation happens afterwards in `pinctl.chain` on
 cryptography objects. Every step, DNS included, runs against one deadline: a silent or
-dripping server costs the timeout, never more.
+dripping server costs the timeout, never more. Which proxy to use, and what its URL
+says, is `pinctl.proxy`'s concern; its names are re-exported here.
 """
 
 from __future__ import annotations
 
-import base64
 import errno
-import ipaddress
 import os
 import select
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from pinctl.entries import TlsInfo
-from pinctl.errors import ConnectError, UsageError
+from pinctl.errors import ConnectError
+from pinctl.proxy import PROXY_DEFAULT_PORT as PROXY_DEFAULT_PORT
+from pinctl.proxy import Proxy as Proxy
+from pinctl.proxy import bypasses_proxy as bypasses_proxy
+from pinctl.proxy import parse_proxy as parse_proxy
+from pinctl.proxy import proxy_from_env as proxy_from_env
 from pinctl.targets import Target, is_ip_address, join_host_port
 
 if TYPE_CHECKING:
     from cryptography import x509
     from OpenSSL import SSL
 
-PROXY_DEFAULT_PORT = 1080
-"""curl's default when a proxy URL has no port."""
 _READ_SIZE = 65536
 
 
@@ -53,87 +55,6 @@ class Handshake:
     tls: TlsInfo
     forward_secrecy: bool
     """TLS 1.3, or an (EC)DHE key exchange in older versions."""
-
-
-@dataclass(frozen=True)
-class Proxy:
-    host: str
-    port: int
-    authorization: str | None = None
-    """The ``Proxy-Authorization`` value for credentials in the URL."""
-
-    @property
-    def label(self) -> str:
-        return join_host_port(self.host, self.port)
-
-
-def parse_proxy(url: str, what: str = "--proxy") -> Proxy:
-    """Read an HTTP proxy URL; a bare ``host:port`` means http://, as in curl."""
-    from urllib.parse import unquote, urlsplit
-
-    text = url.strip()
-    if "://" not in text:
-        text = f"http://{text}"
-    parts = urlsplit(text)
-    if parts.password is not None:  # never echo a proxy password in an error message
-        url = text.replace(f":{parts.password}@", ":***@", 1)
-    if parts.scheme.lower() != "http":
-        raise UsageError(
-            f"{what} {url!r}: only http:// proxies (HTTP CONNECT) are supported, "
-            f"not {parts.scheme}://"
-        )
-    try:
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        raise UsageError(f"{what} {url!r}: the port is not a number from 1 to 65535") from None
-    if not host:
-        raise UsageError(f"{what} {url!r}: no proxy host; expected http://host:port")
-    authorization = None
-    if parts.username is not None:
-        credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-        authorization = "Basic " + base64.b64encode(credentials.encode()).decode("ascii")
-    return Proxy(host, port or PROXY_DEFAULT_PORT, authorization)
-
-
-def proxy_from_env(host: str, environ: Mapping[str, str]) -> str | None:
-    """The proxy curl would use for an https:// URL to `host`, or None to go direct."""
-    proxy = environ.get("https_proxy") or environ.get("HTTPS_PROXY")
-    if not proxy or bypasses_proxy(host, environ.get("no_proxy") or environ.get("NO_PROXY", "")):
-        return None
-    return proxy
-
-
-def bypasses_proxy(host: str, no_proxy: str) -> bool:
-    """curl's NO_PROXY: ``*``, or a comma list of domain suffixes, IP addresses and CIDRs."""
-    name = host.strip("[]").rstrip(".").lower()
-    try:
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(name)
-    except ValueError:
-        address = None
-    for raw in no_proxy.split(","):
-        entry = raw.strip().lower()
-        if entry == "*":
-            return True
-        if address is not None:
-            if _address_in(address, entry):
-                return True
-            continue
-        entry = entry.rsplit(":", 1)[0] if entry.count(":") == 1 else entry
-        entry = entry.lstrip(".").rstrip(".")
-        if entry and (name == entry or name.endswith("." + entry)):
-            return True
-    return False
-
-
-def _address_in(address: ipaddress.IPv4Address | ipaddress.IPv6Address, entry: str) -> bool:
-    if entry.startswith("["):  # [::1]:8080
-        entry = entry[1:].split("]", 1)[0]
-    elif entry.count(":") == 1:  # 10.0.0.1:8080: curl ignores the port
-        entry = entry.split(":", 1)[0]
-    try:
-        return address in ipaddress.ip_network(entry, strict=False)
-    except ValueError:
-        return False
 
 
 class _Deadline:

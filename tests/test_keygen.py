@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from ptyutil import run_on_pty
 
-from pinctl import keygen
+from pinctl import csr, keygen
 from pinctl.errors import UsageError
 from pinctl.keygen import KEY_TYPES
 
@@ -640,8 +641,8 @@ def test_a_bad_san_is_refused(tmp_path: Path, run: Any, san: str) -> None:
 
 def test_subjects_parse_in_both_spellings() -> None:
     """RFC 4514 (most specific first) and openssl's /C=../CN=.. give the same DER order."""
-    rfc = keygen.parse_subject("CN=a.example,O=Ex\\, Inc,C=DE")
-    slash = keygen.parse_subject("/C=DE/O=Ex, Inc/CN=a.example")
+    rfc = csr.parse_subject("CN=a.example,O=Ex\\, Inc,C=DE")
+    slash = csr.parse_subject("/C=DE/O=Ex, Inc/CN=a.example")
     assert rfc == slash
     assert [attr.value for attr in rfc] == ["DE", "Ex, Inc", "a.example"]
     assert rfc.rfc4514_string() == "CN=a.example,O=Ex\\, Inc,C=DE"
@@ -651,24 +652,24 @@ def test_san_spellings() -> None:
     """Prefixes are case-insensitive, names lower-cased, IDNs turned into A-labels."""
     from cryptography import x509
 
-    assert keygen.parse_san("dns:API.Example.com") == x509.DNSName("api.example.com")
-    assert keygen.parse_san("DNS:bücher.example") == x509.DNSName("xn--bcher-kva.example")
-    assert keygen.parse_san("DNS:*.example.com") == x509.DNSName("*.example.com")
-    assert isinstance(keygen.parse_san("ip:::1"), x509.IPAddress)
+    assert csr.parse_san("dns:API.Example.com") == x509.DNSName("api.example.com")
+    assert csr.parse_san("DNS:bücher.example") == x509.DNSName("xn--bcher-kva.example")
+    assert csr.parse_san("DNS:*.example.com") == x509.DNSName("*.example.com")
+    assert isinstance(csr.parse_san("ip:::1"), x509.IPAddress)
 
 
 @given(st.text(max_size=60))
 def test_any_subject_text_parses_or_raises_the_clean_error(text: str) -> None:
     """Whatever is typed, parse_subject returns a Name or raises UsageError, nothing else."""
     with contextlib.suppress(UsageError):
-        keygen.parse_subject(text)
+        csr.parse_subject(text)
 
 
 @given(st.text(max_size=60))
 def test_any_san_text_parses_or_raises_the_clean_error(text: str) -> None:
     """Whatever is typed, parse_san returns a GeneralName or raises UsageError, nothing else."""
     with contextlib.suppress(UsageError):
-        keygen.parse_san(text)
+        csr.parse_san(text)
 
 
 # Output ----------------------------------------------------------------------------------
@@ -735,8 +736,6 @@ def test_json_output_documents_the_files(tmp_path: Path, run: Any) -> None:
 
 def test_on_a_terminal_it_asks_twice_spins_for_rsa_and_reminds(tmp_path: Path) -> None:
     """At a terminal: two prompts with no echo, an RSA spinner, and the offline-storage reminder."""
-    from test_passphrase import run_on_pty
-
     secret = PASSPHRASE.encode()
     screen = run_on_pty(
         [

@@ -16,7 +16,8 @@ from cryptography import x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pinctl import files, pinfile_edit
+from pinctl import adding, files, pinfile_edit, pinfile_text
+from pinctl.adding import chain_pins
 from pinctl.entries import spki_der
 from pinctl.errors import ExitCode, InputError, PinFileError, UsageError
 from pinctl.pinfile import (
@@ -33,7 +34,7 @@ from pinctl.pinfile import (
     remove,
     resolve_path,
 )
-from pinctl.pinfile_edit import chain_pins, dumps, save
+from pinctl.pinfile_edit import dumps, save
 from pinctl.pins import DIGEST_SIZES, PIN_KINDS, Pin, compute
 
 LEAF = "sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="
@@ -689,7 +690,8 @@ def test_unvalidated_chain_has_a_root_only_if_self_signed(ca: trustme.CA) -> Non
 
 def test_the_core_reads_no_clock() -> None:
     """The pin file core never reads the clock: `today` and `now` come from the caller."""
-    source = Path(pinfile_edit.__file__).read_text() + Path(load.__code__.co_filename).read_text()
+    modules = (pinfile_edit.__file__, pinfile_text.__file__, adding.__file__)
+    source = "".join(Path(m).read_text() for m in (*modules, load.__code__.co_filename))
     assert "datetime.now" not in source
     assert "date.today" not in source
 

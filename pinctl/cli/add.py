@@ -64,10 +64,10 @@ def command(
       pinctl add --dry-run --level root https://pay.example.com:8443/
       pinctl add --ca-file internal-root.pem db.internal:5433
     """
+    from pinctl.adding import add_targets
     from pinctl.fetch import connect_options
     from pinctl.output.pinfile import render_changes
     from pinctl.pinfile import resolve_path
-    from pinctl.pinfile_edit import add_targets
     from pinctl.targets import parse_target
 
     parsed = [

@@ -105,6 +105,7 @@ def command(
           --san DNS:api.example.com --out-dir keys
     """
     from pinctl import keygen
+    from pinctl.csr import csr_spec
     from pinctl.output.keygen import RENDERERS, progress
     from pinctl.passphrase import read_passphrase
 
@@ -128,7 +129,7 @@ def command(
         count=count,
         out_dir=Path(out_dir),
         prefix=prefix,
-        csr=None if subject is None else keygen.csr_spec(subject, sans),
+        csr=None if subject is None else csr_spec(subject, sans),
         host=host,
         pin_file=Path(pin_file) if host else None,
     )

@@ -1,0 +1,251 @@
+"""Where each value of pins.toml sits in its text, which neither TOML parser tells.
+
+Messages name the line of the value at fault, and edits rewrite a value where it stands
+rather than re-serialising the whole file; both need positions. `parse_nodes` records them
+while tomlkit parses; `fast_nodes` finds the lines by pattern beside tomllib's result.
+`read_text` is the text they work on, with the byte order mark an edit must keep.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pinctl.errors import PinFileError
+
+if TYPE_CHECKING:
+    from tomlkit.items import Item
+
+_HOSTS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*hosts[ \t]*\]\]", re.MULTILINE)
+_PIN_VALUE = re.compile(r"[{,][ \t]*pin[ \t]*=[ \t]*\"([^\"\\\n]*)\"")
+_AOT_HEADER = re.compile(r"^[ \t]*\[\[", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Span:
+    """``text[start:end]`` is exactly what the user wrote for a value."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Node:
+    """A TOML value with its place in the text; tables are dicts and arrays lists of nodes."""
+
+    value: Any
+    line: int
+    span: Span | None = None
+    inline: bool = False
+    """An inline table ``{ ... }`` (or an inline array of tables), not a ``[section]``."""
+
+
+def read_text(path: Path) -> tuple[str, bool]:
+    """The file's text, and whether it began with a UTF-8 byte order mark (kept on rewrite)."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise PinFileError(f"no pin file at {path}; create one with `pinctl add HOST`") from None
+    except OSError as exc:
+        raise PinFileError(f"cannot read pin file {path}: {exc.strerror or exc}") from None
+    bom = data.startswith(b"\xef\xbb\xbf")
+    try:
+        return data[3 if bom else 0 :].decode("utf-8"), bom
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise PinFileError(
+            f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x}); save it as UTF-8"
+        ) from None
+
+
+def span_of(node: Node | None) -> Span:
+    if node is None or node.span is None:
+        raise RuntimeError("a value of the pin file could not be located in its text")
+    return node.span
+
+
+def line_start(text: str, offset: int) -> int:
+    return text.rfind("\n", 0, offset) + 1
+
+
+def line_end(text: str, offset: int) -> int:
+    """Just past the newline that ends the line holding `offset` (or the end of the text)."""
+    found = text.find("\n", offset)
+    return len(text) if found < 0 else found + 1
+
+
+def indent_at(text: str, offset: int) -> str:
+    line = text[line_start(text, offset) : offset]
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def parse_nodes(text: str, path: Path) -> Node:
+    """Parse TOML into nodes that know their line, which tomlkit's own items do not.
+
+    A subclass of tomlkit's parser records where each value starts and ends. (Its items'
+    own `as_string()` is no ruler: it may respell what it parsed.)
+    """
+    from tomlkit.exceptions import ParseError, TOMLKitError
+    from tomlkit.parser import Parser
+
+    spans: dict[int, tuple[Span, Item]] = {}
+
+    class RecordingParser(Parser):
+        def _parse_value(self) -> Item:
+            start = self._idx
+            item = super()._parse_value()
+            spans[id(item)] = (Span(start, self._idx), item)  # holding the item keeps ids unique
+            return item
+
+    try:
+        document = RecordingParser(text).parse()
+        return _Positions(text, spans).table(document, 1, Span(0, len(text)), inline=False)
+    except ParseError as exc:
+        message = str(exc).rsplit(" at line ", 1)[0]
+        raise PinFileError(
+            f"{path}:{exc.line}: invalid TOML: {message} (column {exc.col + 1})"
+        ) from None
+    except (TOMLKitError, ValueError, RecursionError) as exc:
+        raise PinFileError(f"{path}: invalid TOML: {exc}") from None
+
+
+class _Positions:
+    def __init__(self, text: str, spans: Mapping[int, tuple[Span, Item]]) -> None:
+        self.text = text
+        self.spans = spans
+        self.newlines = [i for i, char in enumerate(text) if char == "\n"]
+
+    def line(self, offset: int) -> int:
+        import bisect
+
+        return bisect.bisect_left(self.newlines, offset) + 1
+
+    def node(self, item: Any, parent_line: int) -> Node:
+        from tomlkit.items import AoT, Array, InlineTable, Table
+
+        span, recorded = self.spans.get(id(item), (None, None))
+        span = span if recorded is item else None
+        line = self.line(span.start) if span else parent_line
+        if isinstance(item, InlineTable):
+            return self.table(item.value, line, span, inline=True)
+        if isinstance(item, Table):
+            return self.section(item, parent_line)
+        if isinstance(item, (Array, AoT)):
+            nodes = [
+                self.node(child, line) for child in (item.body if isinstance(item, AoT) else item)
+            ]
+            if isinstance(item, AoT):
+                self.place_empty_tables(nodes)
+                if nodes and nodes[0].span and nodes[-1].span:
+                    span, line = Span(nodes[0].span.start, nodes[-1].span.end), nodes[0].line
+            return Node(nodes, line, span, inline=isinstance(item, Array))
+        value = item.unwrap() if hasattr(item, "unwrap") else item
+        if isinstance(value, dict):  # a table split across the file: no positions inside
+            return _plain(value, line)
+        return Node(value, line, span)
+
+    def table(self, container: Any, line: int, span: Span | None, *, inline: bool) -> Node:
+        return Node(
+            {str(k): self.node(container.item(k), line) for k in container}, line, span, inline
+        )
+
+    def place_empty_tables(self, nodes: list[Node]) -> None:
+        """An empty ``[[table]]`` has no value to find it by: take the next header instead."""
+        cursor = 0
+        for i, node in enumerate(nodes):
+            if node.span is None:
+                found = _AOT_HEADER.search(self.text, cursor)
+                if found:
+                    nodes[i] = replace(node, line=self.line(found.start()))
+                    cursor = found.end()
+            else:
+                cursor = node.span.end
+
+    def section(self, table: Any, parent_line: int) -> Node:
+        """A ``[table]`` starts at its header: above its first value, past blanks and comments."""
+        children = self.table(table.value, parent_line, None, inline=False).value
+        spans = [child.span for child in children.values() if child.span is not None]
+        if not spans:
+            return Node(children, parent_line)
+        first = self.text.rfind("\n", 0, min(s.start for s in spans)) + 1
+        start = above = first
+        while above > 0:
+            above = self.text.rfind("\n", 0, above - 1) + 1
+            stripped = self.text[above : self.text.find("\n", above)].strip()
+            if stripped and not stripped.startswith("#"):
+                start = above if stripped.startswith("[") else first
+                break
+        line = self.line(start)
+        children = {k: v if v.span else replace(v, line=line) for k, v in children.items()}
+        return Node(children, line, Span(start, max(s.end for s in spans)))
+
+
+def _plain(value: Any, line: int) -> Node:
+    if isinstance(value, dict):
+        return Node({str(k): _plain(v, line) for k, v in value.items()}, line)
+    if isinstance(value, list):
+        return Node([_plain(v, line) for v in value], line)
+    return Node(value, line)
+
+
+def fast_nodes(text: str) -> Node | None:
+    """The nodes from the standard library's parser, which keeps no positions.
+
+    Lines are found by pattern, and every doubt (a count or a pin that does not agree)
+    returns None, leaving the file to `parse_nodes`."""
+    data = _stdlib_toml(text)
+    if data is None:
+        return None
+    hosts = data.get("hosts", [])
+    headers = [m.start() for m in _HOSTS_HEADER.finditer(text)]
+    if not isinstance(hosts, list) or len(hosts) != len(headers):
+        return None
+    line_at = _LineCounter(text)
+    nodes = []
+    for index, (host, start) in enumerate(zip(hosts, headers, strict=True)):
+        end = headers[index + 1] if index + 1 < len(headers) else len(text)
+        found = [(m.start(), m[1]) for m in _PIN_VALUE.finditer(text, start, end)]
+        pins = host.get("pins", []) if isinstance(host, dict) else None
+        if not isinstance(pins, list) or [
+            p.get("pin") if isinstance(p, dict) else None for p in pins
+        ] != [raw for _, raw in found]:
+            return None
+        node = _plain(host, line_at(start))
+        if pins:
+            pin_nodes = [
+                replace(_plain(pin, 0), line=line_at(at))
+                for pin, (at, _) in zip(pins, found, strict=True)
+            ]
+            node.value["pins"] = Node(pin_nodes, node.line)
+        nodes.append(node)
+    root = _plain(data, 1)
+    if nodes:
+        root.value["hosts"] = Node(nodes, nodes[0].line)
+    return root
+
+
+def _stdlib_toml(text: str) -> dict[str, Any] | None:
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return None
+    return None  # Python 3.10 has no tomllib
+
+
+class _LineCounter:
+    """Line numbers for increasing offsets, counting each stretch of text once."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.offset, self.line = text, 0, 1
+
+    def __call__(self, offset: int) -> int:
+        self.line += self.text.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line
