@@ -10,6 +10,7 @@ says, is `pinctl.proxy`'s concern; its names are re-exported here.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import select
 import socket
@@ -235,7 +236,9 @@ def _tls(sock: socket.socket, target: Target, deadline: _Deadline, early: bytes)
     )
 
 
+@functools.lru_cache(maxsize=1)
 def _context() -> SSL.Context:
+    """One client context for the process: building one costs more than a handshake's CPU."""
     from OpenSSL import SSL
 
     ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)

@@ -440,14 +440,23 @@ def _live(options: VerifyOptions, targets: Iterable[Target]) -> Observe:
     Proxy URLs are read first, so that a malformed one is a usage error (exit 2).
     """
     from pinctl import tls
+    from pinctl.fetch import connect_options
 
-    for target in targets:
-        proxy = options.proxy or tls.proxy_from_env(target.host, options.environ)
-        if proxy:
-            tls.parse_proxy(proxy)
+    # The same proxy choice as fetch (an explicit --proxy '' goes direct), made up front
+    # so that a malformed proxy URL is a usage error (exit 2) before any host is dialled.
+    proxies = {
+        target: connect_options(
+            target,
+            timeout=options.timeout,
+            family=None,
+            proxy=options.proxy,
+            environ=options.environ,
+        ).proxy
+        for target in targets
+    }
 
     def observe(target: Target, deadline: float) -> Observed:
-        proxy = options.proxy or tls.proxy_from_env(target.host, options.environ)
+        proxy = proxies[target]
         attempt = 0
         while True:
             # The first attempt gets the whole --timeout (the slot was started microseconds
