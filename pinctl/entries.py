@@ -142,12 +142,14 @@ def certificate_entry(
     """
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    public_key = cert.public_key()
-    key_der = spki_der(public_key)
+    from pinctl.der import certificate_spki
+
+    key_der = certificate_spki(cert)
+    info = _certificate_key_info(cert)
     if not details:
         spki = {alg: compute(key_der, alg) for alg in hashes}
         return Entry(
-            index=index, kind="certificate", key=key_info(public_key), spki=spki, served=served
+            index=index, kind="certificate", key=info, spki=spki, served=served
         )
     der = cert.public_bytes(Encoding.DER)
     with warnings.catch_warnings():
@@ -157,7 +159,7 @@ def certificate_entry(
     return Entry(
         index=index,
         kind="certificate",
-        key=key_info(public_key),
+        key=info,
         spki={alg: compute(key_der, alg) for alg in hashes},
         cert={alg: compute(der, alg) for alg in hashes},
         subject=cert.subject.rfc4514_string(),
@@ -170,6 +172,14 @@ def certificate_entry(
     )
 
 
+def _certificate_key_info(cert: x509.Certificate) -> KeyInfo:
+    """The key's type and size; a key cryptography cannot load is still pinned, as unknown."""
+    try:
+        return key_info(cert.public_key())
+    except Exception:  # unsupported algorithms raise several types
+        return KeyInfo("unknown", 0)
+
+
 def key_entry(
     public_key: PublicKeyTypes,
     kind: EntryKind,
@@ -177,9 +187,14 @@ def key_entry(
     hashes: tuple[HashAlg, ...],
     *,
     subject: str | None = None,
+    raw_spki: bytes | None = None,
 ) -> Entry:
-    """Describe a public key, the public half of a private key, or a CSR's key."""
-    key_der = spki_der(public_key)
+    """Describe a public key, the public half of a private key, or a CSR's key.
+
+    `raw_spki` is the SubjectPublicKeyInfo as the input carried it; it is what gets
+    hashed when there is one, so the pin equals openssl's for any encoding of the key.
+    """
+    key_der = raw_spki if raw_spki is not None else spki_der(public_key)
     return Entry(
         index=index,
         kind=kind,

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
-from pinctl.entries import spki_der
 from pinctl.pinfile import PinEntry
 from pinctl.pins import HashAlg, Pin, PinKind, compute
 
@@ -75,4 +74,6 @@ def pin_of(cert: x509.Certificate, kind: PinKind = "spki", alg: HashAlg = "sha25
 
     if kind == "cert":
         return compute(cert.public_bytes(Encoding.DER), alg)
-    return compute(spki_der(cert.public_key()), alg)
+    from pinctl.der import certificate_spki
+
+    return compute(certificate_spki(cert), alg)

@@ -11,9 +11,10 @@ import base64
 import binascii
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pinctl.der import children, csr_spki, first_element, tlv
 from pinctl.entries import Entry, EntryKind, SourceReport, certificate_entry, key_entry
 from pinctl.errors import InputError, PassphraseError
 from pinctl.pins import HashAlg
@@ -85,8 +86,17 @@ class _Reader:
         entry = certificate_entry(cert, len(self.entries), self.hashes, details=self.details)
         self.entries.append(entry)
 
-    def _key(self, key: PublicKeyTypes, kind: EntryKind, subject: str | None = None) -> None:
-        self.entries.append(key_entry(key, kind, len(self.entries), self.hashes, subject=subject))
+    def _key(
+        self,
+        key: PublicKeyTypes,
+        kind: EntryKind,
+        subject: str | None = None,
+        raw_spki: bytes | None = None,
+    ) -> None:
+        entry = key_entry(
+            key, kind, len(self.entries), self.hashes, subject=subject, raw_spki=raw_spki
+        )
+        self.entries.append(entry)
 
     def _secret(self) -> bytes:
         if self._cached is None:
@@ -139,16 +149,18 @@ class _Reader:
             if label in _CERT_LABELS:
                 der = _der_body(block.group("body"), where)
                 if label == b"TRUSTED CERTIFICATE":
-                    der = _first_tlv(der)  # OpenSSL appends trust settings after the certificate
+                    der = first_element(der)  # OpenSSL appends trust settings after the certificate
                 self._cert(x509.load_der_x509_certificate(der))
             elif label == b"PKCS7":
                 for cert in _pkcs7(_der_body(block.group("body"), where)):
                     self._cert(cert)
             elif label in (b"PUBLIC KEY", b"RSA PUBLIC KEY"):
-                self._key(serialization.load_pem_public_key(whole), "public_key")
+                key = serialization.load_pem_public_key(whole)
+                raw = _der_body(block.group("body"), where) if label == b"PUBLIC KEY" else None
+                self._key(key, "public_key", raw_spki=raw)
             elif label in (b"CERTIFICATE REQUEST", b"NEW CERTIFICATE REQUEST"):
                 csr = x509.load_pem_x509_csr(whole)
-                self._key(csr.public_key(), "csr", csr.subject.rfc4514_string())
+                self._key(csr.public_key(), "csr", csr.subject.rfc4514_string(), csr_spki(csr))
             elif label in _KEY_LABELS:
                 self._key(self._pem_private_key(whole, label).public_key(), "private_key")
             elif label not in _IGNORED_LABELS:
@@ -200,11 +212,11 @@ class _Reader:
                 loaded = load(data)
             except Exception:  # noqa: S112 - not this type; try the next loader
                 continue
-            self._add_loaded(loaded, kind)
+            self._add_loaded(loaded, kind, data)
             return True
         return False
 
-    def _add_loaded(self, loaded: object, kind: str) -> None:
+    def _add_loaded(self, loaded: object, kind: str, data: bytes) -> None:
         from cryptography import x509
 
         if kind == "certificate":
@@ -212,14 +224,14 @@ class _Reader:
             self._cert(loaded)
         elif kind == "csr":
             assert isinstance(loaded, x509.CertificateSigningRequest)
-            self._key(loaded.public_key(), "csr", loaded.subject.rfc4514_string())
+            self._key(loaded.public_key(), "csr", loaded.subject.rfc4514_string(), csr_spki(loaded))
         elif kind == "pkcs7":
             for cert in loaded:  # type: ignore[attr-defined]
                 self._cert(cert)
         elif kind == "private_key":
             self._key(loaded.public_key(), "private_key")  # type: ignore[attr-defined]
         else:
-            self._key(loaded, "public_key")  # type: ignore[arg-type]
+            self._key(loaded, "public_key", raw_spki=first_element(data))  # type: ignore[arg-type]
 
     def _der_encrypted(self, data: bytes) -> bool:
         """PKCS#12 and encrypted PKCS#8 need the passphrase; ask only if the shape fits."""
@@ -267,38 +279,6 @@ def _pkcs7(der: bytes) -> list[x509.Certificate]:
     return pkcs7.load_der_pkcs7_certificates(der)
 
 
-def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
-    """(tag, start of value, end of value) of the DER element at `pos`; ValueError if cut."""
-    if pos + 2 > len(data):
-        raise ValueError("short")
-    tag, first = data[pos], data[pos + 1]
-    pos += 2
-    if first < 0x80:
-        length = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 4 or pos + count > len(data):
-            raise ValueError("bad length")
-        length = int.from_bytes(data[pos : pos + count], "big")
-        pos += count
-    if pos + length > len(data):
-        raise ValueError("short")
-    return tag, pos, pos + length
-
-
-def _first_tlv(data: bytes) -> bytes:
-    _, _, end = _tlv(data, 0)
-    return data[:end]
-
-
-def _children(data: bytes, start: int, end: int) -> Iterator[tuple[int, int, int]]:
-    pos = start
-    while pos < end:
-        tag, vstart, vend = _tlv(data, pos)
-        yield tag, vstart, vend
-        pos = vend
-
-
 _PBE_OID_PREFIXES = (
     bytes.fromhex("2a864886f70d01050d"),  # PBES2
     bytes.fromhex("2a864886f70d010c01"),  # PKCS#12 PBE
@@ -309,14 +289,14 @@ _PBE_OID_PREFIXES = (
 def _der_shape(data: bytes) -> str | None:
     """Tell PKCS#12 and encrypted PKCS#8 apart by their ASN.1 outline, before any passphrase."""
     try:
-        tag, start, end = _tlv(data, 0)
+        tag, start, end = tlv(data, 0)
         if tag != 0x30:
             return None
-        kids = list(_children(data, start, end))
+        kids = [(t, vs, ve) for t, _, vs, ve in children(data, start, end)]
         if len(kids) >= 2 and kids[0][0] == 0x02 and data[kids[0][1] : kids[0][2]] == b"\x03":
             return "pkcs12"
         if len(kids) == 2 and kids[0][0] == 0x30 and kids[1][0] == 0x04:
-            alg = list(_children(data, kids[0][1], kids[0][2]))
+            alg = [(t, vs, ve) for t, _, vs, ve in children(data, kids[0][1], kids[0][2])]
             if alg and alg[0][0] == 0x06:
                 oid = data[alg[0][1] : alg[0][2]]
                 if oid.startswith(_PBE_OID_PREFIXES):
