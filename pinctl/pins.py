@@ -71,6 +71,11 @@ def parse_pin(text: str) -> Pin:
     if not value:
         raise PinFormatError("empty pin: expected sha256/BASE64 (44 characters of base64)")
     alg: str | None = None
+    if value.lower().count("pin-") > 1 or "max-age" in value.lower():
+        raise PinFormatError(
+            f"pin {shown} looks like a whole Public-Key-Pins header; give one pin at a time, "
+            'e.g. pin-sha256="BASE64"'
+        )
     hpkp = _HPKP.fullmatch(value)
     prefixed = _PREFIXED.fullmatch(value)
     if hpkp:
@@ -97,8 +102,9 @@ def _known_or_hashlike() -> set[str]:
 
 def _decode(value: str, alg: str | None, shown: str) -> tuple[bytes, str]:
     if _HEX_COLONS.fullmatch(value) or (
-        _HEX.fullmatch(value) and len(value) in _ALG_BY_HEX_LEN and (alg is None or
-        len(value) == 2 * DIGEST_SIZES[alg])
+        _HEX.fullmatch(value)
+        and len(value) in _ALG_BY_HEX_LEN
+        and (alg is None or len(value) == 2 * DIGEST_SIZES[alg])
     ):
         raw = bytes.fromhex(value.replace(":", ""))
         guessed = alg or {n // 2: a for n, a in _ALG_BY_HEX_LEN.items()}.get(len(raw))
@@ -124,6 +130,13 @@ def _decode(value: str, alg: str | None, shown: str) -> tuple[bytes, str]:
         raw = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise PinFormatError(f"pin {shown}: invalid base64 ({exc})") from None
+    if base64.b64encode(raw).decode("ascii") != value:
+        # The last character carries bits that decoding drops: two spellings, one digest.
+        # curl compares pins as text, so only the canonical one is accepted.
+        raise PinFormatError(
+            f"pin {shown}: not canonical base64 (its last character has stray low bits); "
+            f"was it mistyped? The canonical spelling is {base64.b64encode(raw).decode()}"
+        )
     if alg is None:
         alg = _ALG_BY_B64_LEN.get(len(value))
         if alg is None:

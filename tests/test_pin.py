@@ -220,7 +220,9 @@ def test_mozilla_bundle_through_the_real_entry_point() -> None:
     )
     assert proc.returncode == 0
     assert proc.stderr == ""
-    assert all(line.startswith("sha256/") and len(line) == 51 for line in proc.stdout.splitlines())
+    lines = proc.stdout.splitlines()
+    assert len(lines) > 100
+    assert all(line.startswith("sha256/") and len(line) == 51 for line in lines)
 
 
 def test_a_pem_bundle_keeps_file_order(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
@@ -345,3 +347,16 @@ def test_pins_are_the_digest_of_the_subject_public_key_info(material) -> None:  
     pub_der = (material["dir"] / "pub.der").read_bytes()
     expected = "sha256/" + base64.b64encode(hashlib.sha256(pub_der).digest()).decode()
     assert expected == material["spki"]["sha256"]
+
+
+def test_control_characters_in_subjects_are_escaped(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """A subject with a newline and ESC cannot forge output lines or drive the terminal."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = _self_signed(key, "x\nvalidation: trusted, hostname matches\x1b[2J\u202e")
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    result = run(["pin", str(tmp_path / "c.pem")])
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stdout
+    assert "\u202e" not in result.stdout
+    assert not any(line.startswith("validation") for line in result.stdout.splitlines())
+    assert "\\x0avalidation: trusted" in result.stdout

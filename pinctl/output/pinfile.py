@@ -10,15 +10,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from pinctl.output.terminal import Sink
+from pinctl.output.terminal import Sink, printable
 from pinctl.pinfile import Change, HostEntry, Listing, PinEntry
 from pinctl.pinfile_edit import EditResult
 
 COLUMNS = ("HOST", "LEVEL", "KIND", "BACKUP", "EXPIRES", "DAYS", "PIN", "NOTE")
-
-
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _rows(listing: Listing) -> list[tuple[str, ...]]:
@@ -40,7 +36,7 @@ def _rows(listing: Listing) -> list[tuple[str, ...]]:
                     pin.note or "",
                 )
             )
-    return [tuple(_printable(cell) for cell in row) for row in rows]
+    return [tuple(printable(cell) for cell in row) for row in rows]
 
 
 def render_table(listing: Listing, sink: Sink) -> None:
@@ -142,7 +138,7 @@ def change_lines(change: Change) -> list[str]:
     lines += [f"- {label} {p.pin} {describe(p)}" for p in change.removed]
     if change.removed_host:
         lines.append(f"- {label} (the whole host)")
-    return [_printable(line) for line in lines]
+    return [printable(line) for line in lines]
 
 
 def _shown(value: object) -> object:
@@ -152,9 +148,7 @@ def _shown(value: object) -> object:
 def render_changes(result: EditResult, sink: Sink) -> None:
     """The changes on stdout; failures, and a word on what was (not) written, on stderr."""
     for failure in result.failures:
-        sink.err.write(
-            f"pinctl: error: {_printable(failure.source)}: {_printable(failure.error)}\n"
-        )
+        sink.err.write(f"pinctl: error: {printable(failure.source)}: {printable(failure.error)}\n")
     for change in result.changes:
         sink.out.write("".join(f"{line}\n" for line in change_lines(change)))
     sink.out.flush()

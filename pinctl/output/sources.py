@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from pinctl.entries import Entry, SourceFailure, SourceReport, SourcesResult
-from pinctl.output.terminal import Sink
+from pinctl.output.terminal import Sink, printable
 
 
 def _days_left(entry: Entry, now: datetime) -> int | None:
@@ -50,13 +50,15 @@ def _validation_line(report: SourceReport) -> str | None:
         return "validation: trusted, hostname matches"
     trust = "trusted" if v.trusted else "NOT trusted"
     name = "hostname matches" if v.hostname_match else "hostname does NOT match"
-    return f"validation: {trust}, {name}: {v.error}"
+    return f"validation: {trust}, {name}: {printable(v.error or '')}"
 
 
 def _failures(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if isinstance(source, SourceFailure):
-            sink.err.write(f"pinctl: error: {source.source}: {source.error}\n")
+            sink.err.write(
+                f"pinctl: error: {printable(source.source)}: {printable(source.error)}\n"
+            )
     sink.err.flush()
 
 
@@ -67,14 +69,15 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if isinstance(source, SourceFailure):
             continue
-        head = source.source
+        head = printable(source.source)
         if source.tls is not None:
             head += f"  {source.tls.version}  {source.tls.cipher}"
         out.append(head)
         for entry in source.entries:
-            out.append(f"  [{entry.index}] {_kind_label(entry)}  {entry.subject or ''}".rstrip())
+            subject = printable(entry.subject or "")
+            out.append(f"  [{entry.index}] {_kind_label(entry)}  {subject}".rstrip())
             rows = [
-                ("issuer", entry.issuer),
+                ("issuer", printable(entry.issuer or "")),
                 ("serial", entry.serial),
                 ("validity", _validity(entry, result.now)),
                 ("key", _key(entry)),
@@ -103,7 +106,7 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if isinstance(source, SourceFailure):
             continue
-        title = source.source + (
+        title = printable(source.source) + (
             f"  {source.tls.version}  {source.tls.cipher}" if source.tls else ""
         )
         table = Table(
@@ -120,10 +123,12 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
             style = "bold" if entry.served else "bold cyan"
             table.add_row(
                 Text(f"[{entry.index}]", style=style),
-                Text(f"{_kind_label(entry)}  {entry.subject or ''}".rstrip(), style=style),
+                Text(
+                    f"{_kind_label(entry)}  {printable(entry.subject or '')}".rstrip(), style=style
+                ),
             )
             if entry.issuer:
-                table.add_row("issuer", Text(entry.issuer))
+                table.add_row("issuer", Text(printable(entry.issuer)))
             if entry.not_after is not None:
                 table.add_row("validity", _validity_text(entry, result.now))
             table.add_row("key", _key(entry))

@@ -57,3 +57,25 @@ class Sink:
             no_color=not self.color,
             soft_wrap=False,
         )
+
+
+def printable(text: str) -> str:
+    """Escape control and format characters: subjects and server errors are attacker text.
+
+    A certificate subject with a newline could forge a line of output ("validation:
+    trusted"), and one with ESC could drive the terminal; escaped, both show as data.
+    """
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return (
+        f"\\x{code:02x}"
+        if code <= 0xFF
+        else f"\\u{code:04x}"
+        if code <= 0xFFFF
+        else (f"\\U{code:08x}")
+    )

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from pinctl.errors import ExitCode
-from pinctl.output.terminal import Sink
+from pinctl.output.terminal import Sink, printable
 from pinctl.verify import HostResult, VerifyResult, failure_details
 
 PROGRESS_MIN_HOSTS = 8
@@ -44,12 +44,7 @@ def report_lines(result: VerifyResult) -> list[tuple[str, str | None]]:
             lines += [("    " + line, None) for line in details[1:]]
         lines += [(f"      warning: {w}", _STYLES["warning"]) for w in host.warnings]
     lines.append((_summary(result), None))
-    return [(_printable(line), style) for line, style in lines]
-
-
-def _printable(line: str) -> str:
-    """Subjects are attacker-controlled: no escape sequence or line break reaches a log."""
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in line)
+    return [(printable(line), style) for line, style in lines]
 
 
 def _summary(result: VerifyResult) -> str:

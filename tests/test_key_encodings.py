@@ -1,0 +1,122 @@
+"""Pins of keys whose encoding cryptography would change: hashed as carried, like openssl."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.test_pin import openssl
+
+
+def _self_signed(tmp_path: Path, key: Path, name: str) -> Path:
+    cert = tmp_path / f"{name}.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            str(key),
+            "-subj",
+            f"/CN={name}",
+            "-days",
+            "2",
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert
+
+
+def _pin(run, path: Path) -> str:  # type: ignore[no-untyped-def]
+    result = run(["pin", "-o", "json", str(path)])
+    assert result.exit_code == 0, result.stderr
+    return str(json.loads(result.stdout)["sources"][0]["entries"][0]["spki"]["sha256"])
+
+
+def _openssl_spki_pin(cert: Path) -> str:
+    """openssl's own DER of the certificate's key, as `x509 -pubkey` prints it."""
+    pem = openssl("x509", "-in", str(cert), "-pubkey", "-noout")
+    body = b"".join(line for line in pem.splitlines() if not line.startswith(b"-----"))
+    digest = openssl("dgst", "-sha256", "-binary", data=base64.b64decode(body))
+    return "sha256/" + base64.b64encode(digest).decode()
+
+
+def test_compressed_ec_point_is_pinned_as_served(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """A certificate with a compressed EC point pins to openssl's value, not a re-encoding."""
+    key = tmp_path / "k.pem"
+    subprocess.run(
+        ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)],
+        check=True,
+    )
+    compressed = tmp_path / "kc.pem"
+    subprocess.run(
+        ["openssl", "ec", "-in", str(key), "-conv_form", "compressed", "-out", str(compressed)],
+        check=True,
+        capture_output=True,
+    )
+    cert = _self_signed(tmp_path, compressed, "compressed")
+    point = openssl("x509", "-in", str(cert), "-noout", "-text")
+    if (
+        b"pub:\n                    02" not in point
+        and b"pub:\n                    03" not in point
+    ):
+        pytest.skip("this openssl wrote an uncompressed point into the certificate")
+    assert _pin(run, cert) == _openssl_spki_pin(cert)
+
+
+def test_rsa_pss_key_is_pinned_as_served(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """An RSA-PSS certificate's SPKI keeps its parameters in the pin, as openssl hashes it."""
+    key = tmp_path / "pss.key"
+    subprocess.run(
+        [
+            "openssl",
+            "genpkey",
+            "-algorithm",
+            "RSA-PSS",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            str(key),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    cert = _self_signed(tmp_path, key, "pss")
+    assert _pin(run, cert) == _openssl_spki_pin(cert)
+
+
+def test_public_key_file_is_hashed_as_written(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+    """A SubjectPublicKeyInfo file with a compressed point is hashed byte for byte."""
+    key = tmp_path / "k.pem"
+    subprocess.run(
+        ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)],
+        check=True,
+    )
+    pub = tmp_path / "pub.der"
+    subprocess.run(
+        [
+            "openssl",
+            "ec",
+            "-in",
+            str(key),
+            "-pubout",
+            "-conv_form",
+            "compressed",
+            "-outform",
+            "der",
+            "-out",
+            str(pub),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    digest = openssl("dgst", "-sha256", "-binary", data=pub.read_bytes())
+    assert _pin(run, pub) == "sha256/" + base64.b64encode(digest).decode()
