@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pinctl.entries import SourceFailure
 from pinctl.errors import ConnectError, InputError, UsageError
+from pinctl.matching import Presented
 from pinctl.pinfile import Level, PinEntry, PinFile
 from pinctl.pinfile_edit import EditResult, absolute_path, add_pins
 
@@ -57,7 +58,9 @@ def add_targets(
             failures.append(SourceFailure(target.label, str(exc)))
             continue
         if not verify_chain:
-            chains.append((target, shake.chain))
+            # Unvalidated, only the leaf and the issuers that really signed it count, as in
+            # verify: a served copy of some other certificate proves nothing.
+            chains.append((target, Presented(shake.chain, None).issued()))
             continue
         known = pin_file.find_host(target.host, target.port)
         ca_file = host_fields.get("ca_file") or (

@@ -72,6 +72,11 @@ def _load_bundle(path: str, what: str) -> tuple[x509.Certificate, ...]:
             data = handle.read()
     except OSError as exc:
         raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except ValueError:
+        shown = path.replace("\x00", "\\x00")
+        raise InputError(
+            f"cannot read {what} {shown}: the path contains a NUL byte; fix the file name"
+        ) from None
     with warnings.catch_warnings():
         # Some Mozilla roots have serial 0; cryptography warns, the anchor is still right.
         warnings.simplefilter("ignore")
@@ -93,38 +98,100 @@ def validate(
     roots: Sequence[x509.Certificate],
     now: datetime,
 ) -> ChainVerdict:
-    """Does the served chain lead to one of `roots` at `now`, and is its leaf valid for `name`?"""
+    """Does the served chain lead to one of `roots` at `now`, and is its leaf valid for `name`?
+
+    Only a server verifier ever decides: a client verifier's CA policy accepts intermediates
+    restricted to clientAuth, which no TLS client accepts for a server.
+    """
     from cryptography.x509.verification import VerificationError
 
     leaf, intermediates = served[0], list(served[1:])
-    path: tuple[x509.Certificate, ...] = tuple(served)
+    dns, ips = _san_names(leaf)
+    named = name is not None and _matches(name, dns, ips)
     store = _store(roots)
-    if store is not None and name is not None and _matches(name, *_san_names(leaf)):
+    refused: str | None = None
+    invalid: str | None = None
+    if store is not None and name is not None and named:
         # The common case, a good chain for its name, costs one verification; a failure is
-        # then diagnosed below without the name, to tell "untrusted" from "wrong name".
+        # then diagnosed below with a name the leaf claims, to tell "untrusted" from "wrong name".
         try:
             verifier = _builder(store, now).build_server_verifier(_subject(name))
-            path = tuple(verifier.verify(leaf, intermediates))
-            return ChainVerdict(Validation(True, True, None), path, path[-1] in served)
-        except (VerificationError, ValueError):
-            pass
+        except ValueError:
+            invalid = _invalid_name(name)
+        else:
+            try:
+                path = tuple(verifier.verify(leaf, intermediates))
+                return ChainVerdict(Validation(True, True, None), path, path[-1] in served)
+            except VerificationError as exc:
+                refused = f"name {name} is refused: {_clean(str(exc))}"
     errors: list[str] = []
-    trusted = False
+    path, trusted = tuple(served), False
     if store is None:
         errors.append("no trust anchors to validate against")
     else:
-        try:
-            verified = _builder(store, now).build_client_verifier().verify(leaf, intermediates)
-            path, trusted = tuple(verified.chain), True
-        except VerificationError as exc:
-            errors.append(_why_untrusted(served, roots, now, str(exc)))
-    hostname_match, name_error = _check_name(leaf, name, store if trusted else None, now)
+        verified, why = _own_name_path(leaf, intermediates, store, now, dns, ips)
+        if verified is None:
+            errors.append(why if not (dns or ips) else _why_untrusted(served, roots, now, why))
+        else:
+            path, trusted = verified, True
+    name_error = _name_error(name, named, dns, ips, invalid or (refused if trusted else None))
     if name_error:
         errors.append(name_error)
     return ChainVerdict(
-        validation=Validation(trusted, hostname_match, "; ".join(errors) or None),
+        validation=Validation(trusted, name_error is None, "; ".join(errors) or None),
         path=path,
         anchor_served=not trusted or path[-1] in served,
+    )
+
+
+def _own_name_path(
+    leaf: x509.Certificate,
+    intermediates: list[x509.Certificate],
+    store: Store,
+    now: datetime,
+    dns: list[str],
+    ips: list[str],
+) -> tuple[tuple[x509.Certificate, ...] | None, str]:
+    """The path a server verifier finds for a name the leaf claims: trust whatever the name."""
+    from cryptography.x509.verification import VerificationError
+
+    candidates = [_concrete(value) for value in dns] + ips
+    if not candidates:
+        return None, "the leaf has no subjectAltName naming a host"
+    why = "the leaf names no valid DNS name or IP address (" + ", ".join(candidates) + ")"
+    for candidate in candidates:
+        try:
+            verifier = _builder(store, now).build_server_verifier(_subject(candidate))
+        except ValueError:
+            continue
+        try:
+            return tuple(verifier.verify(leaf, intermediates)), ""
+        except VerificationError as exc:
+            why = str(exc)
+            if "no matching subjectAltName" not in why:
+                break
+    return None, why
+
+
+def _concrete(pattern: str) -> str:
+    """A name a wildcard pattern covers, so the verifier can be asked about it."""
+    return "wildcard." + pattern[2:] if pattern.startswith("*.") else pattern
+
+
+def _name_error(
+    name: str | None, named: bool, dns: list[str], ips: list[str], refused: str | None
+) -> str | None:
+    if name is None:
+        return "no name to check: an IP address target needs --servername"
+    if not named:
+        return _name_mismatch(name, dns, ips)
+    return refused
+
+
+def _invalid_name(name: str) -> str:
+    return (
+        f"name {name} is refused: not a valid DNS name "
+        "(letters, digits and hyphens only, no label starting with a hyphen)"
     )
 
 
@@ -154,34 +221,20 @@ def _builder(store: Store, now: datetime) -> PolicyBuilder:
 
 
 def _server_auth(policy: Any, cert: x509.Certificate, eku: x509.ExtendedKeyUsage | None) -> None:
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-
-    if eku is not None and not {
-        ExtendedKeyUsageOID.SERVER_AUTH,
-        ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,
-    }.intersection(eku):
+    if not _allows_servers(cert):
         raise ValueError("the leaf's extendedKeyUsage does not allow TLS server authentication")
 
 
-def _check_name(
-    leaf: x509.Certificate, name: str | None, store: Store | None, now: datetime
-) -> tuple[bool, str | None]:
-    """Match with the verifier when the chain is trusted; on our own reading of the SANs if not."""
-    if name is None:
-        return False, "no name to check: an IP address target needs --servername"
-    dns, ips = _san_names(leaf)
-    if not _matches(name, dns, ips):
-        return False, _name_mismatch(name, dns, ips)
-    if store is None:
-        return True, None
-    from cryptography.x509.verification import VerificationError
+def _allows_servers(cert: x509.Certificate) -> bool:
+    from cryptography import x509
+    from cryptography.x509.oid import ExtendedKeyUsageOID
 
     try:
-        _builder(store, now).build_server_verifier(_subject(name)).verify(leaf, [])
-    except VerificationError as exc:
-        if "no matching subjectAltName" in str(exc) or "name constraint" in str(exc).lower():
-            return False, f"name {name} is refused: {_clean(str(exc))}"
-    return True, None
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except (x509.ExtensionNotFound, ValueError):
+        return True
+    wanted = {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
+    return bool(wanted.intersection(eku))
 
 
 def _subject(name: str) -> x509.DNSName | x509.IPAddress:
@@ -273,6 +326,13 @@ def _why_untrusted(
     for anchor in anchors:
         if now > anchor.not_valid_after_utc:
             return f"trust anchor {_name(anchor)} expired on {anchor.not_valid_after_utc:%Y-%m-%d}"
+    if "EKU" in message:
+        for cert in served[1:]:
+            if not _allows_servers(cert):
+                return (
+                    f"certificate {_name(cert)} has an extendedKeyUsage that does not allow "
+                    "TLS server authentication"
+                )
     return _clean(message)
 
 

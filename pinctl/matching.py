@@ -28,6 +28,15 @@ class Presented:
     path: tuple[x509.Certificate, ...] | None
     """The validated path, leaf to trust anchor; None when verify_chain = false."""
 
+    def issued(self) -> tuple[x509.Certificate, ...]:
+        """The leaf and the served certificates that signed it, link by link in served order.
+
+        The handshake proves only the leaf's key; anything after it is what the server says.
+        A man in the middle can append a copy of the genuine leaf or intermediate, so without
+        a validated path only a certificate whose key signed the one before it may count.
+        """
+        return _signed_prefix(self.served)
+
 
 class MatchRule(Protocol):
     """A client's pinning rule: which certificates count, and which pin matched."""
@@ -43,13 +52,14 @@ class OkHttpRule:
     """OkHttp's CertificatePinner: any unexpired pin on any certificate of the clean chain.
 
     The clean chain is the validated path, including a trust anchor the server never
-    sent; certificates the server sent that are not on the path never count.
+    sent; certificates the server sent that are not on the path never count. Without
+    validation (verify_chain = false) it is the leaf and the served issuers that signed it.
     """
 
     name = "okhttp"
 
     def considered(self, chain: Presented) -> tuple[x509.Certificate, ...]:
-        return chain.path if chain.path is not None else chain.served
+        return chain.path if chain.path is not None else chain.issued()
 
     def match(self, pins: Sequence[PinEntry], chain: Presented, today: date) -> PinEntry | None:
         live = [p for p in pins if not p.expired(today)]
@@ -61,6 +71,22 @@ class OkHttpRule:
 
 
 RULES: dict[str, MatchRule] = {"okhttp": OkHttpRule()}
+
+
+@functools.lru_cache(maxsize=256)
+def _signed_prefix(served: tuple[x509.Certificate, ...]) -> tuple[x509.Certificate, ...]:
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+
+    if not served:
+        return ()
+    kept = [served[0]]
+    for issuer in served[1:]:
+        try:
+            kept[-1].verify_directly_issued_by(issuer)
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+            break
+        kept.append(issuer)
+    return tuple(kept)
 
 
 def pin_matches(entry: PinEntry, cert: x509.Certificate) -> bool:

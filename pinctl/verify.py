@@ -75,7 +75,7 @@ class HostResult:
     """Why the host did not pass; None for a pass."""
     tls: TlsInfo | None = None
     chain: tuple[ChainCert, ...] = ()
-    """The certificates the rule judged (the validated path, else the served chain)."""
+    """The certificates the rule judged (the validated path, else the leaf and its signers)."""
     matched: PinEntry | None = None
     warnings: tuple[str, ...] = ()
     strict: bool = False
@@ -289,7 +289,7 @@ def check_host(
         if matched is None:
             status = "pin-mismatch"
             error = "no pin matches the chain" if entry.pins else "the host has no pins"
-    known = seen.served + (path or ())
+    known = presented.issued() + (path or ())
     warnings = file_warnings + chain_warnings(entry.pins, known, now, pin_file.defaults.warn_days)
     if status == "pass" and strict and warnings:
         error = f"--strict: {len(warnings)} warning(s) fail the check: " + "; ".join(warnings)

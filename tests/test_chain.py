@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pinctl.chain import load_roots, validate
+from pinctl.entries import Validation
 from pinctl.errors import InputError
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
@@ -47,6 +48,69 @@ def self_signed(
     if eku is not None:
         builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
     return builder.sign(key, hashes.SHA256())
+
+
+def issue(
+    name: str,
+    issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None = None,
+    *,
+    sans: list[str] | None = None,
+    eku: list[x509.ObjectIdentifier] | None = None,
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A CA (no `sans`) or a leaf, signed by `issuer` or by itself, with an optional EKU."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    signer = issuer or (None, key)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer[0].subject if issuer else subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - datetime.timedelta(days=1))
+        .not_valid_after(NOW + datetime.timedelta(days=90))
+        .add_extension(x509.BasicConstraints(ca=sans is None, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer[1].public_key()), False
+        )
+    )
+    if sans is None:
+        usage = dict.fromkeys(KEY_USAGES, False) | {"key_cert_sign": True, "crl_sign": True}
+    else:
+        usage = dict.fromkeys(KEY_USAGES, False) | {"digital_signature": True}
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(s) for s in sans]), critical=False
+        )
+    builder = builder.add_extension(x509.KeyUsage(**usage), critical=True)
+    if eku is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+    return builder.sign(signer[1], hashes.SHA256()), key
+
+
+KEY_USAGES = (
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "key_cert_sign",
+    "crl_sign",
+    "encipher_only",
+    "decipher_only",
+)
+
+
+def client_only_pki(
+    intermediate_eku: list[x509.ObjectIdentifier],
+) -> tuple[x509.Certificate, list[x509.Certificate], ec.EllipticCurvePrivateKey]:
+    """Root, [leaf for example.test, intermediate with `intermediate_eku`], and the leaf key."""
+    root = issue("Root")
+    intermediate = issue("Intermediate", root, eku=intermediate_eku)
+    leaf, key = issue(
+        "leaf", intermediate, sans=["example.test"], eku=[ExtendedKeyUsageOID.SERVER_AUTH]
+    )
+    return root[0], [leaf, intermediate[0]], key
 
 
 def test_trusted_leaf_and_anchor_from_store(any_ca: trustme.CA) -> None:
@@ -296,3 +360,139 @@ def test_ip_subject_alternative_names(ca: trustme.CA) -> None:
     chain = served(ca.issue_cert(str(ipaddress.ip_address("2001:db8::1"))))
     verdict = validate(chain, "2001:0db8:0::1", [load(ca.cert_pem)], NOW)
     assert verdict.validation.hostname_match
+
+
+def test_client_auth_only_intermediate_is_untrusted() -> None:
+    """An intermediate whose extendedKeyUsage allows only clientAuth cannot vouch for a server."""
+    root, chain, _ = client_only_pki([ExtendedKeyUsageOID.CLIENT_AUTH])
+    verdict = validate(chain, "example.test", [root], NOW)
+    assert not verdict.validation.trusted
+    assert verdict.validation.hostname_match
+    assert verdict.validation.error == (
+        "certificate CN=Intermediate has an extendedKeyUsage that does not allow "
+        "TLS server authentication"
+    )
+    assert verdict.path == tuple(chain)
+    # Asked for another name, the chain is still untrusted rather than "trusted, wrong name".
+    other = validate(chain, "other.test", [root], NOW)
+    assert (other.validation.trusted, other.validation.hostname_match) == (False, False)
+
+
+def test_server_auth_intermediate_is_trusted() -> None:
+    """The twin: the same hierarchy with serverAuth on the intermediate validates."""
+    root, chain, _ = client_only_pki([ExtendedKeyUsageOID.SERVER_AUTH])
+    verdict = validate(chain, "example.test", [root], NOW)
+    assert (verdict.validation.trusted, verdict.validation.hostname_match) == (True, True)
+    assert verdict.path == (*chain, root)
+    other = validate(chain, "other.test", [root], NOW)
+    assert (other.validation.trusted, other.validation.hostname_match) == (True, False)
+
+
+def test_name_constrained_intermediate_is_untrusted() -> None:
+    """A leaf outside its intermediate's permitted names is untrusted, whatever name is asked."""
+    root = issue("Root")
+    key = ec.generate_private_key(ec.SECP256R1())
+    constraints = x509.NameConstraints([x509.DNSName("permitted.test")], None)
+    intermediate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Constrained")]))
+        .issuer_name(root[0].subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - datetime.timedelta(days=1))
+        .not_valid_after(NOW + datetime.timedelta(days=90))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root[1].public_key()), False
+        )
+        .add_extension(
+            x509.KeyUsage(**(dict.fromkeys(KEY_USAGES, False) | {"key_cert_sign": True})), True
+        )
+        .add_extension(constraints, critical=True)
+        .sign(root[1], hashes.SHA256())
+    )
+    outside, _ = issue("outside", (intermediate, key), sans=["example.test"])
+    inside, _ = issue("inside", (intermediate, key), sans=["api.permitted.test"])
+    for name in ("example.test", "other.test"):
+        verdict = validate([outside, intermediate], name, [root[0]], NOW)
+        assert not verdict.validation.trusted
+        assert "name constraints" in (verdict.validation.error or "")
+    assert validate([inside, intermediate], "api.permitted.test", [root[0]], NOW).validation == (
+        Validation(True, True, None)
+    )
+
+
+def test_wildcard_only_leaf_is_trusted_for_another_name(ca: trustme.CA) -> None:
+    """A leaf with only a wildcard name is judged trusted with a name the wildcard covers."""
+    chain = served(ca.issue_cert("*.wild.test"))
+    verdict = validate(chain, "other.test", [load(ca.cert_pem)], NOW)
+    assert verdict.validation.trusted
+    assert not verdict.validation.hostname_match
+    assert verdict.validation.error == (
+        "name other.test not in the certificate (it is valid for *.wild.test)"
+    )
+    assert verdict.path[-1] == load(ca.cert_pem)
+
+
+def test_ip_only_leaf_is_trusted_without_a_name(ca: trustme.CA) -> None:
+    """A leaf naming only an IP address is trusted; with no name to check, the match fails."""
+    verdict = validate(served(ca.issue_cert("127.0.0.1")), None, [load(ca.cert_pem)], NOW)
+    assert verdict.validation.trusted
+    assert not verdict.validation.hostname_match
+
+
+def test_leaf_without_san_is_untrusted() -> None:
+    """A leaf with no subjectAltName is untrusted (the Web PKI requires one), and says so."""
+    root = issue("Root")
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "example.test")]))
+        .issuer_name(root[0].subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - datetime.timedelta(days=1))
+        .not_valid_after(NOW + datetime.timedelta(days=90))
+        .sign(root[1], hashes.SHA256())
+    )
+    verdict = validate([leaf], "example.test", [root[0]], NOW)
+    assert (verdict.validation.trusted, verdict.validation.hostname_match) == (False, False)
+    assert (verdict.validation.error or "").startswith(
+        "the leaf has no subjectAltName naming a host; name example.test not in the certificate"
+    )
+
+
+@pytest.mark.parametrize("name", ["foo_bar.example.test", "-lead.example.test"])
+def test_invalid_dns_name_is_a_name_problem(name: str) -> None:
+    """A target name the verifier refuses (underscore, leading hyphen) is a name error."""
+    root = issue("Root")
+    leaf, _ = issue("leaf", root, sans=[name, "ok.example.test"])
+    verdict = validate([leaf], name, [root[0]], NOW)
+    assert verdict.validation.trusted
+    assert not verdict.validation.hostname_match
+    assert verdict.validation.error == (
+        f"name {name} is refused: not a valid DNS name "
+        "(letters, digits and hyphens only, no label starting with a hyphen)"
+    )
+    assert validate([leaf], "ok.example.test", [root[0]], NOW).validation == (
+        Validation(True, True, None)
+    )
+
+
+def test_leaf_with_only_invalid_names_is_untrusted() -> None:
+    """When no name of the leaf can be checked, nothing vouches for the chain: untrusted."""
+    root = issue("Root")
+    leaf, _ = issue("leaf", root, sans=["foo_bar.example.test"])
+    verdict = validate([leaf], "foo_bar.example.test", [root[0]], NOW)
+    assert (verdict.validation.trusted, verdict.validation.hostname_match) == (False, False)
+    assert (verdict.validation.error or "").startswith(
+        "the leaf names no valid DNS name or IP address (foo_bar.example.test); "
+        "name foo_bar.example.test is refused"
+    )
+
+
+def test_ca_file_with_nul_byte(tmp_path: Path) -> None:
+    """A ca_file path with a NUL byte is an input error naming it, not an internal error."""
+    with pytest.raises(InputError, match=r"cannot read --ca-file .*a\\x00b: .*NUL byte"):
+        load_roots(tmp_path / "a\x00b")

@@ -164,6 +164,36 @@ class TestOkHttpRule:
         assert host.status == "pass"
         assert any("sha1" in w for w in host.warnings) == (alg == "sha1")
 
+    def test_unvalidated_pin_on_a_genuine_chain_matches(self, tmp_path: Path, pki) -> None:
+        """With verify_chain = false, the leaf's real issuer served after it may match a pin."""
+        _, _, served = pki
+        pins = [pin(served[1], level="intermediate")]
+        host = offline(tmp_path, trustme.CA(), served, pins, verify_chain=False)
+        assert host.status == "pass"
+
+    @pytest.mark.parametrize("appended", ["leaf", "leaf+intermediate", "intermediate"])
+    def test_appended_genuine_certificates_never_match_unvalidated(
+        self, tmp_path: Path, pki, appended: str
+    ) -> None:
+        """The twin: copies of the genuine chain after an attacker's leaf never satisfy a pin."""
+        _, _, genuine = pki
+        evil = certs(trustme.CA().issue_cert("api.test").cert_chain_pems)
+        copies = {"leaf": genuine[:1], "leaf+intermediate": genuine, "intermediate": genuine[1:]}
+        served = evil + copies[appended]
+        pins = [pin(cert) for cert in genuine]
+        host = offline(tmp_path, trustme.CA(), served, pins, verify_chain=False)
+        assert (host.status, host.matched) == ("pin-mismatch", None)
+        assert [c.spki for c in host.chain] == [spki(evil[0])]
+
+    def test_unvalidated_chain_stops_at_the_first_break(self, pki) -> None:
+        """Issuers count link by link in served order; one stray certificate ends the chain."""
+        _, _, (leaf, intermediate) = pki
+        stray = root_of(trustme.CA())
+        rule = OkHttpRule()
+        assert rule.considered(Presented((leaf, intermediate, stray), None)) == (leaf, intermediate)
+        assert rule.considered(Presented((leaf, stray, intermediate), None)) == (leaf,)
+        assert rule.considered(Presented((intermediate, leaf), None)) == (intermediate,)
+
     def test_rule_is_replaceable(self, pki) -> None:
         """The rule is a part: the OkHttp one looks at the path when there is one."""
         _, _, served = pki

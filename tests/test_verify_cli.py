@@ -27,8 +27,19 @@ import pytest
 import trustme
 from conftest import server_context
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from proxy import connect_proxy
-from servers import LoopbackServer, closed_port, hostile_server, tls_handler, tls_server
+from servers import (
+    LoopbackServer,
+    closed_port,
+    hostile_server,
+    pem_context,
+    tls_handler,
+    tls_server,
+)
+from test_chain import client_only_pki, issue
 
 from pinctl.entries import spki_der
 from pinctl.pins import compute
@@ -712,6 +723,181 @@ class TestCurlCrossCheck:
 
         assert curl("sha256//" + leaf_pin.removeprefix("sha256/")) == 0
         assert curl("sha256//" + ANOTHER_KEY.removeprefix("sha256/")) == 90
+
+
+NO_CHAIN_CHECK = "verify_chain = false\n"
+
+
+@pytest.fixture(scope="module")
+def genuine(ca: trustme.CA) -> trustme.LeafCert:
+    """The real server's certificate: a leaf under an intermediate, served as leaf+intermediate."""
+    return ca.create_child_ca().issue_cert("localhost")
+
+
+@pytest.fixture(scope="module")
+def attacker() -> trustme.LeafCert:
+    """A man in the middle's own certificate for the same name, from a CA nobody trusts."""
+    return trustme.CA().issue_cert("localhost")
+
+
+def _mitm_chain(attacker: trustme.LeafCert, genuine: trustme.LeafCert, appended: str) -> bytes:
+    """The attacker's leaf followed by copies of the genuine leaf and/or intermediate."""
+    leaf, intermediate = genuine.cert_chain_pems
+    copies = {"leaf": [leaf], "leaf+intermediate": [leaf, intermediate]}[appended]
+    return b"".join(p.bytes() for p in [attacker.cert_chain_pems[0], *copies])
+
+
+class TestUnvalidatedPins:
+    """verify_chain = false: only the key the handshake proved, and the issuers that signed it."""
+
+    @pytest.mark.parametrize(("appended", "pinned"), [("leaf", 0), ("leaf+intermediate", 1)])
+    def test_appended_genuine_chain_is_a_mismatch(
+        self, run, pins_path, genuine, attacker, appended, pinned
+    ) -> None:
+        """A MITM leaf with the genuine leaf (and intermediate) appended fails the genuine pin."""
+        chain = _mitm_chain(attacker, genuine, appended)
+        ctx = pem_context(chain, attacker.private_key_pem.bytes())
+        pinned_pin = spki_pin(genuine.cert_chain_pems[pinned])
+        with tls_server(ctx) as server:
+            write_pins(pins_path, host("localhost", server.port, pinned_pin, extra=NO_CHAIN_CHECK))
+            result = run(["verify", "--pin-file", str(pins_path), "-o", "json"])
+        assert (result.exit_code, result.stderr) == (1, "")
+        [entry] = hosts_json(result.stdout)
+        assert (entry["status"], entry["ok"], entry["matched_pin"]) == ("pin-mismatch", False, None)
+        assert entry["chain_spki"] == [spki_pin(attacker.cert_chain_pems[0])]
+
+    def test_genuine_chain_passes_on_its_intermediate_pin(
+        self, run, pins_path, genuine, tmp_path
+    ) -> None:
+        """The twin: the genuine leaf+intermediate passes an intermediate pin, no CA needed."""
+        stranger = tmp_path / "stranger.pem"
+        trustme.CA().cert_pem.write_to_path(str(stranger))
+        pinned_pin = spki_pin(genuine.cert_chain_pems[1])
+        with tls_server(server_context(genuine)) as server:
+            write_pins(
+                pins_path,
+                host("localhost", server.port, pinned_pin, ANOTHER_KEY, extra=NO_CHAIN_CHECK),
+                ca=stranger,
+            )
+            result = run(["verify", "--pin-file", str(pins_path), "-o", "json"])
+        assert (result.exit_code, result.stderr) == (0, "")
+        [entry] = hosts_json(result.stdout)
+        assert (entry["status"], entry["matched_pin"]) == ("pass", pinned_pin)
+        assert entry["chain_spki"] == [spki_pin(p) for p in genuine.cert_chain_pems]
+
+    @pytest.mark.parametrize("appended", ["leaf", "leaf+intermediate"])
+    def test_saved_chain_offline(
+        self, run, pins_path, genuine, attacker, tmp_path, appended
+    ) -> None:
+        """--chain applies the same rule: the MITM chain fails, the genuine one passes."""
+        saved = tmp_path / "chain.pem"
+        port = closed_port()
+        pins = [spki_pin(p) for p in genuine.cert_chain_pems]
+        write_pins(pins_path, host("localhost", port, *pins, extra=NO_CHAIN_CHECK))
+        saved.write_bytes(_mitm_chain(attacker, genuine, appended))
+        mitm = run(["verify", "--pin-file", str(pins_path), "--chain", str(saved), "-o", "json"])
+        assert (mitm.exit_code, hosts_json(mitm.stdout)[0]["status"]) == (1, "pin-mismatch")
+        saved.write_bytes(b"".join(p.bytes() for p in genuine.cert_chain_pems))
+        real = run(["verify", "--pin-file", str(pins_path), "--chain", str(saved), "-o", "json"])
+        assert (real.exit_code, hosts_json(real.stdout)[0]["status"]) == (0, "pass")
+
+
+def _pem(*certs: x509.Certificate) -> bytes:
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+class TestServerValidation:
+    """verify and fetch judge a chain as a TLS client judges a server's, nothing looser."""
+
+    @pytest.mark.parametrize(
+        ("eku", "status", "code", "trusted"),
+        [
+            (ExtendedKeyUsageOID.CLIENT_AUTH, "untrusted", 1, False),
+            (ExtendedKeyUsageOID.SERVER_AUTH, "pass", 0, True),
+        ],
+    )
+    def test_intermediate_restricted_to_client_auth(
+        self, run, pins_path, tmp_path, eku, status, code, trusted
+    ) -> None:
+        """An intermediate whose EKU allows only clientAuth is untrusted; serverAuth passes."""
+        root, chain, key = client_only_pki([eku])
+        ca_file = tmp_path / "root.pem"
+        ca_file.write_bytes(_pem(root))
+        leaf_pin = str(compute(spki_der(chain[0].public_key())))
+        with tls_server(pem_context(_pem(*chain), _key_pem(key))) as server:
+            dial = f"connect_to = '127.0.0.1:{server.port}'\n"
+            write_pins(
+                pins_path, host("example.test", 443, leaf_pin, ANOTHER_KEY, extra=dial), ca=ca_file
+            )
+            verified = run(["verify", "--pin-file", str(pins_path), "-o", "json"])
+            fetched = run(
+                [
+                    "fetch",
+                    "example.test",
+                    "--connect-to",
+                    f"127.0.0.1:{server.port}",
+                    "--ca-file",
+                    str(ca_file),
+                    "-o",
+                    "json",
+                ]
+            )
+        assert (verified.exit_code, verified.stderr) == (code, "")
+        [entry] = hosts_json(verified.stdout)
+        assert entry["status"] == status
+        assert (fetched.exit_code, fetched.stderr) == (0, "")
+        validation = json.loads(fetched.stdout)["sources"][0]["validation"]
+        assert (validation["trusted"], validation["hostname_match"]) == (trusted, True)
+        if not trusted:
+            assert "does not allow TLS server authentication" in entry["error"]
+            assert "CN=Intermediate" in validation["error"]
+
+    def test_underscore_host_name_is_a_clean_failure(self, run, pins_path, tmp_path) -> None:
+        """A name the verifier refuses (underscore) is a per-host failure, not an internal error."""
+        root = issue("Root")
+        leaf, key = issue("leaf", root, sans=["foo_bar.example.test"])
+        ca_file = tmp_path / "root.pem"
+        ca_file.write_bytes(_pem(root[0]))
+        leaf_pin = str(compute(spki_der(leaf.public_key())))
+        with tls_server(pem_context(_pem(leaf), _key_pem(key))) as server:
+            dial = f"connect_to = '127.0.0.1:{server.port}'\n"
+            write_pins(
+                pins_path, host("foo_bar.example.test", 443, leaf_pin, extra=dial), ca=ca_file
+            )
+            verified = run(["verify", "--pin-file", str(pins_path), "-o", "json"])
+            fetched = run(
+                [
+                    "fetch",
+                    "foo_bar.example.test",
+                    "ok.example.test",
+                    "--connect-to",
+                    f"127.0.0.1:{server.port}",
+                    "--ca-file",
+                    str(ca_file),
+                    "-o",
+                    "json",
+                ]
+            )
+        assert (verified.exit_code, verified.stderr) == (1, "")
+        [entry] = hosts_json(verified.stdout)
+        assert entry["status"] == "untrusted"
+        assert "name foo_bar.example.test is refused: not a valid DNS name" in entry["error"]
+        assert "internal error" not in entry["error"]
+        assert (fetched.exit_code, fetched.stderr) == (0, "")
+        underscore, other = json.loads(fetched.stdout)["sources"]
+        assert underscore["error"] is None
+        assert underscore["validation"]["hostname_match"] is False
+        assert "not a valid DNS name" in underscore["validation"]["error"]
+        assert other["error"] is None, "the other target is still inspected"
+        assert "name ok.example.test not in the certificate" in other["validation"]["error"]
 
 
 class _Terminal(io.StringIO):
