@@ -17,18 +17,27 @@ from pinctl.errors import FileExistsRefusal, InputError
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Replace (or create) `path` with `data`, keeping an existing file's mode."""
+    """Replace (or create) `path` with `data`, keeping an existing file's mode.
+
+    A symbolic link stays a link: its final target is what gets replaced, from a
+    temporary file beside that target (a rename never crosses filesystems)."""
     path = Path(path)
+    target = Path(os.path.realpath(path))
+    if os.path.islink(target):
+        raise InputError(f"cannot write {path}: it is a loop of symbolic links; fix the link")
     if mode is None:
         try:
-            mode = stat.S_IMODE(path.stat().st_mode)
+            mode = stat.S_IMODE(target.stat().st_mode)
         except FileNotFoundError:
             umask = os.umask(0)
             os.umask(umask)
             mode = 0o666 & ~umask
-    directory = path.parent if str(path.parent) else Path(".")
+        except OSError as exc:
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    directory = target.parent
+    prefix = f".{target.name[:200]}."  # the longest legal name still leaves room for the suffix
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
@@ -37,7 +46,7 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
             tmp.flush()
             os.fchmod(tmp.fileno(), mode)
             os.fsync(tmp.fileno())
-        os.replace(tmp_name, path)
+        os.replace(tmp_name, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)

@@ -8,8 +8,8 @@ parsed and checked again before anything is written.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,19 +27,27 @@ from pinctl.pinfile import (
     PinFile,
     read_nodes,
 )
-from pinctl.pinfile_text import Node, Span, indent_at, line_end, line_start, read_text, span_of
+from pinctl.pinfile_text import (
+    INDENT,
+    Edit,
+    LayoutError,
+    Node,
+    after_line,
+    append_elements,
+    apply_edits,
+    blank_above,
+    indent_at,
+    line_end,
+    outside,
+    read_text,
+    remove_element,
+    remove_table,
+    span_of,
+)
 from pinctl.pins import Pin
 
 EDITABLE_FIELDS = ("servername", "connect_to", "include_subdomains", "verify_chain", "ca_file")
 """What `add_pins(host_fields=...)` may set; host and port are the entry's identity."""
-INDENT = "  "
-
-
-@dataclass(frozen=True)
-class _Edit:
-    start: int
-    end: int
-    text: str
 
 
 @dataclass(frozen=True)
@@ -80,24 +88,26 @@ def add_pins(
     original = None if created else text
     pin_file, root = (PinFile(path), None) if created else read_nodes(text, path)
     existing = pin_file.find_host(host, port)
-    if existing is None or root is None:
-        new_host = replace(HostEntry(host, port, pins=tuple(wanted.values())), **fields)
-        text = _add_host(text, root, new_host, path)
-        written = {k: v for k, v in fields.items() if v != getattr(HostEntry(host), k)}
-        change = Change(path, host, port, tuple(wanted.values()), fields=written, added_host=True)
-        change = replace(change, pins_left=len(wanted))
-    else:
-        added = tuple(e for key, e in wanted.items() if not _find(existing, key))
-        present = tuple(e for e in existing.pins if e.identity in wanted)
-        updates = {k: v for k, v in fields.items() if getattr(existing, k) != v}
-        node = _host_node(root, pin_file, existing)
-        edits = [*_set_fields(text, node, updates, path), *_append_pins(text, node, added)]
-        text = _apply(text, edits)
-        change = Change(path, existing.host, port, added, present, fields=updates)
-        change = replace(change, pins_left=len(existing.pins) + len(added))
-    change = replace(change, created_file=created, dry_run=dry_run)
-    if change.changed and not dry_run:
-        _write(path, text, bom, change, original)
+    where = existing or (pin_file.hosts[-1] if pin_file.hosts else None)
+    with _refusing(path, HostEntry(host, port).label, where):
+        if existing is None or root is None:
+            new_host = replace(HostEntry(host, port, pins=tuple(wanted.values())), **fields)
+            text = _add_host(text, root, new_host, path)
+            written = {k: v for k, v in fields.items() if v != getattr(HostEntry(host), k)}
+            change = Change(path, host, port, tuple(wanted.values()), fields=written)
+            change = replace(change, added_host=True, pins_left=len(wanted))
+        else:
+            added = tuple(e for key, e in wanted.items() if not _find(existing, key))
+            present = tuple(e for e in existing.pins if e.identity in wanted)
+            updates = {k: v for k, v in fields.items() if getattr(existing, k) != v}
+            node = _host_node(root, pin_file, existing)
+            edits = [*_set_fields(text, node, updates, path), *_append_pins(text, node, added)]
+            text = apply_edits(text, edits)
+            change = Change(path, existing.host, port, added, present, fields=updates)
+            change = replace(change, pins_left=len(existing.pins) + len(added))
+        change = replace(change, created_file=created, dry_run=dry_run)
+        if change.changed:
+            _write(path, text, bom, change, original, pin_file)
     return change
 
 
@@ -108,40 +118,47 @@ def remove(
     path = Path(path)
     text, bom = read_text(path)
     original = text
-    pin_file, root = read_nodes(text, path)
-    entry = _only_host(pin_file, host, port)
-    if pin is None:
-        hosts = root.value["hosts"]
-        index = pin_file.hosts.index(entry)
-        node = _host_node(root, pin_file, entry)
-        edit = _remove_element(text, hosts, index) if hosts.inline else _remove_table(text, node)
-        text = _apply(text, [edit])
-        change = Change(path, entry.host, entry.port, removed=entry.pins, removed_host=True)
-    else:
-        gone = tuple(p for p in entry.pins if p.pin == pin)
-        if not gone:
-            listed = ", ".join(str(p.pin) for p in entry.pins) or "none"
-            raise UsageError(
-                f"pin {pin} is not pinned for {entry.label} in {path} (its pins: {listed}); "
-                "see `pinctl list`"
-            )
-        for _ in gone:  # one at a time: neighbouring elements may share a comma
-            current = pin_file.find_host(entry.host, entry.port)
-            assert current is not None
-            array = _host_node(root, pin_file, current).value["pins"]
-            index = next(i for i, p in enumerate(current.pins) if p.pin == pin)
-            if len(current.pins) == 1 and "#" not in _outside(text, array):
-                edit = _Edit(span_of(array).start, span_of(array).end, "[]")
+    before, root = read_nodes(text, path)
+    entry = _only_host(before, host, port)
+    gone = entry.pins if pin is None else tuple(p for p in entry.pins if p.pin == pin)
+    if not gone and pin is not None:
+        listed = ", ".join(str(p.pin) for p in entry.pins) or "none"
+        raise UsageError(
+            f"pin {pin} is not pinned for {entry.label} in {path} (its pins: {listed}); "
+            "see `pinctl list`"
+        )
+    with _refusing(path, entry.label, entry):
+        if pin is None:
+            hosts, index = root.value["hosts"], before.hosts.index(entry)
+            if hosts.inline:
+                edit = remove_element(text, hosts, index)
             else:
-                edit = _remove_element(text, array, index)
-            text = _apply(text, [edit])
-            pin_file, root = read_nodes(text, path)
-        left = len(entry.pins) - len(gone)
-        change = Change(path, entry.host, entry.port, removed=gone, pins_left=left)
-    change = replace(change, dry_run=dry_run)
-    if not dry_run:
-        _write(path, text, bom, change, original)
+                edit = remove_table(text, _host_node(root, before, entry))
+            text = apply_edits(text, [edit])
+            change = Change(path, entry.host, entry.port, removed=gone, removed_host=True)
+        else:
+            pin_file = before
+            for _ in gone:  # one at a time: neighbouring elements may share a comma
+                text = apply_edits(text, [_remove_pin(text, root, pin_file, entry, pin)])
+                pin_file, root = _reread(text, path)
+            left = len(entry.pins) - len(gone)
+            change = Change(path, entry.host, entry.port, removed=gone, pins_left=left)
+        change = replace(change, dry_run=dry_run)
+        _write(path, text, bom, change, original, before)
     return change
+
+
+def _remove_pin(text: str, root: Node, pin_file: PinFile, entry: HostEntry, pin: Pin) -> Edit:
+    current = pin_file.find_host(entry.host, entry.port)
+    if current is None:
+        raise LayoutError("the host went missing while its pins were removed")
+    array = _host_node(root, pin_file, current).value["pins"]
+    index = next(i for i, p in enumerate(current.pins) if p.pin == pin)
+    if not array.inline:  # [[hosts.pins]] tables
+        return remove_table(text, array.value[index])
+    if len(current.pins) == 1 and "#" not in outside(text, array):
+        return Edit(span_of(array).start, span_of(array).end, "[]")
+    return remove_element(text, array, index)
 
 
 def dumps(pin_file: PinFile) -> str:
@@ -171,6 +188,10 @@ def host_table(entry: HostEntry, path: Path) -> str:
 
 def pin_table(entry: PinEntry) -> str:
     """``{ pin = "sha256/...", level = "leaf" }``: level is spelled out, except on leaf backups."""
+    return "{ " + ", ".join(f"{k} = {v}" for k, v in _pin_values(entry)) + " }"
+
+
+def _pin_values(entry: PinEntry) -> list[tuple[str, str]]:
     items = [("pin", _toml(str(entry.pin)))]
     if entry.kind != "spki":
         items.append(("kind", _toml(entry.kind)))
@@ -182,7 +203,7 @@ def pin_table(entry: PinEntry) -> str:
         items.append(("note", _toml(entry.note)))
     if entry.expires is not None:
         items.append(("expires", entry.expires.isoformat()))
-    return "{ " + ", ".join(f"{k} = {v}" for k, v in items) + " }"
+    return items
 
 
 def _host_values(entry: HostEntry, path: Path, *, inline: bool = False) -> list[tuple[str, str]]:
@@ -258,146 +279,111 @@ def _add_host(text: str, root: Node | None, entry: HostEntry, path: Path) -> str
     hosts: Node | None = root.value.get("hosts")
     if hosts is not None and hosts.inline:
         values = ", ".join(f"{k} = {v}" for k, v in _host_values(entry, path, inline=True))
-        return _apply(text, _append_elements(text, hosts, ["{ " + values + " }"]))
+        return apply_edits(text, append_elements(text, hosts, ["{ " + values + " }"]))
     at = line_end(text, span_of(hosts.value[-1]).end) if hosts and hosts.value else len(text)
     lead = "" if text[:at].endswith("\n\n") else "\n" if text[:at].endswith("\n") else "\n\n"
-    return _apply(text, [_Edit(at, at, lead + host_table(entry, path))])
+    return apply_edits(text, [Edit(at, at, lead + host_table(entry, path))])
 
 
-def _set_fields(text: str, node: Node, updates: Mapping[str, object], path: Path) -> list[_Edit]:
+def _set_fields(text: str, node: Node, updates: Mapping[str, object], path: Path) -> list[Edit]:
     edits = []
     for key, value in updates.items():
         written = _toml(value, path)
         if key in node.value:
             span = span_of(node.value[key])
-            edits.append(_Edit(span.start, span.end, written))
+            edits.append(Edit(span.start, span.end, written))
             continue
         order = HOST_KEYS.index(key)
         before = [span_of(n) for k, n in node.value.items() if HOST_KEYS.index(k) < order]
         anchor = max(before, key=lambda span: span.end)
         if node.inline:
-            edits.append(_Edit(anchor.end, anchor.end, f", {key} = {written}"))
+            edits.append(Edit(anchor.end, anchor.end, f", {key} = {written}"))
         else:
             edits.append(
-                _after_line(text, anchor, f"{indent_at(text, anchor.start)}{key} = {written}\n")
+                after_line(text, anchor, f"{indent_at(text, anchor.start)}{key} = {written}\n")
             )
     return edits
 
 
-def _append_pins(text: str, node: Node, pins: Sequence[PinEntry]) -> list[_Edit]:
+def _append_pins(text: str, node: Node, pins: Sequence[PinEntry]) -> list[Edit]:
     if not pins:
         return []
     tables = [pin_table(p) for p in pins]
+    if "pins" in node.value and not node.value["pins"].inline:
+        return [_append_sections(text, node.value["pins"], pins)]
     if "pins" in node.value:
-        return _append_elements(text, node.value["pins"], tables)
+        return append_elements(text, node.value["pins"], tables)
     anchor = max((span_of(n) for n in node.value.values()), key=lambda span: span.end)
     if node.inline:
-        return [_Edit(anchor.end, anchor.end, f", pins = [{', '.join(tables)}]")]
+        return [Edit(anchor.end, anchor.end, f", pins = [{', '.join(tables)}]")]
     indent = indent_at(text, anchor.start)
     body = "".join(f"{indent}{INDENT}{t},\n" for t in tables)
-    return [_after_line(text, anchor, f"{indent}pins = [\n{body}{indent}]\n")]
+    return [after_line(text, anchor, f"{indent}pins = [\n{body}{indent}]\n")]
 
 
-def _append_elements(text: str, array: Node, items: Sequence[str]) -> list[_Edit]:
-    """Add items to an array, one per line, in the array's own indentation."""
-    span, elements = span_of(array), array.value
-    base = indent_at(text, span.start)
-    if "\n" not in text[span.start : span.end]:
-        inner = [text[span_of(e).start : span_of(e).end] for e in elements] + list(items)
-        lines = "".join(f"{base}{INDENT}{item},\n" for item in inner)
-        return [_Edit(span.start, span.end, f"[\n{lines}{base}]")]
-    edits = []
-    indent = base + INDENT
-    if elements:
-        last = span_of(elements[-1])
-        if not text[line_start(text, last.start) : last.start].strip():
-            indent = indent_at(text, last.start)
-        if not re.match(r"(?:\s|#[^\n]*)*,", text[last.end : span.end]):
-            edits.append(_Edit(last.end, last.end, ","))
-    close = span.end - 1
-    lines = "".join(f"{indent}{item},\n" for item in items)
-    if not text[line_start(text, close) : close].strip():
-        edits.append(_Edit(line_start(text, close), line_start(text, close), lines))
-    else:
-        edits.append(_Edit(close, close, "\n" + lines + base))
-    return edits
+def _append_sections(text: str, array: Node, pins: Sequence[PinEntry]) -> Edit:
+    """Pins written as ``[[hosts.pins]]`` tables get more tables, after the host's last one,
+    indented and spaced like it."""
+    last = array.value[-1]
+    head = text[span_of(last).start : line_end(text, span_of(last).start)]
+    header, keys = head[: len(head) - len(head.lstrip(" \t"))], indent_at(text, span_of(last).end)
+    gap = "\n" if blank_above(text, span_of(last).start) else ""
+    sections = [
+        f"{header}[[hosts.pins]]\n" + "".join(f"{keys}{k} = {v}\n" for k, v in _pin_values(p))
+        for p in pins
+    ]
+    at = line_end(text, span_of(last).end)
+    lead = "" if text[:at].endswith("\n") else "\n"
+    return Edit(at, at, lead + gap + gap.join(sections))
 
 
-def _remove_element(text: str, array: Node, index: int) -> _Edit:
-    """Delete one element: its whole lines when it has them to itself, else it and a comma."""
-    outer, span = span_of(array), span_of(array.value[index])
-    start, end = line_start(text, span.start), line_end(text, span.end)
-    last = index == len(array.value) - 1
-    tail = re.fullmatch(r"[ \t]*(,)?[ \t]*(#[^\n]*)?\r?\n?", text[span.end : end])
-    if not text[start : span.start].strip() and tail and (last or tail[1]):
-        return _Edit(start, end, "")
-    after = re.match(r"\s*,[ \t]*", text[span.end : outer.end])
-    if after and not last:
-        return _Edit(span.start, span.end + after.end(), "")
-    before = re.search(r",\s*\Z", text[outer.start : span.start])
-    return _Edit(outer.start + before.start() if before else span.start, span.end, "")
-
-
-def _remove_table(text: str, node: Node) -> _Edit:
-    """Delete a ``[[hosts]]`` table from its header to its last value, with the comment block
-    right above the header when a blank line sets it off, and one blank line around it."""
-    start, end = span_of(node).start, line_end(text, span_of(node).end)
-    above = start
-    while above > 0:
-        prev = line_start(text, above - 1)
-        line = text[prev:above].strip()
-        if not line.startswith("#"):
-            start = start if line else above
-            break
-        above = prev
-    blank_before = start > 0 and not text[line_start(text, start - 1) : start].strip()
-    next_line = text[end : line_end(text, end)]
-    if (blank_before or start == 0) and end < len(text) and not next_line.strip():
-        end += len(next_line)
-    elif blank_before and end >= len(text):
-        start = line_start(text, start - 1)
-    return _Edit(start, end, "")
-
-
-def _outside(text: str, array: Node) -> str:
-    """The array's text without its elements: brackets, commas, whitespace and comments."""
-    cuts = [span_of(array).start]
-    for element in array.value:
-        cuts += [span_of(element).start, span_of(element).end]
-    cuts.append(span_of(array).end)
-    return "".join(text[cuts[i] : cuts[i + 1]] for i in range(0, len(cuts), 2))
-
-
-def _apply(text: str, edits: Sequence[_Edit]) -> str:
-    """Apply edits from the last to the first, so earlier offsets stay valid."""
-    newline = "\r\n" if "\r\n" in text else "\n"
-    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
-        text = text[: edit.start] + edit.text.replace("\n", newline) + text[edit.end :]
-    return text
-
-
-def _write(path: Path, text: str, bom: bool, change: Change, original: str | None) -> None:
-    """Check the new text as strictly as a user's file, and that it says what was meant.
+def _write(
+    path: Path, text: str, bom: bool, change: Change, original: str | None, before: PinFile
+) -> None:
+    """Check the new text as strictly as a user's file, and that it says exactly what was meant
+    (a dry run too, so that it refuses what the real run would), then write it.
 
     The file is read once more just before it is replaced: two pinctl runs editing at once
     must not silently lose one's change (`original` None means the file must not exist).
     """
-    try:
-        host = read_nodes(text, path)[0].find_host(change.host, change.port)
-    except PinFileError as exc:
-        raise RuntimeError(f"editing {path} produced an invalid file: {exc}") from None
+    after = _reread(text, path)[0]
+    host = after.find_host(change.host, change.port)
     have = set() if host is None else {p.identity for p in host.pins}
     if (host is None) != change.removed_host or any(
         (p.identity in have) == (p in change.removed) for p in (*change.added, *change.removed)
     ):
-        raise RuntimeError(f"editing {path} did not do what was asked: {change}")
+        raise LayoutError("the edited text did not say what was asked")
+    if host is not None and any(getattr(host, k) != v for k, v in change.fields.items()):
+        raise LayoutError("the edited text did not set what was asked")
+    key = (change.host.lower(), change.port)
+    if after.defaults != before.defaults or [h for h in after.hosts if h.key != key] != [
+        h for h in before.hosts if h.key != key
+    ]:
+        raise LayoutError("the edit would have changed other entries too")
+    if change.dry_run:
+        return
     current = read_text(path)[0] if path.exists() else None
     if current != original:
         raise PinFileError(f"{path} changed while pinctl was editing it; run the command again")
     write_atomic(path, (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
 
 
-def _after_line(text: str, span: Span, insert: str) -> _Edit:
-    """Insert whole lines after the line where `span` ends."""
-    at = line_end(text, span.end)
-    return _Edit(at, at, insert if text[:at].endswith("\n") else "\n" + insert)
+def _reread(text: str, path: Path) -> tuple[PinFile, Node]:
+    """pinctl's own text failing to read back is pinctl's failure, never the user's TOML."""
+    try:
+        return read_nodes(text, path)
+    except PinFileError as exc:
+        raise LayoutError(f"the edited text would not read back: {exc}") from None
+
+
+@contextlib.contextmanager
+def _refusing(path: Path, label: str, near: HostEntry | None) -> Iterator[None]:
+    """Turn an edit pinctl could not make into a refusal that leaves the file as it was."""
+    try:
+        yield
+    except LayoutError as exc:
+        line = near.line if near is not None and near.line else 1
+        raise PinFileError(
+            f"{path}:{line}: pinctl could not edit {label} as this file writes it ({exc}); "
+            "the file is unchanged: make the change by hand"
+        ) from None

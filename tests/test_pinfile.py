@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import stat
 import tempfile
 from datetime import date
@@ -376,13 +377,22 @@ def _styled(text: str, data: st.DataObject) -> str:
     return "".join(out)
 
 
+def _as_tables(pin_file: PinFile) -> str:
+    """The same file with every host's pins written as ``[[hosts.pins]]`` tables."""
+    import tomlkit
+
+    return tomlkit.dumps(tomlkit.parse(dumps(pin_file)).unwrap())
+
+
 @settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow])
-@given(pin_files, st.data(), st.booleans())
+@given(pin_files, st.data(), st.booleans(), st.booleans())
 def test_edits_change_exactly_what_was_asked(
-    pin_file: PinFile, data: st.DataObject, styled: bool
+    pin_file: PinFile, data: st.DataObject, styled: bool, tables: bool
 ) -> None:
-    """add_pins then remove, on any file (as written or hand-edited), change only what was named."""
-    text = _styled(dumps(pin_file), data) if styled else dumps(pin_file)
+    """add_pins then remove, on any file (as written, hand-edited, or with pins as
+    ``[[hosts.pins]]`` tables), change only what was named."""
+    text = _as_tables(pin_file) if tables else dumps(pin_file)
+    text = _styled(text, data) if styled else text
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "pins.toml"
         path.write_text(text)
@@ -551,6 +561,92 @@ def test_remove_the_only_pin_leaves_an_empty_array(tmp_path: Path) -> None:
     change = remove(path, "pay.example.com", pin=Pin.parse(PAY))
     assert change.pins_left == 0
     assert path.read_text() == COMMENTED.replace(f'[{{ pin = "{PAY}" }}]', "[]")
+
+
+TABLES = f"""\
+version = 1
+
+[[hosts]]
+host = "a.example"
+
+# the leaf
+[[hosts.pins]]
+pin = "{LEAF}"
+level = "leaf"
+
+[[hosts.pins]]
+pin = "{INTER}"
+level = "intermediate"  # R11
+
+# next
+[[hosts]]
+host = "b.example"
+pins = [{{ pin = "{PAY}" }}]
+"""
+
+
+def test_pins_written_as_tables_get_one_more_table(tmp_path: Path) -> None:
+    """A host whose pins are [[hosts.pins]] tables gets new pins as tables after its last one."""
+    path = tmp_path / "pins.toml"
+    path.write_text(TABLES)
+    change = add_pins(path, "a.example", 443, [PinEntry(NEW, backup=True, note="b-1")])
+    assert [e.pin for e in change.added] == [NEW]
+    assert path.read_text() == TABLES.replace(
+        '"intermediate"  # R11\n',
+        f'"intermediate"  # R11\n\n[[hosts.pins]]\npin = "{NEW}"\nbackup = true\nnote = "b-1"\n',
+    )
+
+
+def test_pins_written_as_tables_are_removed_table_by_table(tmp_path: Path) -> None:
+    """Removing a pin written as a table deletes that table and its comment; the last one too."""
+    path = tmp_path / "pins.toml"
+    path.write_text(TABLES)
+    remove(path, "a.example", pin=Pin.parse(LEAF))
+    leaf_table = f'# the leaf\n[[hosts.pins]]\npin = "{LEAF}"\nlevel = "leaf"\n\n'
+    assert path.read_text() == TABLES.replace(leaf_table, "")
+    change = remove(path, "a.example", pin=Pin.parse(INTER))
+    assert change.pins_left == 0
+    inter_table = f'[[hosts.pins]]\npin = "{INTER}"\nlevel = "intermediate"  # R11\n\n'
+    assert path.read_text() == TABLES.replace(leaf_table, "").replace(inter_table, "")
+    assert load(path).hosts[0].pins == ()
+
+
+def test_an_edit_pinctl_cannot_make_is_refused_and_the_file_kept(tmp_path: Path) -> None:
+    """When an edit would change more than was asked ([defaults] between a host's pin tables
+    would go with the host), pinctl refuses, dry run or not, with the host's line, and leaves
+    the file alone."""
+    path = tmp_path / "pins.toml"
+    text = (
+        f'version = 1\n[[hosts]]\nhost = "a.example"\n[[hosts.pins]]\npin = "{LEAF}"\n'
+        f'[defaults]\nwarn_days = 3\n[[hosts.pins]]\npin = "{INTER}"\n'
+    )
+    path.write_text(text)
+    with pytest.raises(PinFileError, match=r"could not edit a\.example:443"):
+        remove(path, "a.example", dry_run=True)
+    with pytest.raises(PinFileError) as caught:
+        remove(path, "a.example")
+    message = str(caught.value)
+    assert message.startswith(f"{path}:2: pinctl could not edit a.example:443 as this file")
+    assert "the file is unchanged: make the change by hand" in message
+    assert caught.value.exit_code == ExitCode.USAGE
+    assert path.read_text() == text
+    add_pins(path, "a.example", 443, [PinEntry(NEW)])
+    assert [p.pin for p in load(path).hosts[0].pins] == [Pin.parse(LEAF), Pin.parse(INTER), NEW]
+    assert load(path).defaults.warn_days == 3
+
+
+@pytest.mark.parametrize(
+    "value", ["[" * 5000 + "]" * 5000, "{ a = " * 3000 + "1" + " }" * 3000], ids=["array", "table"]
+)
+def test_nesting_deeper_than_the_parser_can_go_is_a_pin_file_error(
+    tmp_path: Path, value: str
+) -> None:
+    """TOML nested past the parsers' recursion limit is a PinFileError naming the file."""
+    path = tmp_path / "pins.toml"
+    path.write_text(f"version = 1\nx = {value}\n")
+    assert pinfile_text.fast_nodes(path.read_text()) is None
+    with pytest.raises(PinFileError, match=f"^{re.escape(str(path))}:2: "):
+        load(path)
 
 
 @pytest.mark.parametrize(

@@ -424,3 +424,109 @@ def test_terminal_table_never_cuts_a_pin(commented: Path) -> None:
     assert LEAF in out.getvalue()
     assert "pay.example.com:8443" in out.getvalue()
     assert "…" not in out.getvalue()
+
+
+# --- pins written as [[hosts.pins]] tables -----------------------------------------------
+
+
+def _tables(path: Path, host: str, *pins: Pin | str, extra: str = "") -> Path:
+    sections = "".join(f'\n[[hosts.pins]]\npin = "{p}"\nlevel = "leaf"\n' for p in pins)
+    path.write_text(f'version = 1\n\n[[hosts]]\nhost = "{host}"\n{extra}{sections}')
+    return path
+
+
+def test_add_to_pins_written_as_tables(
+    run: Run, tmp_path: Path, site: Site, address: str, ca_pem: Path
+) -> None:
+    """add appends [[hosts.pins]] tables to a host that writes its pins that way."""
+    name, port = address.split(":")
+    pin_file = _tables(tmp_path / "pins.toml", name, site.leaf, extra=f"port = {port}\n")
+    result = add(run, pin_file, "--ca-file", str(ca_pem), address)
+    assert result.exit_code == 0, result.stderr
+    assert sorted(line[:2] for line in result.stdout.splitlines()) == ["+ ", "= ", "~ "]
+    assert pin_file.read_text().count("[[hosts.pins]]") == 2
+    (host,) = load(pin_file).hosts
+    assert [p.pin for p in host.pins] == [site.leaf, site.intermediate]
+
+
+def test_remove_a_pin_written_as_a_table(run: Run, tmp_path: Path) -> None:
+    """remove --pin deletes a [[hosts.pins]] table, the host's only one included."""
+    pin_file = _tables(tmp_path / "pins.toml", "a.example", LEAF, PAY)
+    result = run(["remove", "--pin-file", str(pin_file), "a.example", "--pin", LEAF])
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert [str(p.pin) for p in load(pin_file).hosts[0].pins] == [PAY]
+    result = run(["remove", "--pin-file", str(pin_file), "a.example", "--pin", PAY])
+    assert result.exit_code == 0
+    assert "has no pins left" in result.stderr
+    assert pin_file.read_text() == 'version = 1\n\n[[hosts]]\nhost = "a.example"\n'
+
+
+def test_backup_keygen_adds_to_pins_written_as_tables(run: Run, tmp_path: Path) -> None:
+    """backup-keygen --host adds its backup pins as [[hosts.pins]] tables too."""
+    pin_file = _tables(tmp_path / "pins.toml", "a.example", LEAF)
+    result = run(
+        [
+            "backup-keygen",
+            "--no-encrypt",
+            "--count",
+            "1",
+            "--out-dir",
+            str(tmp_path),
+            "--host",
+            "a.example",
+            "--pin-file",
+            str(pin_file),
+            "-o",
+            "pins",
+        ]
+    )
+    assert result.exit_code == 0, result.stderr
+    backup = Pin.parse(result.stdout.strip())
+    (host,) = load(pin_file).hosts
+    assert [(p.pin, p.backup) for p in host.pins] == [(Pin.parse(LEAF), False), (backup, True)]
+    assert pin_file.read_text().count("[[hosts.pins]]") == 2
+
+
+def test_an_edit_pinctl_cannot_make_exits_2_and_keeps_the_file(run: Run, tmp_path: Path) -> None:
+    """An edit that would change more than asked is refused in one line; the file is kept."""
+    pin_file = tmp_path / "pins.toml"
+    text = (
+        f'version = 1\n[[hosts]]\nhost = "a.example"\n[[hosts.pins]]\npin = "{LEAF}"\n'
+        f'[defaults]\nwarn_days = 3\n[[hosts.pins]]\npin = "{PAY}"\n'
+    )
+    pin_file.write_text(text)
+    result = run(["remove", "--pin-file", str(pin_file), "a.example"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"pinctl: error: {pin_file}:2: pinctl could not edit")
+    assert result.stderr.count("\n") == 1
+    assert pin_file.read_text() == text
+
+
+# --- pin files nested past the parser's depth --------------------------------------------
+
+
+def test_a_deeply_nested_file_is_a_one_line_error(run: Run, tmp_path: Path) -> None:
+    """A pin file nested thousands deep exits 2 naming the file, not with an internal error."""
+    pin_file = tmp_path / "pins.toml"
+    pin_file.write_text("version = 1\nx = " + "[" * 6000 + "]" * 6000 + "\n")
+    result = run(["list", "--pin-file", str(pin_file)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"pinctl: error: {pin_file}:2: ")
+    assert result.stderr.count("\n") == 1
+
+
+def test_host_completion_completes_nothing_from_a_deeply_nested_file(tmp_path: Path) -> None:
+    """TAB completion of hosts returns nothing for a file too deep to parse, and never raises."""
+    import click
+
+    from pinctl.cli import cli
+    from pinctl.cli.common import complete_hosts
+
+    pin_file = tmp_path / "pins.toml"
+    ctx = click.Context(cli)
+    ctx.params["pin_file"] = str(pin_file)
+    param = click.Argument(["hosts"])
+    pin_file.write_text('version = 1\n[[hosts]]\nhost = "a.example"\n')
+    assert complete_hosts(ctx, param, "") == ["a.example"]
+    pin_file.write_text("version = 1\nx = " + "[" * 6000 + "]" * 6000 + "\n")
+    assert complete_hosts(ctx, param, "") == []

@@ -35,11 +35,16 @@ class Outcome:
     exit_code: ExitCode = ExitCode.OK
     warnings: tuple[str, ...] = field(default=())
     """Lines for stderr, written before the result."""
+    errors: tuple[str, ...] = field(default=())
+    """Failures beside the result (it is still written), as ``pinctl: error:`` lines."""
 
     def write(self) -> None:
         from pinctl.output.terminal import Sink
 
         sink = Sink(sys.stdout, sys.stderr)
+        for line in self.errors:
+            sink.err.write(f"pinctl: error: {' '.join(line.split())}\n")
+            sink.err.flush()
         for line in self.warnings:
             sink.warn(line)
         self.render(self.result, sink)
@@ -149,6 +154,6 @@ def complete_hosts(ctx: click.Context, param: click.Parameter, incomplete: str) 
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
         hosts = [str(h["host"]) for h in data.get("hosts", []) if isinstance(h, dict)]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return []
     return [h for h in dict.fromkeys(hosts) if h.startswith(incomplete)]

@@ -16,7 +16,7 @@ from pinctl.cli.common import (
     output_option,
     pin_file_option,
 )
-from pinctl.errors import UsageError
+from pinctl.errors import ExitCode, InputError, UsageError
 from pinctl.verify import DEFAULT_CONCURRENCY
 
 
@@ -108,8 +108,8 @@ def command(
             f"--chain judges one saved chain, and {pins.path} has {len(hosts)} hosts; "
             "name the host(s) it belongs to: pinctl verify HOST --chain FILE"
         )
-    if junit_xml is not None and not Path(junit_xml).resolve().parent.is_dir():
-        raise UsageError(f"--junit-xml {junit_xml}: its directory does not exist; create it first")
+    if junit_xml is not None:
+        _check_report_path(junit_xml)
     chain = core.load_chain(Path(chain_file)) if chain_file is not None else None
     options = core.VerifyOptions(
         timeout=timeout,
@@ -125,8 +125,22 @@ def command(
     with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:
         result = core.verify(pins, hosts, options, now, chain=chain, progress=tick)
     if junit_xml is not None:
-        junit.write(Path(junit_xml), junit.verify_suite(result, now))
+        try:
+            junit.write(Path(junit_xml), junit.verify_suite(result, now))
+        except InputError as exc:
+            # The checks ran and are reported, but CI lost its artefact: fail closed.
+            lost = f"{exc}; the hosts were checked, but no JUnit report was written"
+            return Outcome(result, RENDERERS[output], ExitCode.FAILED, errors=(lost,))
     return Outcome(result, RENDERERS[output], result.exit_code)
+
+
+def _check_report_path(junit_xml: str) -> None:
+    """Catch what can be caught before any host is contacted (exit 2 means none was)."""
+    target = os.path.realpath(junit_xml)
+    if os.path.islink(target):
+        raise UsageError(f"--junit-xml {junit_xml}: a loop of symbolic links; fix the link")
+    if not os.path.isdir(os.path.dirname(target)):
+        raise UsageError(f"--junit-xml {junit_xml}: its directory does not exist; create it first")
 
 
 def _debug() -> bool:
