@@ -148,9 +148,7 @@ def certificate_entry(
     info = _certificate_key_info(cert)
     if not details:
         spki = {alg: compute(key_der, alg) for alg in hashes}
-        return Entry(
-            index=index, kind="certificate", key=info, spki=spki, served=served
-        )
+        return Entry(index=index, kind="certificate", key=info, spki=spki, served=served)
     der = cert.public_bytes(Encoding.DER)
     with warnings.catch_warnings():
         # Some roots in the Mozilla bundle have serial 0; cryptography warns, the pin is fine.
