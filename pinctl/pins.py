@@ -28,11 +28,13 @@ _ALG_BY_B64_LEN = {n: alg for alg, n in _B64_LEN.items()}
 _ALG_BY_HEX_LEN = {2 * size: alg for alg, size in DIGEST_SIZES.items()}
 _EMPTY_DIGESTS = {hashlib.new(alg, b"").digest() for alg in DIGEST_SIZES}
 
-_B64_STD = re.compile(r"[A-Za-z0-9+/]*={0,2}")
-_HEX = re.compile(r"[0-9A-Fa-f]+")
-_HEX_COLONS = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})+")
-_PREFIXED = re.compile(r"(?P<alg>[A-Za-z0-9-]+)(?P<sep>//?)(?P<value>.*)", re.DOTALL)
-_HPKP = re.compile(r'pin-(?P<alg>[A-Za-z0-9]+)\s*=\s*"?(?P<value>[^"]*)"?\s*;?', re.DOTALL)
+# Patterns, not compiled objects: `re` compiles them on first use, so commands that
+# never parse a pin (pin, fetch) do not pay for it at start-up.
+_B64_STD = r"[A-Za-z0-9+/]*={0,2}"
+_HEX = r"[0-9A-Fa-f]+"
+_HEX_COLONS = r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})+"
+_PREFIXED = r"(?s)(?P<alg>[A-Za-z0-9-]+)(?P<sep>//?)(?P<value>.*)"
+_HPKP = r'(?s)pin-(?P<alg>[A-Za-z0-9]+)\s*=\s*"?(?P<value>[^"]*)"?\s*;?'
 
 
 @dataclass(frozen=True, order=True)
@@ -76,8 +78,8 @@ def parse_pin(text: str) -> Pin:
             f"pin {shown} looks like a whole Public-Key-Pins header; give one pin at a time, "
             'e.g. pin-sha256="BASE64"'
         )
-    hpkp = _HPKP.fullmatch(value)
-    prefixed = _PREFIXED.fullmatch(value)
+    hpkp = re.fullmatch(_HPKP, value)
+    prefixed = re.fullmatch(_PREFIXED, value)
     if hpkp:
         alg, value = hpkp["alg"].lower(), hpkp["value"].strip()
     elif prefixed and prefixed["alg"].lower().replace("-", "") in _known_or_hashlike():
@@ -101,8 +103,8 @@ def _known_or_hashlike() -> set[str]:
 
 
 def _decode(value: str, alg: str | None, shown: str) -> tuple[bytes, str]:
-    if _HEX_COLONS.fullmatch(value) or (
-        _HEX.fullmatch(value)
+    if re.fullmatch(_HEX_COLONS, value) or (
+        re.fullmatch(_HEX, value)
         and len(value) in _ALG_BY_HEX_LEN
         and (alg is None or len(value) == 2 * DIGEST_SIZES[alg])
     ):
@@ -119,7 +121,7 @@ def _decode(value: str, alg: str | None, shown: str) -> tuple[bytes, str]:
             f"pin {shown}: uses URL-safe base64 ('-' or '_'); pins use standard base64 "
             "with '+' and '/'"
         )
-    if not _B64_STD.fullmatch(value):
+    if not re.fullmatch(_B64_STD, value):
         raise PinFormatError(f"pin {shown}: not base64 or hex; expected sha256/BASE64")
     if len(value) % 4:
         raise PinFormatError(

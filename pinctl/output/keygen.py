@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -102,7 +101,7 @@ def result_json(result: KeygenResult) -> dict[str, Any]:
 
 
 def render_json(result: KeygenResult, sink: Sink) -> None:
-    sink.out.write(json.dumps(result_json(result), indent=2) + "\n")
+    sink.write_json(result_json(result))
     _notes(result, sink)
 
 

@@ -6,7 +6,6 @@ lets an escape sequence or a line break through to a terminal or a log.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -108,7 +107,7 @@ def render_json(listing: Listing, sink: Sink) -> None:
         },
         "hosts": [_host_json(host, listing) for host in listing.pin_file.hosts],
     }
-    sink.out.write(json.dumps(document, indent=2) + "\n")
+    sink.write_json(document)
 
 
 RENDERERS: dict[str, Callable[[Listing, Sink], None]] = {
@@ -131,7 +130,7 @@ def change_lines(change: Change) -> list[str]:
     """``+`` added, ``=`` already there, ``-`` removed, ``~`` a host setting written."""
     label = change.label
     lines = [
-        f"~ {label} {key} = {json.dumps(_shown(value))}" for key, value in change.fields.items()
+        f"~ {label} {key} = {_json_text(_shown(value))}" for key, value in change.fields.items()
     ]
     lines += [f"+ {label} {p.pin} {describe(p)}" for p in change.added]
     lines += [f"= {label} {p.pin} {describe(p)} already pinned" for p in change.present]
@@ -167,3 +166,9 @@ def render_changes(result: EditResult, sink: Sink) -> None:
         sink.note(f"{path} is unchanged: every pin was already there")
     elif any(change.created_file for change in result.changes):
         sink.note(f"created {path}")
+
+
+def _json_text(value: object) -> str:
+    import json
+
+    return json.dumps(value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -203,7 +202,7 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
 def render_json(result: SourcesResult, sink: Sink) -> None:
     _failures(result, sink)
     document = {"sources": [source_json(source) for source in result.sources]}
-    sink.out.write(json.dumps(document, indent=2) + "\n")
+    sink.write_json(document)
 
 
 def render_pins(result: SourcesResult, sink: Sink) -> None:

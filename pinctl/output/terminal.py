@@ -37,6 +37,12 @@ class Sink:
         """NO_COLOR (any value) and TERM=dumb turn colour off, as no-color.org asks."""
         return self.out_tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
+    def write_json(self, document: object) -> None:
+        """One JSON document on stdout, so `pinctl ... -o json | jq` always parses."""
+        import json  # only the json renderers pay for it
+
+        self.out.write(json.dumps(document, indent=2) + "\n")
+
     def warn(self, message: str) -> None:
         self.err.write(f"pinctl: warning: {message}\n")
         self.err.flush()

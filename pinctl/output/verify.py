@@ -7,7 +7,6 @@ OkHttp-style block: each certificate's SPKI pin and subject, then the pins expec
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -92,7 +91,7 @@ def render_json(result: VerifyResult, sink: Sink) -> None:
         "exit_code": int(result.exit_code),
         "hosts": [host_json(h) for h in result.hosts],
     }
-    sink.out.write(json.dumps(document, indent=2) + "\n")
+    sink.write_json(document)
 
 
 RENDERERS: dict[str, Callable[[VerifyResult, Sink], None]] = {
