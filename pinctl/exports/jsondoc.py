@@ -19,18 +19,24 @@ def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Ex
     base = pinfile.path.parent
     document = {
         "version": pinfile.version,
-        "defaults": {
-            "warn_days": pinfile.defaults.warn_days,
-            "min_tls": pinfile.defaults.min_tls,
-            "forward_secrecy": pinfile.defaults.forward_secrecy,
-            "ca_file": _path(pinfile.defaults.ca_file, base),
-        },
-        "hosts": [_host(entry, base) for entry in select(pinfile, hosts)],
+        "defaults": defaults_dict(pinfile),
+        "hosts": [host_dict(entry, base) for entry in select(pinfile, hosts)],
     }
     return Export(json.dumps(document, indent=2) + "\n")
 
 
-def _host(entry: HostEntry, base: Path) -> dict[str, Any]:
+def defaults_dict(pinfile: PinFile) -> dict[str, Any]:
+    """[defaults] as JSON; `list -o json` shows the same fields."""
+    return {
+        "warn_days": pinfile.defaults.warn_days,
+        "min_tls": pinfile.defaults.min_tls,
+        "forward_secrecy": pinfile.defaults.forward_secrecy,
+        "ca_file": _path(pinfile.defaults.ca_file, pinfile.path.parent),
+    }
+
+
+def host_dict(entry: HostEntry, base: Path) -> dict[str, Any]:
+    """A [[hosts]] table as JSON, paths as written in the pin file."""
     return {
         "host": entry.host,
         "port": entry.port,
@@ -39,11 +45,11 @@ def _host(entry: HostEntry, base: Path) -> dict[str, Any]:
         "include_subdomains": entry.include_subdomains,
         "verify_chain": entry.verify_chain,
         "ca_file": _path(entry.ca_file, base),
-        "pins": [_pin(pin) for pin in entry.pins],
+        "pins": [pin_dict(pin) for pin in entry.pins],
     }
 
 
-def _pin(pin: PinEntry) -> dict[str, Any]:
+def pin_dict(pin: PinEntry) -> dict[str, Any]:
     return {
         "pin": str(pin.pin),
         "kind": pin.kind,

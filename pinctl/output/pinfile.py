@@ -65,46 +65,29 @@ def render_table(listing: Listing, sink: Sink) -> None:
     console.print(table, crop=False)
 
 
-def _pin_json(pin: PinEntry, listing: Listing) -> dict[str, Any]:
-    return {
-        "pin": str(pin.pin),
-        "kind": pin.kind,
-        "level": pin.level,
-        "backup": pin.backup,
-        "note": pin.note,
-        "expires": pin.expires.isoformat() if pin.expires else None,
-        "days_left": pin.days_left(listing.today),
-        "expired": pin.expired(listing.today),
-        "weak": pin.pin.weak,
-        "line": pin.line,
-    }
-
-
 def _host_json(host: HostEntry, listing: Listing) -> dict[str, Any]:
-    return {
-        "host": host.host,
-        "port": host.port,
-        "servername": host.servername,
-        "connect_to": host.connect_to,
-        "include_subdomains": host.include_subdomains,
-        "verify_chain": host.verify_chain,
-        "ca_file": str(host.ca_file) if host.ca_file else None,
-        "line": host.line,
-        "pins": [_pin_json(pin, listing) for pin in host.pins],
-    }
+    """The export's JSON of a host, plus what `list` knows of today: expiry and lines."""
+    from pinctl.exports.jsondoc import host_dict
+
+    document = host_dict(host, listing.pin_file.path.parent)
+    document["line"] = host.line
+    for pin, shown in zip(host.pins, document["pins"], strict=True):
+        shown.update(
+            days_left=pin.days_left(listing.today),
+            expired=pin.expired(listing.today),
+            weak=pin.pin.weak,
+            line=pin.line,
+        )
+    return document
 
 
 def render_json(listing: Listing, sink: Sink) -> None:
-    defaults = listing.pin_file.defaults
+    from pinctl.exports.jsondoc import defaults_dict
+
     document = {
         "pin_file": str(listing.pin_file.path),
         "today": listing.today.isoformat(),
-        "defaults": {
-            "warn_days": defaults.warn_days,
-            "min_tls": defaults.min_tls,
-            "forward_secrecy": defaults.forward_secrecy,
-            "ca_file": str(defaults.ca_file) if defaults.ca_file else None,
-        },
+        "defaults": defaults_dict(listing.pin_file),
         "hosts": [_host_json(host, listing) for host in listing.pin_file.hosts],
     }
     sink.write_json(document)
