@@ -106,10 +106,14 @@ class VerifyResult:
     pin_file: Path
     rule: str = "okhttp"
     elapsed: float = 0.0
+    lost_report: str | None = None
+    """Why the --junit-xml report could not be written; CI lost its artefact, so the run fails."""
 
     @property
     def exit_code(self) -> ExitCode:
         """1 wins over 3: a failed check matters more than a host that was not checked."""
+        if self.lost_report is not None:
+            return ExitCode.FAILED
         codes = {host.exit_code for host in self.hosts}
         for code in (ExitCode.FAILED, ExitCode.UNREACHABLE):
             if code in codes:

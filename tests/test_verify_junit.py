@@ -87,7 +87,9 @@ def test_a_lost_report_fails_a_passing_run(
     assert result.stderr.startswith("pinctl: error: cannot write ")
     as_json = _verify(run, pin_file, tmp_path / TOO_LONG, "-o", "json")
     assert as_json.exit_code == 1
-    assert json.loads(as_json.stdout)["hosts"][0]["status"] == "pass"
+    document = json.loads(as_json.stdout)
+    assert document["hosts"][0]["status"] == "pass"
+    assert (document["ok"], document["exit_code"]) == (False, 1)
 
 
 def test_a_written_report_keeps_the_runs_exit_code(

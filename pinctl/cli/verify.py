@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from pinctl.cli.common import (
     output_option,
     pin_file_option,
 )
-from pinctl.errors import ExitCode, InputError, UsageError
+from pinctl.errors import InputError, UsageError
 from pinctl.verify import DEFAULT_CONCURRENCY
 
 
@@ -130,7 +131,8 @@ def command(
         except InputError as exc:
             # The checks ran and are reported, but CI lost its artefact: fail closed.
             lost = f"{exc}; the hosts were checked, but no JUnit report was written"
-            return Outcome(result, RENDERERS[output], ExitCode.FAILED, errors=(lost,))
+            result = replace(result, lost_report=lost)
+            return Outcome(result, RENDERERS[output], result.exit_code, errors=(lost,))
     return Outcome(result, RENDERERS[output], result.exit_code)
 
 
