@@ -130,7 +130,7 @@ def _resolve(
             infos = socket.getaddrinfo(host, port, wanted, socket.SOCK_STREAM)
             found.append([(info[0], info[4]) for info in infos])
         except (OSError, ValueError) as exc:  # UnicodeError is a ValueError
-            failed.append(OSError(str(exc)))
+            failed.append(OSError(getattr(exc, "strerror", None) or str(exc)))
         finally:
             done.set()
 
