@@ -140,8 +140,6 @@ def certificate_entry(
     Without `details` only the SPKI pins are filled in: `pin -o pins` over a bundle of
     hundreds of roots need not format names it will never print.
     """
-    from cryptography.hazmat.primitives.serialization import Encoding
-
     from pinctl.der import certificate_spki
 
     key_der = certificate_spki(cert)
@@ -149,6 +147,9 @@ def certificate_entry(
     if not details:
         spki = {alg: compute(key_der, alg) for alg in hashes}
         return Entry(index=index, kind="certificate", key=info, spki=spki, served=served)
+    # serialization pulls in SSH and cipher modules: only the detailed view needs it.
+    from cryptography.hazmat.primitives.serialization import Encoding
+
     der = cert.public_bytes(Encoding.DER)
     with warnings.catch_warnings():
         # Some roots in the Mozilla bundle have serial 0; cryptography warns, the pin is fine.

@@ -138,7 +138,6 @@ class _Reader:
 
     def _pem_block(self, label: bytes, block: re.Match[bytes]) -> None:
         from cryptography import x509
-        from cryptography.hazmat.primitives import serialization
 
         def where() -> str:  # counted only for a message: a bundle has hundreds of blocks
             line = block.string.count(b"\n", 0, block.start()) + 1
@@ -155,6 +154,8 @@ class _Reader:
                 for cert in _pkcs7(_der_body(block.group("body"), where)):
                     self._cert(cert)
             elif label in (b"PUBLIC KEY", b"RSA PUBLIC KEY"):
+                from cryptography.hazmat.primitives import serialization
+
                 key = serialization.load_pem_public_key(whole)
                 raw = _der_body(block.group("body"), where) if label == b"PUBLIC KEY" else None
                 self._key(key, "public_key", raw_spki=raw)
@@ -197,12 +198,19 @@ class _Reader:
 
     def _der_plain(self, data: bytes) -> bool:
         from cryptography import x509
-        from cryptography.hazmat.primitives import serialization
 
         if not data.startswith(b"\x30"):
             return False
+        try:  # most DER files are certificates; the key loaders cost an import
+            cert: x509.Certificate | None = x509.load_der_x509_certificate(data)
+        except Exception:  # not a certificate; try the other types
+            cert = None
+        if cert is not None:
+            self._cert(cert)
+            return True
+        from cryptography.hazmat.primitives import serialization
+
         for load, kind in (
-            (x509.load_der_x509_certificate, "certificate"),
             (serialization.load_der_public_key, "public_key"),
             (x509.load_der_x509_csr, "csr"),
             (lambda d: serialization.load_der_private_key(d, password=None), "private_key"),
@@ -219,10 +227,7 @@ class _Reader:
     def _add_loaded(self, loaded: object, kind: str, data: bytes) -> None:
         from cryptography import x509
 
-        if kind == "certificate":
-            assert isinstance(loaded, x509.Certificate)
-            self._cert(loaded)
-        elif kind == "csr":
+        if kind == "csr":
             assert isinstance(loaded, x509.CertificateSigningRequest)
             self._key(loaded.public_key(), "csr", loaded.subject.rfc4514_string(), csr_spki(loaded))
         elif kind == "pkcs7":
