@@ -11,8 +11,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pinctl.entries import SourceFailure
 from pinctl.errors import ConnectError, InputError, UsageError
+from pinctl.live import SourceFailure
 from pinctl.matching import Presented
 from pinctl.pinfile import Level, PinEntry, PinFile
 from pinctl.pinfile_edit import EditResult, absolute_path, add_pins

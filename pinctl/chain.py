@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pinctl.entries import Validation
 from pinctl.errors import InputError
+from pinctl.live import Validation
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
+    from pinctl.live import SourceFailure, TlsInfo, Validation
+
 EntryKind = Literal["certificate", "public_key", "private_key", "csr"]
 
 
@@ -54,26 +56,6 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class TlsInfo:
-    version: str
-    """As OpenSSL names it: ``TLSv1.3``."""
-    cipher: str
-    """The IANA/OpenSSL cipher suite name."""
-
-
-@dataclass(frozen=True)
-class Validation:
-    """The verdict of path validation; fetch reports it, verify enforces it."""
-
-    trusted: bool
-    """The chain leads to a trusted root, whatever the name."""
-    hostname_match: bool
-    """The leaf is valid for the name checked."""
-    error: str | None = None
-    """Why `trusted` or `hostname_match` is false."""
-
-
-@dataclass(frozen=True)
 class SourceReport:
     """A source that could be read: a file, or a host that completed a handshake."""
 
@@ -81,14 +63,6 @@ class SourceReport:
     entries: tuple[Entry, ...]
     tls: TlsInfo | None = None
     validation: Validation | None = None
-
-
-@dataclass(frozen=True)
-class SourceFailure:
-    """A target that could not be read or reached; the other targets are still shown."""
-
-    source: str
-    error: str
 
 
 @dataclass(frozen=True)
@@ -102,7 +76,7 @@ class SourcesResult:
 
     @property
     def failed(self) -> bool:
-        return any(isinstance(s, SourceFailure) for s in self.sources)
+        return not all(isinstance(s, SourceReport) for s in self.sources)
 
 
 def spki_der(public_key: PublicKeyTypes) -> bytes:

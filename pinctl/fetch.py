@@ -11,8 +11,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pinctl.entries import SourceFailure, SourceReport, certificate_entry
+from pinctl.entries import SourceReport, certificate_entry
 from pinctl.errors import ConnectError
+from pinctl.live import SourceFailure
 from pinctl.pins import HashAlg
 from pinctl.proxy import parse_proxy, proxy_from_env
 from pinctl.targets import Target

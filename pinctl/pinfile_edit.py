@@ -14,9 +14,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pinctl.entries import SourceFailure
 from pinctl.errors import PinFileError, UsageError
 from pinctl.files import write_atomic
+from pinctl.live import SourceFailure
 from pinctl.pinfile import (
     DEFAULT_PORT,
     HOST_KEYS,

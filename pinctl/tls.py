@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
-from pinctl.entries import TlsInfo
 from pinctl.errors import ConnectError
+from pinctl.live import TlsInfo
 from pinctl.proxy import PROXY_DEFAULT_PORT as PROXY_DEFAULT_PORT
 from pinctl.proxy import Proxy as Proxy
 from pinctl.proxy import bypasses_proxy as bypasses_proxy

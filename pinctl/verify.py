@@ -16,8 +16,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
-from pinctl.entries import TlsInfo
 from pinctl.errors import ConnectError, ExitCode, InputError, PinctlError, UsageError
+from pinctl.live import TlsInfo
 from pinctl.matching import MatchRule, OkHttpRule, Presented, pin_matches, pin_of
 from pinctl.pinfile import HostEntry, PinEntry, PinFile
 

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pinctl.chain import load_roots, validate
-from pinctl.entries import Validation
 from pinctl.errors import InputError
+from pinctl.live import Validation
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 

@@ -16,8 +16,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from pinctl import junit
-from pinctl.entries import TlsInfo, spki_der
+from pinctl.entries import spki_der
 from pinctl.errors import ConnectError, ExitCode, InputError, UsageError
+from pinctl.live import TlsInfo
 from pinctl.matching import OkHttpRule, Presented
 from pinctl.pinfile import Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pins import Pin, compute

@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pinctl.entries import Entry, SourceFailure, SourceReport, SourcesResult
+from pinctl.entries import Entry, SourceReport, SourcesResult
 from pinctl.output.terminal import Sink, printable
+
+if TYPE_CHECKING:
+    from pinctl.live import SourceFailure
 
 
 def _days_left(entry: Entry, now: datetime) -> int | None:
@@ -54,7 +57,7 @@ def _validation_line(report: SourceReport) -> str | None:
 
 def _failures(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
-        if isinstance(source, SourceFailure):
+        if not isinstance(source, SourceReport):
             sink.err.write(
                 f"pinctl: error: {printable(source.source)}: {printable(source.error)}\n"
             )
@@ -66,7 +69,7 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
     _failures(result, sink)
     out: list[str] = []
     for source in result.sources:
-        if isinstance(source, SourceFailure):
+        if not isinstance(source, SourceReport):
             continue
         head = printable(source.source)
         if source.tls is not None:
@@ -103,7 +106,7 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
     _failures(result, sink)
     console = sink.console()
     for source in result.sources:
-        if isinstance(source, SourceFailure):
+        if not isinstance(source, SourceReport):
             continue
         title = printable(source.source) + (
             f"  {source.tls.version}  {source.tls.cipher}" if source.tls else ""
@@ -174,7 +177,7 @@ def entry_json(entry: Entry) -> dict[str, Any]:
 
 
 def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
-    if isinstance(source, SourceFailure):
+    if not isinstance(source, SourceReport):
         return {
             "source": source.source,
             "error": source.error,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -17,12 +16,12 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
-@dataclass
 class Sink:
     """stdout for data, stderr for messages; tables and colour only on a terminal."""
 
-    out: TextIO
-    err: TextIO
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self.out = out
+        self.err = err
 
     @property
     def out_tty(self) -> bool:
