@@ -108,11 +108,13 @@ def certificate_entry(
     *,
     served: bool = True,
     details: bool = True,
+    der: bytes | None = None,
 ) -> Entry:
     """Describe a certificate; the SPKI pin hashes the key exactly as the certificate holds it.
 
     Without `details` only the SPKI pins are filled in: `pin -o pins` over a bundle of
-    hundreds of roots need not format names it will never print.
+    hundreds of roots need not format names it will never print. `der` is the
+    certificate as read, when the caller has it: the cert pin hashes those bytes.
     """
     from pinctl.der import certificate_spki
 
@@ -121,10 +123,11 @@ def certificate_entry(
     if not details:
         spki = {alg: compute(key_der, alg) for alg in hashes}
         return Entry(index=index, kind="certificate", key=info, spki=spki, served=served)
-    # serialization pulls in SSH and cipher modules: only the detailed view needs it.
-    from cryptography.hazmat.primitives.serialization import Encoding
+    if der is None:
+        # serialization pulls in SSH and cipher modules: only re-encoding needs it.
+        from cryptography.hazmat.primitives.serialization import Encoding
 
-    der = cert.public_bytes(Encoding.DER)
+        der = cert.public_bytes(Encoding.DER)
     with warnings.catch_warnings():
         # Some roots in the Mozilla bundle have serial 0; cryptography warns, the pin is fine.
         warnings.simplefilter("ignore")

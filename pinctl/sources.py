@@ -82,8 +82,11 @@ class _Reader:
         self._cached: bytes | None = None
         self.entries: list[Entry] = []
 
-    def _cert(self, cert: x509.Certificate) -> None:
-        entry = certificate_entry(cert, len(self.entries), self.hashes, details=self.details)
+    def _cert(self, cert: x509.Certificate, der: bytes | None = None) -> None:
+        """`der` is the certificate exactly as read, when the input held it as such."""
+        entry = certificate_entry(
+            cert, len(self.entries), self.hashes, details=self.details, der=der
+        )
         self.entries.append(entry)
 
     def _key(
@@ -149,7 +152,7 @@ class _Reader:
                 der = _der_body(block.group("body"), where)
                 if label == b"TRUSTED CERTIFICATE":
                     der = first_element(der)  # OpenSSL appends trust settings after the certificate
-                self._cert(x509.load_der_x509_certificate(der))
+                self._cert(x509.load_der_x509_certificate(der), der)
             elif label == b"PKCS7":
                 for cert in _pkcs7(_der_body(block.group("body"), where)):
                     self._cert(cert)
@@ -206,7 +209,7 @@ class _Reader:
         except Exception:  # not a certificate; try the other types
             cert = None
         if cert is not None:
-            self._cert(cert)
+            self._cert(cert, data)
             return True
         from cryptography.hazmat.primitives import serialization
 
