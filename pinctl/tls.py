@@ -222,7 +222,15 @@ def _tls(sock: socket.socket, target: Target, deadline: _Deadline, early: bytes)
         raise _during_tls(exc) from None
     # pyOpenSSL converts for us; its type stubs predate the keyword.
     peer_chain = cast("Callable[..., list[x509.Certificate] | None]", conn.get_peer_cert_chain)
-    chain = peer_chain(as_cryptography=True) or []
+    try:
+        chain = peer_chain(as_cryptography=True) or []
+    except ValueError as exc:
+        # OpenSSL accepted it, cryptography's stricter DER parser does not: a broken server,
+        # reported like any other, never an internal error that hides the other targets.
+        reason = str(exc).split("\n")[0][:200]
+        raise ConnectError(
+            f"the server sent a certificate that cannot be parsed ({reason})", "tls-error"
+        ) from None
     if not chain:
         raise ConnectError("the server sent no certificate", "tls-error")
     version = conn.get_protocol_version_name()

@@ -193,13 +193,16 @@ def load_chain(path: Path) -> tuple[x509.Certificate, ...]:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read --chain {path}: {exc.strerror or exc}") from None
-    try:
-        return tuple(x509.load_pem_x509_certificates(data))
-    except ValueError:
+    if b"-----BEGIN CERTIFICATE-----" not in data:
         raise InputError(
             f"--chain {path} holds no PEM certificates; "
             "save a chain with `pinctl fetch HOST --save FILE`"
-        ) from None
+        )
+    try:
+        return tuple(x509.load_pem_x509_certificates(data))
+    except ValueError as exc:
+        reason = str(exc).split("\n")[0][:200]
+        raise InputError(f"--chain {path}: a certificate cannot be parsed ({reason})") from None
 
 
 def verify(

@@ -597,3 +597,29 @@ def test_proxy_with_connect_to(
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["sources"][0]["validation"]["hostname_match"]
     assert log.connects == ([f"127.0.0.1:{srv.port}"] if proxied else [])
+
+
+def test_a_certificate_only_openssl_accepts_is_a_tls_error(run: Any, ca: trustme.CA) -> None:
+    """A served certificate cryptography cannot parse fails that target; the others still show."""
+    leaf = ca.issue_cert("localhost")
+    der = bytearray(
+        x509.load_pem_x509_certificate(leaf.cert_chain_pems[0].bytes()).public_bytes(
+            serialization.Encoding.DER
+        )
+    )
+    at = der.find(b"\x01\x01\xff")  # the first critical = TRUE of an extension
+    assert at > 0
+    der[at + 2] = 0x01  # still TRUE to OpenSSL, not valid DER to cryptography
+    body = base64.encodebytes(bytes(der)).decode()
+    odd_pem = f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n".encode()
+    with (
+        tls_server(pem_context(odd_pem, leaf.private_key_pem.bytes())) as odd,
+        tls_server(server_context(leaf)) as good,
+    ):
+        result = run(["fetch", "-o", "pins", f"localhost:{odd.port}", f"localhost:{good.port}"])
+    assert result.exit_code == 3
+    assert "internal error" not in result.stderr
+    assert f"localhost:{odd.port}: the server sent a certificate that cannot be parsed" in (
+        result.stderr
+    )
+    assert result.stdout.count("sha256/") == 1
