@@ -296,7 +296,9 @@ def check_host(
         if matched is None:
             status = "pin-mismatch"
             error = "no pin matches the chain" if entry.pins else "the host has no pins"
-    known = presented.issued() + (path or ())
+    # What the rule judged: the validated path, else the leaf and its real signers. Checking
+    # signatures again for a path that was just validated would double a host's CPU.
+    known = options.rule.considered(presented)
     warnings = file_warnings + chain_warnings(entry.pins, known, now, pin_file.defaults.warn_days)
     if status == "pass" and strict and warnings:
         error = f"--strict: {len(warnings)} warning(s) fail the check: " + "; ".join(warnings)
