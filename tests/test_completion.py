@@ -211,6 +211,11 @@ def test_completion_prints_the_shipped_script(run, shell: str) -> None:  # type:
     result = run(["completion", shell])
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout == completion_script(shell)
+    from test_docs import generate
+
+    recorded = generate.other_click()
+    if recorded is not None:
+        pytest.skip(f"completions/ come from click {recorded}; another click is installed")
     assert result.stdout == (ROOT / "completions" / shipped).read_text()
     assert "_PINCTL_COMPLETE" in result.stdout
 

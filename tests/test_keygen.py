@@ -489,15 +489,27 @@ def test_a_failure_in_an_existing_directory_keeps_the_directory(
     assert _listing(tmp_path) == {"unrelated.txt": b"mine"}
 
 
-def test_an_uncreatable_directory_is_a_clean_error(
+def test_an_uncreatable_directory_is_a_clean_error(tmp_path: Path, run: Any) -> None:
+    """mkdir refused by the OS is one line naming the directory, exit 2, nothing written."""
+    (tmp_path / "f").write_text("a file where a directory should go\n")
+    result = kg(run, "--no-encrypt", "--out-dir", tmp_path / "f" / "k")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"pinctl: error: cannot write keys into {tmp_path / 'f' / 'k'}: {tmp_path / 'f'} "
+        "is not a writable directory\n"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_mkdir_refused_by_the_os_is_a_clean_error(
     tmp_path: Path, run: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """mkdir refused by the OS is one line naming the directory, exit 2, nothing written."""
+    """A mkdir the OS refuses after the checks passed is one line, exit 2, nothing written."""
 
-    def refuse(path: Any, mode: int = 0o777, *args: Any, **kwargs: Any) -> None:
-        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+    def refuse(self: Path, mode: int = 0o777, *args: Any, **kwargs: Any) -> None:
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
 
-    monkeypatch.setattr(os, "mkdir", refuse)
+    monkeypatch.setattr(Path, "mkdir", refuse)  # Path.mkdir on every Python, unlike os.mkdir
     result = kg(run, "--no-encrypt", "--out-dir", tmp_path / "k")
     assert result.exit_code == 2
     assert result.stderr == (
