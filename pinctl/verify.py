@@ -10,7 +10,7 @@ so that `verify --as curl|android|ios` can judge the same chain by another clien
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Literal, cast
 from pinctl.errors import ConnectError, ExitCode, InputError, PinctlError, UsageError
 from pinctl.live import TlsInfo
 from pinctl.matching import MatchRule, OkHttpRule, Presented, pin_matches, pin_of
+from pinctl.observe import Observe, Observed, live, offline
 from pinctl.pinfile import HostEntry, PinEntry, PinFile
 
 if TYPE_CHECKING:
@@ -126,19 +127,6 @@ class VerifyResult:
 
 
 @dataclass(frozen=True)
-class Observed:
-    """What a check saw of a host: the served chain, and the session when it was live."""
-
-    served: tuple[x509.Certificate, ...]
-    tls: TlsInfo | None = None
-    forward_secrecy: bool | None = None
-
-
-Observe = Callable[["Target", float], Observed]
-"""Fetch a target's chain by a `time.monotonic()` deadline, or raise `ConnectError`."""
-
-
-@dataclass(frozen=True)
 class VerifyOptions:
     timeout: float = 10.0
     retries: int = 1
@@ -185,26 +173,6 @@ def _names(entry: HostEntry, name: str) -> bool:
     )
 
 
-def load_chain(path: Path) -> tuple[x509.Certificate, ...]:
-    """Read a saved PEM chain (`pinctl fetch --save`), leaf first."""
-    from cryptography import x509
-
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read --chain {path}: {exc.strerror or exc}") from None
-    if b"-----BEGIN CERTIFICATE-----" not in data:
-        raise InputError(
-            f"--chain {path} holds no PEM certificates; "
-            "save a chain with `pinctl fetch HOST --save FILE`"
-        )
-    try:
-        return tuple(x509.load_pem_x509_certificates(data))
-    except ValueError as exc:
-        reason = str(exc).split("\n")[0][:200]
-        raise InputError(f"--chain {path}: a certificate cannot be parsed ({reason})") from None
-
-
 def verify(
     pin_file: PinFile,
     hosts: Sequence[HostEntry],
@@ -232,7 +200,17 @@ def verify(
         ca = options.ca_file or pin_file.ca_file_for(entry)
         if entry.verify_chain and ca not in roots:
             roots[ca] = chains.load_roots(ca)
-    observe: Observe = _offline(chain) if chain is not None else _live(options, targets.values())
+    observe: Observe = (
+        offline(chain)
+        if chain is not None
+        else live(
+            targets.values(),
+            timeout=options.timeout,
+            retries=options.retries,
+            proxy=options.proxy,
+            environ=options.environ,
+        )
+    )
 
     def check(entry: HostEntry, deadline: float) -> HostResult:
         ca = options.ca_file or pin_file.ca_file_for(entry)
@@ -434,57 +412,3 @@ def _abandoned(entry: HostEntry, options: VerifyOptions, elapsed: float) -> Host
         strict=options.strict,
         elapsed=elapsed,
     )
-
-
-def _offline(chain: tuple[x509.Certificate, ...]) -> Observe:
-    def observe(target: Target, deadline: float) -> Observed:
-        return Observed(chain)
-
-    return observe
-
-
-def _live(options: VerifyOptions, targets: Iterable[Target]) -> Observe:
-    """Handshake by the host's deadline, retrying refused or reset connections only.
-
-    Proxy URLs are read first, so that a malformed one is a usage error (exit 2).
-    """
-    from pinctl import tls
-    from pinctl.fetch import connect_options
-
-    # The same proxy choice as fetch (an explicit --proxy '' goes direct), made up front
-    # so that a malformed proxy URL is a usage error (exit 2) before any host is dialled.
-    proxies = {
-        target: connect_options(
-            target,
-            timeout=options.timeout,
-            family=None,
-            proxy=options.proxy,
-            environ=options.environ,
-        ).proxy
-        for target in targets
-    }
-
-    def observe(target: Target, deadline: float) -> Observed:
-        proxy = proxies[target]
-        attempt = 0
-        while True:
-            # The first attempt gets the whole --timeout (the slot was started microseconds
-            # ago, the watchdog has a grace); retries get what is left of it.
-            left = options.timeout if not attempt else round(deadline - time.monotonic(), 3)
-            if left <= 0:
-                raise ConnectError(f"timed out after {options.timeout:g} s", "timeout")
-            try:
-                shake = tls.handshake(target, tls.ConnectOptions(timeout=left, proxy=proxy))
-            except ConnectError as exc:
-                pause = 0.1 * 2**attempt
-                retry = exc.retryable and attempt < options.retries
-                if retry and time.monotonic() + pause < deadline:
-                    attempt += 1
-                    time.sleep(pause)
-                    continue
-                if attempt:
-                    raise ConnectError(f"{exc} (after {attempt + 1} attempts)", exc.status) from exc
-                raise
-            return Observed(shake.chain, shake.tls, shake.forward_secrecy)
-
-    return observe

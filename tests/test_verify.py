@@ -20,15 +20,14 @@ from pinctl.entries import spki_der
 from pinctl.errors import ConnectError, ExitCode, InputError, UsageError
 from pinctl.live import TlsInfo
 from pinctl.matching import OkHttpRule, Presented
+from pinctl.observe import Observed, load_chain
 from pinctl.pinfile import Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pins import Pin, compute
 from pinctl.verify import (
     HostResult,
-    Observed,
     VerifyOptions,
     VerifyResult,
     chain_warnings,
-    load_chain,
     pin_warnings,
     run_pool,
     select_hosts,

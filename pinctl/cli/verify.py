@@ -99,6 +99,7 @@ def command(
     """
     from pinctl import junit, pinfile
     from pinctl import verify as core
+    from pinctl.observe import load_chain
     from pinctl.output.terminal import Sink
     from pinctl.output.verify import RENDERERS, progress
 
@@ -111,7 +112,7 @@ def command(
         )
     if junit_xml is not None:
         _check_report_path(junit_xml)
-    chain = core.load_chain(Path(chain_file)) if chain_file is not None else None
+    chain = load_chain(Path(chain_file)) if chain_file is not None else None
     options = core.VerifyOptions(
         timeout=timeout,
         retries=retries,

@@ -1,0 +1,115 @@
+"""How verify sees a host: a live handshake with its retries, or a chain saved earlier.
+
+Both give the check the same `Observed`, so the rule never knows whether it judges a
+live server or a file; only the live side spends the host's deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pinctl.errors import ConnectError, InputError
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from pinctl.live import TlsInfo
+    from pinctl.targets import Target
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What a check saw of a host: the served chain, and the session when it was live."""
+
+    served: tuple[x509.Certificate, ...]
+    tls: TlsInfo | None = None
+    forward_secrecy: bool | None = None
+
+
+Observe = Callable[["Target", float], Observed]
+"""Fetch a target's chain by a `time.monotonic()` deadline, or raise `ConnectError`."""
+
+
+def load_chain(path: Path) -> tuple[x509.Certificate, ...]:
+    """Read a saved PEM chain (`pinctl fetch --save`), leaf first."""
+    from cryptography import x509
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read --chain {path}: {exc.strerror or exc}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise InputError(
+            f"--chain {path} holds no PEM certificates; "
+            "save a chain with `pinctl fetch HOST --save FILE`"
+        )
+    try:
+        return tuple(x509.load_pem_x509_certificates(data))
+    except ValueError as exc:
+        reason = str(exc).split("\n")[0][:200]
+        raise InputError(f"--chain {path}: a certificate cannot be parsed ({reason})") from None
+
+
+def offline(chain: tuple[x509.Certificate, ...]) -> Observe:
+    def observe(target: Target, deadline: float) -> Observed:
+        return Observed(chain)
+
+    return observe
+
+
+def live(
+    targets: Iterable[Target],
+    *,
+    timeout: float,
+    retries: int,
+    proxy: str | None,
+    environ: Mapping[str, str],
+) -> Observe:
+    """Handshake by the host's deadline, retrying refused or reset connections only.
+
+    Proxy URLs are read first, so that a malformed one is a usage error (exit 2).
+    """
+    from pinctl import tls
+    from pinctl.fetch import connect_options
+
+    # The same proxy choice as fetch (an explicit --proxy '' goes direct), made up front
+    # so that a malformed proxy URL is a usage error (exit 2) before any host is dialled.
+    proxies = {
+        target: connect_options(
+            target,
+            timeout=timeout,
+            family=None,
+            proxy=proxy,
+            environ=environ,
+        ).proxy
+        for target in targets
+    }
+
+    def observe(target: Target, deadline: float) -> Observed:
+        chosen = proxies[target]
+        attempt = 0
+        while True:
+            # The first attempt gets the whole --timeout (the slot was started microseconds
+            # ago, the watchdog has a grace); retries get what is left of it.
+            left = timeout if not attempt else round(deadline - time.monotonic(), 3)
+            if left <= 0:
+                raise ConnectError(f"timed out after {timeout:g} s", "timeout")
+            try:
+                shake = tls.handshake(target, tls.ConnectOptions(timeout=left, proxy=chosen))
+            except ConnectError as exc:
+                pause = 0.1 * 2**attempt
+                retry = exc.retryable and attempt < retries
+                if retry and time.monotonic() + pause < deadline:
+                    attempt += 1
+                    time.sleep(pause)
+                    continue
+                if attempt:
+                    raise ConnectError(f"{exc} (after {attempt + 1} attempts)", exc.status) from exc
+                raise
+            return Observed(shake.chain, shake.tls, shake.forward_secrecy)
+
+    return observe
