@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
 from pinctl.pins import HashAlg, Pin, compute
@@ -70,9 +70,9 @@ class SourcesResult:
     """The whole outcome of one `fetch` or `pin` run."""
 
     sources: tuple[SourceReport | SourceFailure, ...]
-    hashes: tuple[HashAlg, ...] = ("sha256",)
-    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    """When the run happened; the table derives "days left" from it."""
+    hashes: tuple[HashAlg, ...]
+    now: datetime
+    """When the run happened, passed in by the command; the table derives "days left"."""
 
     @property
     def failed(self) -> bool:

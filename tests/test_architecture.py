@@ -122,3 +122,13 @@ def test_every_output_choice_has_a_renderer(name: str) -> None:
     registry = importlib.import_module(used[0]).RENDERERS
     assert choices <= set(registry), f"{name}: no renderer for {choices - set(registry)}"
     assert all(callable(r) for r in registry.values())
+
+
+def test_the_core_never_reads_the_clock() -> None:
+    """Time is passed in from the command layer, so expiry logic is testable without clocks."""
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in CORE
+        if any(call in path.read_text() for call in ("datetime.now", "date.today", "utcnow("))
+    ]
+    assert offenders == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import cast
 
@@ -67,7 +68,7 @@ def command(
 
         report = read_source(name, _read(name), algs, ask, details=output != "pins")
         reports.append(report)
-    result = SourcesResult(tuple(reports), algs)
+    result = SourcesResult(tuple(reports), algs, datetime.now(timezone.utc))
     return Outcome(result, RENDERERS[output], ExitCode.OK)
 
 
