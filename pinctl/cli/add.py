@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timedelta, timezone
 from typing import cast
 
 import click
 
-from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, connection_options, pin_file_option
+from pinctl.cli.common import (
+    CONTEXT_SETTINGS,
+    Connection,
+    Outcome,
+    connection_options,
+    pin_file_option,
+)
 from pinctl.errors import ExitCode, UsageError
 from pinctl.pinfile import LEVELS, Level
 
@@ -37,13 +42,7 @@ from pinctl.pinfile import LEVELS, Level
 @pin_file_option
 def command(
     targets: tuple[str, ...],
-    port: int | None,
-    servername: str | None,
-    connect_to: str | None,
-    family: int | None,
-    timeout: float,
-    proxy: str | None,
-    ca_file: str | None,
+    connection: Connection,
     levels: tuple[str, ...],
     expires: str | None,
     note: str | None,
@@ -65,22 +64,19 @@ def command(
       pinctl add --ca-file internal-root.pem db.internal:5433
     """
     from pinctl.adding import add_targets
-    from pinctl.fetch import connect_options
     from pinctl.output.pinfile import render_changes
     from pinctl.pinfile import resolve_path
-    from pinctl.targets import parse_target
 
-    parsed = [
-        parse_target(t, port=port, servername=servername, connect_to=connect_to) for t in targets
-    ]
     now = datetime.now(timezone.utc)
-    fields = {"servername": servername, "connect_to": connect_to, "ca_file": ca_file}
+    fields = {
+        "servername": connection.servername,
+        "connect_to": connection.connect_to,
+        "ca_file": connection.ca_file,
+    }
     result = add_targets(
         resolve_path(pin_file),
-        parsed,
-        lambda t: connect_options(
-            t, timeout=timeout, family=family, proxy=proxy, environ=os.environ
-        ),
+        connection.targets(targets),
+        connection.options,
         levels=cast("tuple[Level, ...]", tuple(dict.fromkeys(levels)) or ("leaf", "intermediate")),
         note=note,
         expires=parse_expires(expires, now.date()),

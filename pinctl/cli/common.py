@@ -6,14 +6,19 @@ spell `--timeout` or `--ca-file` the same way and completion sees them alike.
 
 from __future__ import annotations
 
+import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
 
 from pinctl.errors import ExitCode
+
+if TYPE_CHECKING:
+    from pinctl.targets import Target
+    from pinctl.tls import ConnectOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,8 +103,39 @@ def pin_file_option(f: F) -> F:
     )(f)
 
 
-def connection_options(f: F) -> F:
-    """The options of SPEC.md `fetch`, shared by `fetch` and `add`."""
+class Connection(NamedTuple):
+    """What the connection options said; turns TARGET texts into targets and their options."""
+
+    port: int | None
+    servername: str | None
+    connect_to: str | None
+    family: int | None
+    timeout: float
+    proxy: str | None
+    ca_file: str | None
+
+    def targets(self, texts: Sequence[str]) -> list[Target]:
+        from pinctl.targets import parse_target
+
+        return [
+            parse_target(t, port=self.port, servername=self.servername, connect_to=self.connect_to)
+            for t in texts
+        ]
+
+    def options(self, target: Target) -> ConnectOptions:
+        """Proxy choice as curl makes it (explicit, else the environment with NO_PROXY)."""
+        import os
+
+        from pinctl.fetch import connect_options
+
+        return connect_options(
+            target, timeout=self.timeout, family=self.family, proxy=self.proxy, environ=os.environ
+        )
+
+
+def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of SPEC.md `fetch`, shared by `fetch` and `add`, handed to the command
+    as one `Connection` keyword so each command does not rebuild targets and options."""
     decorators = [
         click.option("--port", type=click.IntRange(1, 65535), help="Port, when TARGET has none."),
         click.option(
@@ -132,9 +168,15 @@ def connection_options(f: F) -> F:
             help="Trust the roots in this PEM file instead of the system store.",
         ),
     ]
+
+    @functools.wraps(f)
+    def bundled(**kwargs: Any) -> Any:
+        connection = Connection(*(kwargs.pop(name) for name in Connection._fields))
+        return f(connection=connection, **kwargs)
+
     for decorator in reversed(decorators):
-        f = decorator(f)
-    return f
+        bundled = decorator(bundled)
+    return bundled
 
 
 def complete_hosts(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:

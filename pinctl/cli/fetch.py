@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -11,6 +10,7 @@ import click
 
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    Connection,
     Outcome,
     connection_options,
     hash_option,
@@ -35,13 +35,7 @@ if TYPE_CHECKING:
 @output_option("table", "json", "pem", "pins")
 def command(
     targets: tuple[str, ...],
-    port: int | None,
-    servername: str | None,
-    connect_to: str | None,
-    family: int | None,
-    timeout: float,
-    proxy: str | None,
-    ca_file: str | None,
+    connection: Connection,
     hashes: tuple[str, ...],
     save: str | None,
     output: str,
@@ -62,20 +56,14 @@ def command(
     """
     from pinctl.chain import load_roots
     from pinctl.entries import SourceReport, SourcesResult
-    from pinctl.fetch import connect_options, inspect_all
+    from pinctl.fetch import inspect_all
     from pinctl.output.sources import RENDERERS, pem_chain
-    from pinctl.targets import parse_target
 
     if save is not None and len(targets) > 1:
         raise UsageError("--save writes one chain; give a single TARGET with --save FILE")
-    parsed = [
-        parse_target(t, port=port, servername=servername, connect_to=connect_to) for t in targets
-    ]
-    options = {
-        t: connect_options(t, timeout=timeout, family=family, proxy=proxy, environ=os.environ)
-        for t in parsed
-    }
-    roots = load_roots(Path(ca_file) if ca_file else None)
+    parsed = connection.targets(targets)
+    options = {t: connection.options(t) for t in parsed}  # a bad proxy fails before any dial
+    roots = load_roots(Path(connection.ca_file) if connection.ca_file else None)
     algs = cast("tuple[HashAlg, ...]", tuple(dict.fromkeys(hashes)) or ("sha256",))
     now = datetime.now(timezone.utc)
     sources = inspect_all(parsed, options.__getitem__, roots, algs, now)
