@@ -29,6 +29,7 @@ from pinctl.pinfile import (
 )
 from pinctl.pinfile_text import Node
 from pinctl.pins import PIN_KINDS, parse_pin
+from pinctl.targets import is_ipv6
 
 _NAME = re.compile(r"[^\s/@?#\[\]:\\%{}\"',;]+")
 _CONNECT_TO = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s/@?#\[\]:\\%{}\"',;]+)(:[0-9]{1,5})?")
@@ -36,7 +37,7 @@ _CONNECT_TO = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s/@?#\[\]:\\%{}\"',;]+)(:[0-9]
 
 def _valid_name(value: object) -> bool:
     return isinstance(value, str) and (
-        _is_ipv6(value)
+        is_ipv6(value)
         or (bool(_NAME.fullmatch(value)) and not value.startswith(".") and ".." not in value)
     )
 
@@ -209,16 +210,6 @@ def _unique(items: Sequence[Any], key: Any, error: Any) -> None:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_ipv6(text: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.IPv6Address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _kind(node: Node) -> str:

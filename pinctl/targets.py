@@ -118,7 +118,7 @@ def _split_url(text: str) -> tuple[str, int | None, int]:
 def _split_host_port(text: str, what: str) -> tuple[str, int | None]:
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
-        if not bracket or not _is_ipv6(host):
+        if not bracket or not is_ipv6(host):
             raise UsageError(f"{what}: expected [IPv6-address]:port, e.g. [::1]:443")
         if not rest:
             return host, None
@@ -126,7 +126,7 @@ def _split_host_port(text: str, what: str) -> tuple[str, int | None]:
             raise UsageError(f"{what}: unexpected {rest!r} after the IPv6 address")
         return host, _port(rest[1:], what)
     if text.count(":") > 1:
-        if _is_ipv6(text):
+        if is_ipv6(text):
             return text, None
         raise UsageError(f"{what}: write an IPv6 address with a port as [addr]:port")
     host, colon, port_text = text.partition(":")
@@ -139,7 +139,8 @@ def _port(text: str, what: str) -> int:
     return int(text)
 
 
-def _is_ipv6(text: str) -> bool:
+def is_ipv6(text: str) -> bool:
+    """An IPv6 address, with or without a %zone."""
     try:
         ipaddress.IPv6Address(text.split("%", 1)[0])
     except ValueError:
@@ -148,7 +149,7 @@ def _is_ipv6(text: str) -> bool:
 
 
 def _check_host(host: str, what: str) -> str:
-    if is_ip_address(host) or _is_ipv6(host):
+    if is_ip_address(host) or is_ipv6(host):
         return host
     bad = not host or not host.isprintable() or not _HOST_CHARS.fullmatch(host)
     if bad or ".." in host or host.startswith("."):
