@@ -40,14 +40,10 @@ def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
         fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    _fill(fd, data, mode, written=tmp_name, shown=path)
     try:
-        with os.fdopen(fd, "wb") as tmp:
-            tmp.write(data)
-            tmp.flush()
-            os.fchmod(tmp.fileno(), mode)
-            os.fsync(tmp.fileno())
         os.replace(tmp_name, target)
-    except BaseException as exc:
+    except BaseException as exc:  # Ctrl-C included: never leave the temporary file behind
         with contextlib.suppress(OSError):
             os.unlink(tmp_name)
         if isinstance(exc, OSError):
@@ -69,17 +65,22 @@ def create_exclusive(path: Path, data: bytes, *, mode: int) -> None:
         ) from None
     except OSError as exc:
         raise InputError(f"cannot create {path}: {exc.strerror or exc}") from None
+    _fill(fd, data, mode, written=path, shown=path)
+
+
+def _fill(fd: int, data: bytes, mode: int, *, written: str | Path, shown: Path) -> None:
+    """Write, set the exact mode and fsync; on any failure remove what was created."""
     try:
-        os.fchmod(fd, mode)  # the umask may have narrowed it; never widened past `mode`
         with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), mode)  # exactly `mode`, whatever the umask made of it
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
     except BaseException as exc:
         with contextlib.suppress(OSError):
-            os.unlink(path)
+            os.unlink(written)
         if isinstance(exc, OSError):
-            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise InputError(f"cannot write {shown}: {exc.strerror or exc}") from None
         raise
 
 
