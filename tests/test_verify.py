@@ -353,6 +353,51 @@ class TestPool:
         assert [r.entry.host for r in results] == [h.host for h in hosts]
         assert sorted(seen) == sorted(h.host for h in hosts)
 
+    def test_few_threads_while_checks_are_busy_more_while_they_wait(self) -> None:
+        """Quick checks share a few threads; checks stuck on their hosts call in more.
+
+        A loopback check is CPU-bound and 32 threads would only fight over the GIL, but
+        ten hosts that all hang must still be waited on at once, not four at a time.
+        """
+        from pinctl import pool
+
+        lock = threading.Lock()
+        live, peak = [0], [0]
+
+        def quick(item: int, deadline: float) -> int:
+            with lock:
+                live[0] += 1
+                peak[0] = max(peak[0], live[0])
+            time.sleep(0.002)
+            with lock:
+                live[0] -= 1
+            return item
+
+        def run(check, items, stall):  # type: ignore[no-untyped-def]
+            return pool.run_pool(
+                items,
+                check,
+                timeout=5,
+                concurrency=32,
+                failed=lambda item, exc: -1,
+                abandoned=lambda item, elapsed: -2,
+                on_done=lambda result: None,
+                stall=stall,
+            )
+
+        assert run(quick, list(range(60)), stall=5.0) == list(range(60))
+        assert peak[0] == pool.BASE_WORKERS
+
+        everyone = threading.Barrier(10, timeout=3)
+
+        def hung(item: int, deadline: float) -> int:
+            everyone.wait()  # breaks (and fails the item) unless all ten run at once
+            return item
+
+        started = time.monotonic()
+        assert run(hung, list(range(10)), stall=0.05) == list(range(10))
+        assert time.monotonic() - started < 2
+
     def test_connect_error_keeps_its_status(self, tmp_path: Path) -> None:
         """A ConnectError's status is the host's; an unknown status fails as tls-error."""
         from pinctl.targets import parse_target
