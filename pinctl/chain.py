@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import ipaddress
 import os
-import ssl
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -53,6 +52,8 @@ def load_roots(ca_file: Path | None) -> tuple[x509.Certificate, ...]:
     env = os.environ.get("SSL_CERT_FILE")
     if env:
         return _load_bundle(env, "SSL_CERT_FILE")
+    import ssl  # only to ask where OpenSSL keeps the system bundle
+
     paths = ssl.get_default_verify_paths()
     for candidate in (paths.cafile, paths.openssl_cafile, *SYSTEM_BUNDLES):
         if candidate and os.path.isfile(candidate):
@@ -195,12 +196,26 @@ def _invalid_name(name: str) -> str:
     )
 
 
+_STORES: dict[int, tuple[Sequence[x509.Certificate], Store | None]] = {}
+
+
 def _store(roots: Sequence[x509.Certificate]) -> Store | None:
+    """One Store per set of roots: building one from a system bundle's ~150 roots costs
+    0.5 ms, more than the handshake it would serve. Roots come from `load_roots`'s cache,
+    so the same set is the same object, kept alive here with its store."""
     from cryptography.x509.verification import Store
 
-    return Store(list(roots)) if roots else None
+    kept = _STORES.get(id(roots))
+    if kept is not None and kept[0] is roots:
+        return kept[1]
+    store = Store(list(roots)) if roots else None
+    if len(_STORES) >= 8:
+        _STORES.clear()
+    _STORES[id(roots)] = (roots, store)
+    return store
 
 
+@functools.lru_cache(maxsize=8)
 def _builder(store: Store, now: datetime) -> PolicyBuilder:
     from cryptography import x509
     from cryptography.x509.verification import Criticality, ExtensionPolicy, PolicyBuilder
