@@ -1,7 +1,8 @@
 """How verify sees a host: a live handshake with its retries, or a chain saved earlier.
 
 Both give the check the same `Observed`, so the rule never knows whether it judges a
-live server or a file; only the live side spends the host's deadline.
+live server or a file; only the live side waits (see `pinctl.steps`), and whoever
+drives it holds the host's deadline.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pinctl.errors import ConnectError, InputError
+from pinctl.steps import Steps, Wait
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -30,7 +32,7 @@ class Observed:
     forward_secrecy: bool | None = None
 
 
-Observe = Callable[["Target", float], Observed]
+Observe = Callable[["Target", float], Steps[Observed]]
 """Fetch a target's chain by a `time.monotonic()` deadline, or raise `ConnectError`."""
 
 
@@ -55,8 +57,9 @@ def load_chain(path: Path) -> tuple[x509.Certificate, ...]:
 
 
 def offline(chain: tuple[x509.Certificate, ...]) -> Observe:
-    def observe(target: Target, deadline: float) -> Observed:
+    def observe(target: Target, deadline: float) -> Steps[Observed]:
         return Observed(chain)
+        yield  # unreachable: a saved chain never waits, but this is a generator
 
     return observe
 
@@ -89,23 +92,19 @@ def live(
         for target in targets
     }
 
-    def observe(target: Target, deadline: float) -> Observed:
-        chosen = proxies[target]
+    def observe(target: Target, deadline: float) -> Steps[Observed]:
+        chosen = tls.ConnectOptions(timeout=timeout, proxy=proxies[target])
         attempt = 0
         while True:
-            # The first attempt gets the whole --timeout (the slot was started microseconds
-            # ago, the watchdog has a grace); retries get what is left of it.
-            left = timeout if not attempt else round(deadline - time.monotonic(), 3)
-            if left <= 0:
-                raise ConnectError(f"timed out after {timeout:g} s", "timeout")
+            # Every attempt spends the one deadline of the host: retries get what is left.
             try:
-                shake = tls.handshake(target, tls.ConnectOptions(timeout=left, proxy=chosen))
+                shake = yield from tls.handshake_steps(target, chosen)
             except ConnectError as exc:
                 pause = 0.1 * 2**attempt
                 retry = exc.retryable and attempt < retries
                 if retry and time.monotonic() + pause < deadline:
                     attempt += 1
-                    time.sleep(pause)
+                    yield Wait(None, doing="before a retry", until=time.monotonic() + pause)
                     continue
                 if attempt:
                     raise ConnectError(f"{exc} (after {attempt + 1} attempts)", exc.status) from exc

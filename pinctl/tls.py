@@ -2,20 +2,20 @@
 
 This is the only module that imports pyOpenSSL. It verifies nothing (VERIFY_NONE), so a
 broken server can still be inspected; validation happens afterwards in `pinctl.chain` on
-cryptography objects. Every step, DNS included, runs against one deadline: a silent or
-dripping server costs the timeout, never more. Which proxy to use, and what its URL
+cryptography objects. Every step, DNS included, is a `Wait` in a generator (see
+`pinctl.steps`) and runs against one deadline: a silent or dripping server costs the
+timeout, never more. Which proxy to use, and what its URL
 says, is `pinctl.proxy`'s concern; its names are re-exported here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import os
-import select
 import socket
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
@@ -27,6 +27,7 @@ from pinctl.proxy import Proxy as Proxy
 from pinctl.proxy import bypasses_proxy as bypasses_proxy
 from pinctl.proxy import parse_proxy as parse_proxy
 from pinctl.proxy import proxy_from_env as proxy_from_env
+from pinctl.steps import Steps, Wait, drive
 from pinctl.targets import Target, is_ip_address, join_host_port
 
 if TYPE_CHECKING:
@@ -58,63 +59,55 @@ class Handshake:
     """TLS 1.3, or an (EC)DHE key exchange in older versions."""
 
 
-class _Deadline:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.at = time.monotonic() + seconds
-
-    def remaining(self, doing: str) -> float:
-        left = self.at - time.monotonic()
-        if left <= 0:
-            raise self.passed(doing)
-        return left
-
-    def passed(self, doing: str) -> ConnectError:
-        return ConnectError(f"timed out after {self.seconds:g} s {doing}", "timeout")
-
-
 def handshake(target: Target, options: ConnectOptions) -> Handshake:
     """Connect and complete a TLS handshake, or raise `ConnectError` with its status."""
-    deadline = _Deadline(options.timeout)
+    return drive(handshake_steps(target, options), options.timeout)
+
+
+def handshake_steps(target: Target, options: ConnectOptions) -> Steps[Handshake]:
+    """The handshake as waits, for a driver that owns the deadline (`options.timeout`)."""
     if options.proxy:
         proxy = parse_proxy(options.proxy)
-        sock = _dial(proxy.host, proxy.port, None, deadline, f"proxy {proxy.label}")
+        sock = yield from _dial(proxy.host, proxy.port, None, f"proxy {proxy.label}")
         try:
-            early = _tunnel(sock, proxy, target, deadline)
+            early = yield from _tunnel(sock, proxy, target)
         except BaseException:
             sock.close()
             raise
     else:
-        sock = _dial(target.connect_host, target.connect_port, options.family, deadline, "")
+        sock = yield from _dial(target.connect_host, target.connect_port, options.family, "")
         early = b""
     try:
-        return _tls(sock, target, deadline, early)
+        return (yield from _tls(sock, target, early))
     finally:
         sock.close()
 
 
-def _dial(host: str, port: int, family: int | None, deadline: _Deadline, via: str) -> socket.socket:
+def _dial(host: str, port: int, family: int | None, via: str) -> Steps[socket.socket]:
     where = join_host_port(host, port)
-    addresses = _resolve(host, port, family, deadline)
+    addresses = yield from _resolve(host, port, family)
     last: ConnectError | None = None
     for af, address in addresses:
         sock = socket.socket(af, socket.SOCK_STREAM)
         sock.setblocking(False)
         try:
-            _connect(sock, address, deadline, f"when connecting to {via or where}")
+            yield from _connect(sock, address, f"when connecting to {via or where}")
             return sock
         except ConnectError as exc:
             sock.close()
             if exc.status == "timeout":
                 raise
             last = exc
+        except BaseException:
+            sock.close()
+            raise
     assert last is not None  # _resolve never returns an empty list
     raise last
 
 
 def _resolve(
-    host: str, port: int, family: int | None, deadline: _Deadline
-) -> list[tuple[socket.AddressFamily, tuple[object, ...]]]:
+    host: str, port: int, family: int | None
+) -> Steps[list[tuple[socket.AddressFamily, tuple[object, ...]]]]:
     wanted = {4: socket.AF_INET, 6: socket.AF_INET6}.get(family or 0, socket.AF_UNSPEC)
     if is_ip_address(host):
         af = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -123,21 +116,26 @@ def _resolve(
         return [(af, (host, port))]
     found: list[list[tuple[socket.AddressFamily, tuple[object, ...]]]] = []
     failed: list[OSError] = []
-    done = threading.Event()
+    # getaddrinfo cannot be interrupted, so it runs in a thread that says it is done on a
+    # pipe; the waiter stops waiting at the deadline and the thread's answer is dropped.
+    ready, done = os.pipe()
 
-    def lookup() -> None:  # getaddrinfo cannot be interrupted, so the caller stops waiting
+    def lookup() -> None:
         try:
             infos = socket.getaddrinfo(host, port, wanted, socket.SOCK_STREAM)
             found.append([(info[0], info[4]) for info in infos])
         except (OSError, ValueError) as exc:  # UnicodeError is a ValueError
             failed.append(OSError(getattr(exc, "strerror", None) or str(exc)))
         finally:
-            done.set()
+            with contextlib.suppress(OSError):  # nobody waits any more
+                os.write(done, b".")
+            os.close(done)
 
     threading.Thread(target=lookup, name="pinctl-dns", daemon=True).start()
-    doing = f"while resolving {host}"
-    if not done.wait(deadline.remaining(doing)):
-        raise deadline.passed(doing)
+    try:
+        yield Wait(ready, doing=f"while resolving {host}")
+    finally:
+        os.close(ready)
     if failed or not found or not found[0]:
         reason = failed[0].args[-1] if failed and failed[0].args else "no address found"
         family_note = f" (IPv{family} only)" if family else ""
@@ -145,18 +143,16 @@ def _resolve(
     return found[0]
 
 
-def _connect(
-    sock: socket.socket, address: tuple[object, ...], deadline: _Deadline, doing: str
-) -> None:
+def _connect(sock: socket.socket, address: tuple[object, ...], doing: str) -> Steps[None]:
     code = sock.connect_ex(address)
     if code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
-        _wait(sock, write=True, deadline=deadline, doing=doing)
+        yield Wait(sock, write=True, doing=doing)
         code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
     if code:
         raise _socket_error(OSError(code, os.strerror(code)), doing)
 
 
-def _tunnel(sock: socket.socket, proxy: Proxy, target: Target, deadline: _Deadline) -> bytes:
+def _tunnel(sock: socket.socket, proxy: Proxy, target: Target) -> Steps[bytes]:
     """Open an HTTP CONNECT tunnel; return any bytes that came after the proxy's headers."""
     host = target.connect_host
     authority = join_host_port(host if host.isascii() else _a_label(host), target.connect_port)
@@ -164,12 +160,12 @@ def _tunnel(sock: socket.socket, proxy: Proxy, target: Target, deadline: _Deadli
     if proxy.authorization:
         lines.append(f"Proxy-Authorization: {proxy.authorization}")
     doing = f"while talking to proxy {proxy.label}"
-    _send(sock, ("\r\n".join(lines) + "\r\n\r\n").encode(), deadline, doing)
+    yield from _send(sock, ("\r\n".join(lines) + "\r\n\r\n").encode(), doing)
     buffer = b""
     while b"\r\n\r\n" not in buffer:
         if len(buffer) > 65536:
             raise ConnectError(f"proxy {proxy.label} sent an oversized CONNECT response")
-        chunk = _recv(sock, deadline, doing)
+        chunk = yield from _recv(sock, doing)
         if not chunk:
             raise ConnectError(f"proxy {proxy.label} closed the connection during CONNECT")
         buffer += chunk
@@ -189,7 +185,7 @@ def _a_label(host: str) -> str:
         raise ConnectError(f"{host!r} is not a valid internationalised host name") from None
 
 
-def _tls(sock: socket.socket, target: Target, deadline: _Deadline, early: bytes) -> Handshake:
+def _tls(sock: socket.socket, target: Target, early: bytes) -> Steps[Handshake]:
     from OpenSSL import SSL
 
     conn = SSL.Connection(_context(), None)
@@ -206,8 +202,8 @@ def _tls(sock: socket.socket, target: Target, deadline: _Deadline, early: bytes)
                 conn.do_handshake()
                 break
             except SSL.WantReadError:
-                _flush(conn, sock, deadline, doing)
-                data = _recv(sock, deadline, doing)
+                yield from _flush(conn, sock, doing)
+                data = yield from _recv(sock, doing)
                 if not data:
                     raise ConnectError(
                         _not_tls(received) or "the server closed the connection " + doing,
@@ -217,7 +213,7 @@ def _tls(sock: socket.socket, target: Target, deadline: _Deadline, early: bytes)
                 conn.bio_write(data)
             except SSL.Error as exc:
                 raise ConnectError(_not_tls(received) or _tls_failure(exc), "tls-error") from None
-        _flush(conn, sock, deadline, doing)
+        yield from _flush(conn, sock, doing)
     except ConnectError as exc:
         raise _during_tls(exc) from None
     # pyOpenSSL converts for us; its type stubs predate the keyword.
@@ -258,7 +254,7 @@ def _context() -> SSL.Context:
     return ctx
 
 
-def _flush(conn: SSL.Connection, sock: socket.socket, deadline: _Deadline, doing: str) -> None:
+def _flush(conn: SSL.Connection, sock: socket.socket, doing: str) -> Steps[None]:
     from OpenSSL import SSL
 
     while True:
@@ -266,7 +262,7 @@ def _flush(conn: SSL.Connection, sock: socket.socket, deadline: _Deadline, doing
             data = conn.bio_read(_READ_SIZE)
         except SSL.WantReadError:
             return
-        _send(sock, data, deadline, doing)
+        yield from _send(sock, data, doing)
 
 
 def _close_politely(conn: SSL.Connection, sock: socket.socket) -> None:
@@ -280,37 +276,30 @@ def _close_politely(conn: SSL.Connection, sock: socket.socket) -> None:
         pass
 
 
-def _send(sock: socket.socket, data: bytes, deadline: _Deadline, doing: str) -> None:
+def _send(sock: socket.socket, data: bytes, doing: str) -> Steps[None]:
     view = memoryview(data)
     while view:
-        _wait(sock, write=True, deadline=deadline, doing=doing)
         try:
-            sent = sock.send(view)
+            sent = sock.send(view)  # a fresh socket takes a handshake flight at once
         except (BlockingIOError, InterruptedError):
+            yield Wait(sock, write=True, doing=doing)
             continue
         except OSError as exc:
             raise _socket_error(exc, doing) from None
         view = view[sent:]
 
 
-def _recv(sock: socket.socket, deadline: _Deadline, doing: str) -> bytes:
+def _recv(sock: socket.socket, doing: str) -> Steps[bytes]:
     while True:
-        _wait(sock, write=False, deadline=deadline, doing=doing)
+        # Wait first, even when bytes may be there: a peer that streams forever must still
+        # meet the deadline, which is checked at every wait.
+        yield Wait(sock, doing=doing)
         try:
             return sock.recv(_READ_SIZE)
         except (BlockingIOError, InterruptedError):
             continue
         except OSError as exc:
             raise _socket_error(exc, doing) from None
-
-
-def _wait(sock: socket.socket, *, write: bool, deadline: _Deadline, doing: str) -> None:
-    while True:
-        left = deadline.remaining(doing)
-        poller = select.poll()
-        poller.register(sock, select.POLLOUT if write else select.POLLIN)
-        if poller.poll(max(1, int(left * 1000) + 1)):
-            return
 
 
 def _socket_error(exc: OSError, doing: str) -> ConnectError:

@@ -2,7 +2,7 @@
 
 CI trusts this to fail closed. Each host ends as a `HostResult` with one of the
 statuses of SPEC.md; any exception while checking a host becomes a failed host, never
-a pass, and a check that outlives its timeout is abandoned and reported as a timeout.
+a pass, and a host still waited on at its deadline is a timeout (`pinctl.pool`).
 Which certificates a pin may match is a replaceable `MatchRule` (OkHttp's by default),
 so that `verify --as curl|android|ios` can judge the same chain by another client's rule.
 """
@@ -21,6 +21,7 @@ from pinctl.live import TlsInfo
 from pinctl.matching import MatchRule, OkHttpRule, Presented, pin_matches, pin_of
 from pinctl.observe import Observe, Observed, live, offline
 from pinctl.pinfile import HostEntry, PinEntry, PinFile
+from pinctl.steps import Steps
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -42,9 +43,9 @@ UNCHECKED: frozenset[str] = frozenset({"unreachable", "timeout", "tls-error"})
 """Statuses of a host that could not be checked: exit 3 unless something failed."""
 
 DEFAULT_CONCURRENCY = 32
-"""Throughput is CPU-bound and flat from 4 to 64 (bench/verify_many), but a hung host holds
-its slot for the whole timeout: 32 keeps a run with up to ~30 hung hosts to one timeout
-(200 hosts, 20 hung, --timeout 2: 2.7 s; with 16 slots, 4.4 s)."""
+"""Hosts in flight. A hung host holds its slot for the whole timeout: 32 keeps a run with up
+to ~30 hung hosts to one timeout (bench/verify_many: 200 hosts, 20 hung, --timeout 2:
+2.7 s; with 16 slots, 4.4 s). Slots cost a socket each, not a thread."""
 _TLS_VERSIONS = {"TLSv1": (1, 0), "TLSv1.1": (1, 1), "TLSv1.2": (1, 2), "TLSv1.3": (1, 3)}
 
 
@@ -212,7 +213,7 @@ def verify(
         )
     )
 
-    def check(entry: HostEntry, deadline: float) -> HostResult:
+    def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
         ca = options.ca_file or pin_file.ca_file_for(entry)
         target = targets[entry.key]
         return check_host(
@@ -237,7 +238,7 @@ def check_host(
     roots: tuple[x509.Certificate, ...],
     options: VerifyOptions,
     now: datetime,
-) -> HostResult:
+) -> Steps[HostResult]:
     """Handshake, TLS policy, chain, pins: the first check that fails names the status."""
     from pinctl import chain as chains
 
@@ -245,7 +246,7 @@ def check_host(
     strict = options.strict
     file_warnings = pin_warnings(entry.pins, today, pin_file.defaults.warn_days)
     try:
-        seen = observe(target, deadline)
+        seen = yield from observe(target, deadline)
     except ConnectError as exc:
         failed = cast(Status, exc.status if exc.status in UNCHECKED else "tls-error")
         return HostResult(entry, failed, str(exc), warnings=file_warnings, strict=strict)
@@ -365,7 +366,7 @@ def failure_details(host: HostResult) -> list[str]:
 
 def run_pool(
     hosts: Sequence[HostEntry],
-    check: Callable[[HostEntry, float], HostResult],
+    check: Callable[[HostEntry, float], Steps[HostResult]],
     options: VerifyOptions,
     on_done: Callable[[HostResult], None],
     errors: list[BaseException],
@@ -373,9 +374,10 @@ def run_pool(
     """Check hosts concurrently; a crash fails its host, a hang becomes its timeout."""
     from pinctl.pool import run_pool as pool
 
-    def timed(entry: HostEntry, deadline: float) -> HostResult:
+    def timed(entry: HostEntry, deadline: float) -> Steps[HostResult]:
         started = time.monotonic()
-        return replace(check(entry, deadline), elapsed=time.monotonic() - started)
+        result = yield from check(entry, deadline)
+        return replace(result, elapsed=time.monotonic() - started)
 
     def failed(entry: HostEntry, exc: BaseException) -> HostResult:
         errors.append(exc)
@@ -387,7 +389,6 @@ def run_pool(
         timeout=options.timeout,
         concurrency=options.concurrency,
         failed=failed,
-        abandoned=lambda entry, elapsed: _abandoned(entry, options, elapsed),
         on_done=on_done,
     )
 
@@ -402,13 +403,3 @@ def internal_failure(entry: HostEntry, exc: BaseException, strict: bool) -> Host
             "re-run with --debug and report the traceback"
         )
     return HostResult(entry, "tls-error", message, strict=strict, internal=True)
-
-
-def _abandoned(entry: HostEntry, options: VerifyOptions, elapsed: float) -> HostResult:
-    return HostResult(
-        entry,
-        "timeout",
-        f"no verdict within --timeout {options.timeout:g}s; the check was abandoned",
-        strict=options.strict,
-        elapsed=elapsed,
-    )

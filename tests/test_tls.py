@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import threading
 import time
 import warnings
 
@@ -328,3 +329,31 @@ def test_old_tls10_server_is_still_inspected(ca: trustme.CA) -> None:
             pytest.skip(f"the server side refused TLS 1.0 here: {exc}")
     assert shake.tls.version == "TLSv1"
     assert shake.chain
+
+
+def test_a_resolver_that_hangs_costs_the_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    """getaddrinfo cannot be interrupted; the handshake stops waiting for it at the deadline.
+
+    A stuck resolver is injected (loopback has no way to make real DNS hang); the
+    connection to the answering server is real once the name resolves.
+    """
+    import socket
+
+    release = threading.Event()
+    real = socket.getaddrinfo
+
+    def stuck(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if host == "stuck.test":
+            release.wait(30)
+        return real("127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck)
+    try:
+        start = time.monotonic()
+        with pytest.raises(ConnectError) as info:
+            handshake(parse_target("stuck.test:443"), ConnectOptions(timeout=0.4))
+        assert time.monotonic() - start < 0.9
+    finally:
+        release.set()
+    assert info.value.status == "timeout"
+    assert str(info.value) == "timed out after 0.4 s while resolving stuck.test"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import threading
+import itertools
+import os
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from pinctl.matching import OkHttpRule, Presented
 from pinctl.observe import Observed, load_chain
 from pinctl.pinfile import Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pins import Pin, compute
+from pinctl.steps import Steps, Wait, drive
 from pinctl.verify import (
     HostResult,
     VerifyOptions,
@@ -298,7 +300,8 @@ class TestPool:
         """An unexpected exception is a failed host with exit 1, and the others still run."""
         hosts = [_entry("a.test"), _entry("b.test")]
 
-        def check(entry: HostEntry, deadline: float) -> HostResult:
+        def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
+            yield Wait(None, until=time.monotonic() + 0.01)
             if entry.host == "a.test":
                 raise RuntimeError("boom")
             return HostResult(entry, "pass")
@@ -311,37 +314,45 @@ class TestPool:
         assert VerifyResult(tuple(results), Path("p")).exit_code == ExitCode.FAILED
         assert len(errors) == 1
 
-    def test_check_ignoring_its_deadline_is_abandoned(self) -> None:
-        """A check that outlives its timeout is a timeout, and its slot goes to a new thread."""
-        release = threading.Event()
+    def test_a_host_still_waited_on_at_its_deadline_is_a_timeout(self) -> None:
+        """A check waiting past its deadline ends as a timeout there; the others pass."""
+        silent, never_written = os.pipe()
+        closed: list[str] = []
 
-        def check(entry: HostEntry, deadline: float) -> HostResult:
-            if entry.host == "stuck.test":
-                release.wait(30)
-            return HostResult(entry, "pass")
+        def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
+            try:
+                if entry.host == "stuck.test":
+                    yield Wait(silent, doing="during the TLS handshake")
+                yield Wait(None, until=time.monotonic() + 0.05)
+                return HostResult(entry, "pass")
+            except ConnectError as exc:
+                return HostResult(entry, "timeout", str(exc))
+            finally:
+                closed.append(entry.host)  # where a real check closes its socket
 
         started = time.monotonic()
-        options = VerifyOptions(timeout=0.3, concurrency=1)
+        options = VerifyOptions(timeout=0.3, concurrency=2)
         hosts = [_entry("stuck.test"), _entry("fine.test"), _entry("also-fine.test")]
-        results = run_pool(hosts, check, options, lambda _: None, [])
+        try:
+            results = run_pool(hosts, check, options, lambda _: None, [])
+        finally:
+            os.close(silent)
+            os.close(never_written)
         elapsed = time.monotonic() - started
-        release.set()
         assert [r.status for r in results] == ["timeout", "pass", "pass"]
-        assert "abandoned" in (results[0].error or "")
-        assert elapsed < 0.3 + 0.5 + 0.5, "the stuck thread's slot went to a new thread"
+        assert results[0].error == "timed out after 0.3 s during the TLS handshake"
+        assert sorted(closed) == sorted(h.host for h in hosts)
+        assert 0.3 <= elapsed < 0.3 + 0.5, "the stuck host cost its timeout, no more"
 
     def test_concurrency_bounds_checks_in_flight(self) -> None:
         """No more than --concurrency checks run at once, and results keep the file order."""
-        lock = threading.Lock()
         live, peak = [0], [0]
 
-        def check(entry: HostEntry, deadline: float) -> HostResult:
-            with lock:
-                live[0] += 1
-                peak[0] = max(peak[0], live[0])
-            time.sleep(0.02)
-            with lock:
-                live[0] -= 1
+        def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
+            live[0] += 1
+            peak[0] = max(peak[0], live[0])
+            yield Wait(None, until=time.monotonic() + 0.02)
+            live[0] -= 1
             return HostResult(entry, "pass")
 
         hosts = [_entry(f"h{i}.test") for i in range(12)]
@@ -353,50 +364,33 @@ class TestPool:
         assert [r.entry.host for r in results] == [h.host for h in hosts]
         assert sorted(seen) == sorted(h.host for h in hosts)
 
-    def test_few_threads_while_checks_are_busy_more_while_they_wait(self) -> None:
-        """Quick checks share a few threads; checks stuck on their hosts call in more.
+    def test_hung_hosts_are_waited_on_at_once(self) -> None:
+        """Ten hosts that all hang cost one timeout, not ten: their waits overlap."""
+        ends: list[float] = []
+        pipes = [os.pipe() for _ in range(10)]
 
-        A loopback check is CPU-bound and 32 threads would only fight over the GIL, but
-        ten hosts that all hang must still be waited on at once, not four at a time.
-        """
-        from pinctl import pool
-
-        lock = threading.Lock()
-        live, peak = [0], [0]
-
-        def quick(item: int, deadline: float) -> int:
-            with lock:
-                live[0] += 1
-                peak[0] = max(peak[0], live[0])
-            time.sleep(0.002)
-            with lock:
-                live[0] -= 1
-            return item
-
-        def run(check, items, stall):  # type: ignore[no-untyped-def]
-            return pool.run_pool(
-                items,
-                check,
-                timeout=5,
-                concurrency=32,
-                failed=lambda item, exc: -1,
-                abandoned=lambda item, elapsed: -2,
-                on_done=lambda result: None,
-                stall=stall,
-            )
-
-        assert run(quick, list(range(60)), stall=5.0) == list(range(60))
-        assert peak[0] == pool.BASE_WORKERS
-
-        everyone = threading.Barrier(10, timeout=3)
-
-        def hung(item: int, deadline: float) -> int:
-            everyone.wait()  # breaks (and fails the item) unless all ten run at once
-            return item
+        def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
+            try:
+                yield Wait(pipes[int(entry.host[1])][0], doing="during the TLS handshake")
+            except ConnectError:
+                ends.append(time.monotonic())
+            return HostResult(entry, "timeout")
 
         started = time.monotonic()
-        assert run(hung, list(range(10)), stall=0.05) == list(range(10))
-        assert time.monotonic() - started < 2
+        try:
+            run_pool(
+                [_entry(f"h{i}.test") for i in range(10)],
+                check,
+                VerifyOptions(timeout=0.3),
+                lambda _: None,
+                [],
+            )
+        finally:
+            for pair in pipes:
+                os.close(pair[0])
+                os.close(pair[1])
+        assert len(ends) == 10
+        assert max(ends) - started < 0.3 + 0.3
 
     def test_connect_error_keeps_its_status(self, tmp_path: Path) -> None:
         """A ConnectError's status is the host's; an unknown status fails as tls-error."""
@@ -407,14 +401,16 @@ class TestPool:
         pin_file = PinFile(tmp_path / "p.toml", hosts=(entry,))
 
         def refuse(status: str):
-            def observe(target: object, deadline: float) -> Observed:
+            def observe(target: object, deadline: float) -> Steps[Observed]:
                 raise ConnectError("nope", status)
+                yield  # a generator, as every observer is
 
             return observe
 
         target = parse_target("a.test:443")
         for given, expected in [("timeout", "timeout"), ("weird", "tls-error")]:
-            host = check_host(entry, target, pin_file, refuse(given), 0, (), VerifyOptions(), NOW)
+            check = check_host(entry, target, pin_file, refuse(given), 0, (), VerifyOptions(), NOW)
+            host = drive(check, 1)
             assert (host.status, host.exit_code) == (expected, ExitCode.UNREACHABLE)
 
 
@@ -507,6 +503,46 @@ class TestJUnit:
         assert lines[4].endswith("(spki, leaf, expires 2030-01-02, line 7)")
 
 
+class TestStuckResolver:
+    def test_a_stuck_resolver_holds_up_only_its_own_host(self, monkeypatch, tmp_path) -> None:
+        """A name whose lookup hangs is a timeout at its deadline; the other host passes."""
+        import socket
+        import threading
+
+        from conftest import server_context
+        from servers import tls_server
+
+        ca = trustme.CA()
+        leaf = ca.issue_cert("localhost")
+        served = certs(leaf.cert_chain_pems)
+        release, real = threading.Event(), socket.getaddrinfo
+
+        def stuck(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if host == "stuck.test":
+                release.wait(30)
+            return real(host, *args, **kwargs)
+
+        monkeypatch.setattr(socket, "getaddrinfo", stuck)
+        with tls_server(server_context(leaf)) as server:
+            ca_path = tmp_path / "ca.pem"
+            ca.cert_pem.write_to_path(str(ca_path))
+            pins = (pin(served[0]), other_pin())
+            hosts = (
+                HostEntry("stuck.test", pins=pins),
+                HostEntry("localhost", server.port, pins=pins),
+            )
+            pin_file = PinFile(tmp_path / "p.toml", defaults=Defaults(ca_file=ca_path), hosts=hosts)
+            started = time.monotonic()
+            try:
+                result = verify(pin_file, hosts, VerifyOptions(timeout=0.5), NOW)
+            finally:
+                release.set()
+        assert [h.status for h in result.hosts] == ["timeout", "pass"]
+        assert result.hosts[0].error == "timed out after 0.5 s while resolving stuck.test"
+        assert result.hosts[1].elapsed < 0.5, "the good host did not wait for the stuck one"
+        assert time.monotonic() - started < 0.5 + 0.4
+
+
 class TestRetryPolicy:
     @pytest.mark.parametrize(
         ("error", "retries", "calls", "status"),
@@ -529,15 +565,15 @@ class TestRetryPolicy:
         ca = trustme.CA()
         leaf = ca.issue_cert("localhost")
         served = certs(leaf.cert_chain_pems)
-        real, attempts = tls.handshake, []
+        real, attempts = tls.handshake_steps, []
 
         def flaky(target, options):  # type: ignore[no-untyped-def]
-            attempts.append(options.timeout)
+            attempts.append(time.monotonic())
             if len(attempts) == 1:
                 raise error
-            return real(target, options)
+            return (yield from real(target, options))
 
-        monkeypatch.setattr(tls, "handshake", flaky)
+        monkeypatch.setattr(tls, "handshake_steps", flaky)
         with tls_server(server_context(leaf)) as server:
             ca_path = tmp_path / "ca.pem"
             ca.cert_pem.write_to_path(str(ca_path))
@@ -546,5 +582,5 @@ class TestRetryPolicy:
             options = VerifyOptions(timeout=3, retries=retries)
             result = verify(pins, pins.hosts, options, NOW)
         assert (result.hosts[0].status, len(attempts)) == (status, calls)
-        assert attempts[0] == 3
-        assert all(left < 3 for left in attempts[1:]), "retries spend what is left of --timeout"
+        pauses = [later - earlier for earlier, later in itertools.pairwise(attempts)]
+        assert all(pause >= 0.1 for pause in pauses), "a retry waits before it dials again"

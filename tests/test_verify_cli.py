@@ -464,7 +464,7 @@ class TestFailClosed:
             if scenario == "internal":
                 monkeypatch.setattr("pinctl.chain.validate", _explode)
             if scenario == "internal-tls":
-                monkeypatch.setattr("pinctl.tls.handshake", _explode)
+                monkeypatch.setattr("pinctl.tls.handshake_steps", _explode)
             result = run(args)
         assert result.exit_code == expected, (result.stdout, result.stderr)
         if expected != 2:
