@@ -104,7 +104,10 @@ def live(
                 retry = exc.retryable and attempt < retries
                 if retry and time.monotonic() + pause < deadline:
                     attempt += 1
-                    yield Wait(None, doing="before a retry", until=time.monotonic() + pause)
+                    try:
+                        yield Wait(None, doing="before a retry", until=time.monotonic() + pause)
+                    except ConnectError:  # the deadline came during the pause: say what failed
+                        raise ConnectError(f"{exc} (after {attempt} attempts)", exc.status) from exc
                     continue
                 if attempt:
                     raise ConnectError(f"{exc} (after {attempt + 1} attempts)", exc.status) from exc

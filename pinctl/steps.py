@@ -58,6 +58,8 @@ def drive(steps: Steps[R], timeout: float) -> R:
     except StopIteration as stop:
         result: R = stop.value
         return result
+    finally:
+        steps.close()  # interrupted (Ctrl-C in a wait): its socket is closed now
 
 
 def _ready(wait: Wait, deadline: float) -> bool:

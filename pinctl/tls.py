@@ -131,7 +131,12 @@ def _resolve(
                 os.write(done, b".")
             os.close(done)
 
-    threading.Thread(target=lookup, name="pinctl-dns", daemon=True).start()
+    try:
+        threading.Thread(target=lookup, name="pinctl-dns", daemon=True).start()
+    except RuntimeError as exc:  # "can't start new thread": too many lookups stuck already
+        os.close(ready)
+        os.close(done)
+        raise ConnectError(f"cannot resolve {host}: {exc}") from None
     try:
         yield Wait(ready, doing=f"while resolving {host}")
     finally:

@@ -344,6 +344,52 @@ class TestPool:
         assert sorted(closed) == sorted(h.host for h in hosts)
         assert 0.3 <= elapsed < 0.3 + 0.5, "the stuck host cost its timeout, no more"
 
+    def test_a_check_that_waits_on_a_closed_socket_fails_only_its_host(self) -> None:
+        """A bad wait (a closed socket) is that host's internal error; the others pass."""
+        import socket
+
+        closed = socket.socket()
+        closed.close()
+
+        def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
+            if entry.host == "broken.test":
+                yield Wait(closed)
+            yield Wait(None, until=time.monotonic() + 0.01)
+            return HostResult(entry, "pass")
+
+        hosts = [_entry("broken.test"), _entry("fine.test")]
+        results = run_pool(hosts, check, VerifyOptions(), lambda _: None, [])
+        assert [(r.status, r.internal) for r in results] == [("tls-error", True), ("pass", False)]
+
+    def test_an_interrupted_run_closes_every_check_at_once(self) -> None:
+        """Ctrl-C (here: a failing progress callback) closes the checks still in flight."""
+        from pinctl import pool
+
+        open_checks: set[int] = set()
+
+        def check(item: int, deadline: float) -> Steps[int]:
+            open_checks.add(item)
+            try:
+                yield Wait(None, until=time.monotonic() + (0.01 if item == 0 else 5))
+                return item
+            finally:
+                open_checks.discard(item)  # where a real check closes its socket
+
+        def interrupt(result: int) -> None:
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt) as info:  # its traceback keeps the frames alive
+            pool.run_pool(
+                list(range(5)),
+                check,
+                timeout=10,
+                concurrency=5,
+                failed=lambda item, exc: -1,
+                on_done=interrupt,
+            )
+        assert open_checks == set()
+        assert info.traceback
+
     def test_concurrency_bounds_checks_in_flight(self) -> None:
         """No more than --concurrency checks run at once, and results keep the file order."""
         live, peak = [0], [0]
