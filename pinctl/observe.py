@@ -103,12 +103,13 @@ def live(
                 pause = 0.1 * 2**attempt
                 retry = exc.retryable and attempt < retries
                 if retry and time.monotonic() + pause < deadline:
-                    attempt += 1
                     try:
                         yield Wait(None, doing="before a retry", until=time.monotonic() + pause)
-                    except ConnectError:  # the deadline came during the pause: say what failed
-                        raise ConnectError(f"{exc} (after {attempt} attempts)", exc.status) from exc
-                    continue
+                    except ConnectError:
+                        pass  # the deadline came during the pause: report what failed, below
+                    else:
+                        attempt += 1
+                        continue
                 if attempt:
                     raise ConnectError(f"{exc} (after {attempt + 1} attempts)", exc.status) from exc
                 raise

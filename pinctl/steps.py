@@ -15,22 +15,21 @@ import select
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pinctl.errors import ConnectError
 
+if TYPE_CHECKING:
+    from _typeshed import FileDescriptorLike
+
 R = TypeVar("R")
-
-
-class HasFileno(Protocol):
-    def fileno(self) -> int: ...
 
 
 @dataclass(frozen=True)
 class Wait:
     """Resume when `fd` is ready to read (or write), or once `until` has come."""
 
-    fd: HasFileno | int | None
+    fd: FileDescriptorLike | None
     write: bool = False
     doing: str = ""
     """What is waited for, as the end of a sentence: "during the TLS handshake"."""

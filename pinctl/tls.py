@@ -93,14 +93,11 @@ def _dial(host: str, port: int, family: int | None, via: str) -> Steps[socket.so
         try:
             yield from _connect(sock, address, f"when connecting to {via or where}")
             return sock
-        except ConnectError as exc:
+        except BaseException as exc:
             sock.close()
-            if exc.status == "timeout":
+            if not isinstance(exc, ConnectError) or exc.status == "timeout":
                 raise
-            last = exc
-        except BaseException:
-            sock.close()
-            raise
+            last = exc  # refused or unreachable: try the next address
     assert last is not None  # _resolve never returns an empty list
     raise last
 

@@ -387,8 +387,8 @@ class TestPool:
                 failed=lambda item, exc: -1,
                 on_done=interrupt,
             )
-        assert open_checks == set()
-        assert info.traceback
+        assert open_checks == set()  # while `info` still holds the run's frames
+        assert info.type is KeyboardInterrupt
 
     def test_concurrency_bounds_checks_in_flight(self) -> None:
         """No more than --concurrency checks run at once, and results keep the file order."""
@@ -590,6 +590,27 @@ class TestStuckResolver:
 
 
 class TestRetryPolicy:
+    def test_deadline_in_a_retry_pause_reports_the_failure_retried(self) -> None:
+        """A loop that overruns the deadline while a host waits to retry names the refusal."""
+        from servers import closed_port
+
+        from pinctl.observe import live
+        from pinctl.steps import timed_out
+        from pinctl.targets import parse_target
+
+        target = parse_target(f"127.0.0.1:{closed_port()}")
+        observe = live([target], timeout=5, retries=3, proxy=None, environ={})
+        steps = observe(target, time.monotonic() + 5)
+        wait = next(steps)
+        while wait.doing != "before a retry":  # the real refused connection, step by step
+            time.sleep(0.01)
+            wait = steps.send(None)
+        with pytest.raises(ConnectError) as info:
+            steps.throw(timed_out(5, wait.doing))
+        assert info.value.status == "unreachable"
+        assert str(info.value).startswith("connection refused when connecting to 127.0.0.1:")
+        assert "attempts" not in str(info.value), "one attempt was made"
+
     @pytest.mark.parametrize(
         ("error", "retries", "calls", "status"),
         [
