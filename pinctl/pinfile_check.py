@@ -171,9 +171,7 @@ class Reader:
             for item in self.array(values, "pins", 'an array of { pin = "..." } tables')
         )
         entry = HostEntry(
-            **{k: self.value(values, k, getattr(HostEntry, k, None)) for k in HOST_KEYS[:-1]},
-            pins=pins,
-            line=node.line,
+            **{k: self.value(values, k) for k in values if k != "pins"}, pins=pins, line=node.line
         )
         _unique(
             pins,
@@ -196,7 +194,7 @@ class Reader:
             pin = parse_pin(self.value(values, "pin"))
         except PinFormatError as exc:
             raise self.fail(values["pin"], str(exc)) from None
-        fields = {k: self.value(values, k, getattr(PinEntry, k)) for k in PIN_KEYS[1:]}
+        fields = {k: self.value(values, k) for k in values if k != "pin"}
         return PinEntry(pin, **fields, line=node.line)
 
 

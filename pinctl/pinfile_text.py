@@ -219,7 +219,8 @@ def _fast_nodes(text: str) -> Node | None:
     data = _stdlib_toml(text)
     if data is None:
         return None
-    hosts = data.get("hosts", [])
+    listed = "hosts" in data
+    hosts = data.pop("hosts", [])
     headers = [m.start() for m in _HOSTS_HEADER.finditer(text)]
     if not isinstance(hosts, list) or len(hosts) != len(headers):
         return None
@@ -228,22 +229,22 @@ def _fast_nodes(text: str) -> Node | None:
     for index, (host, start) in enumerate(zip(hosts, headers, strict=True)):
         end = headers[index + 1] if index + 1 < len(headers) else len(text)
         found = [(m.start(), m[1]) for m in _PIN_VALUE.finditer(text, start, end)]
-        pins = host.get("pins", []) if isinstance(host, dict) else None
+        if not isinstance(host, dict):
+            return None
+        has_pins = "pins" in host
+        pins = host.pop("pins", [])
         if not isinstance(pins, list) or [
             p.get("pin") if isinstance(p, dict) else None for p in pins
         ] != [raw for _, raw in found]:
             return None
         node = _plain(host, line_at(start))
-        if pins:
-            pin_nodes = [
-                replace(_plain(pin, 0), line=line_at(at))
-                for pin, (at, _) in zip(pins, found, strict=True)
-            ]
+        if has_pins:
+            pin_nodes = [_plain(pin, line_at(at)) for pin, (at, _) in zip(pins, found, strict=True)]
             node.value["pins"] = Node(pin_nodes, node.line)
         nodes.append(node)
     root = _plain(data, 1)
-    if nodes:
-        root.value["hosts"] = Node(nodes, nodes[0].line)
+    if listed:
+        root.value["hosts"] = Node(nodes, nodes[0].line if nodes else 1)
     return root
 
 

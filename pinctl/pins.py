@@ -68,6 +68,9 @@ def compute(data: bytes, alg: HashAlg = "sha256") -> Pin:
 
 
 def parse_pin(text: str) -> Pin:
+    canonical = _canonical(text)
+    if canonical is not None:
+        return canonical
     shown = _shown(text)
     value = text.strip()
     if not value:
@@ -94,6 +97,23 @@ def parse_pin(text: str) -> Pin:
     digest, alg = _decode(value, alg, shown)
     pin = Pin(alg, digest)  # type: ignore[arg-type]  # alg is checked against DIGEST_SIZES
     _refuse_non_pins(pin, shown)
+    return pin
+
+
+def _canonical(text: str) -> Pin | None:
+    """``sha256/BASE64`` exactly as pinctl writes it: verify reads hundreds, so they skip
+    the patterns that tell the other spellings apart. Anything else is None."""
+    alg, slash, value = text.partition("/")
+    if not slash or _B64_LEN.get(alg) != len(value):
+        return None
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except binascii.Error:
+        return None
+    if len(digest) != DIGEST_SIZES[alg] or base64.b64encode(digest).decode("ascii") != value:
+        return None
+    pin = Pin(alg, digest)  # type: ignore[arg-type]  # alg is a key of DIGEST_SIZES
+    _refuse_non_pins(pin, _shown(text))
     return pin
 
 

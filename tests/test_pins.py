@@ -103,3 +103,28 @@ def test_any_text_parses_or_raises_the_clean_error(text: str) -> None:
     except PinFormatError:
         return
     assert parse_pin(str(pin)) == pin
+
+
+B64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="
+
+
+@given(ALGS, st.data())
+def test_the_written_form_reads_back_exactly_or_is_refused(alg: str, data: st.DataObject) -> None:
+    """ALG/ + base64 of the right length (how pin files are written, read on every verify):
+    accepted exactly when it is the canonical base64 of a real digest, and then unchanged."""
+    size = 4 * ((DIGEST_SIZES[alg] + 2) // 3)
+    value = data.draw(st.text(alphabet=B64_ALPHABET, min_size=size, max_size=size))
+    text = f"{alg}/{value}"
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except ValueError:
+        digest = b""
+    canonical = len(digest) == DIGEST_SIZES[alg] and base64.b64encode(digest).decode() == value
+    real = canonical and len(set(digest)) > 1 and digest != hashlib.new(alg, b"").digest()
+    try:
+        pin = parse_pin(text)
+    except PinFormatError:
+        assert not real, text
+        return
+    assert real, text
+    assert str(pin) == text
