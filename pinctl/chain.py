@@ -9,7 +9,6 @@ anchor. The time is always passed in, so expiry needs no clock tricks to test.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 import warnings
 from collections.abc import Sequence
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import InputError
 from pinctl.live import Validation
+from pinctl.targets import ip_address
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -236,18 +236,23 @@ def _builder(store: Store, now: datetime) -> PolicyBuilder:
 
 
 def _server_auth(policy: Any, cert: x509.Certificate, eku: x509.ExtendedKeyUsage | None) -> None:
-    if not _allows_servers(cert):
+    if eku is not None and not _serves(eku):
         raise ValueError("the leaf's extendedKeyUsage does not allow TLS server authentication")
 
 
 def _allows_servers(cert: x509.Certificate) -> bool:
     from cryptography import x509
-    from cryptography.x509.oid import ExtendedKeyUsageOID
 
     try:
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except (x509.ExtensionNotFound, ValueError):
         return True
+    return _serves(eku)
+
+
+def _serves(eku: x509.ExtendedKeyUsage) -> bool:
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
     wanted = {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
     return bool(wanted.intersection(eku))
 
@@ -255,10 +260,8 @@ def _allows_servers(cert: x509.Certificate) -> bool:
 def _subject(name: str) -> x509.DNSName | x509.IPAddress:
     from cryptography import x509
 
-    try:
-        return x509.IPAddress(ipaddress.ip_address(name))
-    except ValueError:
-        return x509.DNSName(name.rstrip("."))
+    address = ip_address(name)
+    return x509.DNSName(name.rstrip(".")) if address is None else x509.IPAddress(address)
 
 
 def _san_names(cert: x509.Certificate) -> tuple[list[str], list[str]]:
@@ -275,12 +278,9 @@ def _san_names(cert: x509.Certificate) -> tuple[list[str], list[str]]:
 
 def _matches(name: str, dns: list[str], ips: list[str]) -> bool:
     """RFC 6125: exact names, or one wildcard as the whole leftmost label; IPs only as IP SANs."""
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        address = None
+    address = ip_address(name)
     if address is not None:
-        return any(_same_ip(address, ip) for ip in ips)
+        return any(address == ip_address(ip) for ip in ips)
     wanted = name.rstrip(".").lower()
     for pattern in (value.rstrip(".").lower() for value in dns):
         if pattern == wanted:
@@ -290,13 +290,6 @@ def _matches(name: str, dns: list[str], ips: list[str]) -> bool:
             if dot and head and rest == pattern[2:] and "." in rest:
                 return True
     return False
-
-
-def _same_ip(address: ipaddress.IPv4Address | ipaddress.IPv6Address, text: str) -> bool:
-    try:
-        return address == ipaddress.ip_address(text)
-    except ValueError:
-        return False
 
 
 def _name_mismatch(name: str, dns: list[str], ips: list[str]) -> str:

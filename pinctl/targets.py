@@ -6,6 +6,7 @@ that goes into SNI) and the address actually dialled, which `--connect-to` may c
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -60,11 +61,17 @@ class Target:
 
 
 def is_ip_address(text: str) -> bool:
+    return ip_address(text) is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address `text` spells, or None for a name. Cached: verify asks several times
+    per host, and a parse costs more than a handshake's Python."""
     try:
-        ipaddress.ip_address(text)
+        return ipaddress.ip_address(text)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def join_host_port(host: str, port: int) -> str:
