@@ -1,7 +1,7 @@
 """Many checks at once in one thread, each with its own deadline that nothing can outlast.
 
 A check is a generator of `Wait`s (see `pinctl.steps`). Up to `concurrency` of them
-are in flight; one selector waits on all their sockets at once, and the CPU-bound parts
+are in flight; one poll waits on all their sockets at once, and the CPU-bound parts
 (the handshake's crypto, validation) run one after another. On a loopback benchmark
 this costs a third less CPU per host than a thread per check, whose cost is the
 interpreter lock changing hands at every call into OpenSSL; and a hung host costs
@@ -18,13 +18,17 @@ is already waiting.
 from __future__ import annotations
 
 import collections
-import selectors
+import math
+import select
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from pinctl.steps import Steps, Wait, timed_out
+
+if TYPE_CHECKING:
+    from _typeshed import FileDescriptorLike
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -35,6 +39,8 @@ class _Running(Generic[R]):
     steps: Steps[R]
     deadline: float
     wait: Wait
+    fd: int | None
+    """The descriptor registered with the poller for `wait`, if any."""
 
 
 def run_pool(
@@ -51,7 +57,10 @@ def run_pool(
     Results come back in input order; `on_done` sees each as it ends. An exception in
     a check becomes `failed(item, exc)`: fail closed, whatever it was.
     """
-    selector = selectors.DefaultSelector()
+    # poll, not selectors: its registrations live in this process (no system call per
+    # wait), and a check waits several times per handshake.
+    poller = select.poll()
+    polled: dict[int, int] = {}  # descriptor -> index of the check waiting on it
     waiting = collections.deque(range(len(items)))
     running: dict[int, _Running[R]] = {}
     results: dict[int, R] = {}
@@ -61,11 +70,15 @@ def run_pool(
         on_done(result)
 
     def advance(index: int, steps: Steps[R], deadline: float, error: Exception | None) -> None:
+        fd = None
         try:
             wait = steps.throw(error) if error else steps.send(None)
             if wait.fd is not None:
-                event = selectors.EVENT_WRITE if wait.write else selectors.EVENT_READ
-                selector.register(wait.fd, event, index)
+                fd = _descriptor(wait.fd, wait.doing)
+                if fd in polled:
+                    raise ValueError(f"descriptor {fd} is already waited on by another check")
+                poller.register(fd, select.POLLOUT if wait.write else select.POLLIN)
+                polled[fd] = index
         except StopIteration as stop:
             finish(index, stop.value)
             return
@@ -73,12 +86,13 @@ def run_pool(
             steps.close()
             finish(index, failed(items[index], exc))
             return
-        running[index] = _Running(steps, deadline, wait)
+        running[index] = _Running(steps, deadline, wait, fd)
 
     def resume(index: int, error: Exception | None = None) -> None:
         entry = running.pop(index)
-        if entry.wait.fd is not None:
-            selector.unregister(entry.wait.fd)
+        if entry.fd is not None:
+            poller.unregister(entry.fd)
+            del polled[entry.fd]
         advance(index, entry.steps, entry.deadline, error)
 
     try:
@@ -95,19 +109,25 @@ def run_pool(
             if not running:
                 continue
             wake = min(_wake(entry) for entry in running.values())
-            for key, _ in selector.select(max(wake - time.monotonic(), 0.0)):
-                resume(key.data)
+            for fd, _ in poller.poll(math.ceil(max(wake - time.monotonic(), 0.0) * 1000)):
+                resume(polled[fd])
             now = time.monotonic()
             for index, entry in list(running.items()):
                 if entry.deadline <= now:
                     resume(index, timed_out(timeout, entry.wait.doing))
-                elif entry.wait.fd is None and _wake(entry) <= now:
+                elif entry.fd is None and _wake(entry) <= now:
                     resume(index)
     finally:
         for entry in running.values():  # interrupted: close their sockets now, not at GC
             entry.steps.close()
-        selector.close()
     return [results[i] for i in range(len(items))]
+
+
+def _descriptor(fd: FileDescriptorLike, doing: str) -> int:
+    number = fd if isinstance(fd, int) else fd.fileno()
+    if number < 0:
+        raise ValueError(f"a wait {doing} on a closed socket".replace("  ", " "))
+    return number
 
 
 def _wake(entry: _Running[R]) -> float:

@@ -265,6 +265,8 @@ def _flush(conn: SSL.Connection, sock: socket.socket, doing: str) -> Steps[None]
         except SSL.WantReadError:
             return
         yield from _send(sock, data, doing)
+        if len(data) < _READ_SIZE:
+            return  # a memory BIO hands over all it holds, so it is empty now
 
 
 def _close_politely(conn: SSL.Connection, sock: socket.socket) -> None:

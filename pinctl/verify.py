@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
@@ -242,6 +242,7 @@ def check_host(
     """Handshake, TLS policy, chain, pins: the first check that fails names the status."""
     from pinctl import chain as chains
 
+    started = time.monotonic()
     today = now.date()
     strict = options.strict
     file_warnings = pin_warnings(entry.pins, today, pin_file.defaults.warn_days)
@@ -249,7 +250,14 @@ def check_host(
         seen = yield from observe(target, deadline)
     except ConnectError as exc:
         failed = cast(Status, exc.status if exc.status in UNCHECKED else "tls-error")
-        return HostResult(entry, failed, str(exc), warnings=file_warnings, strict=strict)
+        return HostResult(
+            entry,
+            failed,
+            str(exc),
+            warnings=file_warnings,
+            strict=strict,
+            elapsed=time.monotonic() - started,
+        )
     policy_error = tls_policy_error(
         seen, pin_file.defaults.min_tls, pin_file.defaults.forward_secrecy
     )
@@ -281,8 +289,11 @@ def check_host(
     warnings = file_warnings + chain_warnings(entry.pins, known, now, pin_file.defaults.warn_days)
     if status == "pass" and strict and warnings:
         error = f"--strict: {len(warnings)} warning(s) fail the check: " + "; ".join(warnings)
-    chain = describe(options.rule.considered(presented), seen.served)
-    return HostResult(entry, status, error, seen.tls, chain, matched, warnings, strict)
+    chain = describe(known, seen.served)
+    elapsed = time.monotonic() - started
+    return HostResult(
+        entry, status, error, seen.tls, chain, matched, warnings, strict, elapsed=elapsed
+    )
 
 
 def tls_policy_error(seen: Observed, min_tls: str, forward_secrecy: bool) -> str | None:
@@ -374,18 +385,13 @@ def run_pool(
     """Check hosts concurrently; a crash fails its host, a hang becomes its timeout."""
     from pinctl.pool import run_pool as pool
 
-    def timed(entry: HostEntry, deadline: float) -> Steps[HostResult]:
-        started = time.monotonic()
-        result = yield from check(entry, deadline)
-        return replace(result, elapsed=time.monotonic() - started)
-
     def failed(entry: HostEntry, exc: BaseException) -> HostResult:
         errors.append(exc)
         return internal_failure(entry, exc, options.strict)
 
     return pool(
         hosts,
-        timed,
+        check,
         timeout=options.timeout,
         concurrency=options.concurrency,
         failed=failed,
