@@ -18,6 +18,8 @@ is already waiting.
 from __future__ import annotations
 
 import collections
+import heapq
+import itertools
 import math
 import select
 import time
@@ -61,6 +63,10 @@ def run_pool(
     # wait), and a check waits several times per handshake.
     poller = select.poll()
     polled: dict[int, int] = {}  # descriptor -> index of the check waiting on it
+    # When the loop must look at a check without a socket telling it to: its deadline
+    # (wait None), or the end of a pause (that Wait). Finished checks' entries go stale.
+    timers: list[tuple[float, int, int, Wait | None]] = []
+    order = itertools.count()
     waiting = collections.deque(range(len(items)))
     running: dict[int, _Running[R]] = {}
     results: dict[int, R] = {}
@@ -87,6 +93,9 @@ def run_pool(
             finish(index, failed(items[index], exc))
             return
         running[index] = _Running(steps, deadline, wait, fd)
+        if fd is None:
+            until = min(wait.until or 0.0, deadline)
+            heapq.heappush(timers, (until, next(order), index, wait))
 
     def resume(index: int, error: Exception | None = None) -> None:
         entry = running.pop(index)
@@ -105,18 +114,28 @@ def run_pool(
                 except Exception as exc:
                     finish(index, failed(items[index], exc))
                     continue
+                heapq.heappush(timers, (deadline, next(order), index, None))
                 advance(index, steps, deadline, None)
             if not running:
                 continue
-            wake = min(_wake(entry) for entry in running.values())
-            for fd, _ in poller.poll(math.ceil(max(wake - time.monotonic(), 0.0) * 1000)):
+            # Every running check has its deadline among the timers, so none is overslept.
+            pause = math.ceil(max(timers[0][0] - time.monotonic(), 0.0) * 1000)
+            for fd, _ in poller.poll(pause):
                 resume(polled[fd])
             now = time.monotonic()
-            for index, entry in list(running.items()):
-                if entry.deadline <= now:
-                    resume(index, timed_out(timeout, entry.wait.doing))
-                elif entry.fd is None and _wake(entry) <= now:
+            due = []
+            while timers and timers[0][0] <= now:
+                due.append(heapq.heappop(timers))
+            for when, _, index, wait in due:
+                entry = running.get(index)
+                if entry is None or (wait is not None and entry.wait is not wait):
+                    continue  # that check ended, or moved on from that pause
+                if wait is not None and when < entry.deadline:
                     resume(index)
+                else:
+                    resume(index, timed_out(timeout, entry.wait.doing))
+                    if index in running:  # it caught the timeout and waits again: not for long
+                        heapq.heappush(timers, (entry.deadline, next(order), index, None))
     finally:
         for entry in running.values():  # interrupted: close their sockets now, not at GC
             entry.steps.close()
@@ -128,10 +147,3 @@ def _descriptor(fd: FileDescriptorLike, doing: str) -> int:
     if number < 0:
         raise ValueError(f"a wait {doing} on a closed socket".replace("  ", " "))
     return number
-
-
-def _wake(entry: _Running[R]) -> float:
-    """When the loop must look at this check again without a socket telling it to."""
-    if entry.wait.fd is not None:
-        return entry.deadline
-    return min(entry.wait.until or 0.0, entry.deadline)
