@@ -344,6 +344,37 @@ class TestPool:
         assert sorted(closed) == sorted(h.host for h in hosts)
         assert 0.3 <= elapsed < 0.3 + 0.5, "the stuck host cost its timeout, no more"
 
+    def test_a_check_that_waits_again_after_its_timeout_is_timed_out_again(self) -> None:
+        """Nothing outlasts its deadline: a check that catches the timeout and waits once
+        more gets the timeout again at once, not after another --timeout."""
+        silent, never_written = os.pipe()
+        thrown: list[float] = []
+
+        def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
+            try:
+                yield Wait(silent, doing="during the TLS handshake")
+            except ConnectError:
+                thrown.append(time.monotonic())
+            try:
+                yield Wait(silent, doing="while retrying")
+            except ConnectError as exc:
+                thrown.append(time.monotonic())
+                return HostResult(entry, "timeout", str(exc))
+            return HostResult(entry, "pass")
+
+        started = time.monotonic()
+        try:
+            results = run_pool(
+                [_entry("stubborn.test")], check, VerifyOptions(timeout=0.2), lambda _: None, []
+            )
+        finally:
+            os.close(silent)
+            os.close(never_written)
+        assert [r.status for r in results] == ["timeout"]
+        assert results[0].error == "timed out after 0.2 s while retrying"
+        assert len(thrown) == 2
+        assert thrown[1] - started < 0.2 + 0.2, "the second wait ended at the same deadline"
+
     def test_a_check_that_waits_on_a_closed_socket_fails_only_its_host(self) -> None:
         """A bad wait (a closed socket) is that host's internal error; the others pass."""
         import socket
