@@ -7,7 +7,7 @@ still reported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,6 @@ from pinctl.entries import SourceReport, certificate_entry
 from pinctl.errors import ConnectError
 from pinctl.live import SourceFailure
 from pinctl.pins import HashAlg
-from pinctl.proxy import parse_proxy, proxy_from_env
 from pinctl.targets import Target
 from pinctl.tls import ConnectOptions
 
@@ -23,32 +22,6 @@ if TYPE_CHECKING:
     from cryptography import x509
 
 OptionsFor = Callable[[Target], ConnectOptions]
-
-
-def connect_options(
-    target: Target,
-    *,
-    timeout: float,
-    family: int | None,
-    proxy: str | None,
-    environ: Mapping[str, str],
-) -> ConnectOptions:
-    """An explicit proxy wins (``--proxy ''`` turns proxying off); else curl's environment rules.
-
-    NO_PROXY exempts a target when it matches either its host or its --connect-to address:
-    both name the same server, and a user who lists either expects a direct connection.
-    """
-    if proxy is not None:
-        chosen = proxy.strip() or None
-        what = "--proxy"
-    else:
-        chosen = proxy_from_env(target.host, environ)
-        if chosen is not None and proxy_from_env(target.connect_host, environ) is None:
-            chosen = None
-        what = "HTTPS_PROXY"
-    if chosen is not None:
-        parse_proxy(chosen, what)  # a bad proxy URL is a usage error before anything is dialled
-    return ConnectOptions(timeout=timeout, family=family, proxy=chosen)
 
 
 def inspect(

@@ -77,12 +77,11 @@ def live(
     Proxy URLs are read first, so that a malformed one is a usage error (exit 2).
     """
     from pinctl import tls
-    from pinctl.fetch import connect_options
 
     # The same proxy choice as fetch (an explicit --proxy '' goes direct), made up front
     # so that a malformed proxy URL is a usage error (exit 2) before any host is dialled.
     proxies = {
-        target: connect_options(
+        target: tls.connect_options(
             target,
             timeout=timeout,
             family=None,

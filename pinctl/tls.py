@@ -4,8 +4,8 @@ This is the only module that imports pyOpenSSL. It verifies nothing (VERIFY_NONE
 broken server can still be inspected; validation happens afterwards in `pinctl.chain` on
 cryptography objects. Every step, DNS included, is a `Wait` in a generator (see
 `pinctl.steps`) and runs against one deadline: a silent or dripping server costs the
-timeout, never more. Which proxy to use, and what its URL
-says, is `pinctl.proxy`'s concern; its names are re-exported here.
+timeout, never more. `connect_options` chooses the proxy for a target by curl's
+rules, which `pinctl.proxy` implements (its names are re-exported here).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import functools
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -45,6 +45,32 @@ class ConnectOptions:
     """4, 6, or None for any address family."""
     proxy: str | None = None
     """``http://[user:pass@]host:port``, already chosen from --proxy or the environment."""
+
+
+def connect_options(
+    target: Target,
+    *,
+    timeout: float,
+    family: int | None,
+    proxy: str | None,
+    environ: Mapping[str, str],
+) -> ConnectOptions:
+    """An explicit proxy wins (``--proxy ''`` turns proxying off); else curl's environment rules.
+
+    NO_PROXY exempts a target when it matches either its host or its --connect-to address:
+    both name the same server, and a user who lists either expects a direct connection.
+    """
+    if proxy is not None:
+        chosen = proxy.strip() or None
+        what = "--proxy"
+    else:
+        chosen = proxy_from_env(target.host, environ)
+        if chosen is not None and proxy_from_env(target.connect_host, environ) is None:
+            chosen = None
+        what = "HTTPS_PROXY"
+    if chosen is not None:
+        parse_proxy(chosen, what)  # a bad proxy URL is a usage error before anything is dialled
+    return ConnectOptions(timeout=timeout, family=family, proxy=chosen)
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ class Connection(NamedTuple):
         """Proxy choice as curl makes it (explicit, else the environment with NO_PROXY)."""
         import os
 
-        from pinctl.fetch import connect_options
+        from pinctl.tls import connect_options
 
         return connect_options(
             target, timeout=self.timeout, family=self.family, proxy=self.proxy, environ=os.environ
