@@ -35,9 +35,18 @@ class Wait:
     """What is waited for, as the end of a sentence: "during the TLS handshake"."""
     until: float | None = None
     """A `time.monotonic()` time, for a pause with no socket (`fd` is None)."""
+    compute: bool = False
+    """Not a wait: the network part is over and only CPU work follows, which no deadline
+    cuts short. A driver may run it later, together with other checks' (see `COMPUTE`)."""
 
 
 Steps = Generator[Wait, None, R]
+
+COMPUTE = Wait(None, compute=True)
+"""Yielded between a check's network part and its validation. Validations run back to
+back cost about 0.1 ms less each than each right after its own handshake, which evicts
+the verifier's code and data from the CPU caches (200 loopback hosts, 1.1 ms per host
+in all instead of 1.2)."""
 
 
 def timed_out(seconds: float, doing: str) -> ConnectError:
@@ -63,6 +72,8 @@ def drive(steps: Steps[R], timeout: float) -> R:
 
 def _ready(wait: Wait, deadline: float) -> bool:
     """Block until `wait` is over (True) or the deadline comes first (False)."""
+    if wait.compute:
+        return True
     while True:
         now = time.monotonic()
         if now >= deadline:

@@ -21,7 +21,7 @@ from pinctl.live import TlsInfo
 from pinctl.matching import MatchRule, OkHttpRule, Presented, pin_matches, pin_of
 from pinctl.observe import Observe, Observed, live, offline
 from pinctl.pinfile import HostEntry, PinEntry, PinFile
-from pinctl.steps import Steps
+from pinctl.steps import COMPUTE, Steps
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -258,6 +258,7 @@ def check_host(
             strict=strict,
             elapsed=time.monotonic() - started,
         )
+    yield COMPUTE  # the rest is CPU work, faster batched with other hosts'
     policy_error = tls_policy_error(
         seen, pin_file.defaults.min_tls, pin_file.defaults.forward_secrecy
     )

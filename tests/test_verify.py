@@ -24,7 +24,7 @@ from pinctl.matching import OkHttpRule, Presented
 from pinctl.observe import Observed, load_chain
 from pinctl.pinfile import Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pins import Pin, compute
-from pinctl.steps import Steps, Wait, drive
+from pinctl.steps import COMPUTE, Steps, Wait, drive
 from pinctl.verify import (
     HostResult,
     VerifyOptions,
@@ -374,6 +374,75 @@ class TestPool:
         assert results[0].error == "timed out after 0.2 s while retrying"
         assert len(thrown) == 2
         assert thrown[1] - started < 0.2 + 0.2, "the second wait ended at the same deadline"
+
+    def test_a_check_back_on_the_network_after_computing_still_meets_its_deadline(
+        self,
+    ) -> None:
+        """Past COMPUTE a check meets no deadline, but a wait after it does: no hang."""
+        silent, never_written = os.pipe()
+
+        def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
+            yield COMPUTE
+            try:
+                yield Wait(silent, doing="after computing")
+            except ConnectError as exc:
+                return HostResult(entry, "timeout", str(exc))
+            return HostResult(entry, "pass")
+
+        started = time.monotonic()
+        try:
+            results = run_pool(
+                [_entry("late.test")], check, VerifyOptions(timeout=0.2), lambda _: None, []
+            )
+        finally:
+            os.close(silent)
+            os.close(never_written)
+        assert [r.error for r in results] == ["timed out after 0.2 s after computing"]
+        assert time.monotonic() - started < 0.2 + 0.5
+
+    def test_a_host_answered_in_time_is_judged_even_if_judging_comes_late(self) -> None:
+        """CPU work after the handshake (COMPUTE) is never cut short by the deadline: a slow
+        machine must not turn a host that answered in time into a timeout."""
+
+        def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
+            yield Wait(None, until=deadline - 0.05)  # the handshake ends just in time
+            time.sleep(0.1)  # then the machine is busy past the deadline
+            yield COMPUTE
+            return HostResult(entry, "pass")
+
+        results = run_pool(
+            [_entry("busy.test")], check, VerifyOptions(timeout=0.2), lambda _: None, []
+        )
+        assert [r.status for r in results] == ["pass"]
+        assert drive(check(_entry("busy.test"), time.monotonic() + 0.2), 0.2).status == "pass"
+
+    def test_an_interrupted_run_closes_the_checks_waiting_to_compute(self) -> None:
+        """Ctrl-C while finished handshakes wait for validation closes them too."""
+        from pinctl import pool
+
+        open_checks: set[int] = set()
+
+        def check(item: int, deadline: float) -> Steps[int]:
+            open_checks.add(item)
+            try:
+                yield COMPUTE
+                return item
+            finally:
+                open_checks.discard(item)
+
+        def interrupt(result: int) -> None:
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            pool.run_pool(
+                list(range(4)),
+                check,
+                timeout=10,
+                concurrency=4,
+                failed=lambda item, exc: -1,
+                on_done=interrupt,
+            )
+        assert open_checks == set()
 
     def test_a_check_that_waits_on_a_closed_socket_fails_only_its_host(self) -> None:
         """A bad wait (a closed socket) is that host's internal error; the others pass."""
