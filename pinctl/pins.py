@@ -104,7 +104,7 @@ def _canonical(text: str) -> Pin | None:
     """``sha256/BASE64`` exactly as pinctl writes it: verify reads hundreds, so they skip
     the patterns that tell the other spellings apart. Anything else is None."""
     alg, slash, value = text.partition("/")
-    if not slash or _B64_LEN.get(alg) != len(value):
+    if not slash or _B64_LEN.get(alg) != len(value) or not value.isascii():
         return None
     try:
         digest = base64.b64decode(value, validate=True)

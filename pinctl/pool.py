@@ -20,6 +20,7 @@ back to back with the others', which costs a tenth less CPU per host.
 from __future__ import annotations
 
 import collections
+import contextlib
 import heapq
 import itertools
 import math
@@ -145,7 +146,8 @@ def run_pool(
             for fd, _ in ready:
                 resume(polled[fd])
             if computing and not ready:
-                compute()  # the network has nothing for us right now
+                compute()  # the network has nothing for us right now; replies that came
+                continue  # meanwhile are read before any deadline is judged, next turn
             now = time.monotonic()
             due = []
             while timers and timers[0][0] <= now:
@@ -160,11 +162,10 @@ def run_pool(
                     resume(index, timed_out(timeout, entry.wait.doing))
                     if index in running:  # it caught the timeout and waits again: not for long
                         heapq.heappush(timers, (entry.deadline, next(order), index, None))
-    finally:
-        for entry in running.values():  # interrupted: close their sockets now, not at GC
-            entry.steps.close()
-        for _, steps, _ in computing:
-            steps.close()
+    finally:  # interrupted: close their sockets now, not at GC, every one of them
+        for steps in [entry.steps for entry in running.values()] + [c[1] for c in computing]:
+            with contextlib.suppress(Exception):
+                steps.close()
     return [results[i] for i in range(len(items))]
 
 

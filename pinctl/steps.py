@@ -37,7 +37,9 @@ class Wait:
     """A `time.monotonic()` time, for a pause with no socket (`fd` is None)."""
     compute: bool = False
     """Not a wait: the network part is over and only CPU work follows, which no deadline
-    cuts short. A driver may run it later, together with other checks' (see `COMPUTE`)."""
+    cuts short. A driver may run it later, together with other checks' (see `COMPUTE`).
+    The check no longer counts against the concurrency bound, so it should not go back
+    to the network (a wait after it still meets the deadline)."""
 
 
 Steps = Generator[Wait, None, R]

@@ -74,6 +74,7 @@ def test_output_is_standard_padded_base64_like_openssl() -> None:
         ("sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "placeholder"),
         ("sha256/" + base64.b64encode(b"\xff" * 32).decode(), "placeholder"),
         ("hello world", "not base64 or hex"),
+        ("sha256/" + "A" * 43 + "\u00e9", "not base64 or hex"),
         ('pin-sha256="r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="; max-age=60', "whole Public"),
         ("ab:cd:ef", "no known digest size"),
     ],

@@ -416,6 +416,43 @@ class TestPool:
         assert [r.status for r in results] == ["pass"]
         assert drive(check(_entry("busy.test"), time.monotonic() + 0.2), 0.2).status == "pass"
 
+    def test_a_reply_that_comes_while_others_validate_is_read_before_its_deadline(
+        self,
+    ) -> None:
+        """A host that answered in time is never timed out because other hosts' validation
+        (after COMPUTE) kept the loop busy past its deadline."""
+        import threading
+
+        answer, answered = os.pipe()
+        threading.Timer(0.1, os.write, (answered, b"x")).start()
+
+        def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
+            if entry.host == "slow-reply.test":
+                try:
+                    yield Wait(answer, doing="during the TLS handshake")
+                except ConnectError as exc:
+                    return HostResult(entry, "timeout", str(exc))
+                return HostResult(entry, "pass")
+            yield COMPUTE
+            time.sleep(0.5)  # a long validation, past the other host's deadline
+            return HostResult(entry, "pass")
+
+        try:
+            results = run_pool(
+                [_entry("slow-reply.test"), _entry("busy.test")],
+                check,
+                VerifyOptions(timeout=0.3, concurrency=2),
+                lambda _: None,
+                [],
+            )
+        finally:
+            os.close(answer)
+            os.close(answered)
+        assert [(r.entry.host, r.status) for r in results] == [
+            ("slow-reply.test", "pass"),
+            ("busy.test", "pass"),
+        ]
+
     def test_an_interrupted_run_closes_the_checks_waiting_to_compute(self) -> None:
         """Ctrl-C while finished handshakes wait for validation closes them too."""
         from pinctl import pool
