@@ -400,6 +400,45 @@ class TestPool:
         assert [r.error for r in results] == ["timed out after 0.2 s after computing"]
         assert time.monotonic() - started < 0.2 + 0.5
 
+    def test_a_deadline_that_passes_while_a_check_waits_to_compute_still_binds_it(
+        self,
+    ) -> None:
+        """A check queued for validation while the network stays busy, whose deadline
+        passes meanwhile, is timed out at once if it then waits on a socket again."""
+        busy, written = os.pipe()
+        os.write(written, b"x")  # always readable: the loop is never idle
+        silent, never_written = os.pipe()
+
+        def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
+            if entry.host == "busy.test":
+                try:
+                    while True:
+                        yield Wait(busy, doing="while busy")
+                except ConnectError as exc:
+                    return HostResult(entry, "timeout", str(exc))
+            yield COMPUTE
+            try:
+                yield Wait(silent, doing="after computing")
+            except ConnectError as exc:
+                return HostResult(entry, "timeout", str(exc))
+            return HostResult(entry, "pass")
+
+        started = time.monotonic()
+        try:
+            results = run_pool(
+                [_entry("queued.test"), _entry("busy.test")],  # queued's deadline comes first
+                check,
+                VerifyOptions(timeout=0.2, concurrency=2),
+                lambda _: None,
+                [],
+            )
+        finally:
+            for fd in (busy, written, silent, never_written):
+                os.close(fd)
+        assert [r.status for r in results] == ["timeout", "timeout"]
+        assert results[0].error == "timed out after 0.2 s after computing"
+        assert time.monotonic() - started < 0.2 + 0.5
+
     def test_a_host_answered_in_time_is_judged_even_if_judging_comes_late(self) -> None:
         """CPU work after the handshake (COMPUTE) is never cut short by the deadline: a slow
         machine must not turn a host that answered in time into a timeout."""
@@ -470,7 +509,7 @@ class TestPool:
         def interrupt(result: int) -> None:
             raise KeyboardInterrupt
 
-        with pytest.raises(KeyboardInterrupt):
+        with pytest.raises(KeyboardInterrupt) as info:  # its traceback keeps the frames alive
             pool.run_pool(
                 list(range(4)),
                 check,
@@ -479,7 +518,8 @@ class TestPool:
                 failed=lambda item, exc: -1,
                 on_done=interrupt,
             )
-        assert open_checks == set()
+        assert open_checks == set()  # while `info` still holds the run's frames
+        assert info.type is KeyboardInterrupt
 
     def test_a_check_that_waits_on_a_closed_socket_fails_only_its_host(self) -> None:
         """A bad wait (a closed socket) is that host's internal error; the others pass."""
