@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pinctl.errors import UsageError
-from pinctl.targets import join_host_port
+from pinctl.targets import ip_address, join_host_port
 
 PROXY_DEFAULT_PORT = 1080
 """curl's default when a proxy URL has no port."""
@@ -70,10 +70,7 @@ def proxy_from_env(host: str, environ: Mapping[str, str]) -> str | None:
 def bypasses_proxy(host: str, no_proxy: str) -> bool:
     """curl's NO_PROXY: ``*``, or a comma list of domain suffixes, IP addresses and CIDRs."""
     name = host.strip("[]").rstrip(".").lower()
-    try:
-        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(name)
-    except ValueError:
-        address = None
+    address = ip_address(name)
     for raw in no_proxy.split(","):
         entry = raw.strip().lower()
         if entry == "*":
