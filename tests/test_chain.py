@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from pinctl.chain import load_roots, validate
 from pinctl.errors import InputError
-from pinctl.live import Validation
+from pinctl.inspect.report import Validation
+from pinctl.pki.validation import load_roots, validate
 
 NOW = datetime.datetime.now(datetime.timezone.utc)
 

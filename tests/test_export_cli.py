@@ -15,7 +15,7 @@ import pytest
 from test_exports import check_android, check_ios
 
 from pinctl.exports import FORMATS
-from pinctl.pins import compute
+from pinctl.pki.pins import compute
 
 LEAF = compute(b"api leaf key")
 SPARE = compute(b"spare key")

@@ -19,11 +19,11 @@ from conftest import server_context
 from cryptography import x509
 from servers import tls_server
 
-from pinctl.entries import spki_der
 from pinctl.exports import EXPORTERS, ExportOptions
 from pinctl.exports.okhttp import string_literal
-from pinctl.pinfile import HostEntry, PinEntry, PinFile
-from pinctl.pins import Pin, compute
+from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
+from pinctl.pki.entries import spki_der
+from pinctl.pki.pins import Pin, compute
 
 TODAY = date(2025, 6, 1)
 JARS = [Path("/usr/share/java/okhttp.jar"), Path("/usr/share/java/okio.jar")]

@@ -27,12 +27,12 @@ from cryptography import x509
 from servers import tls_server
 
 from pinctl.cli.export import command as export_command
-from pinctl.entries import spki_der
 from pinctl.errors import InputError, UsageError
 from pinctl.exports import DEFAULT_MAX_AGE, EXPORTERS, FORMATS, Export, ExportOptions
 from pinctl.exports.okhttp import string_literal
-from pinctl.pinfile import HostEntry, PinEntry, PinFile
-from pinctl.pins import Pin, compute
+from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
+from pinctl.pki.entries import spki_der
+from pinctl.pki.pins import Pin, compute
 
 TODAY = date(2025, 6, 1)
 OPTIONS = ExportOptions(TODAY)

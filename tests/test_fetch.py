@@ -32,8 +32,8 @@ from servers import (
     tls_server,
 )
 
-from pinctl.fetch import inspect_all
-from pinctl.tls import ConnectOptions
+from pinctl.inspect.hosts import inspect_all
+from pinctl.net.tls import ConnectOptions
 
 PROXY_VARS = ("https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "SSL_CERT_FILE")
 
@@ -506,7 +506,7 @@ def test_inspect_all_keeps_input_order(ca: trustme.CA) -> None:
     """Concurrent inspection still reports targets in the order they were given."""
     from datetime import datetime, timezone
 
-    from pinctl.targets import parse_target
+    from pinctl.net.targets import parse_target
 
     with tls_server(server_context(ca.issue_cert("localhost"))) as srv:
         targets = [parse_target(f"127.0.0.1:{srv.port}", servername=f"n{i}.test") for i in range(6)]
@@ -567,7 +567,7 @@ def test_inspect_all_reraises_errors_from_workers(server: LoopbackServer) -> Non
     from datetime import datetime, timezone
 
     from pinctl.errors import UsageError
-    from pinctl.targets import Target, parse_target
+    from pinctl.net.targets import Target, parse_target
 
     def options(target: Target) -> ConnectOptions:
         if target.servername == "bad.test":

@@ -20,9 +20,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ptyutil import run_on_pty
 
-from pinctl import csr, keygen
 from pinctl.errors import UsageError
-from pinctl.keygen import KEY_TYPES
+from pinctl.pki import csr, keygen
+from pinctl.pki.keygen import KEY_TYPES
 
 PASSPHRASE = "correct horse battery staple 4"
 SUBJECT = "emailAddress=ops@example.com,CN=api.example.com,O=Example\\, Inc.,C=DE"
@@ -796,7 +796,7 @@ def test_host_adds_the_pins_as_backups_naming_the_key_files(
     tmp_path: Path, secret_file: Path, run: Any
 ) -> None:
     """Each pin lands on the host as backup = true with the key file as its note; comments stay."""
-    from pinctl import pinfile
+    from pinctl.pinfile import model as pinfile
 
     pins_toml = tmp_path / "pins.toml"
     pins_toml.write_text(PIN_FILE)
@@ -830,7 +830,7 @@ def test_host_adds_the_pins_as_backups_naming_the_key_files(
 
 def test_host_creates_the_pin_file_and_keeps_the_port(tmp_path: Path, run: Any) -> None:
     """A missing pin file is created; H:PORT becomes a host entry with that port."""
-    from pinctl import pinfile
+    from pinctl.pinfile import model as pinfile
 
     pins_toml = tmp_path / "pins.toml"
     result = kg(

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from ptyutil import run_on_pty
 
-from pinctl import passphrase
 from pinctl.errors import PassphraseError, UsageError
-from pinctl.passphrase import read_passphrase
+from pinctl.pki import passphrase
+from pinctl.pki.passphrase import read_passphrase
 
 SECRET = "tr0ub4dor&3 horse"
 
@@ -228,7 +228,7 @@ def test_a_terminal_that_cannot_hide_input_is_refused(monkeypatch: pytest.Monkey
 
 _CHILD = """
 import sys
-from pinctl.passphrase import read_passphrase
+from pinctl.pki.passphrase import read_passphrase
 secret = read_passphrase(None, None, prompt="Passphrase: ", confirm=True, required=True)
 open(sys.argv[1], "wb").write(secret)
 """

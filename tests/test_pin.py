@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pinctl.errors import PinctlError
-from pinctl.sources import read_source
+from pinctl.pki.formats import read_source
 
 PASSPHRASE = b"correct horse battery staple"
 

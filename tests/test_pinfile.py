@@ -17,11 +17,14 @@ from cryptography import x509
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pinctl import adding, files, pinfile_edit, pinfile_text
-from pinctl.adding import chain_pins
-from pinctl.entries import spki_der
+from pinctl import files
 from pinctl.errors import ExitCode, InputError, PinFileError, UsageError
-from pinctl.pinfile import (
+from pinctl.inspect import candidates as adding
+from pinctl.inspect.candidates import chain_pins
+from pinctl.pinfile import edit as pinfile_edit
+from pinctl.pinfile import nodes as pinfile_text
+from pinctl.pinfile.edit import dumps, save
+from pinctl.pinfile.model import (
     LEVELS,
     TLS_VERSIONS,
     Defaults,
@@ -35,8 +38,8 @@ from pinctl.pinfile import (
     remove,
     resolve_path,
 )
-from pinctl.pinfile_edit import dumps, save
-from pinctl.pins import DIGEST_SIZES, PIN_KINDS, Pin, compute
+from pinctl.pki.entries import spki_der
+from pinctl.pki.pins import DIGEST_SIZES, PIN_KINDS, Pin, compute
 
 LEAF = "sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="
 INTER = "sha256/YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg="

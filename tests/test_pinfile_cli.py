@@ -15,9 +15,9 @@ from cryptography import x509
 from servers import closed_port, tls_server
 from test_pinfile import COMMENTED, LEAF, MALFORMED, PAY
 
-from pinctl.entries import spki_der
-from pinctl.pinfile import load
-from pinctl.pins import Pin, compute
+from pinctl.pinfile.model import load
+from pinctl.pki.entries import spki_der
+from pinctl.pki.pins import Pin, compute
 
 Run = Callable[..., Invocation]
 TODAY = datetime.now(timezone.utc).date()
@@ -413,7 +413,7 @@ def test_terminal_table_never_cuts_a_pin(commented: Path) -> None:
 
     from pinctl.output.pinfile import render_table
     from pinctl.output.terminal import Sink
-    from pinctl.pinfile import Listing
+    from pinctl.pinfile.model import Listing
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

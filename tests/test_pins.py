@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pinctl.errors import PinFormatError
-from pinctl.pins import DIGEST_SIZES, Pin, compute, parse_pin
+from pinctl.pki.pins import DIGEST_SIZES, Pin, compute, parse_pin
 
 ALGS = st.sampled_from(["sha256", "sha384", "sha512"])
 

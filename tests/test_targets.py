@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pinctl.errors import UsageError
-from pinctl.targets import Target, parse_target
+from pinctl.net.targets import Target, parse_target
 
 
 @pytest.mark.parametrize(

@@ -22,9 +22,9 @@ from servers import (
 )
 
 from pinctl.errors import ConnectError, UsageError
-from pinctl.proxy import bypasses_proxy, parse_proxy, proxy_from_env
-from pinctl.targets import parse_target
-from pinctl.tls import ConnectOptions, handshake
+from pinctl.net.proxy import bypasses_proxy, parse_proxy, proxy_from_env
+from pinctl.net.targets import parse_target
+from pinctl.net.tls import ConnectOptions, handshake
 
 FAST = ConnectOptions(timeout=2.0)
 HOSTILE_TIMEOUT = 0.8

@@ -16,16 +16,16 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from pinctl import junit
-from pinctl.entries import spki_der
 from pinctl.errors import ConnectError, ExitCode, InputError, UsageError
-from pinctl.live import TlsInfo
-from pinctl.matching import OkHttpRule, Presented
-from pinctl.observe import Observed, load_chain
-from pinctl.pinfile import Defaults, HostEntry, PinEntry, PinFile
-from pinctl.pins import Pin, compute
-from pinctl.steps import COMPUTE, Steps, Wait, drive
-from pinctl.verify import (
+from pinctl.inspect.report import TlsInfo
+from pinctl.net.steps import COMPUTE, Steps, Wait, drive
+from pinctl.output import junit
+from pinctl.pinfile.model import Defaults, HostEntry, PinEntry, PinFile
+from pinctl.pki.entries import spki_der
+from pinctl.pki.pins import Pin, compute
+from pinctl.verify.observation import Observed, load_chain
+from pinctl.verify.rules import OkHttpRule, Presented
+from pinctl.verify.run import (
     HostResult,
     VerifyOptions,
     VerifyResult,
@@ -513,7 +513,7 @@ class TestPool:
     def test_an_interrupted_run_closes_every_check_at_once(self, waiting_in: str) -> None:
         """Ctrl-C (here: a failing progress callback) closes the checks still in flight, and
         those whose handshake is done and that wait to be validated (COMPUTE)."""
-        from pinctl import pool
+        from pinctl.net import pool
 
         open_checks: set[int] = set()
 
@@ -593,8 +593,8 @@ class TestPool:
 
     def test_connect_error_keeps_its_status(self, tmp_path: Path) -> None:
         """A ConnectError's status is the host's; an unknown status fails as tls-error."""
-        from pinctl.targets import parse_target
-        from pinctl.verify import check_host
+        from pinctl.net.targets import parse_target
+        from pinctl.verify.run import check_host
 
         entry = _entry("a.test")
         pin_file = PinFile(tmp_path / "p.toml", hosts=(entry,))
@@ -686,7 +686,7 @@ class TestJUnit:
 
     def test_mismatch_details(self) -> None:
         """Pins in the mismatch details show kind, level, expiry and line."""
-        from pinctl.verify import ChainCert, failure_details
+        from pinctl.verify.run import ChainCert, failure_details
 
         entry = HostEntry(
             "a.test",
@@ -747,9 +747,9 @@ class TestRetryPolicy:
         """A loop that overruns the deadline while a host waits to retry names the refusal."""
         from servers import closed_port
 
-        from pinctl.observe import live
-        from pinctl.steps import timed_out
-        from pinctl.targets import parse_target
+        from pinctl.net.steps import timed_out
+        from pinctl.net.targets import parse_target
+        from pinctl.verify.observation import live
 
         target = parse_target(f"127.0.0.1:{closed_port()}")
         observe = live([target], timeout=5, retries=3, proxy=None, environ={})
@@ -780,7 +780,7 @@ class TestRetryPolicy:
         from conftest import server_context
         from servers import tls_server
 
-        from pinctl import tls
+        from pinctl.net import tls
 
         ca = trustme.CA()
         leaf = ca.issue_cert("localhost")

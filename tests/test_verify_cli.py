@@ -41,8 +41,8 @@ from servers import (
 )
 from test_chain import client_only_pki, issue
 
-from pinctl.entries import spki_der
-from pinctl.pins import compute
+from pinctl.pki.entries import spki_der
+from pinctl.pki.pins import compute
 
 HOSTILE_TIMEOUT = "0.6"
 ANOTHER_KEY = str(compute(b"a key that no server in these tests has"))
@@ -462,9 +462,9 @@ class TestFailClosed:
                     f"ca_file = '{ca_pem}'\npins = []\n"
                 )
             if scenario == "internal":
-                monkeypatch.setattr("pinctl.chain.validate", _explode)
+                monkeypatch.setattr("pinctl.pki.validation.validate", _explode)
             if scenario == "internal-tls":
-                monkeypatch.setattr("pinctl.tls.handshake_steps", _explode)
+                monkeypatch.setattr("pinctl.net.tls.handshake_steps", _explode)
             result = run(args)
         assert result.exit_code == expected, (result.stdout, result.stderr)
         if expected != 2:
@@ -480,7 +480,7 @@ class TestFailClosed:
     ) -> None:
         """With --debug an internal error in a check surfaces with its traceback."""
         write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
-        monkeypatch.setattr("pinctl.chain.validate", _explode)
+        monkeypatch.setattr("pinctl.pki.validation.validate", _explode)
         with pytest.raises(RuntimeError, match="injected"):
             run(["--debug", "verify", "--pin-file", str(pins_path)])
 
@@ -645,7 +645,7 @@ class TestOptions:
             f"localhost:{good.port}",
             f"127.0.0.1:{good.port}",
         ]
-        assert all(c.get("classname") == "pinctl.verify" for c in cases)
+        assert all(c.get("classname") == "pinctl.verify.run" for c in cases)
         assert cases[0].find("failure") is None
         failure = cases[1].find("failure")
         assert failure is not None
@@ -934,10 +934,10 @@ class TestOutput:
 
     def test_terminal_table_shows_the_same_lines(self, run, good, pins_path, ca_pem) -> None:
         """On a terminal the report is the same text, coloured, and never wrapped."""
-        from pinctl import pinfile
         from pinctl.output.terminal import Sink
         from pinctl.output.verify import render_table, report_lines
-        from pinctl.verify import VerifyOptions, select_hosts, verify
+        from pinctl.pinfile import model as pinfile
+        from pinctl.verify.run import VerifyOptions, select_hosts, verify
 
         write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
         pins = pinfile.load(pins_path)

@@ -18,8 +18,8 @@ from conftest import Invocation, server_context
 from cryptography import x509
 from servers import LoopbackServer, tls_server
 
-from pinctl.entries import spki_der
-from pinctl.pins import compute
+from pinctl.pki.entries import spki_der
+from pinctl.pki.pins import compute
 
 Run = Callable[..., Invocation]
 ANOTHER_KEY = str(compute(b"a key no server in these tests has"))

@@ -15,7 +15,7 @@ from pinctl.cli.common import (
     pin_file_option,
 )
 from pinctl.errors import ExitCode, UsageError
-from pinctl.pinfile import LEVELS, Level
+from pinctl.pinfile.model import LEVELS, Level
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -63,9 +63,9 @@ def command(
       pinctl add --dry-run --level root https://pay.example.com:8443/
       pinctl add --ca-file internal-root.pem db.internal:5433
     """
-    from pinctl.adding import add_targets
+    from pinctl.inspect.candidates import add_targets
     from pinctl.output.pinfile import render_changes
-    from pinctl.pinfile import resolve_path
+    from pinctl.pinfile.model import resolve_path
 
     now = datetime.now(timezone.utc)
     fields = {

@@ -15,7 +15,7 @@ from pinctl.cli.common import (
     pin_file_option,
 )
 from pinctl.errors import UsageError
-from pinctl.keygen import KEY_TYPES, MAX_COUNT, WEAK_KEY_TYPES
+from pinctl.pki.keygen import KEY_TYPES, MAX_COUNT, WEAK_KEY_TYPES
 
 
 class KeyTypeChoice(click.Choice):  # type: ignore[type-arg]  # click 8.2+ made Choice generic
@@ -104,10 +104,10 @@ def command(
       pinctl backup-keygen --csr --subject "CN=api.example.com,O=Example" \\
           --san DNS:api.example.com --out-dir keys
     """
-    from pinctl import keygen
-    from pinctl.csr import csr_spec
     from pinctl.output.keygen import RENDERERS, progress
-    from pinctl.passphrase import read_passphrase
+    from pinctl.pki import keygen
+    from pinctl.pki.csr import csr_spec
+    from pinctl.pki.passphrase import read_passphrase
 
     if no_encrypt and (passphrase_file or passphrase_env):
         raise UsageError("--no-encrypt and a passphrase source contradict each other; pick one")

@@ -17,8 +17,8 @@ import click
 from pinctl.errors import ExitCode
 
 if TYPE_CHECKING:
-    from pinctl.targets import Target
-    from pinctl.tls import ConnectOptions
+    from pinctl.net.targets import Target
+    from pinctl.net.tls import ConnectOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -115,7 +115,7 @@ class Connection(NamedTuple):
     ca_file: str | None
 
     def targets(self, texts: Sequence[str]) -> list[Target]:
-        from pinctl.targets import parse_target
+        from pinctl.net.targets import parse_target
 
         return [
             parse_target(t, port=self.port, servername=self.servername, connect_to=self.connect_to)
@@ -126,7 +126,7 @@ class Connection(NamedTuple):
         """Proxy choice as curl makes it (explicit, else the environment with NO_PROXY)."""
         import os
 
-        from pinctl.tls import connect_options
+        from pinctl.net.tls import connect_options
 
         return connect_options(
             target, timeout=self.timeout, family=self.family, proxy=self.proxy, environ=os.environ

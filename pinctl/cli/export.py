@@ -59,9 +59,9 @@ def command(
     from datetime import datetime, timezone
     from pathlib import Path
 
-    from pinctl import pinfile
     from pinctl.exports import ExportOptions, export
     from pinctl.files import write_atomic
+    from pinctl.pinfile import model as pinfile
 
     if max_age is not None and format_ != "hpkp":
         raise UsageError(f"--max-age applies to --format hpkp only, not {format_}")

@@ -19,7 +19,7 @@ from pinctl.cli.common import (
 from pinctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from pinctl.pins import HashAlg
+    from pinctl.pki.pins import HashAlg
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -54,10 +54,10 @@ def command(
       HTTPS_PROXY=http://proxy:3128 pinctl fetch -o json example.com
       pinctl fetch --ca-file internal-root.pem --save chain.pem db.internal:5433
     """
-    from pinctl.chain import load_roots
-    from pinctl.entries import SourceReport, SourcesResult
-    from pinctl.fetch import inspect_all
+    from pinctl.inspect.hosts import inspect_all
     from pinctl.output.sources import RENDERERS, pem_chain
+    from pinctl.pki.entries import SourceReport, SourcesResult
+    from pinctl.pki.validation import load_roots
 
     if save is not None and len(targets) > 1:
         raise UsageError("--save writes one chain; give a single TARGET with --save FILE")

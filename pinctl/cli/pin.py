@@ -46,17 +46,17 @@ def command(
       pinctl pin --passphrase-file pass.txt server.p12
       openssl s_client -connect host:443 </dev/null | pinctl pin -
     """
-    from pinctl.entries import SourcesResult
     from pinctl.output.sources import RENDERERS
-    from pinctl.pins import HashAlg
-    from pinctl.sources import read_source
+    from pinctl.pki.entries import SourcesResult
+    from pinctl.pki.formats import read_source
+    from pinctl.pki.pins import HashAlg
 
     algs = cast("tuple[HashAlg, ...]", tuple(dict.fromkeys(hashes)) or ("sha256",))
     reports = []
     for name in files:
 
         def ask(name: str = name) -> bytes | None:
-            from pinctl.passphrase import read_passphrase
+            from pinctl.pki.passphrase import read_passphrase
 
             return read_passphrase(
                 passphrase_file,
@@ -73,7 +73,7 @@ def command(
 
 
 def _read(name: str) -> bytes:
-    from pinctl.sources import MAX_INPUT
+    from pinctl.pki.formats import MAX_INPUT
 
     try:
         if name == "-":

@@ -39,9 +39,9 @@ def command(
       pinctl remove --dry-run pay.example.com:8443
     """
     from pinctl.output.pinfile import render_changes
-    from pinctl.pinfile import remove, resolve_path
-    from pinctl.pinfile_edit import EditResult
-    from pinctl.pins import parse_pin
+    from pinctl.pinfile.edit import EditResult
+    from pinctl.pinfile.model import remove, resolve_path
+    from pinctl.pki.pins import parse_pin
 
     name, given_port = split_host(host)
     if given_port is not None and port is not None and given_port != port:

@@ -18,7 +18,7 @@ from pinctl.cli.common import (
     pin_file_option,
 )
 from pinctl.errors import InputError, UsageError
-from pinctl.verify import DEFAULT_CONCURRENCY
+from pinctl.verify.run import DEFAULT_CONCURRENCY
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -97,11 +97,11 @@ def command(
       pinctl verify -o json | jq '.hosts[] | select(.ok | not)'
       pinctl verify api.example.com --chain saved.pem
     """
-    from pinctl import pinfile
-    from pinctl import verify as core
-    from pinctl.observe import load_chain
     from pinctl.output.terminal import Sink
     from pinctl.output.verify import RENDERERS, progress
+    from pinctl.pinfile import model as pinfile
+    from pinctl.verify import run as core
+    from pinctl.verify.observation import load_chain
 
     pins = pinfile.load(pinfile.resolve_path(pin_file))
     hosts = core.select_hosts(pins, names)
@@ -127,7 +127,7 @@ def command(
     with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:
         result = core.verify(pins, hosts, options, now, chain=chain, progress=tick)
     if junit_xml is not None:
-        from pinctl import junit  # its XML-safe pattern alone costs 9 ms to compile
+        from pinctl.output import junit  # its XML-safe pattern alone costs 9 ms to compile
 
         try:
             junit.write(Path(junit_xml), junit.verify_suite(result, now))

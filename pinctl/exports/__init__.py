@@ -12,7 +12,7 @@ from typing import Literal, get_args
 
 from pinctl.exports import android, curl, hpkp, ios, jsondoc, okhttp, trustkit
 from pinctl.exports.base import DEFAULT_MAX_AGE, Export, Exporter, ExportOptions
-from pinctl.pinfile import PinFile
+from pinctl.pinfile.model import PinFile
 
 __all__ = [
     "DEFAULT_MAX_AGE",

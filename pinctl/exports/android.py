@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pinctl.exports.base import Export, ExportOptions, backup_warnings, describe, targets
-from pinctl.pinfile import PinFile
+from pinctl.pinfile.model import PinFile
 
 
 def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:

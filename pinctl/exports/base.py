@@ -15,8 +15,8 @@ from datetime import date
 from typing import Protocol
 
 from pinctl.errors import InputError, UsageError
-from pinctl.pinfile import HostEntry, PinEntry, PinFile
-from pinctl.pins import Pin
+from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
+from pinctl.pki.pins import Pin
 
 DEFAULT_MAX_AGE = 60 * 24 * 60 * 60
 """60 days, the HPKP max-age RFC 7469 section 4.1 suggests as a reasonable value."""

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from pinctl.errors import InputError, UsageError
 from pinctl.exports.base import Export, ExportOptions, targets
-from pinctl.pinfile import PinFile
+from pinctl.pinfile.model import PinFile
 
 
 def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:

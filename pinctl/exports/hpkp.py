@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from pinctl.errors import InputError
 from pinctl.exports.base import Export, ExportOptions, Target, targets
-from pinctl.pinfile import PinFile
+from pinctl.pinfile.model import PinFile
 
 
 def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:

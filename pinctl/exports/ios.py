@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pinctl.exports.base import Export, ExportOptions, Target, backup_warnings, targets
-from pinctl.pinfile import PinEntry, PinFile
+from pinctl.pinfile.model import PinEntry, PinFile
 
 
 def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:

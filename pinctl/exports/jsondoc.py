@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pinctl.exports.base import Export, ExportOptions, select
-from pinctl.pinfile import HostEntry, PinEntry, PinFile
+from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
 
 
 def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:

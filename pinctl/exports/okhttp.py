@@ -17,7 +17,7 @@ from pinctl.exports.base import (
     describe,
     targets,
 )
-from pinctl.pinfile import PinFile
+from pinctl.pinfile.model import PinFile
 
 
 def export_kotlin(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:

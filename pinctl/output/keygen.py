@@ -7,8 +7,8 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from pinctl.keygen import BackupKey, KeygenResult
 from pinctl.output.terminal import Sink
+from pinctl.pki.keygen import BackupKey, KeygenResult
 
 if TYPE_CHECKING:
     from rich.status import Status

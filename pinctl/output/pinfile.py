@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from pinctl.output.terminal import Sink, printable
-from pinctl.pinfile import Change, HostEntry, Listing, PinEntry
-from pinctl.pinfile_edit import EditResult
+from pinctl.pinfile.edit import EditResult
+from pinctl.pinfile.model import Change, HostEntry, Listing, PinEntry
 
 COLUMNS = ("HOST", "LEVEL", "KIND", "BACKUP", "EXPIRES", "DAYS", "PIN", "NOTE")
 

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from pinctl.entries import Entry, SourceReport, SourcesResult
 from pinctl.output.terminal import Sink, printable
+from pinctl.pki.entries import Entry, SourceReport, SourcesResult
 
 if TYPE_CHECKING:
-    from pinctl.live import SourceFailure
+    from pinctl.inspect.report import SourceFailure
 
 
 def _days_left(entry: Entry, now: datetime) -> int | None:

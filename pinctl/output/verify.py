@@ -12,7 +12,7 @@ from typing import Any
 
 from pinctl.errors import ExitCode
 from pinctl.output.terminal import Sink, printable
-from pinctl.verify import HostResult, VerifyResult, failure_details
+from pinctl.verify.run import HostResult, VerifyResult, failure_details
 
 PROGRESS_MIN_HOSTS = 8
 """Fewer hosts finish before a bar would be worth drawing."""

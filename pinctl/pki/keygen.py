@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
 from pinctl import files
-from pinctl.csr import CsrSpec, csr_pem, subject_text
-from pinctl.entries import KeyInfo, key_info, spki_der
 from pinctl.errors import FileExistsRefusal, InputError, PassphraseError, PinctlError, UsageError
-from pinctl.pins import Pin, compute
+from pinctl.pki.csr import CsrSpec, csr_pem, subject_text
+from pinctl.pki.entries import KeyInfo, key_info, spki_der
+from pinctl.pki.pins import Pin, compute
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import (
@@ -165,7 +165,7 @@ def _check_request(request: KeygenRequest) -> None:
 
 
 def _host_target(text: str) -> tuple[str, int, str]:
-    from pinctl.targets import join_host_port, parse_target
+    from pinctl.net.targets import join_host_port, parse_target
 
     target = parse_target(text)
     return target.host, target.port, join_host_port(target.host, target.port)
@@ -334,7 +334,7 @@ def _create(path: Path, data: bytes, mode: int) -> None:
 
 def _check_pin_file(path: Path | None) -> None:
     """An invalid pin file is reported before the keys are made, not after."""
-    from pinctl import pinfile
+    from pinctl.pinfile import model as pinfile
 
     if path is not None and (path.exists() or path.is_symlink()):
         pinfile.load(path)
@@ -343,7 +343,7 @@ def _check_pin_file(path: Path | None) -> None:
 def _record_pins(
     request: KeygenRequest, target: tuple[str, int, str], keys: tuple[BackupKey, ...]
 ) -> None:
-    from pinctl.pinfile import PinEntry, add_pins
+    from pinctl.pinfile.model import PinEntry, add_pins
 
     assert request.pin_file is not None
     host, port, _ = target

@@ -12,18 +12,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pinctl.errors import ConnectError, InputError, UsageError
-from pinctl.live import SourceFailure
-from pinctl.matching import Presented
-from pinctl.pinfile import Level, PinEntry, PinFile
-from pinctl.pinfile_edit import EditResult, absolute_path, add_pins
+from pinctl.inspect.report import SourceFailure
+from pinctl.pinfile.edit import EditResult, absolute_path, add_pins
+from pinctl.pinfile.model import Level, PinEntry, PinFile
+from pinctl.verify.rules import Presented
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from cryptography import x509
 
-    from pinctl.targets import Target
-    from pinctl.tls import ConnectOptions
+    from pinctl.net.targets import Target
+    from pinctl.net.tls import ConnectOptions
 
 
 def add_targets(
@@ -44,9 +44,9 @@ def add_targets(
     Every target is fetched and checked before anything is written, so one untrusted
     chain refuses the whole command rather than leaving it half done.
     """
-    from pinctl.chain import load_roots, validate
-    from pinctl.pinfile import load
-    from pinctl.tls import handshake
+    from pinctl.net.tls import handshake
+    from pinctl.pinfile.model import load
+    from pinctl.pki.validation import load_roots, validate
 
     pin_file = load(path) if path.exists() else PinFile(path)
     chains: list[tuple[Target, tuple[x509.Certificate, ...]]] = []
@@ -115,7 +115,7 @@ def chain_pins(
     A validated path ends at its trust anchor, the root, even when the server did not
     send it; an unvalidated chain has a root only if its last certificate is self-signed.
     """
-    from pinctl.entries import certificate_entry
+    from pinctl.pki.entries import certificate_entry
 
     last = len(chain) - 1
     pins: dict[object, PinEntry] = {}

@@ -14,10 +14,10 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pinctl.der import children, csr_spki, first_element, tlv
-from pinctl.entries import Entry, EntryKind, SourceReport, certificate_entry, key_entry
 from pinctl.errors import InputError, PassphraseError
-from pinctl.pins import HashAlg
+from pinctl.pki.der import children, csr_spki, first_element, tlv
+from pinctl.pki.entries import Entry, EntryKind, SourceReport, certificate_entry, key_entry
+from pinctl.pki.pins import HashAlg
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pinctl.pins import HashAlg, Pin, compute
+from pinctl.pki.pins import HashAlg, Pin, compute
 
 if TYPE_CHECKING:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-    from pinctl.live import SourceFailure, TlsInfo, Validation
+    from pinctl.inspect.report import SourceFailure, TlsInfo, Validation
 
 EntryKind = Literal["certificate", "public_key", "private_key", "csr"]
 
@@ -116,7 +116,7 @@ def certificate_entry(
     hundreds of roots need not format names it will never print. `der` is the
     certificate as read, when the caller has it: the cert pin hashes those bytes.
     """
-    from pinctl.der import certificate_spki
+    from pinctl.pki.der import certificate_spki
 
     key_der = certificate_spki(cert)
     info = _certificate_key_info(cert)

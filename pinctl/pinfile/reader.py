@@ -1,6 +1,6 @@
 """Checking a parsed pin file against its schema: every error names the file and line.
 
-Apart from `pinctl.pinfile` (the model and loading) because the rules, hints and
+Apart from `pinctl.pinfile.model` (the model and loading) because the rules, hints and
 suggestions for mistyped keys are most of the code and none of the model.
 """
 
@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pinctl.errors import PinFileError, PinFormatError
-from pinctl.pinfile import (
+from pinctl.net.targets import is_ipv6
+from pinctl.pinfile.model import (
     DEFAULTS_KEYS,
     HOST_KEYS,
     LEVELS,
@@ -27,9 +28,8 @@ from pinctl.pinfile import (
     PinEntry,
     PinFile,
 )
-from pinctl.pinfile_text import Node
-from pinctl.pins import PIN_KINDS, parse_pin
-from pinctl.targets import is_ipv6
+from pinctl.pinfile.nodes import Node
+from pinctl.pki.pins import PIN_KINDS, parse_pin
 
 _NAME = re.compile(r"[^\s/@?#\[\]:\\%{}\"',;]+")
 _CONNECT_TO = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s/@?#\[\]:\\%{}\"',;]+)(:[0-9]{1,5})?")

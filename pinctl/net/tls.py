@@ -1,11 +1,11 @@
 """The handshake: reach a target (directly or through an HTTP proxy) and get its chain.
 
 This is the only module that imports pyOpenSSL. It verifies nothing (VERIFY_NONE), so a
-broken server can still be inspected; validation happens afterwards in `pinctl.chain` on
+broken server can still be inspected; validation happens afterwards in `pinctl.pki.validation` on
 cryptography objects. Every step, DNS included, is a `Wait` in a generator (see
-`pinctl.steps`) and runs against one deadline: a silent or dripping server costs the
+`pinctl.net.steps`) and runs against one deadline: a silent or dripping server costs the
 timeout, never more. `connect_options` chooses the proxy for a target by curl's
-rules, which `pinctl.proxy` implements (its names are re-exported here).
+rules, which `pinctl.net.proxy` implements (its names are re-exported here).
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from pinctl.errors import ConnectError
-from pinctl.live import TlsInfo
-from pinctl.proxy import PROXY_DEFAULT_PORT as PROXY_DEFAULT_PORT
-from pinctl.proxy import Proxy as Proxy
-from pinctl.proxy import bypasses_proxy as bypasses_proxy
-from pinctl.proxy import parse_proxy as parse_proxy
-from pinctl.proxy import proxy_from_env as proxy_from_env
-from pinctl.steps import Steps, Wait, drive
-from pinctl.targets import Target, is_ip_address, join_host_port
+from pinctl.inspect.report import TlsInfo
+from pinctl.net.proxy import PROXY_DEFAULT_PORT as PROXY_DEFAULT_PORT
+from pinctl.net.proxy import Proxy as Proxy
+from pinctl.net.proxy import bypasses_proxy as bypasses_proxy
+from pinctl.net.proxy import parse_proxy as parse_proxy
+from pinctl.net.proxy import proxy_from_env as proxy_from_env
+from pinctl.net.steps import Steps, Wait, drive
+from pinctl.net.targets import Target, is_ip_address, join_host_port
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -2,7 +2,7 @@
 
 A handshake is written once, as a generator that yields a `Wait` whenever it needs a
 socket to become ready (or time to pass). `drive` runs one such generator in the
-calling thread (fetch, add); `pinctl.pool` runs hundreds at once in one thread with a
+calling thread (fetch, add); `pinctl.net.pool` runs hundreds at once in one thread with a
 poll (verify), which costs a third less CPU per host than a thread per check: no
 interpreter-lock contention, one system call for many sockets. Whoever drives owns
 the deadline, and throws `timed_out(...)` into the generator where it waits, so the

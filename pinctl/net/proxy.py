@@ -1,7 +1,7 @@
 """HTTP proxies as curl picks them: the proxy URL, HTTPS_PROXY, and NO_PROXY's exemptions.
 
 The choice is made before anything is dialled, so that a bad proxy URL is a usage error
-rather than a connection failure. It needs no socket: those stay in `pinctl.tls`, with
+rather than a connection failure. It needs no socket: those stay in `pinctl.net.tls`, with
 the CONNECT tunnel that runs on the handshake's deadline.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pinctl.errors import UsageError
-from pinctl.targets import ip_address, join_host_port
+from pinctl.net.targets import ip_address, join_host_port
 
 PROXY_DEFAULT_PORT = 1080
 """curl's default when a proxy URL has no port."""

@@ -16,8 +16,8 @@ from typing import Any
 
 from pinctl.errors import PinFileError, UsageError
 from pinctl.files import write_atomic
-from pinctl.live import SourceFailure
-from pinctl.pinfile import (
+from pinctl.inspect.report import SourceFailure
+from pinctl.pinfile.model import (
     DEFAULT_PORT,
     HOST_KEYS,
     Change,
@@ -27,7 +27,7 @@ from pinctl.pinfile import (
     PinFile,
     read_nodes,
 )
-from pinctl.pinfile_text import (
+from pinctl.pinfile.nodes import (
     INDENT,
     Edit,
     LayoutError,
@@ -44,7 +44,7 @@ from pinctl.pinfile_text import (
     remove_table,
     span_of,
 )
-from pinctl.pins import Pin
+from pinctl.pki.pins import Pin
 
 EDITABLE_FIELDS = ("servername", "connect_to", "include_subdomains", "verify_chain", "ca_file")
 """What `add_pins(host_fields=...)` may set; host and port are the entry's identity."""

@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pinctl.entries import SourceReport, certificate_entry
 from pinctl.errors import ConnectError
-from pinctl.live import SourceFailure
-from pinctl.pins import HashAlg
-from pinctl.targets import Target
-from pinctl.tls import ConnectOptions
+from pinctl.inspect.report import SourceFailure
+from pinctl.net.targets import Target
+from pinctl.net.tls import ConnectOptions
+from pinctl.pki.entries import SourceReport, certificate_entry
+from pinctl.pki.pins import HashAlg
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -32,8 +32,8 @@ def inspect(
     now: datetime,
 ) -> SourceReport:
     """Handshake and validate; entries are the served chain, then the anchor if not served."""
-    from pinctl.chain import validate
-    from pinctl.tls import handshake
+    from pinctl.net.tls import handshake
+    from pinctl.pki.validation import validate
 
     shake = handshake(target, options)
     verdict = validate(shake.chain, target.check_name, roots, now)

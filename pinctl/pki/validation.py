@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import InputError
-from pinctl.live import Validation
-from pinctl.targets import ip_address
+from pinctl.inspect.report import Validation
+from pinctl.net.targets import ip_address
 
 if TYPE_CHECKING:
     from cryptography import x509

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
-from pinctl.pinfile import PinEntry
-from pinctl.pins import HashAlg, Pin, PinKind, compute
+from pinctl.pinfile.model import PinEntry
+from pinctl.pki.pins import HashAlg, Pin, PinKind, compute
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -100,6 +100,6 @@ def pin_of(cert: x509.Certificate, kind: PinKind = "spki", alg: HashAlg = "sha25
 
     if kind == "cert":
         return compute(cert.public_bytes(Encoding.DER), alg)
-    from pinctl.der import certificate_spki
+    from pinctl.pki.der import certificate_spki
 
     return compute(certificate_spki(cert), alg)

@@ -1,6 +1,6 @@
 """Many checks at once in one thread, each with its own deadline that nothing can outlast.
 
-A check is a generator of `Wait`s (see `pinctl.steps`). Up to `concurrency` of them
+A check is a generator of `Wait`s (see `pinctl.net.steps`). Up to `concurrency` of them
 are in flight; one poll waits on all their sockets at once, and the CPU-bound parts
 (the handshake's crypto, validation) run one after another. On a loopback benchmark
 this costs a third less CPU per host than a thread per check, whose cost is the
@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from pinctl.steps import Steps, Wait, timed_out
+from pinctl.net.steps import Steps, Wait, timed_out
 
 if TYPE_CHECKING:
     from _typeshed import FileDescriptorLike

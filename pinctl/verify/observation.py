@@ -1,7 +1,7 @@
 """How verify sees a host: a live handshake with its retries, or a chain saved earlier.
 
 Both give the check the same `Observed`, so the rule never knows whether it judges a
-live server or a file; only the live side waits (see `pinctl.steps`), and whoever
+live server or a file; only the live side waits (see `pinctl.net.steps`), and whoever
 drives it holds the host's deadline.
 """
 
@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pinctl.errors import ConnectError, InputError
-from pinctl.steps import Steps, Wait
+from pinctl.net.steps import Steps, Wait
 
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from pinctl.live import TlsInfo
-    from pinctl.targets import Target
+    from pinctl.inspect.report import TlsInfo
+    from pinctl.net.targets import Target
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def live(
 
     Proxy URLs are read first, so that a malformed one is a usage error (exit 2).
     """
-    from pinctl import tls
+    from pinctl.net import tls
 
     # The same proxy choice as fetch (an explicit --proxy '' goes direct), made up front
     # so that a malformed proxy URL is a usage error (exit 2) before any host is dialled.

@@ -1,6 +1,6 @@
 """What a live host showed beyond its certificates: the session, the verdict, or a failure.
 
-Kept apart from `pinctl.entries` because only commands that connect need them: `pin`
+Kept apart from `pinctl.pki.entries` because only commands that connect need them: `pin`
 reads files, and every class defined at start-up costs it time.
 """
 

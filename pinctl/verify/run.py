@@ -2,7 +2,7 @@
 
 CI trusts this to fail closed. Each host ends as a `HostResult` with one of the
 statuses of SPEC.md; any exception while checking a host becomes a failed host, never
-a pass, and a host still waited on at its deadline is a timeout (`pinctl.pool`).
+a pass, and a host still waited on at its deadline is a timeout (`pinctl.net.pool`).
 Which certificates a pin may match is a replaceable `MatchRule` (OkHttp's by default),
 so that `verify --as curl|android|ios` can judge the same chain by another client's rule.
 """
@@ -17,17 +17,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
 from pinctl.errors import ConnectError, ExitCode, InputError, PinctlError, UsageError
-from pinctl.live import TlsInfo
-from pinctl.matching import MatchRule, OkHttpRule, Presented, pin_matches, pin_of
-from pinctl.observe import Observe, Observed, live, offline
-from pinctl.pinfile import HostEntry, PinEntry, PinFile
-from pinctl.steps import COMPUTE, Steps
+from pinctl.inspect.report import TlsInfo
+from pinctl.net.steps import COMPUTE, Steps
+from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
+from pinctl.verify.observation import Observe, Observed, live, offline
+from pinctl.verify.rules import MatchRule, OkHttpRule, Presented, pin_matches, pin_of
 
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from pinctl.pins import Pin
-    from pinctl.targets import Target
+    from pinctl.net.targets import Target
+    from pinctl.pki.pins import Pin
 
 Status = Literal[
     "pass",
@@ -188,8 +188,8 @@ def verify(
     Targets and trust roots are read before any host is contacted, so that a bad entry
     or ca_file exits 2 having touched nothing.
     """
-    from pinctl import chain as chains
-    from pinctl.targets import parse_target
+    from pinctl.net.targets import parse_target
+    from pinctl.pki import validation as chains
 
     started = time.monotonic()
     targets = {
@@ -240,7 +240,7 @@ def check_host(
     now: datetime,
 ) -> Steps[HostResult]:
     """Handshake, TLS policy, chain, pins: the first check that fails names the status."""
-    from pinctl import chain as chains
+    from pinctl.pki import validation as chains
 
     started = time.monotonic()
     today = now.date()
@@ -386,7 +386,7 @@ def run_pool(
     errors: list[BaseException],
 ) -> list[HostResult]:
     """Check hosts concurrently; a crash fails its host, a hang becomes its timeout."""
-    from pinctl.pool import run_pool as pool
+    from pinctl.net.pool import run_pool as pool
 
     def failed(entry: HostEntry, exc: BaseException) -> HostResult:
         errors.append(exc)

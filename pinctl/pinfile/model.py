@@ -1,8 +1,8 @@
 """The pin file (pins.toml): its model, and loading it with errors that name the line.
 
 The model is what the rest of pinctl (verify, export, backup-keygen) reads. Edits
-(`add_pins`, `remove`) live in `pinctl.pinfile_edit`, and where each value sits in the
-text (`read_text`, `parse_nodes`, `Node`) in `pinctl.pinfile_text`; both are re-exported here.
+(`add_pins`, `remove`) live in `pinctl.pinfile.edit`, and where each value sits in the
+text (`read_text`, `parse_nodes`, `Node`) in `pinctl.pinfile.nodes`; both are re-exported here.
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pinctl.errors import PinFileError
-from pinctl.pinfile_text import Node as Node
-from pinctl.pinfile_text import Span as Span
-from pinctl.pinfile_text import fast_nodes
-from pinctl.pinfile_text import parse_nodes as parse_nodes
-from pinctl.pinfile_text import read_text as read_text
-from pinctl.pins import Pin, PinKind
+from pinctl.pinfile.nodes import Node as Node
+from pinctl.pinfile.nodes import Span as Span
+from pinctl.pinfile.nodes import fast_nodes
+from pinctl.pinfile.nodes import parse_nodes as parse_nodes
+from pinctl.pinfile.nodes import read_text as read_text
+from pinctl.pki.pins import Pin, PinKind
 
 if TYPE_CHECKING:
-    from pinctl.pinfile_check import Reader
+    from pinctl.pinfile.reader import Reader
 
 Level = Literal["leaf", "intermediate", "root"]
 LEVELS: tuple[Level, ...] = ("leaf", "intermediate", "root")
@@ -190,7 +190,7 @@ def add_pins(
     dry_run: bool = False,
 ) -> Change:
     """Add pins to a host (creating the host, and the file, if new); see `pinfile_edit`."""
-    from pinctl import pinfile_edit
+    from pinctl.pinfile import edit as pinfile_edit
 
     return pinfile_edit.add_pins(path, host, port, pins, host_fields=host_fields, dry_run=dry_run)
 
@@ -199,7 +199,7 @@ def remove(
     path: Path, host: str, port: int | None = None, pin: Pin | None = None, *, dry_run: bool = False
 ) -> Change:
     """Remove a host, or one of its pins; see `pinfile_edit`."""
-    from pinctl import pinfile_edit
+    from pinctl.pinfile import edit as pinfile_edit
 
     return pinfile_edit.remove(path, host, port, pin, dry_run=dry_run)
 
@@ -222,6 +222,6 @@ def _fast(text: str, path: Path) -> PinFile | None:
 
 
 def _reader(path: Path) -> Reader:
-    from pinctl.pinfile_check import Reader
+    from pinctl.pinfile.reader import Reader
 
     return Reader(path)

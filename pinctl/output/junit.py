@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pinctl.files import write_atomic
 
 if TYPE_CHECKING:
-    from pinctl.verify import HostResult, VerifyResult
+    from pinctl.verify.run import HostResult, VerifyResult
 
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -100,7 +100,7 @@ def verify_suite(result: VerifyResult, timestamp: datetime) -> Suite:
 
 
 def _verify_case(host: HostResult) -> Case:
-    from pinctl.verify import failure_details
+    from pinctl.verify.run import failure_details
 
     name = host.label
     notes = [f"warning: {w}" for w in host.warnings]
@@ -112,7 +112,7 @@ def _verify_case(host: HostResult) -> Case:
     if not host.ok:
         message = f"{host.status}: {host.error}" if host.error else host.status
         failure = Failure(message, host.status, "\n".join(failure_details(host)))
-    return Case("pinctl.verify", name, host.elapsed, failure, "\n".join(notes) or None)
+    return Case("pinctl.verify.run", name, host.elapsed, failure, "\n".join(notes) or None)
 
 
 def _clean(text: str) -> str:

@@ -1,0 +1,1 @@
+"""What fetch and pin report, and the chains add chooses pins from."""

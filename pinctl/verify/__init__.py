@@ -1,0 +1,1 @@
+"""The CI rule: a pipeline of typed checks per host, and the run over many hosts."""
