@@ -7,34 +7,19 @@ them, as soon as a command changes and they were not regenerated.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import click
 import pytest
 
 import pinctl
 from pinctl.cli import COMMANDS, cli
+from tests.support.generator import REGENERATE, ROOT, generate
 
-ROOT = Path(__file__).resolve().parent.parent
-REGENERATE = "python scripts/generate.py"
-
-
-def _load_generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate", ROOT / "scripts" / "generate.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-generate = _load_generator()
 needs_groff = pytest.mark.skipif(shutil.which("groff") is None, reason="groff is not installed")
 
 

@@ -16,24 +16,24 @@ from typing import Any
 
 import pytest
 import trustme
-from conftest import server_context
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from proxy import connect_proxy
-from servers import (
+
+from pinctl.inspect.hosts import inspect_all
+from pinctl.net.tls import ConnectOptions
+from tests.support.proxy import connect_proxy
+from tests.support.servers import (
     LoopbackServer,
     closed_port,
     hostile_server,
     ipv6_available,
     pem_context,
+    server_context,
     sni_context,
     tls_server,
 )
-
-from pinctl.inspect.hosts import inspect_all
-from pinctl.net.tls import ConnectOptions
 
 PROXY_VARS = ("https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY", "SSL_CERT_FILE")
 

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from servers import LoopbackServer
+from tests.support.servers import LoopbackServer
 
 
 @dataclass

@@ -1,19 +1,17 @@
 """`pinctl export`: every format, checked against what its client documents or does.
 
 curl is run for real against a loopback server; Android's and Apple's documented
-structures are written out as checkers below; the OkHttp proof is in test_export_okhttp.py,
-and the command's own behaviour in test_export_cli.py.
+structures are written out as checkers in tests/support/judges.py; the OkHttp proof is in
+tests/exports/test_okhttp.py, and the command's own behaviour in tests/cli/test_export.py.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import plistlib
 import re
 import shutil
 import subprocess
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
@@ -22,9 +20,7 @@ from typing import Any
 
 import pytest
 import trustme
-from conftest import server_context
 from cryptography import x509
-from servers import tls_server
 
 from pinctl.cli.export import command as export_command
 from pinctl.errors import InputError, UsageError
@@ -33,6 +29,8 @@ from pinctl.exports.okhttp import string_literal
 from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
+from tests.support.judges import check_android, check_ios
+from tests.support.servers import server_context, tls_server
 
 TODAY = date(2025, 6, 1)
 OPTIONS = ExportOptions(TODAY)
@@ -258,52 +256,6 @@ def test_okhttp_comments_cannot_smuggle_code() -> None:
 
 # -- Android -----------------------------------------------------------------------------
 
-# From developer.android.com/privacy-and-security/security-config ("Configuration file
-# format"): element -> (allowed attributes and values, allowed children, text allowed).
-ANDROID_SCHEMA: dict[str, tuple[dict[str, set[str] | None], set[str], bool]] = {
-    "network-security-config": ({}, {"base-config", "domain-config", "debug-overrides"}, False),
-    "domain-config": (
-        {"cleartextTrafficPermitted": {"true", "false"}},
-        {"domain", "trust-anchors", "pin-set", "domain-config"},
-        False,
-    ),
-    "domain": ({"includeSubdomains": {"true", "false"}}, set(), True),
-    "pin-set": ({"expiration": None}, {"pin"}, False),
-    "pin": ({"digest": {"SHA-256"}}, set(), True),
-}
-
-
-def check_android(text: str) -> ET.Element:
-    """Raise AssertionError unless `text` follows Android's network-security-config format."""
-    root = ET.fromstring(text)  # noqa: S314  # pinctl's own output, not untrusted input
-    assert root.tag == "network-security-config"
-
-    def walk(el: ET.Element) -> None:
-        assert el.tag in ANDROID_SCHEMA, f"unknown element <{el.tag}>"
-        attrs, children, has_text = ANDROID_SCHEMA[el.tag]
-        for name, value in el.attrib.items():
-            assert name in attrs, f"<{el.tag}> has no attribute {name}"
-            allowed = attrs[name]
-            if allowed is None:
-                assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", value), f"bad date {value!r}"
-                date.fromisoformat(value)
-            else:
-                assert value in allowed, f"{el.tag}@{name}={value!r}"
-        if not has_text:
-            assert not (el.text or "").strip(), f"<{el.tag}> holds text"
-        for child in el:
-            assert child.tag in children, f"<{child.tag}> inside <{el.tag}>"
-            walk(child)
-        if el.tag == "domain-config":
-            assert el.findall("domain"), "a domain-config needs at least one <domain>"
-            assert len(el.findall("pin-set")) <= 1
-        if el.tag == "pin":
-            assert el.get("digest") == "SHA-256"
-            assert len(base64.b64decode(el.text or "", validate=True)) == 32
-
-    walk(root)
-    return root
-
 
 def test_android_config_follows_the_documented_structure() -> None:
     """The XML has one domain-config per host, with the domain, its subdomain flag and the pins."""
@@ -372,35 +324,6 @@ def test_android_xml_escapes_hostile_notes() -> None:
 
 
 # -- iOS ---------------------------------------------------------------------------------
-
-# From Apple's Information Property List reference, NSPinnedDomains.
-IOS_DOMAIN_KEYS = {"NSIncludesSubdomains", "NSPinnedCAIdentities", "NSPinnedLeafIdentities"}
-
-
-def check_ios(text: str) -> dict[str, Any]:
-    """Raise AssertionError unless `text` is a plist of NSAppTransportSecurity > NSPinnedDomains."""
-    doc = plistlib.loads(text.encode())
-    assert set(doc) == {"NSAppTransportSecurity"}
-    assert set(doc["NSAppTransportSecurity"]) == {"NSPinnedDomains"}
-    domains = doc["NSAppTransportSecurity"]["NSPinnedDomains"]
-    assert isinstance(domains, dict)
-    assert domains
-    for name, config in domains.items():
-        assert isinstance(name, str)
-        assert name
-        assert set(config) <= IOS_DOMAIN_KEYS
-        assert isinstance(config.get("NSIncludesSubdomains", False), bool)
-        lists = [
-            config[k] for k in ("NSPinnedCAIdentities", "NSPinnedLeafIdentities") if k in config
-        ]
-        assert lists, "a pinned domain needs NSPinnedCAIdentities or NSPinnedLeafIdentities"
-        for identities in lists:
-            assert isinstance(identities, list)
-            assert identities
-            for identity in identities:
-                assert set(identity) == {"SPKI-SHA256-BASE64"}
-                assert len(base64.b64decode(identity["SPKI-SHA256-BASE64"], validate=True)) == 32
-    return domains  # type: ignore[no-any-return]
 
 
 def test_ios_plist_sorts_pins_by_level() -> None:

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_exports import check_android, check_ios
 
 from pinctl.exports import FORMATS
 from pinctl.pki.pins import compute
+from tests.support.judges import check_android, check_ios
 
 LEAF = compute(b"api leaf key")
 SPARE = compute(b"spare key")

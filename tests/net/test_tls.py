@@ -9,22 +9,22 @@ import warnings
 
 import pytest
 import trustme
-from conftest import server_context
 from cryptography import x509
-from proxy import connect_proxy
-from servers import (
-    closed_port,
-    hostile_server,
-    ipv6_available,
-    sni_context,
-    tls_server,
-    unanswered_port,
-)
 
 from pinctl.errors import ConnectError, UsageError
 from pinctl.net.proxy import bypasses_proxy, parse_proxy, proxy_from_env
 from pinctl.net.targets import parse_target
 from pinctl.net.tls import ConnectOptions, handshake
+from tests.support.proxy import connect_proxy
+from tests.support.servers import (
+    closed_port,
+    hostile_server,
+    ipv6_available,
+    server_context,
+    sni_context,
+    tls_server,
+    unanswered_port,
+)
 
 FAST = ConnectOptions(timeout=2.0)
 HOSTILE_TIMEOUT = 0.8

@@ -18,8 +18,8 @@ from click.shell_completion import BashComplete, CompletionItem
 
 from pinctl.cli import COMMANDS, cli
 from pinctl.cli.completion import COMPLETE_VAR, SHELLS, completion_script
+from tests.support.generator import ROOT, generate
 
-ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "completions" / "pinctl.bash"
 PIN_FILE = """\
 version = 1
@@ -211,7 +211,6 @@ def test_completion_prints_the_shipped_script(run, shell: str) -> None:  # type:
     result = run(["completion", shell])
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout == completion_script(shell)
-    from test_docs import generate
 
     recorded = generate.other_click()
     if recorded is not None:

@@ -25,24 +25,24 @@ from pathlib import Path
 
 import pytest
 import trustme
-from conftest import server_context
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from proxy import connect_proxy
-from servers import (
+
+from pinctl.pki.entries import spki_der
+from pinctl.pki.pins import compute
+from tests.support.pki import client_only_pki, issue
+from tests.support.proxy import connect_proxy
+from tests.support.servers import (
     LoopbackServer,
     closed_port,
     hostile_server,
     pem_context,
+    server_context,
     tls_handler,
     tls_server,
 )
-from test_chain import client_only_pki, issue
-
-from pinctl.pki.entries import spki_der
-from pinctl.pki.pins import compute
 
 HOSTILE_TIMEOUT = "0.6"
 ANOTHER_KEY = str(compute(b"a key that no server in these tests has"))

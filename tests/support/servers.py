@@ -14,6 +14,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import trustme
+
 Handler = Callable[[socket.socket], None]
 _HTTP_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
 
@@ -239,3 +241,9 @@ def unanswered_port() -> Iterator[int]:
     finally:
         for sock in [*fillers, listener]:
             sock.close()
+
+
+def server_context(cert: trustme.LeafCert) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(ctx)
+    return ctx

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 import trustme
-from conftest import Invocation, server_context
 from cryptography import x509
-from servers import closed_port, tls_server
-from test_pinfile import COMMENTED, LEAF, MALFORMED, PAY
 
 from pinctl.pinfile.model import load
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
+from tests.support.cli import Invocation
+from tests.support.pinfiles import COMMENTED, LEAF, MALFORMED, PAY
+from tests.support.servers import closed_port, server_context, tls_server
 
 Run = Callable[..., Invocation]
 TODAY = datetime.now(timezone.utc).date()

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ptyutil import run_on_pty
 
 from pinctl.errors import PassphraseError, UsageError
 from pinctl.pki import passphrase
 from pinctl.pki.passphrase import read_passphrase
+from tests.support.pty import run_on_pty
 
 SECRET = "tr0ub4dor&3 horse"
 

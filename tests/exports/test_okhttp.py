@@ -15,15 +15,14 @@ from pathlib import Path
 
 import pytest
 import trustme
-from conftest import server_context
 from cryptography import x509
-from servers import tls_server
 
 from pinctl.exports import EXPORTERS, ExportOptions
 from pinctl.exports.okhttp import string_literal
 from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
+from tests.support.servers import server_context, tls_server
 
 TODAY = date(2025, 6, 1)
 JARS = [Path("/usr/share/java/okhttp.jar"), Path("/usr/share/java/okio.jar")]

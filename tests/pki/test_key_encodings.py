@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_pin import openssl
+from tests.support.judges import openssl
 
 
 def _self_signed(tmp_path: Path, key: Path, name: str) -> Path:

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 import trustme
-from conftest import Invocation, server_context
 from cryptography import x509
-from servers import LoopbackServer, tls_server
 
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import compute
+from tests.support.cli import Invocation
+from tests.support.servers import LoopbackServer, server_context, tls_server
 
 Run = Callable[..., Invocation]
 ANOTHER_KEY = str(compute(b"a key no server in these tests has"))

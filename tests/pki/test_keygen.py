@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import errno
 import json
@@ -18,29 +17,16 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ptyutil import run_on_pty
 
 from pinctl.errors import UsageError
 from pinctl.pki import csr, keygen
 from pinctl.pki.keygen import KEY_TYPES
+from tests.support.judges import openssl, openssl_fails, openssl_pin
+from tests.support.pty import run_on_pty
 
 PASSPHRASE = "correct horse battery staple 4"
 SUBJECT = "emailAddress=ops@example.com,CN=api.example.com,O=Example\\, Inc.,C=DE"
 SANS = ("DNS:api.example.com", "DNS:*.api.example.com", "IP:192.0.2.7", "IP:2001:db8::7")
-
-
-def openssl(*args: str, data: bytes | None = None) -> bytes:
-    return subprocess.run(["openssl", *args], input=data, capture_output=True, check=True).stdout
-
-
-def openssl_fails(*args: str) -> bool:
-    return subprocess.run(["openssl", *args], capture_output=True, check=False).returncode != 0
-
-
-def openssl_pin(spki_der: bytes) -> str:
-    """`openssl dgst -sha256 -binary | base64`, the pipeline the pins must equal."""
-    digest = openssl("dgst", "-sha256", "-binary", data=spki_der)
-    return "sha256/" + base64.b64encode(digest).decode()
 
 
 @dataclass

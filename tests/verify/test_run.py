@@ -708,8 +708,7 @@ class TestStuckResolver:
         import socket
         import threading
 
-        from conftest import server_context
-        from servers import tls_server
+        from tests.support.servers import server_context, tls_server
 
         ca = trustme.CA()
         leaf = ca.issue_cert("localhost")
@@ -745,11 +744,10 @@ class TestStuckResolver:
 class TestRetryPolicy:
     def test_deadline_in_a_retry_pause_reports_the_failure_retried(self) -> None:
         """A loop that overruns the deadline while a host waits to retry names the refusal."""
-        from servers import closed_port
-
         from pinctl.net.steps import timed_out
         from pinctl.net.targets import parse_target
         from pinctl.verify.observation import live
+        from tests.support.servers import closed_port
 
         target = parse_target(f"127.0.0.1:{closed_port()}")
         observe = live([target], timeout=5, retries=3, proxy=None, environ={})
@@ -777,10 +775,8 @@ class TestRetryPolicy:
         self, monkeypatch, tmp_path, error, retries, calls, status
     ) -> None:
         """A refused or reset first attempt is retried up to --retries; a timeout never is."""
-        from conftest import server_context
-        from servers import tls_server
-
         from pinctl.net import tls
+        from tests.support.servers import server_context, tls_server
 
         ca = trustme.CA()
         leaf = ca.issue_cert("localhost")

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from pinctl.errors import PinctlError
 from pinctl.pki.formats import read_source
+from tests.support.judges import openssl, openssl_pin
 
 PASSPHRASE = b"correct horse battery staple"
 
@@ -36,16 +37,6 @@ KEY_FACTORIES: dict[str, Callable[[], object]] = {
     "ed25519": ed25519.Ed25519PrivateKey.generate,
     "ed448": ed448.Ed448PrivateKey.generate,
 }
-
-
-def openssl(*args: str, data: bytes | None = None) -> bytes:
-    return subprocess.run(["openssl", *args], input=data, capture_output=True, check=True).stdout
-
-
-def openssl_pin(spki_der: bytes, alg: str = "sha256") -> str:
-    """The pipeline users run today: ... | openssl dgst -binary | base64."""
-    digest = openssl("dgst", f"-{alg}", "-binary", data=spki_der)
-    return f"{alg}/" + base64.b64encode(digest).decode()
 
 
 def _self_signed(key, name: str) -> x509.Certificate:  # type: ignore[no-untyped-def]

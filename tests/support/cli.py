@@ -1,0 +1,30 @@
+"""Running pinctl as a user does, through its real error boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from click.testing import CliRunner
+
+
+@dataclass
+class Invocation:
+    """What a user sees from one pinctl run: exit code, stdout and stderr apart."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+def invoke(
+    args: list[str], input: str | bytes | None = None, env: dict[str, str] | None = None
+) -> Invocation:
+    from pinctl.cli import _run
+
+    runner = CliRunner()
+    debug = "--debug" in args
+    with runner.isolation(input=input, env=env) as (out, err, *_):
+        code = _run(args, debug)
+        stdout = out.getvalue().decode()
+        stderr = err.getvalue().decode() if err is not None else ""
+    return Invocation(code, stdout, stderr)
