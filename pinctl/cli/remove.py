@@ -7,7 +7,6 @@ import re
 import click
 
 from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, complete_hosts, pin_file_option
-from pinctl.errors import UsageError
 
 _WITH_PORT = re.compile(
     r"\[(?P<v6>[^\]]+)\]:(?P<port>[0-9]{1,5})|(?P<name>[^:\[\]]+):(?P<p>[0-9]{1,5})"
@@ -43,21 +42,6 @@ def command(
     from pinctl.pinfile.model import remove, resolve_path
     from pinctl.pki.pins import parse_pin
 
-    name, given_port = split_host(host)
-    if given_port is not None and port is not None and given_port != port:
-        raise UsageError(f"HOST {host!r} says port {given_port} but --port says {port}")
     pin = parse_pin(pin_text) if pin_text is not None else None
-    change = remove(resolve_path(pin_file), name, given_port or port, pin, dry_run=dry_run)
+    change = remove(resolve_path(pin_file), host, port, pin, dry_run=dry_run)
     return Outcome(EditResult((change,)), render_changes)
-
-
-def split_host(text: str) -> tuple[str, int | None]:
-    """``host``, ``host:port``, ``[v6]:port`` or a bare IPv6 address."""
-    value = text.strip()
-    match = _WITH_PORT.fullmatch(value)
-    if match is None:
-        return value.strip("[]"), None
-    port = int(match["port"] or match["p"])
-    if not 1 <= port <= 65535:
-        raise UsageError(f"HOST {text!r}: port {port} is not from 1 to 65535")
-    return match["v6"] or match["name"], port

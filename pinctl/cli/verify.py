@@ -100,11 +100,12 @@ def command(
     from pinctl.output.terminal import Sink
     from pinctl.output.verify import RENDERERS, progress
     from pinctl.pinfile import model as pinfile
+    from pinctl.pinfile.selection import select_hosts
     from pinctl.verify import run as core
     from pinctl.verify.observation import load_chain
 
     pins = pinfile.load(pinfile.resolve_path(pin_file))
-    hosts = core.select_hosts(pins, names)
+    hosts = select_hosts(pins, names)
     if chain_file is not None and not names and len(hosts) > 1:
         raise UsageError(
             f"--chain judges one saved chain, and {pins.path} has {len(hosts)} hosts; "

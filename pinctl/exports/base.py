@@ -7,21 +7,19 @@ Exporters are pure: no clock, no files, no terminal; the CLI passes `today` in.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Protocol
 
-from pinctl.errors import InputError, UsageError
+from pinctl.errors import InputError
 from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
+from pinctl.pinfile.selection import select_hosts
 from pinctl.pki.pins import Pin
 
 DEFAULT_MAX_AGE = 60 * 24 * 60 * 60
 """60 days, the HPKP max-age RFC 7469 section 4.1 suggests as a reasonable value."""
-
-_HOST_PORT = re.compile(r"\[?(?P<host>[^\[\]]+?)\]?:(?P<port>\d{1,5})")
 
 
 @dataclass(frozen=True)
@@ -73,35 +71,6 @@ class Target:
         return min(dates) if dates else None
 
 
-def select(pinfile: PinFile, names: Sequence[str]) -> tuple[HostEntry, ...]:
-    """The entries named (as host, or host:port), in pin file order; all when none are."""
-    if not pinfile.hosts:
-        raise InputError(f"{pinfile.path} has no hosts to export; add one with `pinctl add HOST`")
-    if not names:
-        return pinfile.hosts
-    chosen: set[tuple[str, int]] = set()
-    for name in names:
-        found = _matching(pinfile.hosts, name)
-        if not found:
-            known = ", ".join(h.label for h in pinfile.hosts[:10])
-            more = ", ..." if len(pinfile.hosts) > 10 else ""
-            raise UsageError(f"host {name!r} is not in {pinfile.path} (it has: {known}{more})")
-        chosen.update(entry.key for entry in found)
-    return tuple(h for h in pinfile.hosts if h.key in chosen)
-
-
-def _matching(hosts: Sequence[HostEntry], name: str) -> list[HostEntry]:
-    wanted = name.strip().strip("[]").lower()
-    found = [h for h in hosts if h.host.strip("[]").lower() == wanted]
-    if found:
-        return found
-    match = _HOST_PORT.fullmatch(name.strip())
-    if match is None:
-        return []
-    host, port = match["host"].lower(), int(match["port"])
-    return [h for h in hosts if h.host.strip("[]").lower() == host and h.port == port]
-
-
 def targets(
     pinfile: PinFile,
     names: Sequence[str],
@@ -117,7 +86,7 @@ def targets(
     """
     warnings: list[str] = []
     groups: dict[tuple[str, int], list[HostEntry]] = {}
-    for entry in select(pinfile, names):
+    for entry in select_hosts(pinfile, names):
         key = entry.key if by_port else (entry.host.lower(), 0)
         groups.setdefault(key, []).append(entry)
     result = []

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pinctl.exports.base import Export, ExportOptions, select
+from pinctl.exports.base import Export, ExportOptions
 from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
+from pinctl.pinfile.selection import select_hosts
 
 
 def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:
@@ -20,7 +21,7 @@ def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Ex
     document = {
         "version": pinfile.version,
         "defaults": defaults_dict(pinfile),
-        "hosts": [host_dict(entry, base) for entry in select(pinfile, hosts)],
+        "hosts": [host_dict(entry, base) for entry in select_hosts(pinfile, hosts)],
     }
     return Export(json.dumps(document, indent=2) + "\n")
 

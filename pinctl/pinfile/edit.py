@@ -44,6 +44,7 @@ from pinctl.pinfile.nodes import (
     remove_table,
     span_of,
 )
+from pinctl.pinfile.selection import one_host
 from pinctl.pki.pins import Pin
 
 EDITABLE_FIELDS = ("servername", "connect_to", "include_subdomains", "verify_chain", "ca_file")
@@ -119,7 +120,7 @@ def remove(
     text, bom = read_text(path)
     original = text
     before, root = read_nodes(text, path)
-    entry = _only_host(before, host, port)
+    entry = one_host(before, host, port)
     gone = entry.pins if pin is None else tuple(p for p in entry.pins if p.pin == pin)
     if not gone and pin is not None:
         listed = ", ".join(str(p.pin) for p in entry.pins) or "none"
@@ -252,20 +253,6 @@ def absolute_path(value: object) -> Path | None:
 
 def _find(entry: HostEntry, identity: object) -> bool:
     return any(p.identity == identity for p in entry.pins)
-
-
-def _only_host(pin_file: PinFile, host: str, port: int | None) -> HostEntry:
-    found = [h for h in pin_file.hosts if h.host.lower() == host.lower()]
-    if port is not None:
-        found = [h for h in found if h.port == port]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        ports = " and ".join(str(h.port) for h in found)
-        raise UsageError(f"{host} is in {pin_file.path} for ports {ports}; choose one with --port")
-    known = ", ".join(h.label for h in pin_file.hosts[:10]) or "no hosts"
-    name = host if port is None else HostEntry(host, port).label
-    raise UsageError(f"{name} is not in {pin_file.path} (it has {known}); see `pinctl list`")
 
 
 def _host_node(root: Node, pin_file: PinFile, entry: HostEntry) -> Node:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast
 
-from pinctl.errors import ConnectError, ExitCode, InputError, PinctlError, UsageError
+from pinctl.errors import ConnectError, ExitCode, PinctlError
 from pinctl.inspect.report import TlsInfo
 from pinctl.net.steps import COMPUTE, Steps
 from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
@@ -141,37 +141,6 @@ class VerifyOptions:
     rule: MatchRule = field(default_factory=OkHttpRule)
     debug: bool = False
     """Re-raise the first unexpected exception after the run, for its traceback."""
-
-
-def select_hosts(pin_file: PinFile, names: Sequence[str]) -> tuple[HostEntry, ...]:
-    """The hosts named as ``host`` or ``host:port``, in pin file order; all when none."""
-    if not pin_file.hosts:
-        raise InputError(f"{pin_file.path} has no hosts; add one with `pinctl add HOST`")
-    if not names:
-        return pin_file.hosts
-    chosen: list[HostEntry] = []
-    for name in names:
-        found = [h for h in pin_file.hosts if _names(h, name)]
-        if not found:
-            raise UsageError(
-                f"host {name!r} is not in {pin_file.path}; "
-                f"known: {', '.join(h.label for h in pin_file.hosts)}"
-            )
-        chosen += [h for h in found if h not in chosen]
-    return tuple(h for h in pin_file.hosts if h in chosen)
-
-
-def _names(entry: HostEntry, name: str) -> bool:
-    text = name.strip().lower()
-    if text.strip("[]") == entry.host.lower():
-        return True
-    host, sep, port = text.rpartition(":")
-    return (
-        bool(sep)
-        and port.isdigit()
-        and host.strip("[]") == entry.host.lower()
-        and (int(port) == entry.port)
-    )
 
 
 def verify(

@@ -381,7 +381,7 @@ def test_removing_the_last_pin_warns(run: Run, commented: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["nope.example.com"], "nope.example.com is not in"),
+        (["nope.example.com"], "host 'nope.example.com' is not in"),
         (["api.example.com", "--pin", "sha256/abc="], "pin 'sha256/abc=' has 2 bytes"),
         (["api.example.com", "--pin", str(compute(b"x"))], "is not pinned for api.example.com:443"),
         (["api.example.com:443", "--port", "8443"], "says port 443 but --port says 8443"),

@@ -937,7 +937,8 @@ class TestOutput:
         from pinctl.output.terminal import Sink
         from pinctl.output.verify import render_table, report_lines
         from pinctl.pinfile import model as pinfile
-        from pinctl.verify.run import VerifyOptions, select_hosts, verify
+        from pinctl.pinfile.selection import select_hosts
+        from pinctl.verify.run import VerifyOptions, verify
 
         write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
         pins = pinfile.load(pins_path)

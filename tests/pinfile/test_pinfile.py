@@ -534,8 +534,8 @@ def test_nesting_deeper_than_the_parser_can_go_is_a_pin_file_error(
 @pytest.mark.parametrize(
     ("host", "port", "pin", "message"),
     [
-        ("nope.example.com", None, None, "nope.example.com is not in"),
-        ("api.example.com", 444, None, "api.example.com:444 is not in"),
+        ("nope.example.com", None, None, "host 'nope.example.com' is not in"),
+        ("api.example.com", 444, None, "host 'api.example.com:444' is not in"),
         ("api.example.com", None, NEW, f"pin {NEW} is not pinned for api.example.com:443"),
     ],
 )
@@ -555,7 +555,9 @@ def test_remove_asks_for_a_port_when_a_host_has_several(tmp_path: Path) -> None:
     path = tmp_path / "pins.toml"
     add_pins(path, "a.test", 443, [PinEntry(NEW)])
     add_pins(path, "a.test", 8443, [PinEntry(NEW)])
-    with pytest.raises(UsageError, match="for ports 443 and 8443; choose one with --port"):
+    with pytest.raises(
+        UsageError, match=r"for ports 443 and 8443; name one as a\.test:443 \(or with --port\)"
+    ):
         remove(path, "a.test")
     remove(path, "a.test", 8443)
     assert [h.label for h in load(path).hosts] == ["a.test:443"]

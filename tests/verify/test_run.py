@@ -21,6 +21,7 @@ from pinctl.inspect.report import TlsInfo
 from pinctl.net.steps import COMPUTE, Steps, Wait, drive
 from pinctl.output import junit
 from pinctl.pinfile.model import Defaults, HostEntry, PinEntry, PinFile
+from pinctl.pinfile.selection import select_hosts
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
 from pinctl.verify.observation import Observed, load_chain
@@ -32,7 +33,6 @@ from pinctl.verify.run import (
     chain_warnings,
     pin_warnings,
     run_pool,
-    select_hosts,
     tls_policy_error,
     verify,
 )
@@ -642,7 +642,9 @@ class TestSelection:
     def test_unknown_host_is_a_usage_error(self) -> None:
         """A host that is not in the pin file is refused, naming the known ones."""
         pin_file = PinFile(Path("pins.toml"), hosts=(HostEntry("a.test"),))
-        with pytest.raises(UsageError, match=r"'b\.test' is not in pins\.toml; known: a\.test:443"):
+        with pytest.raises(
+            UsageError, match=r"host 'b\.test' is not in pins\.toml \(it has a\.test:443\)"
+        ):
             select_hosts(pin_file, ["b.test"])
         with pytest.raises(UsageError):
             select_hosts(pin_file, ["a.test:444"])

@@ -1,0 +1,69 @@
+"""One reading of HOST arguments for every command: names, ports, IPv6, and the misses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pinctl.errors import UsageError
+from pinctl.pinfile.model import HostEntry, PinFile
+from pinctl.pinfile.selection import one_host, select_hosts, split_host
+
+FILE = PinFile(
+    Path("pins.toml"),
+    hosts=(HostEntry("a.test"), HostEntry("a.test", 8443), HostEntry("::1", 9443)),
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a.test", ("a.test", None)),
+        ("a.test:8443", ("a.test", 8443)),
+        ("[::1]:9443", ("::1", 9443)),
+        ("[::1]", ("::1", None)),
+        ("::1", ("::1", None)),
+    ],
+)
+def test_split_host_reads_every_spelling(text: str, expected: tuple[str, int | None]) -> None:
+    """host, host:port, [v6]:port, [v6] and a bare IPv6 address are all understood."""
+    assert split_host(text) == expected
+
+
+@pytest.mark.parametrize("text", ["[::1", "[::1]x", "a.test:0", "a.test:70000", "a.test:x"])
+def test_split_host_refuses_broken_spellings(text: str) -> None:
+    """An unclosed bracket or a bad port is a usage error naming the argument."""
+    with pytest.raises(UsageError, match="HOST"):
+        split_host(text)
+
+
+def test_a_name_without_port_selects_every_entry_of_it() -> None:
+    """`verify a.test` checks both ports; `a.test:8443` only that one."""
+    assert [h.port for h in select_hosts(FILE, ["a.test"])] == [443, 8443]
+    assert [h.port for h in select_hosts(FILE, ["A.TEST:8443"])] == [8443]
+    assert select_hosts(FILE, ["[::1]:9443"]) == (FILE.hosts[2],)
+
+
+def test_an_edit_needs_exactly_one_entry() -> None:
+    """remove or promote of a name on two ports asks which; with the port it is that one."""
+    with pytest.raises(UsageError, match=r"for ports 443 and 8443; name one as a\.test:443"):
+        one_host(FILE, "a.test")
+    assert one_host(FILE, "a.test", 8443).port == 8443
+    assert one_host(FILE, "::1").port == 9443
+
+
+def test_an_unknown_host_lists_the_hosts_the_file_has() -> None:
+    """Every command words a miss the same way, and lists what is there."""
+    with pytest.raises(
+        UsageError, match=r"host 'b\.test' is not in pins\.toml \(it has a\.test:443"
+    ):
+        select_hosts(FILE, ["b.test"])
+    with pytest.raises(UsageError, match=r"host 'a\.test:444' is not in"):
+        one_host(FILE, "a.test", 444)
+
+
+def test_a_port_given_twice_must_agree() -> None:
+    """`remove a.test:443 --port 8443` contradicts itself."""
+    with pytest.raises(UsageError, match="says port 443 but --port says 8443"):
+        one_host(FILE, "a.test:443", 8443)
