@@ -1,61 +1,68 @@
 """Writing files so that nothing is lost: atomic replacement and exclusive creation.
 
 A pin file is replaced atomically (temporary file in the same directory, fsync, rename)
-so a crash leaves the old file or the new one, never half of either. Keys are created
-exclusively with their final mode from the first byte, and never overwrite anything.
+so a crash leaves the old file or the new one, never half of either. Only a regular file
+(or a missing one) is ever replaced: a rename over `/dev/null` or a FIFO would destroy
+the node (as root, the machine's `/dev/null`) and leave its reader with nothing, so
+character devices, FIFOs and `/dev/stdout` are written in place, and directories,
+sockets and block devices are refused. Keys are created exclusively with their final
+mode from the first byte, and never overwrite anything.
+
+Every write goes through `os.write` and `os.fsync`, so that a full disk or an
+interrupt surfaces here, where it becomes a one-line error and the temporary file goes.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
 from pinctl.errors import FileExistsRefusal, InputError
 
+NEW_FILE_MODE = 0o644
+"""The most a new file gets, whatever the umask: a pin file or report others can rewrite
+is a pin file anyone on the machine can change."""
+
+_STANDARD = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+_DESCRIPTOR = re.compile(r"/(?:dev|proc/(?:self|thread-self|(?P<pid>[0-9]+)))/fd/(?P<fd>[0-9]+)")
+_MAX_LINKS = 40  # the kernel's own limit on a chain of symbolic links
+
 
 def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Replace (or create) `path` with `data`, keeping an existing file's mode.
+    """Replace (or create) `path` with `data`, keeping an existing file's mode and owner.
 
     A symbolic link stays a link: its final target is what gets replaced, from a
     temporary file beside that target (a rename never crosses filesystems)."""
     path = Path(path)
+    descriptor = _descriptor_alias(path)
+    if descriptor is not None:
+        _write_descriptor(descriptor, data, shown=path)
+        return
     target = Path(os.path.realpath(path))
     if os.path.islink(target):
         raise InputError(f"cannot write {path}: it is a loop of symbolic links; fix the link")
-    if mode is None:
-        try:
-            mode = stat.S_IMODE(target.stat().st_mode)
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        except OSError as exc:
-            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    directory = target.parent
-    prefix = f".{target.name[:200]}."  # the longest legal name still leaves room for the suffix
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
+        existing: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        existing = None
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    _fill(fd, data, mode, written=tmp_name, shown=path)
-    try:
-        os.replace(tmp_name, target)
-    except BaseException as exc:  # Ctrl-C included: never leave the temporary file behind
-        with contextlib.suppress(OSError):
-            os.unlink(tmp_name)
-        if isinstance(exc, OSError):
-            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-        raise
-    _fsync_directory(directory)
+        raise _cannot_write(path, exc) from None
+    if existing is not None and not stat.S_ISREG(existing.st_mode):
+        _write_in_place(target, existing, data, shown=path)
+        return
+    _replace(target, existing, data, mode, shown=path)
 
 
 def create_exclusive(path: Path, data: bytes, *, mode: int) -> None:
     """Create `path` with `mode` from its first byte; refuse if anything is there already."""
     path = Path(path)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
     try:
         fd = os.open(path, flags, mode)
     except FileExistsError:
@@ -65,23 +72,159 @@ def create_exclusive(path: Path, data: bytes, *, mode: int) -> None:
         ) from None
     except OSError as exc:
         raise InputError(f"cannot create {path}: {exc.strerror or exc}") from None
-    _fill(fd, data, mode, written=path, shown=path)
-
-
-def _fill(fd: int, data: bytes, mode: int, *, written: str | Path, shown: Path) -> None:
-    """Write, set the exact mode and fsync; on any failure remove what was created."""
     try:
-        with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), mode)  # exactly `mode`, whatever the umask made of it
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-    except BaseException as exc:
+        _fill(fd, data, mode, owner=None)
+    except BaseException as exc:  # Ctrl-C included: a key half written is no key at all
         with contextlib.suppress(OSError):
-            os.unlink(written)
+            os.unlink(path)
         if isinstance(exc, OSError):
-            raise InputError(f"cannot write {shown}: {exc.strerror or exc}") from None
+            raise _cannot_write(path, exc) from None
         raise
+
+
+def new_file_mode() -> int:
+    """0644 less the umask: what an editor would create, but never group- or world-writable."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return NEW_FILE_MODE & ~umask
+
+
+def _replace(
+    target: Path, existing: os.stat_result | None, data: bytes, mode: int | None, *, shown: Path
+) -> None:
+    if mode is None:
+        mode = stat.S_IMODE(existing.st_mode) if existing is not None else new_file_mode()
+    owner = (existing.st_uid, existing.st_gid) if existing is not None else None
+    prefix = f".{target.name[:200]}."  # the longest legal name still leaves room for the suffix
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise _cannot_write(shown, exc) from None
+    try:
+        _fill(fd, data, mode, owner=owner)
+        os.replace(tmp_name, target)
+    except BaseException as exc:  # Ctrl-C and SIGTERM included: never leave the .tmp behind
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        if isinstance(exc, OSError):
+            raise _cannot_write(shown, exc) from None
+        raise
+    _fsync_directory(target.parent)
+
+
+def _fill(fd: int, data: bytes, mode: int, *, owner: tuple[int, int] | None) -> None:
+    """Give the new file its owner and exact mode, write it whole, fsync and close it."""
+    try:
+        if owner is not None:
+            _keep_owner(fd, owner)
+        os.fchmod(fd, mode)  # exactly `mode`, whatever the umask made of it
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _keep_owner(fd: int, owner: tuple[int, int]) -> None:
+    """Hand the replacement to the original's owner and group, as far as we may.
+
+    Root may give a file to anyone; a user may still give it a group they belong to. What
+    is not permitted is left as it is: the edit matters more than who owns the result."""
+    now = os.fstat(fd)
+    if (now.st_uid, now.st_gid) == owner:
+        return
+    try:
+        os.fchown(fd, *owner)
+    except PermissionError:
+        with contextlib.suppress(PermissionError):
+            os.fchown(fd, -1, owner[1])
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _write_in_place(target: Path, existing: os.stat_result, data: bytes, *, shown: Path) -> None:
+    """Write a character device or FIFO as it is: no rename, no truncation.
+
+    A FIFO is opened without blocking first, so a FIFO nobody reads is an error now
+    rather than a run that never ends; the descriptor then blocks as usual for writing."""
+    kind = _kind(existing.st_mode)
+    if kind not in {"character device", "FIFO"}:
+        raise InputError(
+            f"cannot write {shown}: it is a {kind}, not a file; give the path of a regular file"
+        )
+    flags = os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    try:
+        fd = os.open(target, flags)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO and kind == "FIFO":
+            raise InputError(
+                f"cannot write {shown}: it is a FIFO that no process is reading; "
+                "start its reader first"
+            ) from None
+        raise _cannot_write(shown, exc) from None
+    try:
+        os.set_blocking(fd, True)
+        _write_all(fd, data)
+    except OSError as exc:
+        raise _cannot_write(shown, exc) from None
+    finally:
+        os.close(fd)
+
+
+def _write_descriptor(number: int, data: bytes, *, shown: Path) -> None:
+    """`/dev/stdout` and `/dev/fd/N` mean this process's descriptor, not a file to replace:
+    writing a duplicate keeps the shell's redirection, its offset and its append mode."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()  # what was printed before comes before the file's bytes
+    try:
+        fd = os.dup(number)
+    except OSError as exc:
+        raise _cannot_write(shown, exc) from None
+    try:
+        _write_all(fd, data)
+    except OSError as exc:
+        raise _cannot_write(shown, exc) from None
+    finally:
+        os.close(fd)
+
+
+def _descriptor_alias(path: Path) -> int | None:
+    """The descriptor that `path` names, following links to it, or None for a real path."""
+    current = os.path.abspath(path)
+    for _ in range(_MAX_LINKS):
+        if current in _STANDARD:
+            return _STANDARD[current]
+        match = _DESCRIPTOR.fullmatch(current)
+        if match is not None and match["pid"] in {None, str(os.getpid())}:
+            return int(match["fd"])
+        if not os.path.islink(current):
+            return None
+        try:
+            link = os.readlink(current)
+        except OSError:
+            return None
+        current = os.path.normpath(os.path.join(os.path.dirname(current), link))
+    return None
+
+
+def _kind(mode: int) -> str:
+    kinds = [
+        (stat.S_ISDIR, "directory"),
+        (stat.S_ISCHR, "character device"),
+        (stat.S_ISFIFO, "FIFO"),
+        (stat.S_ISSOCK, "socket"),
+        (stat.S_ISBLK, "block device"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "special file")
+
+
+def _cannot_write(shown: Path, exc: OSError) -> InputError:
+    return InputError(f"cannot write {shown}: {exc.strerror or exc}")
 
 
 def _fsync_directory(directory: Path) -> None:
