@@ -2,6 +2,9 @@
 
 Subcommands are imported only when run, so `pinctl --help` and every TAB completion
 pay for click alone, not for cryptography, pyOpenSSL or rich.
+
+SIGTERM (what a CI job's timeout sends) is handled as Ctrl-C is: it raises where the
+program is, so every `finally` runs and no temporary file is left, then exits 143.
 """
 
 from __future__ import annotations
@@ -9,7 +12,9 @@ from __future__ import annotations
 import gc
 import importlib
 import os
+import signal
 import sys
+from types import FrameType
 from typing import Any, NoReturn
 
 import click
@@ -31,9 +36,33 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "completion": ("completion", "Print a shell completion script."),
 }
 
+INTERRUPTED = 130
+"""128 + SIGINT, what a shell reports for Ctrl-C."""
+TERMINATED = 128 + signal.SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program was: a KeyboardInterrupt, so that every clean-up
+    written for Ctrl-C (sockets closed, temporary files removed) runs for it too."""
+
+
+class _Stopped(BaseException):
+    """Carries a KeyboardInterrupt past click, which would print a blank line and turn it
+    into a bare Abort, losing whether it was Ctrl-C or SIGTERM."""
+
+    def __init__(self, interrupt: KeyboardInterrupt) -> None:
+        super().__init__()
+        self.interrupt = interrupt
+
 
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when that subcommand is used."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Stopped(exc) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -75,10 +104,28 @@ def main(argv: list[str] | None = None) -> NoReturn:
     gc.set_threshold(100_000, 20, 20)
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("PINCTL_DEBUG"))
+    _handle_sigterm()
     sys.exit(_run(args, debug))
 
 
+def _handle_sigterm() -> None:
+    """Turn SIGTERM into `Terminated`, unless whoever started us chose to ignore it."""
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
+    raise Terminated
+
+
 def _run(args: list[str], debug: bool) -> int:
+    try:
+        return _boundary(args, debug)
+    except KeyboardInterrupt as exc:  # one that arrived while the boundary was reporting
+        return _interrupted(exc)
+
+
+def _boundary(args: list[str], debug: bool) -> int:
     try:
         rv: Any = cli.main(args=args, prog_name="pinctl", standalone_mode=False)
         if isinstance(rv, Outcome):
@@ -97,9 +144,10 @@ def _run(args: list[str], debug: bool) -> int:
     except click.ClickException as exc:
         _error(exc.format_message())
         return ExitCode.USAGE
-    except (click.Abort, KeyboardInterrupt):
-        _error("interrupted")
-        return 130
+    except _Stopped as exc:
+        return _interrupted(exc.interrupt)
+    except (click.Abort, KeyboardInterrupt) as exc:  # Ctrl-C at a prompt, or while writing
+        return _interrupted(exc)
     except PinctlError as exc:
         if debug:
             raise
@@ -117,6 +165,23 @@ def _run(args: list[str], debug: bool) -> int:
             "re-run with --debug and report the traceback"
         )
         return ExitCode.FAILED
+
+
+def _interrupted(exc: BaseException) -> int:
+    if isinstance(exc, Terminated):
+        _error("terminated")
+        return TERMINATED
+    if _on_terminal(sys.stderr):
+        sys.stderr.write("\n")  # end the line the terminal echoed ^C on
+    _error("interrupted")
+    return INTERRUPTED
+
+
+def _on_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _error(message: str) -> None:

@@ -7,6 +7,7 @@ spell `--timeout` or `--ca-file` the same way and completion sees them alike.
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,48 @@ CONTEXT_SETTINGS: dict[str, Any] = {
 }
 
 HASH_CHOICES = ("sha256", "sha384", "sha512")
+
+ONE_DAY = 86_400
+"""The longest --timeout: a check that has not connected in a day never will, and beyond
+about 24.8 days the millisecond count overflows poll()."""
+
+
+class Duration(click.FloatRange):
+    """A number of seconds above 0 and at most `maximum`, as every --timeout takes.
+
+    `inf`, `nan`, negative numbers and absurd values are usage errors naming the option and
+    the range, not an overflow deep in poll() or a check that never times out (click's
+    FloatRange lets `nan` through: every comparison with it is false)."""
+
+    name = "seconds"
+
+    def __init__(self, maximum: int) -> None:
+        super().__init__(min=0, max=maximum, min_open=True)
+        self.maximum = maximum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number; {self.remedy()}", param, ctx)
+        if not (math.isfinite(number) and 0 < number <= self.maximum):
+            self.fail(f"{value!r} is out of range; {self.remedy()}", param, ctx)
+        return number
+
+    def remedy(self) -> str:
+        days = self.maximum / ONE_DAY
+        return f"give seconds above 0, at most {self.maximum} ({days:g} day{'s' * (days != 1)})"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "SECONDS"
+
+
+TIMEOUT = Duration(ONE_DAY)
+"""--timeout of fetch, add and verify: above 0, at most a day."""
+
+MAX_AGE = click.IntRange(0, 365 * ONE_DAY)
+"""An HPKP max-age in whole seconds: 0 tells a client to forget the pins; more than a year
+pins a site past any key rotation (browsers capped it at 60 days)."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +195,7 @@ def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-6", "family", flag_value=6, help="Use IPv6 only."),
         click.option(
             "--timeout",
-            type=click.FloatRange(min=0, min_open=True),
+            type=TIMEOUT,
             default=10.0,
             show_default=True,
             help="Seconds for the whole connect and handshake.",

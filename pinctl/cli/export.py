@@ -6,7 +6,13 @@ from typing import Any
 
 import click
 
-from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, complete_hosts, pin_file_option
+from pinctl.cli.common import (
+    CONTEXT_SETTINGS,
+    MAX_AGE,
+    Outcome,
+    complete_hosts,
+    pin_file_option,
+)
 from pinctl.errors import UsageError
 from pinctl.exports import DEFAULT_MAX_AGE, FORMATS, Format
 
@@ -22,7 +28,7 @@ from pinctl.exports import DEFAULT_MAX_AGE, FORMATS, Format
 )
 @click.option(
     "--max-age",
-    type=click.IntRange(min=0),
+    type=MAX_AGE,
     metavar="SECONDS",
     help=f"hpkp only: the header's max-age. [default: {DEFAULT_MAX_AGE} (60 days)]",
 )

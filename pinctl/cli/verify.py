@@ -12,6 +12,7 @@ import click
 
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    TIMEOUT,
     Outcome,
     complete_hosts,
     output_option,
@@ -26,7 +27,7 @@ from pinctl.verify.run import DEFAULT_CONCURRENCY
 @pin_file_option
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=TIMEOUT,
     default=10.0,
     show_default=True,
     help="Seconds per host for connect, handshake and retries together.",
