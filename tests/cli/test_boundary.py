@@ -408,3 +408,43 @@ def test_a_junit_report_into_a_fifo_without_a_reader_fails_closed(run: Any, tmp_
     assert "it is a FIFO that no process is reading" in result.stderr
     assert "no JUnit report was written" in result.stderr
     assert stat.S_ISFIFO(fifo.lstat().st_mode)
+
+
+@pytest.fixture
+def umask_zero() -> Iterator[None]:
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_a_new_pin_file_and_report_under_umask_000_are_0644(
+    run: Any, tmp_path: Path, umask_zero: None
+) -> None:
+    """The pin file `backup-keygen --host` creates and a JUnit report are 0644 under umask 000."""
+    pins = tmp_path / "pins.toml"
+    keygen = ["backup-keygen", "--no-encrypt", "--count", "1", "--host", "127.0.0.1"]
+    made = run([*keygen, "--pin-file", str(pins), "--out-dir", str(tmp_path / "keys")])
+    assert made.exit_code == 0
+    assert stat.S_IMODE(pins.stat().st_mode) == 0o644
+    report = tmp_path / "report.xml"
+    checked = run(
+        ["verify", "--pin-file", str(_pins(pins, closed_port())), "--junit-xml", str(report)]
+    )
+    assert checked.exit_code == 3
+    assert stat.S_IMODE(report.stat().st_mode) == 0o644
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_an_edit_by_root_keeps_the_pin_files_owner(run: Any, tmp_path: Path) -> None:
+    """`remove` run as root on a user's pin file leaves it that user's, with its mode."""
+    path = tmp_path / "pins.toml"
+    path.write_text(COMMENTED)
+    os.chown(path, 65534, 65534)
+    path.chmod(0o664)
+    result = run(["remove", "--pin-file", str(path), "pay.example.com"])
+    assert result.exit_code == 0
+    after = path.stat()
+    assert (after.st_uid, after.st_gid, stat.S_IMODE(after.st_mode)) == (65534, 65534, 0o664)
+    assert "pay.example.com" not in path.read_text()
