@@ -12,7 +12,7 @@ import pytest
 import trustme
 from cryptography import x509
 
-from pinctl.pinfile.model import load
+from pinctl.pinfile.reader import load
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
 from tests.support.cli import Invocation

@@ -23,21 +23,10 @@ from pinctl.inspect import candidates as adding
 from pinctl.inspect.candidates import chain_pins
 from pinctl.pinfile import edit as pinfile_edit
 from pinctl.pinfile import nodes as pinfile_text
-from pinctl.pinfile.edit import dumps, save
-from pinctl.pinfile.model import (
-    LEVELS,
-    TLS_VERSIONS,
-    Defaults,
-    HostEntry,
-    PinEntry,
-    PinFile,
-    add_pins,
-    load,
-    loads,
-    read_nodes,
-    remove,
-    resolve_path,
-)
+from pinctl.pinfile.edit import add_pins, remove
+from pinctl.pinfile.model import LEVELS, TLS_VERSIONS, Defaults, HostEntry, PinEntry, PinFile
+from pinctl.pinfile.reader import load, loads, read_nodes, resolve_path
+from pinctl.pinfile.writer import dumps, save
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import DIGEST_SIZES, PIN_KINDS, Pin, compute
 from tests.support.pinfiles import BACKUP, COMMENTED, INTER, LEAF, MALFORMED, NEW, PAY
@@ -296,7 +285,7 @@ def test_edits_change_exactly_what_was_asked(
             h for h in before.hosts if h.key != (host.lower(), port)
         ]
         gone = data.draw(st.sampled_from(new_pins))
-        remove(path, host, port, gone.pin)
+        remove(path, host, port, (gone.pin,))
         left = load(path).find_host(host, port)
         assert left is not None
         assert left.pins == tuple(p for p in new_pins if p.pin != gone.pin)
@@ -431,7 +420,7 @@ def test_remove_last_host(tmp_path: Path) -> None:
 def test_remove_one_pin_keeps_the_comment_above_it(tmp_path: Path) -> None:
     """Removing a pin deletes its line (with its trailing comment) and nothing else."""
     path = _commented(tmp_path)
-    change = remove(path, "api.example.com", pin=Pin.parse(LEAF))
+    change = remove(path, "api.example.com", pins=(Pin.parse(LEAF),))
     assert [str(e.pin) for e in change.removed] == [LEAF]
     lines = COMMENTED.splitlines(keepends=True)
     assert path.read_text() == "".join(line for line in lines if LEAF not in line)
@@ -440,7 +429,7 @@ def test_remove_one_pin_keeps_the_comment_above_it(tmp_path: Path) -> None:
 def test_remove_the_only_pin_leaves_an_empty_array(tmp_path: Path) -> None:
     """The last pin of a host leaves `pins = []`, and the change says none are left."""
     path = _commented(tmp_path)
-    change = remove(path, "pay.example.com", pin=Pin.parse(PAY))
+    change = remove(path, "pay.example.com", pins=(Pin.parse(PAY),))
     assert change.pins_left == 0
     assert path.read_text() == COMMENTED.replace(f'[{{ pin = "{PAY}" }}]', "[]")
 
@@ -483,10 +472,10 @@ def test_pins_written_as_tables_are_removed_table_by_table(tmp_path: Path) -> No
     """Removing a pin written as a table deletes that table and its comment; the last one too."""
     path = tmp_path / "pins.toml"
     path.write_text(TABLES)
-    remove(path, "a.example", pin=Pin.parse(LEAF))
+    remove(path, "a.example", pins=(Pin.parse(LEAF),))
     leaf_table = f'# the leaf\n[[hosts.pins]]\npin = "{LEAF}"\nlevel = "leaf"\n\n'
     assert path.read_text() == TABLES.replace(leaf_table, "")
-    change = remove(path, "a.example", pin=Pin.parse(INTER))
+    change = remove(path, "a.example", pins=(Pin.parse(INTER),))
     assert change.pins_left == 0
     inter_table = f'[[hosts.pins]]\npin = "{INTER}"\nlevel = "intermediate"  # R11\n\n'
     assert path.read_text() == TABLES.replace(leaf_table, "").replace(inter_table, "")
@@ -545,7 +534,7 @@ def test_remove_names_what_is_missing(
     """Removing a host or pin that is not there is a usage error naming it, and writes nothing."""
     path = _commented(tmp_path)
     with pytest.raises(UsageError, match=message) as caught:
-        remove(path, host, port, pin)
+        remove(path, host, port, () if pin is None else (pin,))
     assert caught.value.exit_code == ExitCode.USAGE
     assert path.read_text() == COMMENTED
 
@@ -607,7 +596,7 @@ def test_a_failure_before_the_rename_leaves_the_original(
     with pytest.raises(expected):
         add_pins(path, "api.example.com", 443, [PinEntry(NEW)])
     assert path.read_text() == COMMENTED
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pins.toml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".pins.toml.lock", "pins.toml"]
 
 
 def test_rewrite_keeps_the_file_mode(tmp_path: Path) -> None:

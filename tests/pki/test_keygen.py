@@ -782,7 +782,7 @@ def test_host_adds_the_pins_as_backups_naming_the_key_files(
     tmp_path: Path, secret_file: Path, run: Any
 ) -> None:
     """Each pin lands on the host as backup = true with the key file as its note; comments stay."""
-    from pinctl.pinfile import model as pinfile
+    from pinctl.pinfile import reader as pinfile
 
     pins_toml = tmp_path / "pins.toml"
     pins_toml.write_text(PIN_FILE)
@@ -816,7 +816,7 @@ def test_host_adds_the_pins_as_backups_naming_the_key_files(
 
 def test_host_creates_the_pin_file_and_keeps_the_port(tmp_path: Path, run: Any) -> None:
     """A missing pin file is created; H:PORT becomes a host entry with that port."""
-    from pinctl.pinfile import model as pinfile
+    from pinctl.pinfile import reader as pinfile
 
     pins_toml = tmp_path / "pins.toml"
     result = kg(
@@ -912,7 +912,8 @@ def test_a_pin_file_that_cannot_be_written_removes_the_keys(
         f"pinctl: error: cannot write {pins_toml}: No space left on device; "
         "removed the 4 files this run had written\n"
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pins.toml"]
+    # The lock beside the pin file is kept on purpose: it is never deleted.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".pins.toml.lock", "pins.toml"]
     assert pins_toml.read_text() == PIN_FILE
 
 
