@@ -23,7 +23,7 @@ from pinctl.files import write_atomic
 from pinctl.inspect.report import SourceFailure
 from pinctl.pinfile import lock, schema
 from pinctl.pinfile.model import Change, HostEntry, PinEntry, PinFile
-from pinctl.pinfile.nodes import Node, decode, read_bytes
+from pinctl.pinfile.nodes import Identity, Node, decode, identity, read_file
 from pinctl.pinfile.reader import read_nodes
 from pinctl.pinfile.selection import one_host
 from pinctl.pinfile.splice import (
@@ -59,7 +59,10 @@ class EditResult:
 class Transaction:
     """The pin file as read, the text as edited so far, and the changes that made it."""
 
-    def __init__(self, path: Path, data: bytes | None, *, dry_run: bool) -> None:
+    def __init__(self, path: Path, *, dry_run: bool) -> None:
+        found = read_file(path)
+        data = None if found is None else found[0]
+        self._identity: Identity | None = None if found is None else found[1]
         self.path = path
         self.dry_run = dry_run
         self.before_bytes = data
@@ -198,11 +201,12 @@ class Transaction:
     def commit(self) -> None:
         """Write the edited text once, atomically, if anything changed and this is no dry run.
 
-        The lock keeps other pinctl runs out; the file is still compared with what was read
-        so that an editor or script that ignores the lock does not lose its change either."""
+        The lock keeps other pinctl runs out; the file's identity (inode, size, mtime) is
+        still compared with the one read, so that an editor or script that ignores the lock
+        does not lose its change either, and the file is read only once."""
         if self.dry_run or not self.changed:
             return
-        if read_bytes(self.path) != self.before_bytes:
+        if identity(self.path) != self._identity:
             raise PinFileError(
                 f"{self.path} changed while pinctl was editing it; run the command again"
             )
@@ -223,14 +227,17 @@ class Transaction:
 
 @contextlib.contextmanager
 def transaction(
-    path: Path, *, dry_run: bool = False, lock_wait: float = lock.WAIT
+    path: Path, *, dry_run: bool = False, lock_wait: float | None = None
 ) -> Iterator[Transaction]:
     """Read the pin file under its lock, let the block edit it, and write it once on a clean
-    exit; an exception leaves the file as it was. A dry run takes no lock."""
+    exit; an exception leaves the file as it was. A dry run takes no lock.
+
+    `lock_wait` (default `lock.WAIT`) is how long to wait for another writer."""
     path = Path(path)
-    held = contextlib.nullcontext() if dry_run else lock.locked(path, wait=lock_wait)
+    wait = lock.WAIT if lock_wait is None else lock_wait
+    held = contextlib.nullcontext() if dry_run else lock.locked(path, wait=wait)
     with held:
-        edit = Transaction(path, read_bytes(path), dry_run=dry_run)
+        edit = Transaction(path, dry_run=dry_run)
         yield edit
         edit.commit()
 

@@ -51,8 +51,32 @@ MAX_SIZE = 8 * 1024 * 1024
 mistaken path (a log, a disk image) is refused before it fills the memory."""
 
 
+Identity = tuple[int, int, int, int]
+"""Device, inode, size and modification time: what changes when anyone writes the file."""
+
+
 def read_bytes(path: Path) -> bytes | None:
-    """The file's bytes, or None when there is none; anything but a regular file is refused.
+    """The file's bytes, or None when there is none; anything but a regular file is refused."""
+    found = read_file(path)
+    return None if found is None else found[0]
+
+
+def identity(path: Path) -> Identity | None:
+    """The file's `Identity` now, without reading it; None when there is none."""
+    try:
+        return _identity(os.stat(path))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise PinFileError(f"cannot read pin file {path}: {exc.strerror or exc}") from None
+
+
+def _identity(info: os.stat_result) -> Identity:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def read_file(path: Path) -> tuple[bytes, Identity] | None:
+    """The file's bytes and `Identity`, or None when there is none.
 
     The file is opened without blocking and checked with fstat before a byte is read, so
     a FIFO cannot hang pinctl and /dev/urandom cannot exhaust its memory."""
@@ -87,7 +111,7 @@ def read_bytes(path: Path) -> bytes | None:
             f"pin file {path} is larger than {MAX_SIZE // (1024 * 1024)} MiB, too large "
             "for a pin file; is --pin-file pointing at the right file?"
         )
-    return b"".join(chunks)
+    return b"".join(chunks), _identity(info)
 
 
 def _file_kind(mode: int) -> str:

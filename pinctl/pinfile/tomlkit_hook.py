@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pinctl.errors import PinFileError
+
 if TYPE_CHECKING:
     from tomlkit.items import Item
     from tomlkit.toml_document import TOMLDocument
@@ -23,12 +25,28 @@ Spans = dict[int, tuple[int, int, "Item"]]
 """``id(item)`` to (start, end, item); holding the item keeps the ids unique."""
 
 
+def missing_names() -> list[str]:
+    """The hooked names this tomlkit's parser lacks; empty when the hook can work."""
+    from tomlkit.parser import Parser
+
+    return [name for name in HOOKED if not hasattr(Parser, name)]
+
+
 def parse_recording(text: str) -> tuple[TOMLDocument, Spans]:
     """Parse `text` with tomlkit, recording the text offsets of every value it parses.
 
     Raises what tomlkit raises (`tomlkit.exceptions.ParseError` and its relatives)."""
     from tomlkit.parser import Parser
 
+    missing = missing_names()
+    if missing:
+        import tomlkit
+
+        raise PinFileError(
+            f"tomlkit {tomlkit.__version__} lacks Parser.{', Parser.'.join(missing)}, which "
+            "pinctl.pinfile.tomlkit_hook relies on; install a tomlkit pinctl supports "
+            "(pip install 'tomlkit>=0.12.4,<0.16')"
+        )
     spans: Spans = {}
 
     class RecordingParser(Parser):
