@@ -123,7 +123,7 @@ def _pins() -> st.SearchStrategy[Pin]:
     return st.sampled_from(sorted(DIGEST_SIZES)).flatmap(of)
 
 
-notes = st.none() | st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+notes = st.none() | st.text(st.characters(blacklist_categories=["Cs"]), max_size=30)
 pin_entries = st.builds(
     PinEntry,
     pin=_pins(),

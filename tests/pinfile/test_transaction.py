@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from pinctl import files
 from pinctl.errors import InputError, PinFileError, UsageError
-from pinctl.pinfile import edit as pinfile_edit
+from pinctl.pinfile import nodes
 from pinctl.pinfile.edit import add_pins, remove, transaction
 from pinctl.pinfile.model import PinEntry, PinFile
 from pinctl.pinfile.reader import load
@@ -38,9 +39,9 @@ class Calls:
 @pytest.fixture
 def io_calls(monkeypatch: pytest.MonkeyPatch) -> tuple[Calls, Calls]:
     """(reads, writes) of the pin file by the transaction."""
-    reads, writes = Calls(pinfile_edit.read_file), Calls(pinfile_edit.write_atomic)
-    monkeypatch.setattr(pinfile_edit, "read_file", reads)
-    monkeypatch.setattr(pinfile_edit, "write_atomic", writes)
+    reads, writes = Calls(nodes.read_file), Calls(files.write_atomic)
+    monkeypatch.setattr("pinctl.pinfile.edit.read_file", reads)
+    monkeypatch.setattr("pinctl.pinfile.edit.write_atomic", writes)
     return reads, writes
 
 
