@@ -44,8 +44,6 @@ from pinctl.pinfile.splice import (
 from pinctl.pinfile.writer import host_inline, host_table, pin_table, pin_values, toml_value
 from pinctl.pki.pins import Pin
 
-EDITABLE_FIELDS = schema.EDITABLE_FIELDS
-
 
 @dataclass(frozen=True)
 class EditResult:
@@ -103,9 +101,9 @@ class Transaction:
         A new host gets a ``[[hosts]]`` table after the last one; a missing file is created
         with ``version = 1``. `host_fields` (``verify_chain=False``...) are set either way.
         """
-        unknown = sorted(set(host_fields or {}) - set(EDITABLE_FIELDS))
+        unknown = sorted(set(host_fields or {}) - set(schema.EDITABLE_FIELDS))
         if unknown:
-            raise ValueError(f"add_pins cannot set {unknown}; it sets {EDITABLE_FIELDS}")
+            raise ValueError(f"add_pins cannot set {unknown}; it sets {schema.EDITABLE_FIELDS}")
         fields: dict[str, Any] = {
             k: absolute_path(v) if schema.key("host", k).path else v
             for k, v in (host_fields or {}).items()
@@ -159,9 +157,10 @@ class Transaction:
                 change = Change(self.path, entry.host, entry.port, removed=gone, removed_host=True)
             else:
                 text, pin_file, root = self.text, self._current, self._root
-                for pin in gone:  # one at a time: neighbouring elements may share a comma
+                for index, pin in enumerate(gone):  # neighbouring elements may share a comma,
+                    if index:  # so each removal cuts at the positions the last one left
+                        pin_file, root = _reread(text, self.path)
                     text = apply_edits(text, [_remove_pin(text, root, pin_file, entry, pin.pin)])
-                    pin_file, root = _reread(text, self.path)
                 left = len(entry.pins) - len(gone)
                 change = Change(self.path, entry.host, entry.port, removed=gone, pins_left=left)
             change = replace(change, dry_run=self.dry_run)

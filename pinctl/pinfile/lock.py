@@ -40,6 +40,11 @@ def locked(path: Path, *, wait: float = WAIT) -> Iterator[None]:
     While the lock is held nobody else is writing this pin file, so temporary files left
     by a killed run are removed here."""
     sidecar = lock_path(path)
+    if not sidecar.parent.is_dir():
+        # No directory, no pin file to read and none to write: the edit fails on its own
+        # terms ("no pin file", "cannot write"), and there is nothing to guard.
+        yield
+        return
     fd = _open(sidecar, path)
     held = False
     try:

@@ -137,12 +137,20 @@ _NAME_WORDS = 'a host name such as "api.example.com"'
 _HOST_WORDS = 'a host name or IP address such as "api.example.com"'
 _CONNECT_WORDS = 'an address such as "10.0.0.5", "10.0.0.5:8443" or "[::1]:443"'
 _PINS_WORDS = 'an array of { pin = "..." } tables'
-_MIN_TLS_HINT: Callable[[object], str] = lambda v: (  # noqa: E731  # one row per key below
-    f' (quote it: min_tls = "{v}")' if isinstance(v, float) else ""
-)
-_DATE_HINT: Callable[[object], str] = lambda v: (  # noqa: E731
-    " (a TOML date has no quotes)" if isinstance(v, str) else ""
-)
+
+
+def _min_tls_hint(value: object) -> str:
+    return f' (quote it: min_tls = "{value}")' if isinstance(value, float) else ""
+
+
+def _date_hint(value: object) -> str:
+    return " (a TOML date has no quotes)" if isinstance(value, str) else ""
+
+
+def _leaf_backup_implied(pin: Any) -> bool:
+    """A backup is a leaf unless it says otherwise, so ``level = "leaf"`` is left out."""
+    return not (pin.backup and pin.level == "leaf")
+
 
 KEYS: tuple[Key, ...] = (
     Key("version", "top", _is_int, f"the integer {VERSION}", VERSION,
@@ -151,7 +159,7 @@ KEYS: tuple[Key, ...] = (
     Key("hosts", "top", _is(list), "[[hosts]] tables", nested=True),
     Key("warn_days", "defaults", _int_in(0, 100_000), "a whole number of days, 0 or more", 30),
     Key("min_tls", "defaults", _one_of(TLS_VERSIONS), _words(TLS_VERSIONS), "1.2",
-        hint=_MIN_TLS_HINT),
+        hint=_min_tls_hint),
     Key("forward_secrecy", "defaults", *_BOOL, True),
     Key("ca_file", "defaults", *_PATH, path=True, json=_path_text),
     Key("host", "host", _valid_name, _HOST_WORDS, hint=_host_hint,
@@ -167,10 +175,10 @@ KEYS: tuple[Key, ...] = (
         required='a pin table has no pin; write { pin = "sha256/BASE64", ... }'),
     Key("kind", "pin", _one_of(PIN_KINDS), _words(PIN_KINDS), "spki"),
     Key("level", "pin", _one_of(LEVELS), _words(LEVELS), "leaf",
-        written=lambda pin: not (pin.backup and pin.level == "leaf")),
+        written=_leaf_backup_implied),
     Key("backup", "pin", *_BOOL, False),
     Key("note", "pin", _is(str), "a string"),
-    Key("expires", "pin", _is_date, "a date such as 2026-03-01", hint=_DATE_HINT,
+    Key("expires", "pin", _is_date, "a date such as 2026-03-01", hint=_date_hint,
         json=_date_text),
 )  # fmt: skip
 
@@ -185,9 +193,10 @@ def names(scope: Scope) -> tuple[str, ...]:
 
 
 def key(scope: Scope, name: str) -> Key:
-    return next(k for k in KEYS if k.scope == scope and k.name == name)
+    return _BY_NAME[scope, name]
 
 
+_BY_NAME = {(k.scope, k.name): k for k in KEYS}
 EDITABLE_FIELDS: tuple[str, ...] = tuple(k.name for k in keys("host") if k.editable)
 """What `add` may set on a host; host and port are the entry's identity."""
 

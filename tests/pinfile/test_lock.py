@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from pinctl.errors import ExitCode, PinFileError
+from pinctl.errors import ExitCode, InputError, PinFileError
 from pinctl.pinfile import lock
 from pinctl.pinfile.edit import transaction
 from pinctl.pinfile.model import PinEntry
@@ -237,3 +237,16 @@ def test_eight_concurrent_writers_lose_no_update(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [
         ".pins.toml.lock"
     ]
+
+
+def test_a_pin_file_in_a_missing_directory_is_named_not_the_lock(tmp_path: Path) -> None:
+    """Without its directory, remove says there is no pin file and add cannot write it."""
+    path = tmp_path / "nope" / "pins.toml"
+    with pytest.raises(PinFileError, match="no pin file at"), transaction(path) as edit:
+        edit.remove("a.test")
+    with (
+        pytest.raises(InputError, match=r"cannot write .*: No such file or directory"),
+        transaction(path) as edit,
+    ):
+        edit.add_pins("a.test", 443, [PinEntry(NEW)])
+    assert not (tmp_path / "nope").exists()

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from pinctl.pinfile import schema
-from pinctl.pinfile.edit import EDITABLE_FIELDS
 from pinctl.pinfile.model import Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pinfile.reader import loads
 from pinctl.pinfile.writer import dumps
@@ -73,9 +72,9 @@ def test_each_key_is_declared_once_per_scope() -> None:
 
 def test_what_add_may_set_comes_from_the_schema() -> None:
     """`add` may set exactly the host keys the schema marks editable, never host or port."""
-    assert tuple(k.name for k in schema.keys("host") if k.editable) == EDITABLE_FIELDS
-    assert {"host", "port", "pins"}.isdisjoint(EDITABLE_FIELDS)
-    assert "verify_chain" in EDITABLE_FIELDS
+    assert tuple(k.name for k in schema.keys("host") if k.editable) == schema.EDITABLE_FIELDS
+    assert {"host", "port", "pins"}.isdisjoint(schema.EDITABLE_FIELDS)
+    assert "verify_chain" in schema.EDITABLE_FIELDS
 
 
 @pytest.mark.parametrize("scope", ["defaults", "host", "pin"])
