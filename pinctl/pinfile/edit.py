@@ -16,11 +16,10 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pinctl.errors import PinFileError, UsageError
 from pinctl.files import write_atomic
-from pinctl.inspect.report import SourceFailure
 from pinctl.pinfile import lock, schema
 from pinctl.pinfile.model import Change, HostEntry, PinEntry, PinFile
 from pinctl.pinfile.nodes import Identity, Node, decode, identity, read_file
@@ -45,12 +44,23 @@ from pinctl.pinfile.writer import host_inline, host_table, pin_table, pin_values
 from pinctl.pki.pins import Pin
 
 
+class Failure(Protocol):
+    """A target `add` could not reach (`pinctl.inspect.report.SourceFailure`), described
+    here by shape so that the pin file package depends on nothing that goes on the network."""
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def error(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class EditResult:
     """What `add` or `remove` did to the pin file, one `Change` per host."""
 
     changes: tuple[Change, ...]
-    failures: tuple[SourceFailure, ...] = ()
+    failures: tuple[Failure, ...] = ()
     """Targets `add` could not reach; the others were still added."""
 
 
