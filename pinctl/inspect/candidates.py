@@ -1,8 +1,7 @@
 """Adding a live host's pins: fetch each chain, validate it, choose the certificates.
 
 This is the one edit of the pin file that goes on the network and through the chain
-validator; once the pins are chosen they go into the caller's pin-file transaction, a
-pure text edit, all targets in one read and one write.
+validator; once the pins are chosen it is `pinfile_edit.add_pins`, a pure text edit.
 """
 
 from __future__ import annotations
