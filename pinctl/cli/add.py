@@ -65,7 +65,8 @@ def command(
     """
     from pinctl.inspect.candidates import add_targets
     from pinctl.output.pinfile import render_changes
-    from pinctl.pinfile.model import resolve_path
+    from pinctl.pinfile.edit import transaction
+    from pinctl.pinfile.reader import resolve_path
 
     now = datetime.now(timezone.utc)
     fields = {
@@ -73,18 +74,21 @@ def command(
         "connect_to": connection.connect_to,
         "ca_file": connection.ca_file,
     }
-    result = add_targets(
-        resolve_path(pin_file),
-        connection.targets(targets),
-        connection.options,
-        levels=cast("tuple[Level, ...]", tuple(dict.fromkeys(levels)) or ("leaf", "intermediate")),
-        note=note,
-        expires=parse_expires(expires, now.date()),
-        host_fields={key: value for key, value in fields.items() if value is not None},
-        verify_chain=not no_verify_chain,
-        dry_run=dry_run,
-        now=now,
-    )
+    chosen = cast("tuple[Level, ...]", tuple(dict.fromkeys(levels)) or ("leaf", "intermediate"))
+    expiry = parse_expires(expires, now.date())
+    dials = connection.targets(targets)
+    with transaction(resolve_path(pin_file), dry_run=dry_run) as edit:
+        result = add_targets(
+            edit,
+            dials,
+            connection.options,
+            levels=chosen,
+            note=note,
+            expires=expiry,
+            host_fields={key: value for key, value in fields.items() if value is not None},
+            verify_chain=not no_verify_chain,
+            now=now,
+        )
     exit_code = ExitCode.UNREACHABLE if result.failures else ExitCode.OK
     return Outcome(result, render_changes, exit_code)
 

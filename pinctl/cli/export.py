@@ -67,7 +67,7 @@ def command(
 
     from pinctl.exports import ExportOptions, export
     from pinctl.files import write_atomic
-    from pinctl.pinfile import model as pinfile
+    from pinctl.pinfile import reader as pinfile
 
     if max_age is not None and format_ != "hpkp":
         raise UsageError(f"--max-age applies to --format hpkp only, not {format_}")

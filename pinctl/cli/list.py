@@ -22,7 +22,8 @@ def command(pin_file: str, output: str) -> Outcome:
       pinctl list -o json | jq '.hosts[].pins[].days_left'
     """
     from pinctl.output.pinfile import RENDERERS
-    from pinctl.pinfile.model import Listing, load, resolve_path
+    from pinctl.pinfile.model import Listing
+    from pinctl.pinfile.reader import load, resolve_path
 
     listing = Listing(load(resolve_path(pin_file)), datetime.now(timezone.utc).date())
     return Outcome(listing, RENDERERS[output])

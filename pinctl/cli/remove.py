@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import click
 
 from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, complete_hosts, pin_file_option
-
-_WITH_PORT = re.compile(
-    r"\[(?P<v6>[^\]]+)\]:(?P<port>[0-9]{1,5})|(?P<name>[^:\[\]]+):(?P<p>[0-9]{1,5})"
-)
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -38,10 +32,11 @@ def command(
       pinctl remove --dry-run pay.example.com:8443
     """
     from pinctl.output.pinfile import render_changes
-    from pinctl.pinfile.edit import EditResult
-    from pinctl.pinfile.model import remove, resolve_path
+    from pinctl.pinfile.edit import EditResult, transaction
+    from pinctl.pinfile.reader import resolve_path
     from pinctl.pki.pins import parse_pin
 
-    pin = parse_pin(pin_text) if pin_text is not None else None
-    change = remove(resolve_path(pin_file), host, port, pin, dry_run=dry_run)
+    pins = () if pin_text is None else (parse_pin(pin_text),)
+    with transaction(resolve_path(pin_file), dry_run=dry_run) as edit:
+        change = edit.remove(host, port, pins)
     return Outcome(EditResult((change,)), render_changes)

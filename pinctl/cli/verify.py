@@ -100,7 +100,7 @@ def command(
     """
     from pinctl.output.terminal import Sink
     from pinctl.output.verify import RENDERERS, progress
-    from pinctl.pinfile import model as pinfile
+    from pinctl.pinfile import reader as pinfile
     from pinctl.pinfile.selection import select_hosts
     from pinctl.verify import run as core
     from pinctl.verify.observation import load_chain

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pinctl.errors import ConnectError, InputError, UsageError
 from pinctl.inspect.report import SourceFailure
-from pinctl.pinfile.edit import EditResult, absolute_path, add_pins
-from pinctl.pinfile.model import Level, PinEntry, PinFile
+from pinctl.pinfile.edit import EditResult, Transaction, absolute_path
+from pinctl.pinfile.model import Level, PinEntry
 from pinctl.verify.rules import Presented
 
 if TYPE_CHECKING:
@@ -27,7 +26,7 @@ if TYPE_CHECKING:
 
 
 def add_targets(
-    path: Path,
+    edit: Transaction,
     targets: Sequence[Target],
     connect: Callable[[Target], ConnectOptions],
     *,
@@ -36,7 +35,6 @@ def add_targets(
     expires: date | None,
     host_fields: Mapping[str, object],
     verify_chain: bool,
-    dry_run: bool,
     now: datetime,
 ) -> EditResult:
     """Fetch each target's chain, validate it, and add the pins of the chosen levels.
@@ -45,10 +43,9 @@ def add_targets(
     chain refuses the whole command rather than leaving it half done.
     """
     from pinctl.net.tls import handshake
-    from pinctl.pinfile.model import load
     from pinctl.pki.validation import load_roots, validate
 
-    pin_file = load(path) if path.exists() else PinFile(path)
+    pin_file = edit.pin_file
     chains: list[tuple[Target, tuple[x509.Certificate, ...]]] = []
     failures = []
     for target in targets:
@@ -95,10 +92,7 @@ def add_targets(
         fields["verify_chain"] = False
     if fields.get("ca_file") and absolute_path(fields["ca_file"]) == pin_file.defaults.ca_file:
         del fields["ca_file"]
-    changes = tuple(
-        add_pins(path, t.host, t.port, pins, host_fields=fields, dry_run=dry_run)
-        for t, pins in chosen
-    )
+    changes = tuple(edit.add_pins(t.host, t.port, pins, host_fields=fields) for t, pins in chosen)
     return EditResult(changes, tuple(failures))
 
 

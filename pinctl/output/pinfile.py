@@ -12,6 +12,7 @@ from typing import Any
 from pinctl.output.terminal import Sink, printable
 from pinctl.pinfile.edit import EditResult
 from pinctl.pinfile.model import Change, HostEntry, Listing, PinEntry
+from pinctl.pinfile.schema import as_json
 
 COLUMNS = ("HOST", "LEVEL", "KIND", "BACKUP", "EXPIRES", "DAYS", "PIN", "NOTE")
 
@@ -66,28 +67,29 @@ def render_table(listing: Listing, sink: Sink) -> None:
 
 
 def _host_json(host: HostEntry, listing: Listing) -> dict[str, Any]:
-    """The export's JSON of a host, plus what `list` knows of today: expiry and lines."""
-    from pinctl.exports.jsondoc import host_dict
-
-    document = host_dict(host, listing.pin_file.path.parent)
+    """Every key of the host as the schema shows it, plus what `list` knows of today."""
+    base = listing.pin_file.path.parent
+    document = as_json(host, "host", base)
+    document["pins"] = [
+        {
+            **as_json(pin, "pin", base),
+            "days_left": pin.days_left(listing.today),
+            "expired": pin.expired(listing.today),
+            "weak": pin.pin.weak,
+            "line": pin.line,
+        }
+        for pin in host.pins
+    ]
     document["line"] = host.line
-    for pin, shown in zip(host.pins, document["pins"], strict=True):
-        shown.update(
-            days_left=pin.days_left(listing.today),
-            expired=pin.expired(listing.today),
-            weak=pin.pin.weak,
-            line=pin.line,
-        )
     return document
 
 
 def render_json(listing: Listing, sink: Sink) -> None:
-    from pinctl.exports.jsondoc import defaults_dict
-
+    pin_file = listing.pin_file
     document = {
-        "pin_file": str(listing.pin_file.path),
+        "pin_file": str(pin_file.path),
         "today": listing.today.isoformat(),
-        "defaults": defaults_dict(listing.pin_file),
+        "defaults": as_json(pin_file.defaults, "defaults", pin_file.path.parent),
         "hosts": [_host_json(host, listing) for host in listing.pin_file.hosts],
     }
     sink.write_json(document)

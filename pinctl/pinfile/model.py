@@ -1,49 +1,25 @@
-"""The pin file (pins.toml): its model, and loading it with errors that name the line.
+"""The pin file (pins.toml) as the rest of pinctl reads it: hosts, pins and defaults.
 
-The model is what the rest of pinctl (verify, export, backup-keygen) reads. Edits
-(`add_pins`, `remove`) live in `pinctl.pinfile.edit`, and where each value sits in the
-text (`read_text`, `parse_nodes`, `Node`) in `pinctl.pinfile.nodes`; both are re-exported here.
+Only data lives here, so that verify, export and the renderers depend on nothing that
+parses or writes. Which keys the file may hold is `pinctl.pinfile.schema`; loading is
+`pinctl.pinfile.reader`; edits are `pinctl.pinfile.edit`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from pinctl.errors import PinFileError
-from pinctl.pinfile.nodes import Node as Node
-from pinctl.pinfile.nodes import Span as Span
-from pinctl.pinfile.nodes import fast_nodes
-from pinctl.pinfile.nodes import parse_nodes as parse_nodes
-from pinctl.pinfile.nodes import read_text as read_text
 from pinctl.pki.pins import Pin, PinKind
-
-if TYPE_CHECKING:
-    from pinctl.pinfile.reader import Reader
 
 Level = Literal["leaf", "intermediate", "root"]
 LEVELS: tuple[Level, ...] = ("leaf", "intermediate", "root")
 VERSION = 1
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 DEFAULT_PORT = 443
-
-TOP_KEYS = ("version", "defaults", "hosts")
-DEFAULTS_KEYS = ("warn_days", "min_tls", "forward_secrecy", "ca_file")
-HOST_KEYS = (
-    "host",
-    "port",
-    "servername",
-    "connect_to",
-    "include_subdomains",
-    "verify_chain",
-    "ca_file",
-    "pins",
-)
-PIN_KEYS = ("pin", "kind", "level", "backup", "note", "expires")
 
 
 @dataclass(frozen=True)
@@ -162,66 +138,3 @@ class Listing:
 
     pin_file: PinFile
     today: date
-
-
-def resolve_path(option: str | None) -> Path:
-    """``--pin-file``, else ``$PINCTL_PIN_FILE``, else ``./pins.toml``."""
-    return Path(option or os.environ.get("PINCTL_PIN_FILE") or "pins.toml")
-
-
-def load(path: Path) -> PinFile:
-    """Read and check a pin file; every problem is a `PinFileError` naming file and line."""
-    return loads(read_text(path)[0], path)
-
-
-def loads(text: str, path: Path = Path("pins.toml")) -> PinFile:
-    """A sound file is read with the standard library's parser, ten times faster than
-    tomlkit's (verify reads the file on every run); tomlkit is needed to place an error."""
-    return _fast(text, Path(path)) or read_nodes(text, path)[0]
-
-
-def add_pins(
-    path: Path,
-    host: str,
-    port: int,
-    pins: Sequence[PinEntry],
-    *,
-    host_fields: Mapping[str, object] | None = None,
-    dry_run: bool = False,
-) -> Change:
-    """Add pins to a host (creating the host, and the file, if new); see `pinfile_edit`."""
-    from pinctl.pinfile import edit as pinfile_edit
-
-    return pinfile_edit.add_pins(path, host, port, pins, host_fields=host_fields, dry_run=dry_run)
-
-
-def remove(
-    path: Path, host: str, port: int | None = None, pin: Pin | None = None, *, dry_run: bool = False
-) -> Change:
-    """Remove a host, or one of its pins; see `pinfile_edit`."""
-    from pinctl.pinfile import edit as pinfile_edit
-
-    return pinfile_edit.remove(path, host, port, pin, dry_run=dry_run)
-
-
-def read_nodes(text: str, path: Path) -> tuple[PinFile, Node]:
-    """The checked model and the nodes it came from (edits need the nodes' positions)."""
-    root = parse_nodes(text, path)
-    return _reader(Path(path)).pin_file(root), root
-
-
-def _fast(text: str, path: Path) -> PinFile | None:
-    """Any doubt of the fast path, a checking error included, is left to the precise one."""
-    root = fast_nodes(text)
-    if root is None:
-        return None
-    try:
-        return _reader(path).pin_file(root)
-    except PinFileError:
-        return None
-
-
-def _reader(path: Path) -> Reader:
-    from pinctl.pinfile.reader import Reader
-
-    return Reader(path)

@@ -2,16 +2,17 @@
 
 Messages name the line of the value at fault, and edits rewrite a value where it stands
 rather than re-serialising the whole file; both need positions. `parse_nodes` records them
-while tomlkit parses; `fast_nodes` finds the lines by pattern beside tomllib's result.
-`read_text` is the text they work on, with the byte order mark an edit must keep; `Edit`
-and the functions after it cut and insert at those positions, keeping the user's layout.
+while tomlkit parses (through `pinctl.pinfile.tomlkit_hook`); `fast_nodes` finds the lines
+by pattern beside tomllib's result. `read_text` is the text they work on, with the byte
+order mark an edit must keep, read so that no path can hang pinctl or exhaust its memory.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import sys
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,12 +20,11 @@ from typing import TYPE_CHECKING, Any
 from pinctl.errors import PinFileError
 
 if TYPE_CHECKING:
-    from tomlkit.items import Item
+    from pinctl.pinfile.tomlkit_hook import Spans
 
 _HOSTS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*hosts[ \t]*\]\]", re.MULTILINE)
 _PIN_VALUE = re.compile(r"[{,][ \t]*pin[ \t]*=[ \t]*\"([^\"\\\n]*)\"")
 _AOT_HEADER = re.compile(r"^[ \t]*\[\[", re.MULTILINE)
-INDENT = "  "
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,94 @@ class Node:
     """An inline table ``{ ... }`` (or an inline array of tables), not a ``[section]``."""
 
 
-def read_text(path: Path) -> tuple[str, bool]:
-    """The file's text, and whether it began with a UTF-8 byte order mark (kept on rewrite)."""
+MAX_SIZE = 8 * 1024 * 1024
+"""The largest pin file pinctl reads: far beyond any real one, small enough that a
+mistaken path (a log, a disk image) is refused before it fills the memory."""
+
+
+Identity = tuple[int, int, int, int]
+"""Device, inode, size and modification time: what changes when anyone writes the file."""
+
+
+def read_bytes(path: Path) -> bytes | None:
+    """The file's bytes, or None when there is none; anything but a regular file is refused."""
+    found = read_file(path)
+    return None if found is None else found[0]
+
+
+def identity(path: Path) -> Identity | None:
+    """The file's `Identity` now, without reading it; None when there is none."""
     try:
-        data = Path(path).read_bytes()
+        return _identity(os.stat(path))
     except FileNotFoundError:
-        raise PinFileError(f"no pin file at {path}; create one with `pinctl add HOST`") from None
+        return None
     except OSError as exc:
         raise PinFileError(f"cannot read pin file {path}: {exc.strerror or exc}") from None
+
+
+def _identity(info: os.stat_result) -> Identity:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def read_file(path: Path) -> tuple[bytes, Identity] | None:
+    """The file's bytes and `Identity`, or None when there is none.
+
+    The file is opened without blocking and checked with fstat before a byte is read, so
+    a FIFO cannot hang pinctl and /dev/urandom cannot exhaust its memory."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise PinFileError(f"cannot read pin file {path}: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise PinFileError(
+                f"pin file {path} is {_file_kind(info.st_mode)}, not a regular file; "
+                "point --pin-file (or $PINCTL_PIN_FILE) at a pins.toml file"
+            )
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while size <= MAX_SIZE:  # the size is read, not trusted: the file may be growing
+            chunk = os.read(fd, min(1 << 20, MAX_SIZE + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise PinFileError(f"cannot read pin file {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_SIZE:
+        raise PinFileError(
+            f"pin file {path} is larger than {MAX_SIZE // (1024 * 1024)} MiB, too large "
+            "for a pin file; is --pin-file pointing at the right file?"
+        )
+    return b"".join(chunks), _identity(info)
+
+
+def _file_kind(mode: int) -> str:
+    kinds = [
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "not a plain file")
+
+
+def read_text(path: Path) -> tuple[str, bool]:
+    """The file's text, and whether it began with a UTF-8 byte order mark (kept on rewrite)."""
+    data = read_bytes(path)
+    if data is None:
+        raise PinFileError(f"no pin file at {path}; create one with `pinctl add HOST`")
+    return decode(data, path)
+
+
+def decode(data: bytes, path: Path) -> tuple[str, bool]:
     bom = data.startswith(b"\xef\xbb\xbf")
     try:
         return data[3 if bom else 0 :].decode("utf-8"), bom
@@ -64,51 +144,14 @@ def read_text(path: Path) -> tuple[str, bool]:
         ) from None
 
 
-class LayoutError(Exception):
-    """pinctl could not make an edit in the file as it is written (not the user's error)."""
-
-
-def span_of(node: Node | None) -> Span:
-    if node is None or node.span is None:
-        raise LayoutError("a value could not be located in the text")
-    return node.span
-
-
-def line_start(text: str, offset: int) -> int:
-    return text.rfind("\n", 0, offset) + 1
-
-
-def line_end(text: str, offset: int) -> int:
-    """Just past the newline that ends the line holding `offset` (or the end of the text)."""
-    found = text.find("\n", offset)
-    return len(text) if found < 0 else found + 1
-
-
-def indent_at(text: str, offset: int) -> str:
-    line = text[line_start(text, offset) : offset]
-    return line[: len(line) - len(line.lstrip(" \t"))]
-
-
 def parse_nodes(text: str, path: Path) -> Node:
-    """Parse TOML into nodes that know their line, which tomlkit's own items do not.
-
-    A subclass of tomlkit's parser records where each value starts and ends. (Its items'
-    own `as_string()` is no ruler: it may respell what it parsed.)
-    """
+    """Parse TOML into nodes that know their line, which tomlkit's own items do not."""
     from tomlkit.exceptions import ParseError, TOMLKitError
-    from tomlkit.parser import Parser
 
-    spans: dict[int, tuple[Span, Item]] = {}
-
-    class RecordingParser(Parser):
-        def _parse_value(self) -> Item:
-            start = self._idx
-            item = super()._parse_value()
-            spans[id(item)] = (Span(start, self._idx), item)  # holding the item keeps ids unique
-            return item
+    from pinctl.pinfile.tomlkit_hook import parse_recording
 
     try:
-        document = RecordingParser(text).parse()
+        document, spans = parse_recording(text)
         return _Positions(text, spans).table(document, 1, Span(0, len(text)), inline=False)
     except ParseError as exc:
         message = str(exc).rsplit(" at line ", 1)[0]
@@ -125,7 +168,7 @@ def parse_nodes(text: str, path: Path) -> Node:
 
 
 class _Positions:
-    def __init__(self, text: str, spans: Mapping[int, tuple[Span, Item]]) -> None:
+    def __init__(self, text: str, spans: Spans) -> None:
         self.text = text
         self.spans = spans
         self.newlines = [i for i, char in enumerate(text) if char == "\n"]
@@ -138,8 +181,8 @@ class _Positions:
     def node(self, item: Any, parent_line: int) -> Node:
         from tomlkit.items import AoT, Array, InlineTable, Table
 
-        span, recorded = self.spans.get(id(item), (None, None))
-        span = span if recorded is item else None
+        start, end, recorded = self.spans.get(id(item), (0, 0, None))
+        span = Span(start, end) if recorded is item else None
         line = self.line(span.start) if span else parent_line
         if isinstance(item, InlineTable):
             return self.table(item.value, line, span, inline=True)
@@ -269,108 +312,3 @@ class _LineCounter:
         self.line += self.text.count("\n", self.offset, offset)
         self.offset = offset
         return self.line
-
-
-@dataclass(frozen=True)
-class Edit:
-    """``text[start:end]`` is to become `text`."""
-
-    start: int
-    end: int
-    text: str
-
-
-def blank_above(text: str, offset: int) -> bool:
-    """Whether a blank line sets off the line at `offset` (comments above it belong to it)."""
-    at = line_start(text, offset)
-    while at > 0:
-        at = line_start(text, at - 1)
-        line = text[at : line_end(text, at)].strip()
-        if not line.startswith("#"):
-            return not line
-    return False
-
-
-def append_elements(text: str, array: Node, items: Sequence[str]) -> list[Edit]:
-    """Add items to an array, one per line, in the array's own indentation."""
-    span, elements = span_of(array), array.value
-    base = indent_at(text, span.start)
-    if "\n" not in text[span.start : span.end]:
-        inner = [text[span_of(e).start : span_of(e).end] for e in elements] + list(items)
-        lines = "".join(f"{base}{INDENT}{item},\n" for item in inner)
-        return [Edit(span.start, span.end, f"[\n{lines}{base}]")]
-    edits = []
-    indent = base + INDENT
-    if elements:
-        last = span_of(elements[-1])
-        if not text[line_start(text, last.start) : last.start].strip():
-            indent = indent_at(text, last.start)
-        if not re.match(r"(?:\s|#[^\n]*)*,", text[last.end : span.end]):
-            edits.append(Edit(last.end, last.end, ","))
-    close = span.end - 1
-    lines = "".join(f"{indent}{item},\n" for item in items)
-    if not text[line_start(text, close) : close].strip():
-        edits.append(Edit(line_start(text, close), line_start(text, close), lines))
-    else:
-        edits.append(Edit(close, close, "\n" + lines + base))
-    return edits
-
-
-def remove_element(text: str, array: Node, index: int) -> Edit:
-    """Delete one element: its whole lines when it has them to itself, else it and a comma."""
-    outer, span = span_of(array), span_of(array.value[index])
-    start, end = line_start(text, span.start), line_end(text, span.end)
-    last = index == len(array.value) - 1
-    tail = re.fullmatch(r"[ \t]*(,)?[ \t]*(#[^\n]*)?\r?\n?", text[span.end : end])
-    if not text[start : span.start].strip() and tail and (last or tail[1]):
-        return Edit(start, end, "")
-    after = re.match(r"\s*,[ \t]*", text[span.end : outer.end])
-    if after and not last:
-        return Edit(span.start, span.end + after.end(), "")
-    before = re.search(r",\s*\Z", text[outer.start : span.start])
-    return Edit(outer.start + before.start() if before else span.start, span.end, "")
-
-
-def remove_table(text: str, node: Node) -> Edit:
-    """Delete a ``[[hosts]]`` (or ``[[hosts.pins]]``) table from its header to its last value,
-    with the comment block right above the header when a blank line sets it off, and one
-    blank line around it."""
-    start, end = span_of(node).start, line_end(text, span_of(node).end)
-    above = start
-    while above > 0:
-        prev = line_start(text, above - 1)
-        line = text[prev:above].strip()
-        if not line.startswith("#"):
-            start = start if line else above
-            break
-        above = prev
-    blank_before = start > 0 and not text[line_start(text, start - 1) : start].strip()
-    next_line = text[end : line_end(text, end)]
-    if (blank_before or start == 0) and end < len(text) and not next_line.strip():
-        end += len(next_line)
-    elif blank_before and end >= len(text):
-        start = line_start(text, start - 1)
-    return Edit(start, end, "")
-
-
-def outside(text: str, array: Node) -> str:
-    """The array's text without its elements: brackets, commas, whitespace and comments."""
-    cuts = [span_of(array).start]
-    for element in array.value:
-        cuts += [span_of(element).start, span_of(element).end]
-    cuts.append(span_of(array).end)
-    return "".join(text[cuts[i] : cuts[i + 1]] for i in range(0, len(cuts), 2))
-
-
-def apply_edits(text: str, edits: Sequence[Edit]) -> str:
-    """Apply edits from the last to the first, so earlier offsets stay valid."""
-    newline = "\r\n" if "\r\n" in text else "\n"
-    for edit in sorted(edits, key=lambda e: e.start, reverse=True):
-        text = text[: edit.start] + edit.text.replace("\n", newline) + text[edit.end :]
-    return text
-
-
-def after_line(text: str, span: Span, insert: str) -> Edit:
-    """Insert whole lines after the line where `span` ends."""
-    at = line_end(text, span.end)
-    return Edit(at, at, insert if text[:at].endswith("\n") else "\n" + insert)

@@ -1,94 +1,56 @@
-"""Checking a parsed pin file against its schema: every error names the file and line.
+"""Loading pins.toml: the model from the text, every error naming the file and the line.
 
-Apart from `pinctl.pinfile.model` (the model and loading) because the rules, hints and
-suggestions for mistyped keys are most of the code and none of the model.
+The rules come from `pinctl.pinfile.schema`; this module walks the parsed nodes, applies
+them and builds the model. A sound file is read with the standard library's parser
+(verify reads the file on every run); tomlkit's precise parse places an error.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from pinctl.errors import PinFileError, PinFormatError
-from pinctl.net.targets import is_ipv6
-from pinctl.pinfile.model import (
-    DEFAULTS_KEYS,
-    HOST_KEYS,
-    LEVELS,
-    PIN_KEYS,
-    TLS_VERSIONS,
-    TOP_KEYS,
-    VERSION,
-    Defaults,
-    HostEntry,
-    PinEntry,
-    PinFile,
-)
-from pinctl.pinfile.nodes import Node
-from pinctl.pki.pins import PIN_KINDS, parse_pin
-
-_NAME = re.compile(r"[^\s/@?#\[\]:\\%{}\"',;]+")
-_CONNECT_TO = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s/@?#\[\]:\\%{}\"',;]+)(:[0-9]{1,5})?")
+from pinctl.pinfile import schema
+from pinctl.pinfile.model import VERSION, Defaults, HostEntry, PinEntry, PinFile
+from pinctl.pinfile.nodes import Node, fast_nodes, parse_nodes, read_text
+from pinctl.pki.pins import parse_pin
 
 
-def _valid_name(value: object) -> bool:
-    return isinstance(value, str) and (
-        is_ipv6(value)
-        or (bool(_NAME.fullmatch(value)) and not value.startswith(".") and ".." not in value)
-    )
+def resolve_path(option: str | None) -> Path:
+    """``--pin-file``, else ``$PINCTL_PIN_FILE``, else ``./pins.toml``."""
+    return Path(option or os.environ.get("PINCTL_PIN_FILE") or "pins.toml")
 
 
-def _valid_connect_to(value: object) -> bool:
-    match = _CONNECT_TO.fullmatch(value) if isinstance(value, str) else None
-    return match is not None and (not match[2] or 1 <= int(match[2][1:]) <= 65535)
+def load(path: Path) -> PinFile:
+    """Read and check a pin file; every problem is a `PinFileError` naming file and line."""
+    return loads(read_text(path)[0], path)
 
 
-def _one_of(*allowed: str) -> tuple[Callable[[object], bool], str]:
-    return (lambda v: isinstance(v, str) and v in allowed), "one of " + ", ".join(
-        f'"{a}"' for a in allowed
-    )
+def loads(text: str, path: Path = Path("pins.toml")) -> PinFile:
+    """The fast parser when it is sure, else the precise one, which places the error."""
+    return _fast(text, Path(path)) or read_nodes(text, path)[0]
 
 
-def _int_in(low: int, high: int) -> Callable[[object], bool]:
-    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+def read_nodes(text: str, path: Path) -> tuple[PinFile, Node]:
+    """The checked model and the nodes it came from (edits need the nodes' positions)."""
+    root = parse_nodes(text, path)
+    return Reader(Path(path)).pin_file(root), root
 
 
-_BOOL = (lambda v: isinstance(v, bool)), "true or false"
-_CHECKS: dict[str, tuple[Callable[[object], bool], str]] = {
-    "port": (_int_in(1, 65535), "an integer from 1 to 65535"),
-    "warn_days": (_int_in(0, 100_000), "a whole number of days, 0 or more"),
-    "min_tls": _one_of(*TLS_VERSIONS),
-    "kind": _one_of(*PIN_KINDS),
-    "level": _one_of(*LEVELS),
-    "host": (_valid_name, 'a host name or IP address such as "api.example.com"'),
-    "servername": (_valid_name, 'a host name such as "api.example.com"'),
-    "connect_to": (
-        _valid_connect_to,
-        'an address such as "10.0.0.5", "10.0.0.5:8443" or "[::1]:443"',
-    ),
-    "ca_file": ((lambda v: isinstance(v, str) and bool(v.strip())), "a path to a PEM file"),
-    "note": ((lambda v: isinstance(v, str)), "a string"),
-    "pin": ((lambda v: isinstance(v, str)), 'a string such as "sha256/BASE64"'),
-    "expires": (
-        (lambda v: isinstance(v, date) and not isinstance(v, datetime)),
-        "a date such as 2026-03-01",
-    ),
-    **dict.fromkeys(("forward_secrecy", "include_subdomains", "verify_chain", "backup"), _BOOL),
-}
-_HINTS: dict[str, Callable[[object], str]] = {
-    "min_tls": lambda v: f' (quote it: min_tls = "{v}")' if isinstance(v, float) else "",
-    "expires": lambda v: " (a TOML date has no quotes)" if isinstance(v, str) else "",
-    "host": lambda v: (
-        "; write the host alone and the port as port = N"
-        if isinstance(v, str)
-        and ("://" in v or v.startswith("[") or re.fullmatch(r"[^:]+:[0-9]*", v))
-        else ""
-    ),
-}
+def _fast(text: str, path: Path) -> PinFile | None:
+    """Any doubt of the fast path, a checking error included, is left to the precise one."""
+    root = fast_nodes(text)
+    if root is None:
+        return None
+    try:
+        return Reader(path).pin_file(root)
+    except PinFileError:
+        return None
 
 
 class Reader:
@@ -101,23 +63,26 @@ class Reader:
         line = where.line if isinstance(where, Node) else where
         return PinFileError(f"{self.path}:{line}: {message}")
 
-    def value(self, values: Mapping[str, Node], key: str, default: Any = None) -> Any:
-        """The checked value of `key`, or `default` when the key is absent."""
-        node = values.get(key)
-        if node is None:
-            return default
-        check, expected = _CHECKS[key]
-        if not check(node.value):
-            hint = _HINTS[key](node.value) if key in _HINTS else ""
-            raise self.fail(node, f"{key} must be {expected}, not {_kind(node)}{hint}")
-        if key == "ca_file":
+    def value(self, key: schema.Key, node: Node) -> Any:
+        """The checked value of `key` as the model holds it."""
+        if not key.check(node.value):
+            hint = key.hint(node.value) if key.hint else ""
+            raise self.fail(node, f"{key.name} must be {key.expected}, not {_kind(node)}{hint}")
+        if key.path:
             given = Path(node.value)
             return given if given.is_absolute() else self.path.absolute().parent / given
         return node.value
 
-    def table(self, node: Node, allowed: tuple[str, ...], where: str) -> dict[str, Node]:
+    def fields(self, scope: schema.Scope, values: Mapping[str, Node]) -> dict[str, Any]:
+        """The checked values of a table's plain keys, in the file's order (the first fault in
+        the file is the one reported), for the model's constructor."""
+        keys = {k.name: k for k in schema.keys(scope) if not k.nested}
+        return {name: self.value(keys[name], node) for name, node in values.items() if name in keys}
+
+    def table(self, node: Node, scope: schema.Scope, where: str) -> dict[str, Node]:
         if not isinstance(node.value, dict):
             raise self.fail(node, f"{where} must be a table, not {_kind(node)}")
+        allowed = schema.names(scope)
         for key, child in node.value.items():
             if key not in allowed:
                 close = difflib.get_close_matches(key, allowed, n=1)
@@ -127,19 +92,25 @@ class Reader:
                 )
         return dict(node.value)
 
-    def array(self, values: Mapping[str, Node], key: str, example: str) -> list[Node]:
-        node = values.get(key)
-        if node is not None and not isinstance(node.value, list):
-            raise self.fail(node, f"{key} must be {example}, not {_kind(node)}")
-        return [] if node is None else list(node.value)
+    def array(self, scope: schema.Scope, values: Mapping[str, Node], name: str) -> list[Node]:
+        node = values.get(name)
+        if node is None:
+            return []
+        if not isinstance(node.value, list):
+            expected = schema.key(scope, name).expected
+            raise self.fail(node, f"{name} must be {expected}, not {_kind(node)}")
+        return list(node.value)
+
+    def require(self, scope: schema.Scope, values: Mapping[str, Node], where: Node | int) -> None:
+        for key in schema.keys(scope):
+            if key.required and key.name not in values:
+                raise self.fail(where, key.required)
 
     def pin_file(self, root: Node) -> PinFile:
-        top = self.table(root, TOP_KEYS, "the top level")
-        if "version" not in top:
-            raise self.fail(1, f"missing `version = {VERSION}`; add it as the first line")
+        top = self.table(root, "top", "the top level")
+        self.require("top", top, 1)
         version = top["version"]
-        if not _is_int(version.value):
-            raise self.fail(version, f"version must be the integer {VERSION}, not {_kind(version)}")
+        self.value(schema.key("top", "version"), version)
         if version.value != VERSION:
             raise self.fail(
                 version,
@@ -148,9 +119,10 @@ class Reader:
             )
         defaults = Defaults()
         if "defaults" in top:
-            values = self.table(top["defaults"], DEFAULTS_KEYS, "[defaults]")
-            defaults = Defaults(**{k: self.value(values, k, getattr(defaults, k)) for k in values})
-        hosts = [self.host(node) for node in self.array(top, "hosts", "[[hosts]] tables")]
+            defaults = Defaults(
+                **self.fields("defaults", self.table(top["defaults"], "defaults", "[defaults]"))
+            )
+        hosts = [self.host(node) for node in self.array("top", top, "hosts")]
         _unique(
             hosts,
             lambda h: h.key,
@@ -163,16 +135,10 @@ class Reader:
         return PinFile(self.path, VERSION, defaults, tuple(hosts))
 
     def host(self, node: Node) -> HostEntry:
-        values = self.table(node, HOST_KEYS, "[[hosts]]")
-        if "host" not in values:
-            raise self.fail(node, 'a [[hosts]] table has no host; add host = "NAME"')
-        pins = tuple(
-            self.pin(item)
-            for item in self.array(values, "pins", 'an array of { pin = "..." } tables')
-        )
-        entry = HostEntry(
-            **{k: self.value(values, k) for k in values if k != "pins"}, pins=pins, line=node.line
-        )
+        values = self.table(node, "host", "[[hosts]]")
+        self.require("host", values, node)
+        pins = tuple(self.pin(item) for item in self.array("host", values, "pins"))
+        entry = HostEntry(**self.fields("host", values), pins=pins, line=node.line)
         _unique(
             pins,
             lambda p: p.identity,
@@ -187,14 +153,13 @@ class Reader:
     def pin(self, node: Node) -> PinEntry:
         if isinstance(node.value, str):
             raise self.fail(node, f'write each pin as a table: {{ pin = "{node.value[:60]}" }}')
-        values = self.table(node, PIN_KEYS, "a pin")
-        if "pin" not in values:
-            raise self.fail(node, 'a pin table has no pin; write { pin = "sha256/BASE64", ... }')
+        values = self.table(node, "pin", "a pin")
+        self.require("pin", values, node)
+        fields = self.fields("pin", values)
         try:
-            pin = parse_pin(self.value(values, "pin"))
+            pin = parse_pin(fields.pop("pin"))
         except PinFormatError as exc:
             raise self.fail(values["pin"], str(exc)) from None
-        fields = {k: self.value(values, k) for k in values if k != "pin"}
         return PinEntry(pin, **fields, line=node.line)
 
 
@@ -204,10 +169,6 @@ def _unique(items: Sequence[Any], key: Any, error: Any) -> None:
         first = seen.setdefault(key(item), item)
         if first is not item:
             raise error(item, first)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _kind(node: Node) -> str:

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
         CertificateIssuerPrivateKeyTypes as PrivateKey,
     )
 
+    from pinctl.pinfile.model import Change
+
 KeyType = Literal["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"]
 KEY_TYPES: tuple[KeyType, ...] = get_args(KeyType)
 WEAK_KEY_TYPES: dict[str, str] = dict.fromkeys(
@@ -85,6 +87,8 @@ class KeygenResult:
     host: str | None = None
     """``host:port`` whose pin file entry received the pins, when ``--host`` was given."""
     pin_file: Path | None = None
+    change: Change | None = None
+    """What recording the pins did to the pin file, when ``--host`` was given."""
 
 
 def generate_backup_keys(
@@ -134,8 +138,7 @@ def generate_backup_keys(
             for path, data, mode in contents:
                 _create(path, data, mode)
                 written.append(path)
-        if target is not None:
-            _record_pins(request, target, tuple(key for key, _ in made))
+        change = _record_pins(request, target, tuple(k for k, _ in made)) if target else None
     return KeygenResult(
         request.key_type,
         request.out_dir,
@@ -144,6 +147,7 @@ def generate_backup_keys(
         subject=subject_text(request.csr.subject) if request.csr else None,
         host=target[2] if target else None,
         pin_file=request.pin_file if target else None,
+        change=change,
     )
 
 
@@ -333,19 +337,24 @@ def _create(path: Path, data: bytes, mode: int) -> None:
 
 
 def _check_pin_file(path: Path | None) -> None:
-    """An invalid pin file is reported before the keys are made, not after."""
-    from pinctl.pinfile import model as pinfile
+    """An invalid pin file is reported before the keys are made, not after (the recording
+    reads it again, under the pin file's lock, which is not held across the key making)."""
+    from pinctl.pinfile.nodes import decode, read_bytes
+    from pinctl.pinfile.reader import loads
 
-    if path is not None and (path.exists() or path.is_symlink()):
-        pinfile.load(path)
+    data = None if path is None else read_bytes(path)
+    if path is not None and data is not None:  # a missing pin file is created
+        loads(decode(data, path)[0], path)
 
 
 def _record_pins(
     request: KeygenRequest, target: tuple[str, int, str], keys: tuple[BackupKey, ...]
-) -> None:
-    from pinctl.pinfile.model import PinEntry, add_pins
+) -> Change:
+    from pinctl.pinfile.edit import transaction
+    from pinctl.pinfile.model import PinEntry
 
     assert request.pin_file is not None
     host, port, _ = target
     entries = [PinEntry(key.pin, backup=True, note=str(key.key_file)) for key in keys]
-    add_pins(request.pin_file, host, port, entries)
+    with transaction(request.pin_file) as edit:
+        return edit.add_pins(host, port, entries)

@@ -12,7 +12,7 @@ import pytest
 import trustme
 from cryptography import x509
 
-from pinctl.pinfile.model import load
+from pinctl.pinfile.reader import load
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
 from tests.support.cli import Invocation
@@ -242,7 +242,9 @@ def test_expires_and_note(run: Run, tmp_path: Path, address: str, ca_pem: Path) 
     assert result.exit_code == 0, result.stderr
     (pin,) = load(pin_file).hosts[0].pins
     assert (pin.note, pin.expires) == ("api key 2025", TODAY + timedelta(days=30))
-    assert f"(leaf, api key 2025, expires {pin.expires.isoformat()})" in result.stdout
+    assert (
+        f"(leaf, api key 2025, expires {(TODAY + timedelta(days=30)).isoformat()})" in result.stdout
+    )
 
 
 @pytest.mark.parametrize(
@@ -530,3 +532,55 @@ def test_host_completion_completes_nothing_from_a_deeply_nested_file(tmp_path: P
     assert complete_hosts(ctx, param, "") == ["a.example"]
     pin_file.write_text("version = 1\nx = " + "[" * 6000 + "]" * 6000 + "\n")
     assert complete_hosts(ctx, param, "") == []
+
+
+def test_add_of_several_targets_reads_and_writes_the_pin_file_once(
+    run: Run, tmp_path: Path, site: Site, ca_pem: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`add A B C` opens the pin file once and replaces it once, with all three hosts in it."""
+    import os
+    from typing import Any
+
+    from pinctl import files
+
+    pin_file = tmp_path / "pins.toml"
+    pin_file.write_text(COMMENTED)
+    real_open, opened = os.open, []
+
+    def counting_open(path: object, *args: object, **kwargs: object) -> int:
+        if str(path) == str(pin_file):
+            opened.append(path)
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    writes: list[object] = []
+
+    def counting_write(*args: Any, **kwargs: Any) -> None:
+        writes.append(args)
+        files.write_atomic(*args, **kwargs)
+
+    monkeypatch.setattr(os, "open", counting_open)
+    monkeypatch.setattr("pinctl.pinfile.edit.write_atomic", counting_write)
+    context = server_context(site.cert)
+    with tls_server(context) as a, tls_server(context) as b, tls_server(context) as c:
+        addresses = [a.address, b.address, c.address]
+        result = add(run, pin_file, "--ca-file", str(ca_pem), *addresses)
+    assert result.exit_code == 0, result.stderr
+    assert len(opened) == 1
+    assert len(writes) == 1
+    hosts = load(pin_file).hosts
+    assert [h.label for h in hosts[2:]] == addresses
+    assert pin_file.read_text().startswith(COMMENTED.split("# the end")[0])
+
+
+def test_add_of_several_targets_writes_nothing_when_one_is_refused(
+    run: Run, tmp_path: Path, address: str, ca_pem: Path
+) -> None:
+    """Failing twin: with one untrusted chain among the targets, the file is not written."""
+    pin_file = tmp_path / "pins.toml"
+    pin_file.write_text(COMMENTED)
+    other = Site(trustme.CA())
+    with tls_server(server_context(other.cert)) as untrusted:
+        result = add(run, pin_file, "--ca-file", str(ca_pem), address, untrusted.address)
+    assert result.exit_code == 2
+    assert "refusing to pin a chain that fails validation" in result.stderr
+    assert pin_file.read_text() == COMMENTED

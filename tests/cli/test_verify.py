@@ -936,7 +936,7 @@ class TestOutput:
         """On a terminal the report is the same text, coloured, and never wrapped."""
         from pinctl.output.terminal import Sink
         from pinctl.output.verify import render_table, report_lines
-        from pinctl.pinfile import model as pinfile
+        from pinctl.pinfile import reader as pinfile
         from pinctl.pinfile.selection import select_hosts
         from pinctl.verify.run import VerifyOptions, verify
 

@@ -782,7 +782,7 @@ def test_host_adds_the_pins_as_backups_naming_the_key_files(
     tmp_path: Path, secret_file: Path, run: Any
 ) -> None:
     """Each pin lands on the host as backup = true with the key file as its note; comments stay."""
-    from pinctl.pinfile import model as pinfile
+    from pinctl.pinfile import reader as pinfile
 
     pins_toml = tmp_path / "pins.toml"
     pins_toml.write_text(PIN_FILE)
@@ -814,9 +814,42 @@ def test_host_adds_the_pins_as_backups_naming_the_key_files(
     assert all(p.level == "leaf" for p in backups)
 
 
+def test_recording_the_pins_returns_its_change(tmp_path: Path) -> None:
+    """With a host, the result carries the pin file's Change: the backup pins it added."""
+    pins_toml = tmp_path / "pins.toml"
+    pins_toml.write_text(PIN_FILE)
+    request = keygen.KeygenRequest(
+        count=2, out_dir=tmp_path / "keys", host="api.example.com", pin_file=pins_toml
+    )
+    result = keygen.generate_backup_keys(request, None)
+    assert result.change is not None
+    assert result.change.label == "api.example.com:443"
+    assert [p.pin for p in result.change.added] == [key.pin for key in result.keys]
+    assert all(p.backup for p in result.change.added)
+    assert result.change.changed
+
+
+def test_without_a_host_there_is_no_change(tmp_path: Path) -> None:
+    """Failing twin: without a host no pin file is touched, and the result has no Change."""
+    request = keygen.KeygenRequest(count=1, out_dir=tmp_path / "keys")
+    assert keygen.generate_backup_keys(request, None).change is None
+    assert not (tmp_path / "pins.toml").exists()
+
+
+def test_a_pin_file_that_is_a_fifo_is_refused_before_any_key(tmp_path: Path, run: Any) -> None:
+    """--pin-file naming a FIFO exits 2 at once (no hang) and writes no key."""
+    fifo = tmp_path / "pins.toml"
+    os.mkfifo(fifo)
+    keys = tmp_path / "keys"
+    result = kg(run, "--no-encrypt", "--host", "a.test", "--pin-file", fifo, "--out-dir", keys)
+    assert result.exit_code == 2
+    assert "is a FIFO (named pipe), not a regular file" in result.stderr
+    assert not keys.exists()
+
+
 def test_host_creates_the_pin_file_and_keeps_the_port(tmp_path: Path, run: Any) -> None:
     """A missing pin file is created; H:PORT becomes a host entry with that port."""
-    from pinctl.pinfile import model as pinfile
+    from pinctl.pinfile import reader as pinfile
 
     pins_toml = tmp_path / "pins.toml"
     result = kg(
@@ -912,7 +945,8 @@ def test_a_pin_file_that_cannot_be_written_removes_the_keys(
         f"pinctl: error: cannot write {pins_toml}: No space left on device; "
         "removed the 4 files this run had written\n"
     )
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pins.toml"]
+    # The lock beside the pin file is kept on purpose: it is never deleted.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".pins.toml.lock", "pins.toml"]
     assert pins_toml.read_text() == PIN_FILE
 
 

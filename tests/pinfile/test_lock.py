@@ -1,0 +1,252 @@
+"""One writer at a time: concurrent edits of one pin file queue, and none is ever lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pinctl.errors import ExitCode, InputError, PinFileError
+from pinctl.pinfile import lock
+from pinctl.pinfile.edit import transaction
+from pinctl.pinfile.model import PinEntry
+from pinctl.pinfile.reader import load
+from tests.support.pinfiles import COMMENTED, LEAF, NEW
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+HOLDER = """\
+import sys
+from pathlib import Path
+from pinctl.pinfile.lock import locked
+with locked(Path(sys.argv[1])):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.fixture
+def commented(tmp_path: Path) -> Path:
+    path = tmp_path / "pins.toml"
+    path.write_text(COMMENTED)
+    return path
+
+
+@pytest.fixture
+def holder(commented: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the pin file's lock until its stdin is closed."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(commented)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "held\n"
+    yield process
+    release(process)
+
+
+def release(process: subprocess.Popen[str]) -> None:
+    process.communicate(timeout=30)
+
+
+def test_a_held_lock_makes_a_writer_wait_then_fail_naming_the_holder(
+    commented: Path, holder: subprocess.Popen[str]
+) -> None:
+    """While another process edits, a writer waits its bounded time, then exits 2 naming it."""
+    with pytest.raises(PinFileError) as caught, transaction(commented, lock_wait=0.2):
+        pass
+    message = str(caught.value)
+    assert f"{commented} is being edited by another pinctl run (pid {holder.pid})" in message
+    assert "waited 0.2 s for it: let it finish, then run the command again" in message
+    assert caught.value.exit_code == ExitCode.USAGE
+    assert commented.read_text() == COMMENTED
+
+
+def test_a_released_lock_lets_the_writer_in(commented: Path, holder: subprocess.Popen[str]) -> None:
+    """Failing twin: once the holder is done, the same edit goes through."""
+    release(holder)
+    with transaction(commented, lock_wait=0.2) as edit:
+        edit.add_pins("api.example.com", 443, [PinEntry(NEW)])
+    assert NEW in [p.pin for p in load(commented).hosts[0].pins]
+
+
+def test_the_cli_refuses_with_one_line_and_a_dry_run_needs_no_lock(
+    run: Any, commented: Path, holder: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`remove` behind a held lock exits 2 with one line naming the holder; --dry-run works."""
+    monkeypatch.setattr(lock, "WAIT", 0.2)
+    args = ["remove", "api.example.com", "--pin", LEAF, "--pin-file", str(commented)]
+    result = run(args)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("pinctl: error: ")
+    assert f"(pid {holder.pid})" in result.stderr
+    assert result.stderr.count("\n") == 1
+    dry = run([*args, "--dry-run"])
+    assert dry.exit_code == 0, dry.stderr
+    assert dry.stdout.startswith(f"- api.example.com:443 {LEAF}")
+    assert commented.read_text() == COMMENTED
+
+
+def test_backup_keygen_behind_a_held_lock_leaves_no_keys(
+    run: Any,
+    tmp_path: Path,
+    commented: Path,
+    holder: subprocess.Popen[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """backup-keygen --host that cannot record its pins removes its keys and exits 2."""
+    monkeypatch.setattr(lock, "WAIT", 0.2)
+    keys = tmp_path / "keys"
+    result = run([
+        "backup-keygen", "--no-encrypt", "--count", "1", "--out-dir", str(keys),
+        "--host", "api.example.com", "--pin-file", str(commented),
+    ])  # fmt: skip
+    assert result.exit_code == 2
+    assert f"(pid {holder.pid})" in result.stderr
+    assert "removed the 2 files this run had written" in result.stderr
+    assert not keys.exists()  # the directory it made is gone too
+    assert commented.read_text() == COMMENTED
+
+
+def test_the_lock_file_stays_with_mode_0644(commented: Path) -> None:
+    """The sidecar lock is created 0644 beside the pin file and survives the edit's rename."""
+    old = os.umask(0o077)
+    try:
+        with transaction(commented) as edit:
+            edit.add_pins("api.example.com", 443, [PinEntry(NEW)])
+    finally:
+        os.umask(old)
+    sidecar = commented.parent / ".pins.toml.lock"
+    assert oct(sidecar.stat().st_mode & 0o777) == "0o644"
+    assert sidecar.read_text() == ""  # a finished run is no holder
+    assert lock.lock_path(commented) == sidecar
+
+
+def test_stale_temporary_files_of_this_pin_file_are_removed(commented: Path) -> None:
+    """Temporary files a killed run left beside the pin file go; anything else stays."""
+    directory = commented.parent
+    stale = directory / ".pins.toml.a1b2_c3d.tmp"
+    others = [
+        directory / ".other.toml.a1b2c3d4.tmp",
+        directory / ".pins.toml.short.tmp",
+        directory / "pins.toml.a1b2c3d4.tmp",
+        directory / ".pins.toml.a1b2c3d4.tmp.keep",
+    ]
+    for path in (stale, *others):
+        path.write_text("half a pin file")
+    with transaction(commented, dry_run=True):
+        pass
+    assert stale.exists()  # a dry run takes no lock, so it cannot know nobody is writing
+    with transaction(commented):
+        pass
+    assert not stale.exists()
+    assert all(path.exists() for path in others)
+
+
+WRITER = """\
+import json, os, sys
+from pathlib import Path
+from pinctl.cli import _run
+from pinctl.pinfile.edit import transaction
+from pinctl.pinfile.model import PinEntry
+from pinctl.pki.pins import compute
+
+pin_file, kind, worker, rounds, out = sys.argv[1:]
+pin_file, out = Path(pin_file), Path(out)
+print("ready", flush=True)
+sys.stdin.readline()
+sys.stdout = open(os.devnull, "w")
+present, absent, codes = [], [], []
+for n in range(int(rounds)):
+    pin = compute(f"{worker}-{n}".encode())
+    if kind == "add":
+        with transaction(pin_file) as edit:
+            edit.add_pins("shared.test", 443, [PinEntry(pin, note=f"w{worker}")])
+        present.append(str(pin))
+    elif kind == "remove":
+        with transaction(pin_file) as edit:
+            edit.add_pins("shared.test", 443, [PinEntry(pin)])
+        args = ["remove", "shared.test", "--pin", str(pin), "--pin-file", str(pin_file)]
+        codes.append(_run(args, False))
+        absent.append(str(pin))
+    else:
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+        from pinctl.pki.entries import spki_der
+
+        keys = out.parent / f"keys-{worker}"
+        codes.append(_run([
+            "backup-keygen", "--no-encrypt", "--count", "1", "--prefix", f"r{n}",
+            "--out-dir", str(keys), "--host", "shared.test", "--pin-file", str(pin_file),
+        ], False))
+        key = load_pem_public_key((keys / f"r{n}-1.pub.pem").read_bytes())
+        present.append(str(compute(spki_der(key))))
+out.write_text(json.dumps({"present": present, "absent": absent, "codes": codes}))
+"""
+KINDS = ["add", "remove", "keygen", "add", "remove", "keygen", "add", "remove"]
+ROUNDS = 50
+
+
+def test_eight_concurrent_writers_lose_no_update(tmp_path: Path) -> None:
+    """8 processes adding, removing and recording backup pins on one new pin file, 50 rounds
+    in all: every run exits 0 and every change is in the file."""
+    path = tmp_path / "pins.toml"
+    writers = []
+    for worker, kind in enumerate(KINDS):
+        rounds = ROUNDS // len(KINDS) + (worker < ROUNDS % len(KINDS))
+        out = tmp_path / f"result-{worker}.json"
+        argv = [sys.executable, "-c", WRITER, str(path), kind, str(worker), str(rounds), str(out)]
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        writers.append((process, out))
+    for process, _ in writers:
+        assert process.stdout is not None
+        assert process.stdout.readline() == "ready\n"
+    for process, _ in writers:  # all start editing together
+        assert process.stdin is not None
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    for process, _ in writers:
+        _, errors = process.communicate(timeout=300)
+        assert process.returncode == 0, errors
+    results = [json.loads(out.read_text()) for _, out in writers]
+    assert sum(len(r["present"]) + len(r["absent"]) for r in results) == ROUNDS
+    assert [code for r in results for code in r["codes"]] == [0] * sum(
+        len(r["codes"]) for r in results
+    )
+    (host,) = load(path).hosts
+    pinned = sorted(str(p.pin) for p in host.pins)
+    assert pinned == sorted(pin for r in results for pin in r["present"])
+    assert not {pin for r in results for pin in r["absent"]} & set(pinned)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [
+        ".pins.toml.lock"
+    ]
+
+
+def test_a_pin_file_in_a_missing_directory_is_named_not_the_lock(tmp_path: Path) -> None:
+    """Without its directory, remove says there is no pin file and add cannot write it."""
+    path = tmp_path / "nope" / "pins.toml"
+    with pytest.raises(PinFileError, match="no pin file at"), transaction(path) as edit:
+        edit.remove("a.test")
+    with (
+        pytest.raises(InputError, match=r"cannot write .*: No such file or directory"),
+        transaction(path) as edit,
+    ):
+        edit.add_pins("a.test", 443, [PinEntry(NEW)])
+    assert not (tmp_path / "nope").exists()
