@@ -57,6 +57,8 @@ HOST_KEYS = {
     "warnings",
     "error",
 }
+PIPELINE_KEYS = ("checks", "chain", "starttls", "revocation", "clients", "ct")
+"""SPEC.md section 5's fields, after Part I's."""
 
 
 def spki_pin(pem: trustme.Blob) -> str:
@@ -662,7 +664,8 @@ class TestOptions:
         assert set(doc) == {"ok", "exit_code", "hosts"}
         assert (doc["ok"], doc["exit_code"]) == (True, 0)
         [entry] = doc["hosts"]
-        assert set(entry) == HOST_KEYS
+        assert set(entry) == HOST_KEYS | set(PIPELINE_KEYS)
+        assert tuple(entry)[-len(PIPELINE_KEYS) :] == PIPELINE_KEYS, "Part I's fields come first"
         assert (entry["host"], entry["port"]) == ("localhost", good.port)
         assert (entry["status"], entry["ok"], entry["matched_pin"], entry["error"]) == (
             "pass",
@@ -674,6 +677,26 @@ class TestOptions:
         assert entry["tls"]["cipher"].startswith("TLS_")
         assert entry["chain_spki"] == [pin, spki_pin(ca.cert_pem)]
         assert entry["warnings"] == []
+        assert [(c["check"], c["result"]) for c in entry["checks"]] == [
+            ("connect", "pass"),
+            ("tls-policy", "pass"),
+            ("chain", "pass"),
+            ("revocation", "skipped"),
+            ("pins", "pass"),
+            ("clients", "skipped"),
+            ("ct", "skipped"),
+        ]
+        assert entry["checks"][4]["reason"] == f"matched {pin} (leaf)"
+        assert "not implemented yet" in entry["checks"][3]["reason"]
+        subjects = [
+            x509.load_pem_x509_certificate(pem.bytes()).subject.rfc4514_string()
+            for pem in (leaf.cert_chain_pems[0], ca.cert_pem)
+        ]
+        assert entry["chain"] == [
+            {"position": 0, "subject": subjects[0], "spki": pin, "served": True},
+            {"position": 1, "subject": subjects[1], "spki": spki_pin(ca.cert_pem), "served": False},
+        ]
+        assert [entry[k] for k in PIPELINE_KEYS[2:]] == [None, None, None, None]
         assert result.stderr == ""
 
     def test_no_progress_off_a_terminal(self, run, leaf, pins_path, ca_pem) -> None:

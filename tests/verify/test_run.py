@@ -24,18 +24,14 @@ from pinctl.pinfile.model import Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pinfile.selection import select_hosts
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
+from pinctl.verify.checks.tls_policy import policy
 from pinctl.verify.observation import Observed, load_chain
+from pinctl.verify.results import HostResult, VerifyResult
 from pinctl.verify.rules import OkHttpRule, Presented
-from pinctl.verify.run import (
-    HostResult,
-    VerifyOptions,
-    VerifyResult,
-    chain_warnings,
-    pin_warnings,
-    run_pool,
-    tls_policy_error,
-    verify,
-)
+from pinctl.verify.run import VerifyOptions, run_pool, verify
+from pinctl.verify.verdicts import Failed, Passed, Skipped
+from pinctl.verify.warnings import chain_warnings, pin_warnings
+from tests.support.hosts import host_result
 
 NOW = datetime.now(timezone.utc)
 TODAY = NOW.date()
@@ -229,14 +225,18 @@ class TestChecks:
     def test_tls_policy(self) -> None:
         """min_tls and forward secrecy are enforced; an unknown protocol fails closed."""
         tls12 = Observed((), TlsInfo("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"), True)
-        assert tls_policy_error(tls12, "1.2", True) is None
-        assert "below min_tls" in (tls_policy_error(tls12, "1.3", True) or "")
+        assert policy(tls12, "1.2", True) == Passed()
+        below = policy(tls12, "1.3", True)
+        assert isinstance(below, Failed)
+        assert (below.status, "below min_tls" in below.reason) == ("tls-policy", True)
         rsa = Observed((), TlsInfo("TLSv1.2", "AES128-GCM-SHA256"), False)
-        assert "forward secrecy" in (tls_policy_error(rsa, "1.2", True) or "")
-        assert tls_policy_error(rsa, "1.2", False) is None
+        weak = policy(rsa, "1.2", True)
+        assert isinstance(weak, Failed)
+        assert "forward secrecy" in weak.reason
+        assert policy(rsa, "1.2", False) == Passed()
         odd = Observed((), TlsInfo("SSLv3", "RC4-MD5"), True)
-        assert tls_policy_error(odd, "1.0", False) is not None
-        assert tls_policy_error(Observed(()), "1.3", True) is None
+        assert isinstance(policy(odd, "1.0", False), Failed)
+        assert isinstance(policy(Observed(()), "1.3", True), Skipped)
 
 
 class TestWarnings:
@@ -304,14 +304,14 @@ class TestPool:
             yield Wait(None, until=time.monotonic() + 0.01)
             if entry.host == "a.test":
                 raise RuntimeError("boom")
-            return HostResult(entry, "pass")
+            return host_result(entry, "pass")
 
         errors: list[BaseException] = []
         results = run_pool(hosts, check, VerifyOptions(), lambda _: None, errors)
         assert [r.status for r in results] == ["tls-error", "pass"]
         assert results[0].internal
         assert "RuntimeError: boom" in (results[0].error or "")
-        assert VerifyResult(tuple(results), Path("p")).exit_code == ExitCode.FAILED
+        assert VerifyResult(tuple(results), Path("p"), NOW).exit_code == ExitCode.FAILED
         assert len(errors) == 1
 
     def test_a_host_still_waited_on_at_its_deadline_is_a_timeout(self) -> None:
@@ -324,9 +324,9 @@ class TestPool:
                 if entry.host == "stuck.test":
                     yield Wait(silent, doing="during the TLS handshake")
                 yield Wait(None, until=time.monotonic() + 0.05)
-                return HostResult(entry, "pass")
+                return host_result(entry, "pass")
             except ConnectError as exc:
-                return HostResult(entry, "timeout", str(exc))
+                return host_result(entry, "timeout", str(exc))
             finally:
                 closed.append(entry.host)  # where a real check closes its socket
 
@@ -359,8 +359,8 @@ class TestPool:
                 yield Wait(silent, doing="while retrying")
             except ConnectError as exc:
                 thrown.append(time.monotonic())
-                return HostResult(entry, "timeout", str(exc))
-            return HostResult(entry, "pass")
+                return host_result(entry, "timeout", str(exc))
+            return host_result(entry, "pass")
 
         started = time.monotonic()
         try:
@@ -386,8 +386,8 @@ class TestPool:
             try:
                 yield Wait(silent, doing="after computing")
             except ConnectError as exc:
-                return HostResult(entry, "timeout", str(exc))
-            return HostResult(entry, "pass")
+                return host_result(entry, "timeout", str(exc))
+            return host_result(entry, "pass")
 
         started = time.monotonic()
         try:
@@ -415,13 +415,13 @@ class TestPool:
                     while True:
                         yield Wait(busy, doing="while busy")
                 except ConnectError as exc:
-                    return HostResult(entry, "timeout", str(exc))
+                    return host_result(entry, "timeout", str(exc))
             yield COMPUTE
             try:
                 yield Wait(silent, doing="after computing")
             except ConnectError as exc:
-                return HostResult(entry, "timeout", str(exc))
-            return HostResult(entry, "pass")
+                return host_result(entry, "timeout", str(exc))
+            return host_result(entry, "pass")
 
         started = time.monotonic()
         try:
@@ -447,7 +447,7 @@ class TestPool:
             yield Wait(None, until=deadline - 0.05)  # the handshake ends just in time
             time.sleep(0.1)  # then the machine is busy past the deadline
             yield COMPUTE
-            return HostResult(entry, "pass")
+            return host_result(entry, "pass")
 
         results = run_pool(
             [_entry("busy.test")], check, VerifyOptions(timeout=0.2), lambda _: None, []
@@ -470,11 +470,11 @@ class TestPool:
                 try:
                     yield Wait(answer, doing="during the TLS handshake")
                 except ConnectError as exc:
-                    return HostResult(entry, "timeout", str(exc))
-                return HostResult(entry, "pass")
+                    return host_result(entry, "timeout", str(exc))
+                return host_result(entry, "pass")
             yield COMPUTE
             time.sleep(0.5)  # a long validation, past the other host's deadline
-            return HostResult(entry, "pass")
+            return host_result(entry, "pass")
 
         try:
             results = run_pool(
@@ -503,7 +503,7 @@ class TestPool:
             if entry.host == "broken.test":
                 yield Wait(closed)
             yield Wait(None, until=time.monotonic() + 0.01)
-            return HostResult(entry, "pass")
+            return host_result(entry, "pass")
 
         hosts = [_entry("broken.test"), _entry("fine.test")]
         results = run_pool(hosts, check, VerifyOptions(), lambda _: None, [])
@@ -552,7 +552,7 @@ class TestPool:
             peak[0] = max(peak[0], live[0])
             yield Wait(None, until=time.monotonic() + 0.02)
             live[0] -= 1
-            return HostResult(entry, "pass")
+            return host_result(entry, "pass")
 
         hosts = [_entry(f"h{i}.test") for i in range(12)]
         seen: list[str] = []
@@ -573,7 +573,7 @@ class TestPool:
                 yield Wait(pipes[int(entry.host[1])][0], doing="during the TLS handshake")
             except ConnectError:
                 ends.append(time.monotonic())
-            return HostResult(entry, "timeout")
+            return host_result(entry, "timeout")
 
         started = time.monotonic()
         try:
@@ -594,7 +594,8 @@ class TestPool:
     def test_connect_error_keeps_its_status(self, tmp_path: Path) -> None:
         """A ConnectError's status is the host's; an unknown status fails as tls-error."""
         from pinctl.net.targets import parse_target
-        from pinctl.verify.run import check_host
+        from pinctl.verify.evidence import Subject
+        from pinctl.verify.pipeline import check_host
 
         entry = _entry("a.test")
         pin_file = PinFile(tmp_path / "p.toml", hosts=(entry,))
@@ -608,7 +609,10 @@ class TestPool:
 
         target = parse_target("a.test:443")
         for given, expected in [("timeout", "timeout"), ("weird", "tls-error")]:
-            check = check_host(entry, target, pin_file, refuse(given), 0, (), VerifyOptions(), NOW)
+            subject = Subject(
+                entry, target, pin_file.defaults, (), OkHttpRule(), refuse(given), 0, NOW
+            )
+            check = check_host(subject)
             host = drive(check, 1)
             assert (host.status, host.exit_code) == (expected, ExitCode.UNREACHABLE)
 
@@ -626,8 +630,8 @@ class TestResult:
     )
     def test_exit_code_one_wins_over_three(self, statuses: list[str], code: ExitCode) -> None:
         """0 all pass, 3 only unchecked hosts, 1 as soon as one check failed; none is 1."""
-        hosts = tuple(HostResult(_entry(f"h{i}"), s) for i, s in enumerate(statuses))  # type: ignore[arg-type]
-        assert VerifyResult(hosts, Path("p")).exit_code == code
+        hosts = tuple(host_result(_entry(f"h{i}"), s) for i, s in enumerate(statuses))
+        assert VerifyResult(hosts, Path("p"), NOW).exit_code == code
 
 
 class TestSelection:
@@ -670,9 +674,9 @@ class TestSelection:
 class TestJUnit:
     def test_attacker_text_cannot_break_the_report(self) -> None:
         """Control characters in an error are replaced, so the XML always parses."""
-        bad = HostResult(_entry("a.test"), "pin-mismatch", "subject CN=\x00\x1b<&>\"'")
-        good = HostResult(_entry("b.test"), "pass", elapsed=0.25)
-        result = VerifyResult((bad, good), Path("pins.toml"), elapsed=1.5)
+        bad = host_result(_entry("a.test"), "pin-mismatch", "subject CN=\x00\x1b<&>\"'")
+        good = host_result(_entry("b.test"), "pass", elapsed=0.25)
+        result = VerifyResult((bad, good), Path("pins.toml"), NOW, elapsed=1.5)
         root = ET.fromstring(junit.to_xml(junit.verify_suite(result, NOW)))  # noqa: S314 — our own output
         suite = root.find("testsuite")
         assert suite is not None
@@ -688,7 +692,8 @@ class TestJUnit:
 
     def test_mismatch_details(self) -> None:
         """Pins in the mismatch details show kind, level, expiry and line."""
-        from pinctl.verify.run import ChainCert, failure_details
+        from pinctl.output.verify import failure_details
+        from pinctl.verify.results import ChainCert
 
         entry = HostEntry(
             "a.test",
@@ -696,7 +701,7 @@ class TestJUnit:
         )
         leaf = certs(trustme.CA().issue_cert("a.test", common_name="a.test").cert_chain_pems)[0]
         chain = (ChainCert(leaf, True),)
-        host = HostResult(entry, "pin-mismatch", "no pin matches the chain", chain=chain)
+        host = host_result(entry, "pin-mismatch", "no pin matches the chain", chain=chain)
         lines = failure_details(host)
         assert lines[1] == "  Peer certificate chain:"
         assert lines[2] == f"    {spki(leaf)}: {leaf.subject.rfc4514_string()}"
