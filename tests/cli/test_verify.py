@@ -80,6 +80,11 @@ def host(name: str, port: int, *pins: str, extra: str = "") -> str:
     return f'[[hosts]]\nhost = "{name}"\nport = {port}\n{extra}pins = [\n{body}]\n'
 
 
+def verdicts(entry: dict[str, object]) -> dict[str, str]:
+    """The result of each check in the host's `checks` list, by check name."""
+    return {c["check"]: c["result"] for c in entry["checks"]}  # type: ignore[attr-defined]
+
+
 def hosts_json(stdout: str) -> list[dict[str, object]]:
     doc = json.loads(stdout)
     return doc["hosts"]  # type: ignore[no-any-return]
@@ -152,6 +157,7 @@ class TestStatuses:
         [entry] = hosts_json(result.stdout)
         assert (entry["status"], entry["ok"], entry["matched_pin"]) == ("untrusted", False, None)
         assert entry["error"]
+        assert (verdicts(entry)["chain"], verdicts(entry)["pins"]) == ("fail", "skipped")
 
     def test_hostname_mismatch(self, run, ca, pins_path, ca_pem) -> None:
         """A trusted certificate for another name is a hostname-mismatch (exit 1)."""
@@ -167,6 +173,8 @@ class TestStatuses:
         [entry] = hosts_json(result.stdout)
         assert entry["status"] == "hostname-mismatch"
         assert "localhost" in str(entry["error"])
+        assert (verdicts(entry)["chain"], verdicts(entry)["pins"]) == ("fail", "pass")
+        assert entry["matched_pin"] is None, "a host that failed matched no pin it passed by"
 
     def test_tls_policy_min_version(self, run, leaf, pins_path, ca_pem) -> None:
         """A TLS 1.2-only server fails min_tls = "1.3"; the twin with "1.2" passes."""
@@ -212,6 +220,8 @@ class TestStatuses:
         assert outcomes["true"][1]["status"] == "tls-policy"
         assert outcomes["true"][1]["tls"] == {"version": "TLSv1.2", "cipher": "AES128-GCM-SHA256"}
         assert "forward secrecy" in str(outcomes["true"][1]["error"])
+        judged = verdicts(outcomes["true"][1])
+        assert (judged["tls-policy"], judged["chain"], judged["pins"]) == ("fail", "pass", "pass")
         assert outcomes["false"][0] == 0
 
     def test_tls_policy_tls11(self, run, leaf, pins_path, ca_pem) -> None:
@@ -243,6 +253,13 @@ class TestStatuses:
         entry = hosts_json(result.stdout)[0]
         assert (entry["status"], entry["ok"]) == ("unreachable", False)
         assert "refused" in str(entry["error"])
+        assert entry["checks"][0] == {
+            "check": "connect",
+            "result": "unchecked",
+            "reason": entry["error"],
+        }
+        assert {c["result"] for c in entry["checks"][1:]} == {"skipped"}  # type: ignore[index]
+        assert (entry["chain"], entry["chain_spki"], entry["tls"]) == ([], [], None)
 
     def test_unreachable_dns(self, run, pins_path, ca_pem) -> None:
         """A name that never resolves (.invalid, RFC 6761) is unreachable, exit 3, quickly."""
