@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pinctl.errors import ExitCode
 from pinctl.pinfile.model import HostEntry, PinEntry
 from pinctl.verify.rules import pin_of
-from pinctl.verify.verdicts import UNCHECKED, Checked, Passed, Status, deciding
+from pinctl.verify.verdicts import RANK, UNCHECKED, Checked, Failed, Passed, Status, Unchecked
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -30,7 +30,7 @@ DECISIVE = "pins"
 """A host passes on its pins: whatever else was skipped, no pass without this check's."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChainCert:
     """A certificate a rule judged, as the mismatch message shows it."""
 
@@ -48,7 +48,7 @@ class ChainCert:
         return self.cert.subject.rfc4514_string()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reached:
     """A host whose chain the checks saw: live, or a saved `--chain`."""
 
@@ -60,12 +60,12 @@ class Reached:
     """The pin the pins check matched, whatever the other checks said."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unreached:
     """A host that gave no chain; its connect verdict says why."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Crashed:
     """An unexpected exception ended the check: a bug, so the run exits 1, not 3."""
 
@@ -92,23 +92,37 @@ class HostResult:
         return self.entry.label
 
     @functools.cached_property
+    def _finding(self) -> tuple[Failed | Unchecked | None, bool]:
+        """The verdict that names the status, and whether the decisive check passed."""
+        worst: Failed | Unchecked | None = None
+        decided = False
+        for name, verdict in self.checks:
+            if isinstance(verdict, Passed):
+                decided = decided or name == DECISIVE
+            elif isinstance(verdict, (Failed, Unchecked)) and (
+                worst is None or RANK[verdict.status] < RANK[worst.status]
+            ):
+                worst = verdict
+        return worst, decided
+
+    @property
     def status(self) -> Status:
         if isinstance(self.outcome, Crashed):
             return "tls-error"
-        worst = deciding(self.checks)
+        worst, decided = self._finding
         if worst is not None:
             return worst.status
-        return "pass" if self._decided() else "pin-mismatch"
+        return "pass" if decided else "pin-mismatch"
 
-    @functools.cached_property
+    @property
     def error(self) -> str | None:
         """Why the host did not pass; None for a pass."""
         if isinstance(self.outcome, Crashed):
             return self.outcome.error
-        worst = deciding(self.checks)
+        worst, decided = self._finding
         if worst is not None:
             return worst.reason
-        if not self._decided():
+        if not decided:
             return f"the {DECISIVE} check did not pass, so the host fails closed"
         if self.strict and self.warnings:
             return f"--strict: {len(self.warnings)} warning(s) fail the check: " + "; ".join(
@@ -146,9 +160,6 @@ class HostResult:
         if self.status in UNCHECKED and not self.internal:
             return ExitCode.UNREACHABLE
         return ExitCode.FAILED
-
-    def _decided(self) -> bool:
-        return any(name == DECISIVE and isinstance(v, Passed) for name, v in self.checks)
 
 
 @dataclass(frozen=True)

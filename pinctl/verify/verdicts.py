@@ -43,13 +43,14 @@ PRECEDENCE: tuple[FailStatus | UncheckedStatus, ...] = (
     "revocation-unavailable",
 )
 """Every failing status before every could-not-check one: 1 wins over 3."""
-_RANK = {status: rank for rank, status in enumerate(PRECEDENCE)}
+RANK = {status: rank for rank, status in enumerate(PRECEDENCE)}
+"""Each status's place in `PRECEDENCE`: lower is more serious."""
 
 UNCHECKED: frozenset[str] = frozenset(PRECEDENCE[PRECEDENCE.index("unreachable") :])
 """Statuses of a host that could not be checked: exit 3 unless something failed."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Passed:
     """The check holds."""
 
@@ -57,7 +58,7 @@ class Passed:
     """What held, when that is worth showing (the pin that matched)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Failed:
     """The check was made and the host fails it."""
 
@@ -65,7 +66,7 @@ class Failed:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unchecked:
     """The check could not be made (the host was not reached, an answer was missing)."""
 
@@ -73,12 +74,15 @@ class Unchecked:
     reason: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Skipped:
     """The check did not run: it does not apply, or an earlier check left it no input."""
 
     reason: str
 
+
+PASSED = Passed()
+"""The plain pass, shared: a verdict is immutable, and most checks of most hosts pass."""
 
 Verdict = Passed | Failed | Unchecked | Skipped
 Checked = tuple[tuple[CheckName, Verdict], ...]
@@ -90,7 +94,7 @@ def deciding(checks: Sequence[tuple[CheckName, Verdict]]) -> Failed | Unchecked 
     worst: Failed | Unchecked | None = None
     for _, verdict in checks:
         if isinstance(verdict, (Failed, Unchecked)) and (
-            worst is None or _RANK[verdict.status] < _RANK[worst.status]
+            worst is None or RANK[verdict.status] < RANK[worst.status]
         ):
             worst = verdict
     return worst

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pinctl.net.steps import Steps
 from pinctl.verify.evidence import Evidence, Subject
-from pinctl.verify.verdicts import Failed, Passed, Skipped, Verdict
+from pinctl.verify.verdicts import PASSED, Failed, Skipped, Verdict
+
+KEY_ALONE = Skipped("verify_chain = false: the host is pinned by key alone")
+NOT_REACHED = Skipped("no chain: the host was not reached")
 
 
 def check(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence]]:
     """Validated once per host: the path found here is what pins and warnings judge."""
     if not subject.entry.verify_chain:
-        return Skipped("verify_chain = false: the host is pinned by key alone"), evidence
+        return KEY_ALONE, evidence
     if evidence.seen is None:
-        return Skipped("no chain: the host was not reached"), evidence
+        return NOT_REACHED, evidence
     from pinctl.pki import validation
 
     verdict = validation.validate(
@@ -27,5 +30,5 @@ def check(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence
     if not found.hostname_match:
         reason = found.error or f"the certificate is not valid for {subject.entry.host}"
         return Failed("hostname-mismatch", reason), handed
-    return Passed(), handed
+    return PASSED, handed
     yield  # a generator, as every check is

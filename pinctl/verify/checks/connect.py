@@ -7,7 +7,9 @@ from typing import cast
 from pinctl.errors import ConnectError
 from pinctl.net.steps import Steps
 from pinctl.verify.evidence import Evidence, Subject
-from pinctl.verify.verdicts import Passed, Skipped, Unchecked, UncheckedStatus, Verdict
+from pinctl.verify.verdicts import PASSED, Skipped, Unchecked, UncheckedStatus, Verdict
+
+SAVED = Skipped("a saved chain (--chain) is judged; nothing was contacted")
 
 _STATUSES = frozenset({"unreachable", "timeout", "tls-error"})
 
@@ -21,5 +23,5 @@ def check(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence
         status = cast(UncheckedStatus, exc.status if exc.status in _STATUSES else "tls-error")
         return Unchecked(status, str(exc)), evidence
     if seen.tls is None:
-        return Skipped("a saved chain (--chain) is judged; nothing was contacted"), Evidence(seen)
-    return Passed(), Evidence(seen)
+        return SAVED, Evidence(seen)
+    return PASSED, Evidence(seen)

@@ -13,13 +13,16 @@ from pinctl.verify.evidence import Evidence, Subject
 from pinctl.verify.rules import Presented
 from pinctl.verify.verdicts import Failed, Passed, Skipped, Verdict
 
+NOT_REACHED = Skipped("no chain: the host was not reached")
+NO_PATH = Skipped("no validated path to match: the chain check failed")
+
 
 def check(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence]]:
     entry = subject.entry
     if evidence.seen is None:
-        return Skipped("no chain: the host was not reached"), evidence
+        return NOT_REACHED, evidence
     if entry.verify_chain and evidence.path is None:
-        return Skipped("no validated path to match: the chain check failed"), evidence
+        return NO_PATH, evidence
     presented = Presented(evidence.seen.served, evidence.path)
     matched = subject.rule.match(entry.pins, presented, subject.now.date())
     if matched is None:
