@@ -18,16 +18,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pinctl.errors import PinctlError
-from pinctl.net.steps import Steps
-from pinctl.pinfile.model import HostEntry, PinFile
-from pinctl.verify.evidence import Subject
-from pinctl.verify.observation import Observe, live, offline
-from pinctl.verify.pipeline import check_host
-from pinctl.verify.results import Crashed, HostResult, VerifyResult
 from pinctl.verify.rules import MatchRule, OkHttpRule
 
 if TYPE_CHECKING:
     from cryptography import x509
+
+    from pinctl.net.steps import Steps
+    from pinctl.pinfile.model import HostEntry, PinFile
+    from pinctl.verify.observation import Observe
+    from pinctl.verify.results import HostResult, VerifyResult
+
+# The pipeline and its checks are imported where a run starts, not here: `verify --help`
+# and shell completion load this module for DEFAULT_CONCURRENCY alone.
 
 DEFAULT_CONCURRENCY = 32
 """Hosts in flight. A hung host holds its slot for the whole timeout, so this is set well
@@ -62,6 +64,10 @@ def verify(
     """Check `hosts` concurrently; with `chain`, judge that saved chain instead of connecting."""
     from pinctl.net.targets import parse_target
     from pinctl.pki import validation as chains
+    from pinctl.verify.evidence import Subject
+    from pinctl.verify.observation import live, offline
+    from pinctl.verify.pipeline import check_host
+    from pinctl.verify.results import VerifyResult
 
     started = time.monotonic()
     targets = {
@@ -134,6 +140,8 @@ def run_pool(
 
 def internal_failure(entry: HostEntry, exc: BaseException, strict: bool) -> HostResult:
     """A bug in a check fails the host (exit 1), with the reason; it never passes."""
+    from pinctl.verify.results import Crashed, HostResult
+
     if isinstance(exc, PinctlError):
         message = str(exc)
     else:
