@@ -21,6 +21,7 @@ from pinctl.verify.verdicts import (
     Skipped,
     Unchecked,
     Verdict,
+    deciding,
     result_name,
     unhandled,
 )
@@ -83,9 +84,25 @@ def render_table(result: VerifyResult, sink: Sink) -> None:
 
 
 def failure_details(host: HostResult) -> list[str]:
-    """OkHttp's pinning failure message: the chain's pins, then the pins expected."""
+    """OkHttp's pinning failure message: the chain's pins, then the pins expected; then
+    what the other checks found, since every verdict counts, not only the first."""
     if host.status not in ("pin-mismatch", "untrusted", "hostname-mismatch") or not host.chain:
-        return [f"{host.status}: {host.error}"] if host.error else []
+        head = [f"{host.status}: {host.error}"] if host.error else []
+        return head + _also(host) if head else []
+    return _mismatch(host) + _also(host)
+
+
+def _also(host: HostResult) -> list[str]:
+    """The findings beside the one that named the status, in pipeline order."""
+    worst = deciding(host.checks)
+    return [
+        f"  also {verdict.status}: {verdict.reason}"
+        for _, verdict in host.checks
+        if isinstance(verdict, (Failed, Unchecked)) and verdict is not worst
+    ]
+
+
+def _mismatch(host: HostResult) -> list[str]:
     lines = [f"{host.status}: {host.error}", "  Peer certificate chain:"]
     for cert in host.chain:
         mark = "" if cert.served else " (trust anchor, not served)"

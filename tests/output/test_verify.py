@@ -16,8 +16,8 @@ from pinctl.output.terminal import Sink
 from pinctl.output.verify import failure_details, render_json, report_lines
 from pinctl.pinfile.model import HostEntry, PinEntry
 from pinctl.pki.pins import Pin
-from pinctl.verify.results import ChainCert, Crashed, HostResult, VerifyResult
-from pinctl.verify.verdicts import PRECEDENCE
+from pinctl.verify.results import ChainCert, Crashed, HostResult, Reached, VerifyResult
+from pinctl.verify.verdicts import PRECEDENCE, Failed, Passed
 from tests.support.hosts import CHECK_OF, host_result
 
 NOW = datetime.now(timezone.utc)
@@ -112,3 +112,21 @@ def test_the_table_names_a_failure_and_the_twin_pass() -> None:
         "3 hosts: 1 passed, 1 failed, 1 could not be checked",
     ]
     assert failure_details(host_result(ENTRY, "pass")) == []
+
+
+def test_the_table_shows_every_finding_not_only_the_first() -> None:
+    """A host failed by its TLS policy also shows, beneath, that its pins did not match."""
+    checks = (
+        ("connect", Passed()),
+        ("tls-policy", Failed("tls-policy", "negotiated TLSv1.2, below min_tls = '1.3'")),
+        ("chain", Passed()),
+        ("pins", Failed("pin-mismatch", "no pin matches the chain")),
+    )
+    host = HostResult(ENTRY, checks, Reached((), None, None))
+    lines = [line for line, _ in report_lines(VerifyResult((host,), Path("pins.toml"), NOW))]
+    assert lines[:2] == [
+        "FAIL  a.test:443  tls-policy: negotiated TLSv1.2, below min_tls = '1.3'",
+        "      also pin-mismatch: no pin matches the chain",
+    ]
+    alone = HostResult(ENTRY, (*checks[:3], ("pins", Passed())), Reached((), None, None))
+    assert failure_details(alone) == ["tls-policy: negotiated TLSv1.2, below min_tls = '1.3'"]
