@@ -167,12 +167,21 @@ def _reason(verdict: Verdict) -> str | None:
 
 
 def render_json(result: VerifyResult, sink: Sink) -> None:
-    document = {
-        "ok": result.ok,
-        "exit_code": int(result.exit_code),
-        "hosts": [host_json(h) for h in result.hosts],
-    }
-    sink.write_json(document)
+    """The text `json.dumps(document, indent=2)` would give, written one host at a time.
+
+    With an indent, json encodes in pure Python and joins every token of the document;
+    a fleet's document with its checks and chains then costs more memory than the run
+    itself. Encoded host by host, nested at the depth the whole document would have.
+    """
+    import json
+
+    head = json.dumps({"ok": result.ok, "exit_code": int(result.exit_code)}, indent=2)
+    out = sink.out
+    out.write(head[:-2] + ',\n  "hosts": [')
+    for index, host in enumerate(result.hosts):
+        text = json.dumps(host_json(host), indent=2).replace("\n", "\n    ")
+        out.write(("," if index else "") + "\n    " + text)
+    out.write("\n  ]\n}\n" if result.hosts else "]\n}\n")
 
 
 RENDERERS: dict[str, Callable[[VerifyResult, Sink], None]] = {

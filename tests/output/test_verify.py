@@ -130,3 +130,23 @@ def test_the_table_shows_every_finding_not_only_the_first() -> None:
     ]
     alone = HostResult(ENTRY, (*checks[:3], ("pins", Passed())), Reached((), None, None))
     assert failure_details(alone) == ["tls-policy: negotiated TLSv1.2, below min_tls = '1.3'"]
+
+
+@pytest.mark.parametrize("count", [0, 1, 3])
+def test_json_written_host_by_host_is_one_document(count: int) -> None:
+    """The JSON written a host at a time is byte for byte what one json.dumps would give."""
+    from pinctl.output.verify import host_json
+
+    hosts = tuple(
+        host_result(HostEntry(f"h{i}.test"), status)
+        for i, status in zip(range(count), ["pass", "untrusted", "timeout"], strict=False)
+    )
+    result = VerifyResult(hosts, Path("pins.toml"), NOW)
+    out = io.StringIO()
+    render_json(result, Sink(out, io.StringIO()))
+    document = {
+        "ok": result.ok,
+        "exit_code": int(result.exit_code),
+        "hosts": [host_json(h) for h in hosts],
+    }
+    assert out.getvalue() == json.dumps(document, indent=2) + "\n"
