@@ -7,6 +7,7 @@ import sys
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +20,10 @@ from pinctl.cli.common import (
 )
 from pinctl.errors import UsageError
 from pinctl.verify.run import DEFAULT_CONCURRENCY
+
+if TYPE_CHECKING:
+    from pinctl.output.reports import ReportFile
+    from pinctl.verify.results import VerifyResult
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -97,14 +102,12 @@ def command(
       pinctl verify -o json | jq '.hosts[] | select(.ok | not)'
       pinctl verify api.example.com --chain saved.pem
     """
-    from pinctl.output.reports import ReportFile, check_reports, write_reports
     from pinctl.output.terminal import Sink
     from pinctl.output.verify import RENDERERS, progress
     from pinctl.pinfile import model as pinfile
     from pinctl.pinfile.selection import select_hosts
     from pinctl.verify import run as core
     from pinctl.verify.observation import load_chain
-    from pinctl.verify.results import VerifyResult
 
     pins = pinfile.load(pinfile.resolve_path(pin_file))
     hosts = select_hosts(pins, names)
@@ -116,11 +119,12 @@ def command(
     reports: list[ReportFile[VerifyResult]] = []
     if junit_xml is not None:
         from pinctl.output import junit  # only a run that writes the report compiles its pattern
+        from pinctl.output.reports import ReportFile, check_reports
 
         reports.append(
             ReportFile("--junit-xml", Path(junit_xml), junit.render_junit, "JUnit report")
         )
-    check_reports(reports)
+        check_reports(reports)
     chain = load_chain(Path(chain_file)) if chain_file is not None else None
     options = core.VerifyOptions(
         timeout=timeout,
@@ -135,10 +139,18 @@ def command(
     now = datetime.now(timezone.utc)
     with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:
         result = core.verify(pins, hosts, options, now, chain=chain, progress=tick)
-    lost = write_reports(reports, result, sys.stderr)
+    lost = _write(reports, result)
     if lost:  # the checks ran and are shown, but CI lost an artefact: fail closed
         result = replace(result, lost_reports=lost)
     return Outcome(result, RENDERERS[output], result.exit_code, errors=lost)
+
+
+def _write(reports: list[ReportFile[VerifyResult]], result: VerifyResult) -> tuple[str, ...]:
+    if not reports:
+        return ()  # a run without report files does not import their machinery
+    from pinctl.output.reports import write_reports
+
+    return write_reports(reports, result, sys.stderr)
 
 
 def _debug() -> bool:

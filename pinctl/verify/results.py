@@ -30,7 +30,7 @@ DECISIVE = "pins"
 """A host passes on its pins: whatever else was skipped, no pass without this check's."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ChainCert:
     """A certificate a rule judged, as the mismatch message shows it."""
 
@@ -48,7 +48,7 @@ class ChainCert:
         return self.cert.subject.rfc4514_string()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Reached:
     """A host whose chain the checks saw: live, or a saved `--chain`."""
 
@@ -60,12 +60,12 @@ class Reached:
     """The pin the pins check matched, whatever the other checks said."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Unreached:
     """A host that gave no chain; its connect verdict says why."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Crashed:
     """An unexpected exception ended the check: a bug, so the run exits 1, not 3."""
 

@@ -50,7 +50,7 @@ UNCHECKED: frozenset[str] = frozenset(PRECEDENCE[PRECEDENCE.index("unreachable")
 """Statuses of a host that could not be checked: exit 3 unless something failed."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Passed:
     """The check holds."""
 
@@ -58,7 +58,7 @@ class Passed:
     """What held, when that is worth showing (the pin that matched)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Failed:
     """The check was made and the host fails it."""
 
@@ -66,7 +66,7 @@ class Failed:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Unchecked:
     """The check could not be made (the host was not reached, an answer was missing)."""
 
@@ -74,7 +74,7 @@ class Unchecked:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Skipped:
     """The check did not run: it does not apply, or an earlier check left it no input."""
 
