@@ -7,6 +7,7 @@ import sys
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,8 +19,12 @@ from pinctl.cli.common import (
     output_option,
     pin_file_option,
 )
-from pinctl.errors import InputError, UsageError
+from pinctl.errors import UsageError
 from pinctl.verify.run import DEFAULT_CONCURRENCY
+
+if TYPE_CHECKING:
+    from pinctl.output.reports import ReportFile
+    from pinctl.verify.results import VerifyResult
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -112,8 +117,15 @@ def command(
             f"--chain judges one saved chain, and {pins.path} has {len(hosts)} hosts; "
             "name the host(s) it belongs to: pinctl verify HOST --chain FILE"
         )
+    reports: list[ReportFile[VerifyResult]] = []
     if junit_xml is not None:
-        _check_report_path(junit_xml)
+        from pinctl.output import junit  # only a run that writes the report compiles its pattern
+        from pinctl.output.reports import ReportFile, check_reports
+
+        reports.append(
+            ReportFile("--junit-xml", Path(junit_xml), junit.render_junit, "JUnit report")
+        )
+        check_reports(reports)
     chain = load_chain(Path(chain_file)) if chain_file is not None else None
     options = core.VerifyOptions(
         timeout=timeout,
@@ -128,26 +140,18 @@ def command(
     now = datetime.now(timezone.utc)
     with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:
         result = core.verify(pins, hosts, options, now, chain=chain, progress=tick)
-    if junit_xml is not None:
-        from pinctl.output import junit  # its XML-safe pattern alone costs 9 ms to compile
-
-        try:
-            junit.write(Path(junit_xml), junit.verify_suite(result, now))
-        except InputError as exc:
-            # The checks ran and are reported, but CI lost its artefact: fail closed.
-            lost = f"{exc}; the hosts were checked, but no JUnit report was written"
-            result = replace(result, lost_report=lost)
-            return Outcome(result, RENDERERS[output], result.exit_code, errors=(lost,))
-    return Outcome(result, RENDERERS[output], result.exit_code)
+    lost = _write(reports, result)
+    if lost:  # the checks ran and are shown, but CI lost an artefact: fail closed
+        result = replace(result, lost_reports=lost)
+    return Outcome(result, RENDERERS[output], result.exit_code, errors=lost)
 
 
-def _check_report_path(junit_xml: str) -> None:
-    """Catch what can be caught before any host is contacted (exit 2 means none was)."""
-    target = os.path.realpath(junit_xml)
-    if os.path.islink(target):
-        raise UsageError(f"--junit-xml {junit_xml}: a loop of symbolic links; fix the link")
-    if not os.path.isdir(os.path.dirname(target)):
-        raise UsageError(f"--junit-xml {junit_xml}: its directory does not exist; create it first")
+def _write(reports: list[ReportFile[VerifyResult]], result: VerifyResult) -> tuple[str, ...]:
+    if not reports:
+        return ()  # a run without report files does not import their machinery
+    from pinctl.output.reports import write_reports
+
+    return write_reports(reports, result, sys.stderr)
 
 
 def _debug() -> bool:

@@ -2,6 +2,8 @@
 
 The text report is one line per host, and for a host that failed on its chain the
 OkHttp-style block: each certificate's SPKI pin and subject, then the pins expected.
+Every piece of verify's text is made here, so the core holds verdicts, not sentences
+for a terminal; the JUnit report reuses the same block.
 """
 
 from __future__ import annotations
@@ -12,7 +14,17 @@ from typing import Any
 
 from pinctl.errors import ExitCode
 from pinctl.output.terminal import Sink, printable
-from pinctl.verify.run import HostResult, VerifyResult, failure_details
+from pinctl.verify.results import Crashed, HostResult, Reached, Unreached, VerifyResult
+from pinctl.verify.verdicts import (
+    Failed,
+    Passed,
+    Skipped,
+    Unchecked,
+    Verdict,
+    deciding,
+    result_name,
+    unhandled,
+)
 
 PROGRESS_MIN_HOSTS = 8
 """Fewer hosts finish before a bar would be worth drawing."""
@@ -71,27 +83,105 @@ def render_table(result: VerifyResult, sink: Sink) -> None:
         console.print(Text(line, style=style or ""), soft_wrap=True)
 
 
+def failure_details(host: HostResult) -> list[str]:
+    """OkHttp's pinning failure message: the chain's pins, then the pins expected; then
+    what the other checks found, since every verdict counts, not only the first."""
+    if host.status not in ("pin-mismatch", "untrusted", "hostname-mismatch") or not host.chain:
+        head = [f"{host.status}: {host.error}"] if host.error else []
+        return head + _also(host) if head else []
+    return _mismatch(host) + _also(host)
+
+
+def _also(host: HostResult) -> list[str]:
+    """The findings beside the one that named the status, in pipeline order."""
+    worst = deciding(host.checks)
+    return [
+        f"  also {verdict.status}: {verdict.reason}"
+        for _, verdict in host.checks
+        if isinstance(verdict, (Failed, Unchecked)) and verdict is not worst
+    ]
+
+
+def _mismatch(host: HostResult) -> list[str]:
+    lines = [f"{host.status}: {host.error}", "  Peer certificate chain:"]
+    for cert in host.chain:
+        mark = "" if cert.served else " (trust anchor, not served)"
+        lines.append(f"    {cert.spki}: {cert.subject}{mark}")
+    lines.append(f"  Pinned certificates for {host.label}:")
+    for pin in host.entry.pins:
+        facts = [pin.kind, "backup" if pin.backup else pin.level]
+        if pin.expires is not None:
+            facts.append(f"expires {pin.expires.isoformat()}")
+        if pin.line is not None:
+            facts.append(f"line {pin.line}")
+        if pin.note:
+            facts.append(pin.note)
+        lines.append(f"    {pin.pin} ({', '.join(facts)})")
+    return lines
+
+
 def host_json(host: HostResult) -> dict[str, Any]:
+    """SPEC.md section 3's fields unchanged, then section 5's: checks, chain, and the
+    objects of checks not built yet (null: the step did not run)."""
+    outcome = host.outcome
+    match outcome:
+        case Reached(chain=chain, tls=tls):
+            session = {"version": tls.version, "cipher": tls.cipher} if tls else None
+        case Unreached() | Crashed():
+            chain, session = (), None
+        case _:
+            unhandled(outcome)
     return {
         "host": host.entry.host,
         "port": host.entry.port,
         "status": host.status,
         "ok": host.ok,
         "matched_pin": str(host.matched.pin) if host.matched else None,
-        "tls": {"version": host.tls.version, "cipher": host.tls.cipher} if host.tls else None,
-        "chain_spki": [str(cert.spki) for cert in host.chain],
+        "tls": session,
+        "chain_spki": [str(cert.spki) for cert in chain],
         "warnings": list(host.warnings),
         "error": host.error,
+        "checks": [
+            {"check": name, "result": result_name(verdict), "reason": _reason(verdict)}
+            for name, verdict in host.checks
+        ],
+        "chain": [
+            {"position": i, "subject": c.subject, "spki": str(c.spki), "served": c.served}
+            for i, c in enumerate(chain)
+        ],
+        "starttls": None,
+        "revocation": None,
+        "clients": None,
+        "ct": None,
     }
+
+
+def _reason(verdict: Verdict) -> str | None:
+    match verdict:
+        case Passed(note=note):
+            return note
+        case Failed(reason=reason) | Unchecked(reason=reason) | Skipped(reason=reason):
+            return reason
+        case _:
+            return unhandled(verdict)
 
 
 def render_json(result: VerifyResult, sink: Sink) -> None:
-    document = {
-        "ok": result.ok,
-        "exit_code": int(result.exit_code),
-        "hosts": [host_json(h) for h in result.hosts],
-    }
-    sink.write_json(document)
+    """The text `json.dumps(document, indent=2)` would give, written one host at a time.
+
+    With an indent, json encodes in pure Python and joins every token of the document;
+    a fleet's document with its checks and chains then costs more memory than the run
+    itself. Encoded host by host, nested at the depth the whole document would have.
+    """
+    import json
+
+    head = json.dumps({"ok": result.ok, "exit_code": int(result.exit_code)}, indent=2)
+    out = sink.out
+    out.write(head[:-2] + ',\n  "hosts": [')
+    for index, host in enumerate(result.hosts):
+        text = json.dumps(host_json(host), indent=2).replace("\n", "\n    ")
+        out.write(("," if index else "") + "\n    " + text)
+    out.write("\n  ]\n}\n" if result.hosts else "]\n}\n")
 
 
 RENDERERS: dict[str, Callable[[VerifyResult, Sink], None]] = {

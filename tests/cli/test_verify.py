@@ -57,6 +57,8 @@ HOST_KEYS = {
     "warnings",
     "error",
 }
+PIPELINE_KEYS = ("checks", "chain", "starttls", "revocation", "clients", "ct")
+"""SPEC.md section 5's fields, after Part I's."""
 
 
 def spki_pin(pem: trustme.Blob) -> str:
@@ -76,6 +78,11 @@ def write_pins(path: Path, *hosts: str, defaults: str = "", ca: Path | None = No
 def host(name: str, port: int, *pins: str, extra: str = "") -> str:
     body = "".join(f'  {{ pin = "{p}" }},\n' for p in pins)
     return f'[[hosts]]\nhost = "{name}"\nport = {port}\n{extra}pins = [\n{body}]\n'
+
+
+def verdicts(entry: dict[str, object]) -> dict[str, str]:
+    """The result of each check in the host's `checks` list, by check name."""
+    return {c["check"]: c["result"] for c in entry["checks"]}  # type: ignore[attr-defined]
 
 
 def hosts_json(stdout: str) -> list[dict[str, object]]:
@@ -150,6 +157,7 @@ class TestStatuses:
         [entry] = hosts_json(result.stdout)
         assert (entry["status"], entry["ok"], entry["matched_pin"]) == ("untrusted", False, None)
         assert entry["error"]
+        assert (verdicts(entry)["chain"], verdicts(entry)["pins"]) == ("fail", "skipped")
 
     def test_hostname_mismatch(self, run, ca, pins_path, ca_pem) -> None:
         """A trusted certificate for another name is a hostname-mismatch (exit 1)."""
@@ -165,6 +173,8 @@ class TestStatuses:
         [entry] = hosts_json(result.stdout)
         assert entry["status"] == "hostname-mismatch"
         assert "localhost" in str(entry["error"])
+        assert (verdicts(entry)["chain"], verdicts(entry)["pins"]) == ("fail", "pass")
+        assert entry["matched_pin"] is None, "a host that failed matched no pin it passed by"
 
     def test_tls_policy_min_version(self, run, leaf, pins_path, ca_pem) -> None:
         """A TLS 1.2-only server fails min_tls = "1.3"; the twin with "1.2" passes."""
@@ -210,6 +220,8 @@ class TestStatuses:
         assert outcomes["true"][1]["status"] == "tls-policy"
         assert outcomes["true"][1]["tls"] == {"version": "TLSv1.2", "cipher": "AES128-GCM-SHA256"}
         assert "forward secrecy" in str(outcomes["true"][1]["error"])
+        judged = verdicts(outcomes["true"][1])
+        assert (judged["tls-policy"], judged["chain"], judged["pins"]) == ("fail", "pass", "pass")
         assert outcomes["false"][0] == 0
 
     def test_tls_policy_tls11(self, run, leaf, pins_path, ca_pem) -> None:
@@ -241,6 +253,13 @@ class TestStatuses:
         entry = hosts_json(result.stdout)[0]
         assert (entry["status"], entry["ok"]) == ("unreachable", False)
         assert "refused" in str(entry["error"])
+        assert entry["checks"][0] == {
+            "check": "connect",
+            "result": "unchecked",
+            "reason": entry["error"],
+        }
+        assert {c["result"] for c in entry["checks"][1:]} == {"skipped"}  # type: ignore[index]
+        assert (entry["chain"], entry["chain_spki"], entry["tls"]) == ([], [], None)
 
     def test_unreachable_dns(self, run, pins_path, ca_pem) -> None:
         """A name that never resolves (.invalid, RFC 6761) is unreachable, exit 3, quickly."""
@@ -662,7 +681,8 @@ class TestOptions:
         assert set(doc) == {"ok", "exit_code", "hosts"}
         assert (doc["ok"], doc["exit_code"]) == (True, 0)
         [entry] = doc["hosts"]
-        assert set(entry) == HOST_KEYS
+        assert set(entry) == HOST_KEYS | set(PIPELINE_KEYS)
+        assert tuple(entry)[-len(PIPELINE_KEYS) :] == PIPELINE_KEYS, "Part I's fields come first"
         assert (entry["host"], entry["port"]) == ("localhost", good.port)
         assert (entry["status"], entry["ok"], entry["matched_pin"], entry["error"]) == (
             "pass",
@@ -674,6 +694,26 @@ class TestOptions:
         assert entry["tls"]["cipher"].startswith("TLS_")
         assert entry["chain_spki"] == [pin, spki_pin(ca.cert_pem)]
         assert entry["warnings"] == []
+        assert [(c["check"], c["result"]) for c in entry["checks"]] == [
+            ("connect", "pass"),
+            ("tls-policy", "pass"),
+            ("chain", "pass"),
+            ("revocation", "skipped"),
+            ("pins", "pass"),
+            ("clients", "skipped"),
+            ("ct", "skipped"),
+        ]
+        assert entry["checks"][4]["reason"] == f"matched {pin} (leaf)"
+        assert "not implemented yet" in entry["checks"][3]["reason"]
+        subjects = [
+            x509.load_pem_x509_certificate(pem.bytes()).subject.rfc4514_string()
+            for pem in (leaf.cert_chain_pems[0], ca.cert_pem)
+        ]
+        assert entry["chain"] == [
+            {"position": 0, "subject": subjects[0], "spki": pin, "served": True},
+            {"position": 1, "subject": subjects[1], "spki": spki_pin(ca.cert_pem), "served": False},
+        ]
+        assert [entry[k] for k in PIPELINE_KEYS[2:]] == [None, None, None, None]
         assert result.stderr == ""
 
     def test_no_progress_off_a_terminal(self, run, leaf, pins_path, ca_pem) -> None:

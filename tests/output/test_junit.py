@@ -10,15 +10,20 @@ import json
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 import trustme
 from cryptography import x509
 
+from pinctl.output import junit
+from pinctl.pinfile.model import HostEntry, PinEntry
 from pinctl.pki.entries import spki_der
-from pinctl.pki.pins import compute
+from pinctl.pki.pins import Pin, compute
+from pinctl.verify.results import VerifyResult
 from tests.support.cli import Invocation
+from tests.support.hosts import NOW, certs, host_result, spki
 from tests.support.servers import LoopbackServer, server_context, tls_server
 
 Run = Callable[..., Invocation]
@@ -148,3 +153,45 @@ def test_a_report_through_a_symlink_replaces_its_target(
     assert (result.exit_code, result.stderr) == (0, "")
     assert os.readlink(link) == os.path.join("reports", "junit.xml")
     assert ET.parse(target).getroot().tag == "testsuites"  # noqa: S314 — pinctl's own report
+
+
+def _host_entry(name: str) -> HostEntry:
+    return HostEntry(name, pins=(PinEntry(Pin("sha256", bytes(range(32)))),))
+
+
+class TestJUnit:
+    def test_attacker_text_cannot_break_the_report(self) -> None:
+        """Control characters in an error are replaced, so the XML always parses."""
+        bad = host_result(_host_entry("a.test"), "pin-mismatch", "subject CN=\x00\x1b<&>\"'")
+        good = host_result(_host_entry("b.test"), "pass", elapsed=0.25)
+        result = VerifyResult((bad, good), Path("pins.toml"), NOW, elapsed=1.5)
+        root = ET.fromstring(junit.to_xml(junit.verify_suite(result, NOW)))  # noqa: S314 — our own output
+        suite = root.find("testsuite")
+        assert suite is not None
+        assert (suite.get("tests"), suite.get("failures"), suite.get("time")) == ("2", "1", "1.500")
+        cases = suite.findall("testcase")
+        assert [c.get("name") for c in cases] == ["a.test:443", "b.test:443"]
+        failure = cases[0].find("failure")
+        assert failure is not None
+        assert failure.get("type") == "pin-mismatch"
+        assert failure.get("message") == "pin-mismatch: subject CN=\ufffd\ufffd<&>\"'"
+        assert cases[1].find("failure") is None
+        assert cases[1].get("time") == "0.250"
+
+    def test_mismatch_details(self) -> None:
+        """Pins in the mismatch details show kind, level, expiry and line."""
+        from pinctl.output.verify import failure_details
+        from pinctl.verify.results import ChainCert
+
+        entry = HostEntry(
+            "a.test",
+            pins=(PinEntry(Pin("sha256", bytes(range(32))), expires=date(2030, 1, 2), line=7),),
+        )
+        leaf = certs(trustme.CA().issue_cert("a.test", common_name="a.test").cert_chain_pems)[0]
+        chain = (ChainCert(leaf, True),)
+        host = host_result(entry, "pin-mismatch", "no pin matches the chain", chain=chain)
+        lines = failure_details(host)
+        assert lines[1] == "  Peer certificate chain:"
+        assert lines[2] == f"    {spki(leaf)}: {leaf.subject.rfc4514_string()}"
+        assert lines[3] == "  Pinned certificates for a.test:443:"
+        assert lines[4].endswith("(spki, leaf, expires 2030-01-02, line 7)")

@@ -1,294 +1,30 @@
-"""The verify core: OkHttp's matching rule, the checks in order, warnings, and the pool."""
+"""The verify run: the pool of host checks, the exit code over hosts, host selection."""
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
-import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from dataclasses import replace
-from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import trustme
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
 from pinctl.errors import ConnectError, ExitCode, InputError, UsageError
-from pinctl.inspect.report import TlsInfo
 from pinctl.net.steps import COMPUTE, Steps, Wait, drive
-from pinctl.output import junit
 from pinctl.pinfile.model import Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pinfile.selection import select_hosts
-from pinctl.pki.entries import spki_der
-from pinctl.pki.pins import Pin, compute
-from pinctl.verify.observation import Observed, load_chain
-from pinctl.verify.rules import OkHttpRule, Presented
-from pinctl.verify.run import (
-    HostResult,
-    VerifyOptions,
-    VerifyResult,
-    chain_warnings,
-    pin_warnings,
-    run_pool,
-    tls_policy_error,
-    verify,
+from pinctl.pki.pins import Pin
+from pinctl.verify.observation import Observed
+from pinctl.verify.results import HostResult, VerifyResult
+from pinctl.verify.rules import OkHttpRule
+from pinctl.verify.run import VerifyOptions, run_pool, verify
+from tests.support.hosts import (
+    NOW,
+    certs,
+    host_result,
+    other_pin,
+    pin,
 )
-
-NOW = datetime.now(timezone.utc)
-TODAY = NOW.date()
-
-
-def certs(pems: Sequence[trustme.Blob]) -> tuple[x509.Certificate, ...]:
-    return tuple(x509.load_pem_x509_certificate(pem.bytes()) for pem in pems)
-
-
-def root_of(ca: trustme.CA) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(ca.cert_pem.bytes())
-
-
-def spki(cert: x509.Certificate, alg: str = "sha256") -> Pin:
-    return compute(spki_der(cert.public_key()), alg)  # type: ignore[arg-type]
-
-
-def pin(cert: x509.Certificate, **kw: object) -> PinEntry:
-    return PinEntry(spki(cert), **kw)  # type: ignore[arg-type]
-
-
-def other_pin() -> PinEntry:
-    return pin(root_of(trustme.CA()), backup=True)
-
-
-@pytest.fixture(scope="module")
-def pki() -> tuple[trustme.CA, trustme.CA, tuple[x509.Certificate, ...]]:
-    """A root, an intermediate under it, and a leaf+intermediate chain as a server sends it."""
-    root = trustme.CA()
-    intermediate = root.create_child_ca()
-    served = certs(intermediate.issue_cert("api.test").cert_chain_pems)
-    assert len(served) == 2
-    return root, intermediate, served
-
-
-def offline(
-    tmp_path: Path,
-    root: trustme.CA,
-    served: tuple[x509.Certificate, ...],
-    pins: Sequence[PinEntry],
-    **host: object,
-) -> HostResult:
-    """Run the whole verify pipeline on a saved chain, trusting `root`."""
-    ca = tmp_path / "root.pem"
-    root.cert_pem.write_to_path(str(ca))
-    entry = HostEntry("api.test", pins=tuple(pins), **host)  # type: ignore[arg-type]
-    pin_file = PinFile(tmp_path / "pins.toml", defaults=Defaults(ca_file=ca), hosts=(entry,))
-    result = verify(pin_file, pin_file.hosts, VerifyOptions(), NOW, chain=served)
-    return result.hosts[0]
-
-
-class TestOkHttpRule:
-    def test_leaf_pin_matches(self, tmp_path: Path, pki) -> None:
-        """A pin of the leaf key passes."""
-        root, _, served = pki
-        host = offline(tmp_path, root, served, [pin(served[0]), other_pin()])
-        assert (host.status, host.ok, host.matched) == ("pass", True, pin(served[0]))
-
-    def test_unknown_pin_fails(self, tmp_path: Path, pki) -> None:
-        """The failing twin: a pin of an unrelated key is a pin-mismatch."""
-        root, _, served = pki
-        host = offline(tmp_path, root, served, [other_pin()])
-        assert (host.status, host.ok, host.matched) == ("pin-mismatch", False, None)
-        assert host.error == "no pin matches the chain"
-
-    def test_intermediate_pin_matches(self, tmp_path: Path, pki) -> None:
-        """A pin on the intermediate passes, as in OkHttp."""
-        root, _, served = pki
-        host = offline(tmp_path, root, served, [pin(served[1], level="intermediate")])
-        assert host.status == "pass"
-
-    def test_unserved_anchor_pin_matches(self, tmp_path: Path, pki) -> None:
-        """A pin on the root the server never sent matches: validation reached it."""
-        root, _, served = pki
-        host = offline(tmp_path, root, served, [pin(root_of(root), level="root")])
-        assert host.status == "pass"
-        assert [c.served for c in host.chain] == [True, True, False]
-        assert host.chain[-1].spki == spki(root_of(root))
-
-    def test_anchor_pin_without_validation_fails(self, tmp_path: Path, pki) -> None:
-        """With verify_chain = false only the served chain counts, so the root pin fails."""
-        root, _, served = pki
-        pins = [pin(root_of(root), level="root")]
-        host = offline(tmp_path, root, served, pins, verify_chain=False)
-        assert host.status == "pin-mismatch"
-        assert [c.served for c in host.chain] == [True, True]
-
-    def test_served_certificate_off_the_path_never_matches(self, tmp_path: Path, pki) -> None:
-        """A certificate the server appends but validation does not use cannot satisfy a pin."""
-        root, _, served = pki
-        stray = root_of(trustme.CA())
-        host = offline(tmp_path, root, (*served, stray), [pin(stray)])
-        assert host.status == "pin-mismatch"
-        assert spki(stray) not in [c.spki for c in host.chain]
-
-    def test_expired_pin_never_matches(self, tmp_path: Path, pki) -> None:
-        """A pin past its expires date does not match even the right key."""
-        root, _, served = pki
-        yesterday = TODAY - timedelta(days=1)
-        host = offline(tmp_path, root, served, [pin(served[0], expires=yesterday)])
-        assert host.status == "pin-mismatch"
-        assert any("expired on" in w for w in host.warnings)
-
-    def test_pin_matches_on_its_expiry_day(self, tmp_path: Path, pki) -> None:
-        """The twin: a pin is good through its expires day."""
-        root, _, served = pki
-        host = offline(tmp_path, root, served, [pin(served[0], expires=TODAY), other_pin()])
-        assert host.status == "pass"
-
-    def test_cert_pin_matches_certificate_hash(self, tmp_path: Path, pki) -> None:
-        """A cert pin is the hash of the whole certificate."""
-        root, _, served = pki
-        fingerprint = compute(served[0].public_bytes(Encoding.DER))
-        host = offline(tmp_path, root, served, [PinEntry(fingerprint, kind="cert")])
-        assert host.status == "pass"
-
-    def test_cert_kind_does_not_match_spki_hash(self, tmp_path: Path, pki) -> None:
-        """The twin: an SPKI hash declared as kind = cert matches nothing."""
-        root, _, served = pki
-        host = offline(tmp_path, root, served, [PinEntry(spki(served[0]), kind="cert")])
-        assert host.status == "pin-mismatch"
-
-    @pytest.mark.parametrize("alg", ["sha384", "sha512", "sha1"])
-    def test_other_hash_algorithms_match(self, tmp_path: Path, pki, alg: str) -> None:
-        """Pins are compared with their own algorithm, sha1 included (with a warning)."""
-        root, _, served = pki
-        host = offline(tmp_path, root, served, [PinEntry(spki(served[0], alg))])
-        assert host.status == "pass"
-        assert any("sha1" in w for w in host.warnings) == (alg == "sha1")
-
-    def test_unvalidated_pin_on_a_genuine_chain_matches(self, tmp_path: Path, pki) -> None:
-        """With verify_chain = false, the leaf's real issuer served after it may match a pin."""
-        _, _, served = pki
-        pins = [pin(served[1], level="intermediate")]
-        host = offline(tmp_path, trustme.CA(), served, pins, verify_chain=False)
-        assert host.status == "pass"
-
-    @pytest.mark.parametrize("appended", ["leaf", "leaf+intermediate", "intermediate"])
-    def test_appended_genuine_certificates_never_match_unvalidated(
-        self, tmp_path: Path, pki, appended: str
-    ) -> None:
-        """The twin: copies of the genuine chain after an attacker's leaf never satisfy a pin."""
-        _, _, genuine = pki
-        evil = certs(trustme.CA().issue_cert("api.test").cert_chain_pems)
-        copies = {"leaf": genuine[:1], "leaf+intermediate": genuine, "intermediate": genuine[1:]}
-        served = evil + copies[appended]
-        pins = [pin(cert) for cert in genuine]
-        host = offline(tmp_path, trustme.CA(), served, pins, verify_chain=False)
-        assert (host.status, host.matched) == ("pin-mismatch", None)
-        assert [c.spki for c in host.chain] == [spki(evil[0])]
-
-    def test_unvalidated_chain_stops_at_the_first_break(self, pki) -> None:
-        """Issuers count link by link in served order; one stray certificate ends the chain."""
-        _, _, (leaf, intermediate) = pki
-        stray = root_of(trustme.CA())
-        rule = OkHttpRule()
-        assert rule.considered(Presented((leaf, intermediate, stray), None)) == (leaf, intermediate)
-        assert rule.considered(Presented((leaf, stray, intermediate), None)) == (leaf,)
-        assert rule.considered(Presented((intermediate, leaf), None)) == (intermediate,)
-
-    def test_rule_is_replaceable(self, pki) -> None:
-        """The rule is a part: the OkHttp one looks at the path when there is one."""
-        _, _, served = pki
-        rule = OkHttpRule()
-        assert rule.considered(Presented(served, None)) == served
-        assert rule.match([pin(served[1])], Presented(served, served[:1]), TODAY) is None
-
-
-class TestChecks:
-    def test_untrusted_chain(self, tmp_path: Path, pki) -> None:
-        """A chain from another CA is untrusted even when a pin would match."""
-        _, _, served = pki
-        host = offline(tmp_path, trustme.CA(), served, [pin(served[0])])
-        assert (host.status, host.ok) == ("untrusted", False)
-        assert host.error
-
-    def test_untrusted_chain_ignored_without_verify_chain(self, tmp_path: Path, pki) -> None:
-        """The twin: verify_chain = false pins by key alone and passes."""
-        _, _, served = pki
-        pins = [pin(served[0]), other_pin()]
-        host = offline(tmp_path, trustme.CA(), served, pins, verify_chain=False)
-        assert host.status == "pass"
-
-    def test_hostname_mismatch(self, tmp_path: Path, pki) -> None:
-        """A trusted chain for another name is a hostname-mismatch."""
-        root, _, served = pki
-        host = offline(tmp_path, root, served, [pin(served[0])], servername="other.test")
-        assert host.status == "hostname-mismatch"
-        assert "other.test" in (host.error or "")
-
-    def test_tls_policy(self) -> None:
-        """min_tls and forward secrecy are enforced; an unknown protocol fails closed."""
-        tls12 = Observed((), TlsInfo("TLSv1.2", "ECDHE-RSA-AES128-GCM-SHA256"), True)
-        assert tls_policy_error(tls12, "1.2", True) is None
-        assert "below min_tls" in (tls_policy_error(tls12, "1.3", True) or "")
-        rsa = Observed((), TlsInfo("TLSv1.2", "AES128-GCM-SHA256"), False)
-        assert "forward secrecy" in (tls_policy_error(rsa, "1.2", True) or "")
-        assert tls_policy_error(rsa, "1.2", False) is None
-        odd = Observed((), TlsInfo("SSLv3", "RC4-MD5"), True)
-        assert tls_policy_error(odd, "1.0", False) is not None
-        assert tls_policy_error(Observed(()), "1.3", True) is None
-
-
-class TestWarnings:
-    def test_pin_file_warnings(self) -> None:
-        """Expired, soon-expiring and sha1 pins are each named, with their line."""
-        digest = bytes(range(1, 21))
-        pins = [
-            PinEntry(Pin("sha256", bytes(range(32))), expires=TODAY - timedelta(days=3), line=4),
-            PinEntry(Pin("sha256", bytes(range(1, 33))), expires=TODAY + timedelta(days=5)),
-            PinEntry(Pin("sha1", digest)),
-            PinEntry(Pin("sha256", bytes(range(2, 34))), expires=TODAY + timedelta(days=90)),
-        ]
-        warnings = pin_warnings(pins, TODAY, 30)
-        assert len(warnings) == 3
-        assert "(line 4) expired on" in warnings[0]
-        assert "expires in 5 days" in warnings[1]
-        assert "sha1" in warnings[2]
-
-    def test_no_backup_pin(self, pki) -> None:
-        """Every pin matching the current chain means no backup: a warning."""
-        _, _, served = pki
-        assert "no backup pin" in chain_warnings([pin(served[0])], served, NOW, 0)[0]
-        assert chain_warnings([pin(served[0]), other_pin()], served, NOW, 0) == ()
-
-    def test_expired_pin_is_no_backup(self, pki) -> None:
-        """A backup that has expired no longer counts as one."""
-        _, _, served = pki
-        stale = replace(other_pin(), expires=TODAY - timedelta(days=1))
-        assert chain_warnings([pin(served[0]), stale], served, NOW, 0)
-
-    def test_leaf_expiring(self) -> None:
-        """A leaf expiring within warn_days is a warning; later is not."""
-        ca = trustme.CA()
-        soon = certs(ca.issue_cert("a.test", not_after=NOW + timedelta(days=10)).cert_chain_pems)
-        pins = [pin(soon[0]), other_pin()]
-        assert "expires in" in chain_warnings(pins, soon, NOW, 30)[0]
-        assert chain_warnings(pins, soon, NOW, 5) == ()
-
-    def test_strict_fails_a_pass_with_warnings(self, tmp_path: Path, pki) -> None:
-        """--strict turns warnings into a failure (exit 1); without it the host passes."""
-        root, _, served = pki
-        entry = HostEntry("api.test", pins=(pin(served[0]),))
-        ca = tmp_path / "root.pem"
-        root.cert_pem.write_to_path(str(ca))
-        pin_file = PinFile(tmp_path / "p.toml", defaults=Defaults(ca_file=ca), hosts=(entry,))
-        lax = verify(pin_file, pin_file.hosts, VerifyOptions(), NOW, chain=served)
-        strict = verify(pin_file, pin_file.hosts, VerifyOptions(strict=True), NOW, chain=served)
-        assert (lax.hosts[0].ok, lax.exit_code) == (True, ExitCode.OK)
-        assert lax.hosts[0].warnings
-        assert (strict.hosts[0].status, strict.hosts[0].ok) == ("pass", False)
-        assert strict.exit_code == ExitCode.FAILED
-        assert (strict.hosts[0].error or "").startswith("--strict")
 
 
 def _entry(name: str) -> HostEntry:
@@ -304,14 +40,14 @@ class TestPool:
             yield Wait(None, until=time.monotonic() + 0.01)
             if entry.host == "a.test":
                 raise RuntimeError("boom")
-            return HostResult(entry, "pass")
+            return host_result(entry, "pass")
 
         errors: list[BaseException] = []
         results = run_pool(hosts, check, VerifyOptions(), lambda _: None, errors)
         assert [r.status for r in results] == ["tls-error", "pass"]
         assert results[0].internal
         assert "RuntimeError: boom" in (results[0].error or "")
-        assert VerifyResult(tuple(results), Path("p")).exit_code == ExitCode.FAILED
+        assert VerifyResult(tuple(results), Path("p"), NOW).exit_code == ExitCode.FAILED
         assert len(errors) == 1
 
     def test_a_host_still_waited_on_at_its_deadline_is_a_timeout(self) -> None:
@@ -324,9 +60,9 @@ class TestPool:
                 if entry.host == "stuck.test":
                     yield Wait(silent, doing="during the TLS handshake")
                 yield Wait(None, until=time.monotonic() + 0.05)
-                return HostResult(entry, "pass")
+                return host_result(entry, "pass")
             except ConnectError as exc:
-                return HostResult(entry, "timeout", str(exc))
+                return host_result(entry, "timeout", str(exc))
             finally:
                 closed.append(entry.host)  # where a real check closes its socket
 
@@ -359,8 +95,8 @@ class TestPool:
                 yield Wait(silent, doing="while retrying")
             except ConnectError as exc:
                 thrown.append(time.monotonic())
-                return HostResult(entry, "timeout", str(exc))
-            return HostResult(entry, "pass")
+                return host_result(entry, "timeout", str(exc))
+            return host_result(entry, "pass")
 
         started = time.monotonic()
         try:
@@ -386,8 +122,8 @@ class TestPool:
             try:
                 yield Wait(silent, doing="after computing")
             except ConnectError as exc:
-                return HostResult(entry, "timeout", str(exc))
-            return HostResult(entry, "pass")
+                return host_result(entry, "timeout", str(exc))
+            return host_result(entry, "pass")
 
         started = time.monotonic()
         try:
@@ -415,13 +151,13 @@ class TestPool:
                     while True:
                         yield Wait(busy, doing="while busy")
                 except ConnectError as exc:
-                    return HostResult(entry, "timeout", str(exc))
+                    return host_result(entry, "timeout", str(exc))
             yield COMPUTE
             try:
                 yield Wait(silent, doing="after computing")
             except ConnectError as exc:
-                return HostResult(entry, "timeout", str(exc))
-            return HostResult(entry, "pass")
+                return host_result(entry, "timeout", str(exc))
+            return host_result(entry, "pass")
 
         started = time.monotonic()
         try:
@@ -447,7 +183,7 @@ class TestPool:
             yield Wait(None, until=deadline - 0.05)  # the handshake ends just in time
             time.sleep(0.1)  # then the machine is busy past the deadline
             yield COMPUTE
-            return HostResult(entry, "pass")
+            return host_result(entry, "pass")
 
         results = run_pool(
             [_entry("busy.test")], check, VerifyOptions(timeout=0.2), lambda _: None, []
@@ -470,11 +206,11 @@ class TestPool:
                 try:
                     yield Wait(answer, doing="during the TLS handshake")
                 except ConnectError as exc:
-                    return HostResult(entry, "timeout", str(exc))
-                return HostResult(entry, "pass")
+                    return host_result(entry, "timeout", str(exc))
+                return host_result(entry, "pass")
             yield COMPUTE
             time.sleep(0.5)  # a long validation, past the other host's deadline
-            return HostResult(entry, "pass")
+            return host_result(entry, "pass")
 
         try:
             results = run_pool(
@@ -503,7 +239,7 @@ class TestPool:
             if entry.host == "broken.test":
                 yield Wait(closed)
             yield Wait(None, until=time.monotonic() + 0.01)
-            return HostResult(entry, "pass")
+            return host_result(entry, "pass")
 
         hosts = [_entry("broken.test"), _entry("fine.test")]
         results = run_pool(hosts, check, VerifyOptions(), lambda _: None, [])
@@ -552,7 +288,7 @@ class TestPool:
             peak[0] = max(peak[0], live[0])
             yield Wait(None, until=time.monotonic() + 0.02)
             live[0] -= 1
-            return HostResult(entry, "pass")
+            return host_result(entry, "pass")
 
         hosts = [_entry(f"h{i}.test") for i in range(12)]
         seen: list[str] = []
@@ -573,7 +309,7 @@ class TestPool:
                 yield Wait(pipes[int(entry.host[1])][0], doing="during the TLS handshake")
             except ConnectError:
                 ends.append(time.monotonic())
-            return HostResult(entry, "timeout")
+            return host_result(entry, "timeout")
 
         started = time.monotonic()
         try:
@@ -594,7 +330,8 @@ class TestPool:
     def test_connect_error_keeps_its_status(self, tmp_path: Path) -> None:
         """A ConnectError's status is the host's; an unknown status fails as tls-error."""
         from pinctl.net.targets import parse_target
-        from pinctl.verify.run import check_host
+        from pinctl.verify.evidence import Subject
+        from pinctl.verify.pipeline import check_host
 
         entry = _entry("a.test")
         pin_file = PinFile(tmp_path / "p.toml", hosts=(entry,))
@@ -608,7 +345,10 @@ class TestPool:
 
         target = parse_target("a.test:443")
         for given, expected in [("timeout", "timeout"), ("weird", "tls-error")]:
-            check = check_host(entry, target, pin_file, refuse(given), 0, (), VerifyOptions(), NOW)
+            subject = Subject(
+                entry, target, pin_file.defaults, (), OkHttpRule(), refuse(given), 0, NOW
+            )
+            check = check_host(subject)
             host = drive(check, 1)
             assert (host.status, host.exit_code) == (expected, ExitCode.UNREACHABLE)
 
@@ -626,8 +366,8 @@ class TestResult:
     )
     def test_exit_code_one_wins_over_three(self, statuses: list[str], code: ExitCode) -> None:
         """0 all pass, 3 only unchecked hosts, 1 as soon as one check failed; none is 1."""
-        hosts = tuple(HostResult(_entry(f"h{i}"), s) for i, s in enumerate(statuses))  # type: ignore[arg-type]
-        assert VerifyResult(hosts, Path("p")).exit_code == code
+        hosts = tuple(host_result(_entry(f"h{i}"), s) for i, s in enumerate(statuses))
+        assert VerifyResult(hosts, Path("p"), NOW).exit_code == code
 
 
 class TestSelection:
@@ -653,55 +393,6 @@ class TestSelection:
         """Verifying nothing must not pass: a pin file without hosts is an error."""
         with pytest.raises(InputError, match="no hosts"):
             select_hosts(PinFile(Path("pins.toml")), [])
-
-    def test_load_chain(self, tmp_path: Path, pki) -> None:
-        """A saved PEM chain loads leaf first; a file without certificates is refused."""
-        _, _, served = pki
-        saved = tmp_path / "chain.pem"
-        saved.write_bytes(b"".join(c.public_bytes(Encoding.PEM) for c in served))
-        assert load_chain(saved) == served
-        saved.write_text("not a chain\n")
-        with pytest.raises(InputError, match="holds no PEM certificates"):
-            load_chain(saved)
-        with pytest.raises(InputError, match="cannot read"):
-            load_chain(tmp_path / "missing.pem")
-
-
-class TestJUnit:
-    def test_attacker_text_cannot_break_the_report(self) -> None:
-        """Control characters in an error are replaced, so the XML always parses."""
-        bad = HostResult(_entry("a.test"), "pin-mismatch", "subject CN=\x00\x1b<&>\"'")
-        good = HostResult(_entry("b.test"), "pass", elapsed=0.25)
-        result = VerifyResult((bad, good), Path("pins.toml"), elapsed=1.5)
-        root = ET.fromstring(junit.to_xml(junit.verify_suite(result, NOW)))  # noqa: S314 — our own output
-        suite = root.find("testsuite")
-        assert suite is not None
-        assert (suite.get("tests"), suite.get("failures"), suite.get("time")) == ("2", "1", "1.500")
-        cases = suite.findall("testcase")
-        assert [c.get("name") for c in cases] == ["a.test:443", "b.test:443"]
-        failure = cases[0].find("failure")
-        assert failure is not None
-        assert failure.get("type") == "pin-mismatch"
-        assert failure.get("message") == "pin-mismatch: subject CN=\ufffd\ufffd<&>\"'"
-        assert cases[1].find("failure") is None
-        assert cases[1].get("time") == "0.250"
-
-    def test_mismatch_details(self) -> None:
-        """Pins in the mismatch details show kind, level, expiry and line."""
-        from pinctl.verify.run import ChainCert, failure_details
-
-        entry = HostEntry(
-            "a.test",
-            pins=(PinEntry(Pin("sha256", bytes(range(32))), expires=date(2030, 1, 2), line=7),),
-        )
-        leaf = certs(trustme.CA().issue_cert("a.test", common_name="a.test").cert_chain_pems)[0]
-        chain = (ChainCert(leaf, True),)
-        host = HostResult(entry, "pin-mismatch", "no pin matches the chain", chain=chain)
-        lines = failure_details(host)
-        assert lines[1] == "  Peer certificate chain:"
-        assert lines[2] == f"    {spki(leaf)}: {leaf.subject.rfc4514_string()}"
-        assert lines[3] == "  Pinned certificates for a.test:443:"
-        assert lines[4].endswith("(spki, leaf, expires 2030-01-02, line 7)")
 
 
 class TestStuckResolver:
@@ -741,64 +432,3 @@ class TestStuckResolver:
         assert result.hosts[0].error == "timed out after 0.5 s while resolving stuck.test"
         assert result.hosts[1].elapsed < 0.5, "the good host did not wait for the stuck one"
         assert time.monotonic() - started < 0.5 + 0.4
-
-
-class TestRetryPolicy:
-    def test_deadline_in_a_retry_pause_reports_the_failure_retried(self) -> None:
-        """A loop that overruns the deadline while a host waits to retry names the refusal."""
-        from pinctl.net.steps import timed_out
-        from pinctl.net.targets import parse_target
-        from pinctl.verify.observation import live
-        from tests.support.servers import closed_port
-
-        target = parse_target(f"127.0.0.1:{closed_port()}")
-        observe = live([target], timeout=5, retries=3, proxy=None, environ={})
-        steps = observe(target, time.monotonic() + 5)
-        wait = next(steps)
-        while wait.doing != "before a retry":  # the real refused connection, step by step
-            time.sleep(0.01)
-            wait = steps.send(None)
-        with pytest.raises(ConnectError) as info:
-            steps.throw(timed_out(5, wait.doing))
-        assert info.value.status == "unreachable"
-        assert str(info.value).startswith("connection refused when connecting to 127.0.0.1:")
-        assert "attempts" not in str(info.value), "one attempt was made"
-
-    @pytest.mark.parametrize(
-        ("error", "retries", "calls", "status"),
-        [
-            (ConnectError("connection refused", retryable=True), 1, 2, "pass"),
-            (ConnectError("connection refused", retryable=True), 0, 1, "unreachable"),
-            (ConnectError("reset", "tls-error", retryable=True), 2, 2, "pass"),
-            (ConnectError("timed out", "timeout"), 3, 1, "timeout"),
-        ],
-    )
-    def test_only_refused_or_reset_is_retried(
-        self, monkeypatch, tmp_path, error, retries, calls, status
-    ) -> None:
-        """A refused or reset first attempt is retried up to --retries; a timeout never is."""
-        from pinctl.net import tls
-        from tests.support.servers import server_context, tls_server
-
-        ca = trustme.CA()
-        leaf = ca.issue_cert("localhost")
-        served = certs(leaf.cert_chain_pems)
-        real, attempts = tls.handshake_steps, []
-
-        def flaky(target, options):  # type: ignore[no-untyped-def]
-            attempts.append(time.monotonic())
-            if len(attempts) == 1:
-                raise error
-            return (yield from real(target, options))
-
-        monkeypatch.setattr(tls, "handshake_steps", flaky)
-        with tls_server(server_context(leaf)) as server:
-            ca_path = tmp_path / "ca.pem"
-            ca.cert_pem.write_to_path(str(ca_path))
-            entry = HostEntry("localhost", server.port, pins=(pin(served[0]), other_pin()))
-            pins = PinFile(tmp_path / "p.toml", defaults=Defaults(ca_file=ca_path), hosts=(entry,))
-            options = VerifyOptions(timeout=3, retries=retries)
-            result = verify(pins, pins.hosts, options, NOW)
-        assert (result.hosts[0].status, len(attempts)) == (status, calls)
-        pauses = [later - earlier for earlier, later in itertools.pairwise(attempts)]
-        assert all(pause >= 0.1 for pause in pauses), "a retry waits before it dials again"
