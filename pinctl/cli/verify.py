@@ -43,10 +43,10 @@ from pinctl.verify.run import DEFAULT_CONCURRENCY
 )
 @click.option(
     "--concurrency",
-    type=click.IntRange(1, 512),
+    type=click.IntRange(min=1),
     default=DEFAULT_CONCURRENCY,
-    show_default=True,
-    help="At most N hosts checked at once (a hung host holds a slot for --timeout).",
+    help="At most N hosts checked at once. [default: as many as the descriptor limit "
+    "(ulimit -n) allows; a larger N is capped to it]",
 )
 @click.option(
     "--retries",
@@ -74,7 +74,7 @@ def command(
     timeout: float,
     proxy: str | None,
     ca_file: str | None,
-    concurrency: int,
+    concurrency: int | None,
     retries: int,
     strict: bool,
     chain_file: str | None,
@@ -97,6 +97,7 @@ def command(
       pinctl verify -o json | jq '.hosts[] | select(.ok | not)'
       pinctl verify api.example.com --chain saved.pem
     """
+    from pinctl.net import pool
     from pinctl.output.terminal import Sink
     from pinctl.output.verify import RENDERERS, progress
     from pinctl.pinfile import model as pinfile
@@ -114,6 +115,7 @@ def command(
     if junit_xml is not None:
         _check_report_path(junit_xml)
     chain = load_chain(Path(chain_file)) if chain_file is not None else None
+    capped = pool.bound(concurrency).notice
     options = core.VerifyOptions(
         timeout=timeout,
         retries=retries,
@@ -136,8 +138,14 @@ def command(
             # The checks ran and are reported, but CI lost its artefact: fail closed.
             lost = f"{exc}; the hosts were checked, but no JUnit report was written"
             result = replace(result, lost_report=lost)
-            return Outcome(result, RENDERERS[output], result.exit_code, errors=(lost,))
-    return Outcome(result, RENDERERS[output], result.exit_code)
+            return Outcome(
+                result, RENDERERS[output], result.exit_code, _notes(capped), errors=(lost,)
+            )
+    return Outcome(result, RENDERERS[output], result.exit_code, _notes(capped))
+
+
+def _notes(notice: str | None) -> tuple[str, ...]:
+    return (notice,) if notice else ()
 
 
 def _check_report_path(junit_xml: str) -> None:

@@ -16,7 +16,7 @@ import functools
 import os
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -90,6 +90,40 @@ def handshake(target: Target, options: ConnectOptions) -> Handshake:
     return drive(handshake_steps(target, options), options.timeout)
 
 
+def handshake_all(
+    targets: Sequence[Target], options: Sequence[ConnectOptions], concurrency: int | None = None
+) -> list[Handshake | ConnectError]:
+    """Handshake with every target at once on the pool; in input order, each its own result.
+
+    A failure that is not the target's (a bug) is raised once the others are done.
+    """
+    from pinctl.net.pool import run_pool
+
+    def check(index: int, deadline: float) -> Steps[Handshake | ConnectError]:
+        try:
+            return (yield from handshake_steps(targets[index], options[index]))
+        except ConnectError as exc:
+            return exc
+
+    crashes: list[Exception] = []
+
+    def failed(index: int, exc: Exception) -> ConnectError:
+        crashes.append(exc)
+        return ConnectError(str(exc))
+
+    results = run_pool(
+        range(len(targets)),
+        check,
+        timeout=max((o.timeout for o in options), default=0.0),
+        concurrency=concurrency,
+        failed=failed,
+        on_done=lambda _: None,
+    )
+    if crashes:
+        raise crashes[0]
+    return results
+
+
 def handshake_steps(target: Target, options: ConnectOptions) -> Steps[Handshake]:
     """The handshake as waits, for a driver that owns the deadline (`options.timeout`)."""
     if options.proxy:
@@ -114,7 +148,10 @@ def _dial(host: str, port: int, family: int | None, via: str) -> Steps[socket.so
     addresses = yield from _resolve(host, port, family)
     last: ConnectError | None = None
     for af, address in addresses:
-        sock = socket.socket(af, socket.SOCK_STREAM)
+        try:
+            sock = socket.socket(af, socket.SOCK_STREAM)
+        except OSError as exc:
+            raise _no_descriptor(exc, f"a socket to {via or where}") from None
         sock.setblocking(False)
         try:
             yield from _connect(sock, address, f"when connecting to {via or where}")
@@ -141,7 +178,10 @@ def _resolve(
     failed: list[OSError] = []
     # getaddrinfo cannot be interrupted, so it runs in a thread that says it is done on a
     # pipe; the waiter stops waiting at the deadline and the thread's answer is dropped.
-    ready, done = os.pipe()
+    try:
+        ready, done = os.pipe()
+    except OSError as exc:
+        raise _no_descriptor(exc, f"a pipe to resolve {host}") from None
 
     def lookup() -> None:
         try:
@@ -343,6 +383,17 @@ def _socket_error(exc: OSError, doing: str) -> ConnectError:
     if code in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
         return ConnectError(f"{exc.strerror} {doing}; check the address and -4/-6")
     return ConnectError(f"{exc.strerror or exc} {doing}")
+
+
+def _no_descriptor(exc: OSError, what: str) -> ConnectError:
+    """EMFILE or ENFILE: this host could not be checked, which says nothing against it."""
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        whose = "this process's" if exc.errno == errno.EMFILE else "the system's"
+        return ConnectError(
+            f"cannot open {what}: {whose} limit of open files is reached; "
+            "raise it (ulimit -n) or check fewer hosts at once"
+        )
+    return ConnectError(f"cannot open {what}: {exc.strerror or exc}")
 
 
 def _during_tls(exc: ConnectError) -> ConnectError:

@@ -42,10 +42,9 @@ Status = Literal[
 UNCHECKED: frozenset[str] = frozenset({"unreachable", "timeout", "tls-error"})
 """Statuses of a host that could not be checked: exit 3 unless something failed."""
 
-DEFAULT_CONCURRENCY = 32
-"""Hosts in flight. A hung host holds its slot for the whole timeout: 32 keeps a run with up
-to ~30 hung hosts to one timeout (bench/verify_many: 200 hosts, 20 hung, --timeout 2:
-2.7 s; with 16 slots, 4.4 s). Slots cost a socket each, not a thread."""
+DEFAULT_CONCURRENCY: int | None = None
+"""Hosts in flight: None follows the descriptor limit (`pinctl.net.pool.bound`), so that
+hung hosts, which hold a socket each until their timeout, never keep the others waiting."""
 _TLS_VERSIONS = {"TLSv1": (1, 0), "TLSv1.1": (1, 1), "TLSv1.2": (1, 2), "TLSv1.3": (1, 3)}
 
 
@@ -131,7 +130,7 @@ class VerifyResult:
 class VerifyOptions:
     timeout: float = 10.0
     retries: int = 1
-    concurrency: int = DEFAULT_CONCURRENCY
+    concurrency: int | None = DEFAULT_CONCURRENCY
     strict: bool = False
     ca_file: Path | None = None
     """Overrides the pin file's ca_file for every host."""
