@@ -45,8 +45,8 @@ from pinctl.verify.run import DEFAULT_CONCURRENCY
     "--concurrency",
     type=click.IntRange(min=1),
     default=DEFAULT_CONCURRENCY,
-    help="At most N hosts checked at once. [default: as many as the descriptor limit "
-    "(ulimit -n) allows; a larger N is capped to it]",
+    help="At most N hosts checked at once; more than the descriptor limit (ulimit -n) "
+    "allows is capped to it. [default: 1024, or what the limit allows]",
 )
 @click.option(
     "--retries",

@@ -46,6 +46,10 @@ RESERVED_DESCRIPTORS = 32
 """Kept out of the pool: standard streams, the pin file, CA files, report files."""
 DESCRIPTORS_PER_CHECK = 2
 """A check holds one socket at a time, or the two ends of a DNS lookup's pipe."""
+DEFAULT_CEILING = 1024
+"""Checks in flight when the user sets no --concurrency, however high the descriptor limit:
+each handshake in flight holds tens of kilobytes of OpenSSL state, and one server behind
+many names should not get more handshakes at once than it can answer within a timeout."""
 _LONGEST_POLL_MS = 3_600_000
 """poll() takes a C int of milliseconds: a longer deadline is waited for in hours."""
 
@@ -80,14 +84,16 @@ class Bound:
 
 
 def bound(requested: int | None = None) -> Bound:
-    """Checks in flight: what the descriptor limit allows, or fewer if `requested` says so."""
+    """Checks in flight: `requested`, else `DEFAULT_CEILING`, and never more than the
+    descriptor limit allows."""
     import resource
 
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY or soft > 1 << 20:
         soft = 1 << 20
     allowed = max(1, (soft - RESERVED_DESCRIPTORS) // DESCRIPTORS_PER_CHECK)
-    checks = allowed if requested is None else max(1, min(requested, allowed))
+    wanted = DEFAULT_CEILING if requested is None else requested
+    checks = max(1, min(wanted, allowed))
     return Bound(checks, soft, requested)
 
 
@@ -109,8 +115,8 @@ def run_pool(
     failed: Callable[[T, Exception], R],
     on_done: Callable[[R], None],
 ) -> list[R]:
-    """Run `check(item, deadline)` for every item, at most `concurrency` at once (None: as
-    many as the descriptor limit allows, which also caps a number given).
+    """Run `check(item, deadline)` for every item, at most `concurrency` at once (None: the
+    default `bound`); the descriptor limit caps either.
 
     Results come back in input order; `on_done` sees each as it ends. An exception in
     a check becomes `failed(item, exc)`: fail closed, whatever it was.

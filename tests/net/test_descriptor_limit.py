@@ -8,11 +8,13 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
+import pytest
 import trustme
 
 import pinctl
-from tests.support.servers import server_context, tls_server
+from tests.support.servers import closed_port, server_context, tls_server
 
 HOSTS = 40
 
@@ -111,3 +113,29 @@ def test_hosts_without_a_descriptor_could_not_be_checked(
         f"cannot open a socket to 127.0.0.1:{server.port}: this process's limit of open "
         "files is reached; raise it (ulimit -n) or check fewer hosts at once"
     }
+
+
+@pytest.mark.parametrize(("concurrency", "capped"), [("1000000", True), ("2", False)])
+def test_a_concurrency_the_limit_cannot_allow_is_capped_with_a_notice(
+    run: Any, tmp_path: Path, concurrency: str, capped: bool
+) -> None:
+    """verify --concurrency above what the descriptor limit allows runs capped and says so on
+    stderr, with the limit; a value within it is used silently."""
+    from pinctl.net.pool import bound
+
+    pins = tmp_path / "pins.toml"
+    backup = "sha256/" + "n" * 42 + "o="
+    pins.write_text(
+        f"version = 1\n[[hosts]]\nhost = '127.0.0.1'\nport = {closed_port()}\n"
+        f"pins = [{{ pin = '{backup}' }}]\n"
+    )
+    result = run(["verify", "--pin-file", str(pins), "--concurrency", concurrency, "-o", "json"])
+    assert result.exit_code == 3
+    limit = bound(int(concurrency))
+    notice = (
+        f"pinctl: warning: --concurrency {concurrency} is capped to {limit.checks}: the "
+        f"descriptor limit (ulimit -n) is {limit.descriptors}; raise it to check more hosts "
+        "at once\n"
+    )
+    assert (notice in result.stderr) is capped
+    assert "warning" not in result.stderr or capped

@@ -57,11 +57,17 @@ def _bounds_under(limit: int) -> dict[str, object]:
 
 
 def test_checks_in_flight_follow_the_descriptor_limit() -> None:
-    """With no --concurrency the pool runs as many checks as the descriptor limit allows."""
-    under_256 = _bounds_under(256)
-    under_1024 = _bounds_under(1024)
-    assert under_256["default"] == (256 - 32) // 2
-    assert under_1024["default"] == (1024 - 32) // 2
+    """With no --concurrency the pool runs as many checks as the descriptor limit allows,
+    up to its default ceiling; a high limit does not raise it further."""
+    import resource
+
+    from pinctl.net.pool import DEFAULT_CEILING
+
+    assert _bounds_under(256)["default"] == (256 - 32) // 2
+    assert _bounds_under(1024)["default"] == (1024 - 32) // 2
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard == resource.RLIM_INFINITY or hard >= 4 * DEFAULT_CEILING:
+        assert _bounds_under(4 * DEFAULT_CEILING)["default"] == DEFAULT_CEILING
 
 
 def test_a_concurrency_above_the_limit_is_capped_with_a_notice() -> None:
