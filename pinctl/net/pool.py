@@ -122,9 +122,9 @@ def run_pool(
     a check becomes `failed(item, exc)`: fail closed, whatever it was.
     """
     limit = bound(concurrency).checks
-    # A duration the CLI should have refused must still not crash poll() or hang: nan has
-    # no order, so it is read as no deadline at all, like inf.
-    timeout = math.inf if math.isnan(timeout) else timeout
+    # A duration the CLI should have refused must still neither crash poll() nor hang: nan
+    # can be neither met nor overslept, so it is read as zero and every wait times out.
+    timeout = 0.0 if math.isnan(timeout) else timeout
     # poll, not selectors: its registrations live in this process (no system call per
     # wait), and a check waits several times per handshake.
     poller = select.poll()

@@ -60,7 +60,8 @@ def timed_out(seconds: float, doing: str) -> ConnectError:
 
 def drive(steps: Steps[R], timeout: float) -> R:
     """Run `steps` to the end in this thread, with one deadline for all its waits."""
-    deadline = time.monotonic() + (math.inf if math.isnan(timeout) else timeout)
+    # nan can be neither met nor overslept: read as zero, every wait times out (as in the pool).
+    deadline = time.monotonic() + (0.0 if math.isnan(timeout) else timeout)
     try:
         wait = next(steps)
         while True:
