@@ -43,8 +43,9 @@ UNCHECKED: frozenset[str] = frozenset({"unreachable", "timeout", "tls-error"})
 """Statuses of a host that could not be checked: exit 3 unless something failed."""
 
 DEFAULT_CONCURRENCY: int | None = None
-"""Hosts in flight: None follows the descriptor limit (`pinctl.net.pool.bound`), so that
-hung hosts, which hold a socket each until their timeout, never keep the others waiting."""
+"""Hosts in flight: None is the pool's default (`pinctl.net.pool.bound`), which follows the
+descriptor limit, so that hung hosts, which hold a socket each until their timeout, never
+keep the others waiting."""
 _TLS_VERSIONS = {"TLSv1": (1, 0), "TLSv1.1": (1, 1), "TLSv1.2": (1, 2), "TLSv1.3": (1, 3)}
 
 
