@@ -2,20 +2,18 @@
 
 This is the only module that imports pyOpenSSL. It verifies nothing (VERIFY_NONE), so a
 broken server can still be inspected; validation happens afterwards in `pinctl.pki.validation` on
-cryptography objects. Every step, DNS included, is a `Wait` in a generator (see
-`pinctl.net.steps`) and runs against one deadline: a silent or dripping server costs the
+cryptography objects. Every step, DNS included (`pinctl.net.resolver`), is a `Wait` in a
+generator (see `pinctl.net.steps`) and runs against one deadline: a silent or dripping server costs the
 timeout, never more. `connect_options` chooses the proxy for a target by curl's
 rules, which `pinctl.net.proxy` implements (its names are re-exported here).
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import functools
 import os
 import socket
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
@@ -27,8 +25,9 @@ from pinctl.net.proxy import Proxy as Proxy
 from pinctl.net.proxy import bypasses_proxy as bypasses_proxy
 from pinctl.net.proxy import parse_proxy as parse_proxy
 from pinctl.net.proxy import proxy_from_env as proxy_from_env
+from pinctl.net.resolver import descriptor_error, resolve
 from pinctl.net.steps import Steps, Wait, drive
-from pinctl.net.targets import Target, is_ip_address, join_host_port
+from pinctl.net.targets import Target, join_host_port
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -145,13 +144,13 @@ def handshake_steps(target: Target, options: ConnectOptions) -> Steps[Handshake]
 
 def _dial(host: str, port: int, family: int | None, via: str) -> Steps[socket.socket]:
     where = join_host_port(host, port)
-    addresses = yield from _resolve(host, port, family)
+    addresses = yield from resolve(host, port, family)
     last: ConnectError | None = None
     for af, address in addresses:
         try:
             sock = socket.socket(af, socket.SOCK_STREAM)
         except OSError as exc:
-            raise _no_descriptor(exc, f"a socket to {via or where}") from None
+            raise descriptor_error(exc, f"a socket to {via or where}") from None
         sock.setblocking(False)
         try:
             yield from _connect(sock, address, f"when connecting to {via or where}")
@@ -161,54 +160,8 @@ def _dial(host: str, port: int, family: int | None, via: str) -> Steps[socket.so
             if not isinstance(exc, ConnectError) or exc.status == "timeout":
                 raise
             last = exc  # refused or unreachable: try the next address
-    assert last is not None  # _resolve never returns an empty list
+    assert last is not None  # resolve never returns an empty list
     raise last
-
-
-def _resolve(
-    host: str, port: int, family: int | None
-) -> Steps[list[tuple[socket.AddressFamily, tuple[object, ...]]]]:
-    wanted = {4: socket.AF_INET, 6: socket.AF_INET6}.get(family or 0, socket.AF_UNSPEC)
-    if is_ip_address(host):
-        af = socket.AF_INET6 if ":" in host else socket.AF_INET
-        if wanted not in (socket.AF_UNSPEC, af):
-            raise ConnectError(f"{host} is not an IPv{family} address (-{family} was given)")
-        return [(af, (host, port))]
-    found: list[list[tuple[socket.AddressFamily, tuple[object, ...]]]] = []
-    failed: list[OSError] = []
-    # getaddrinfo cannot be interrupted, so it runs in a thread that says it is done on a
-    # pipe; the waiter stops waiting at the deadline and the thread's answer is dropped.
-    try:
-        ready, done = os.pipe()
-    except OSError as exc:
-        raise _no_descriptor(exc, f"a pipe to resolve {host}") from None
-
-    def lookup() -> None:
-        try:
-            infos = socket.getaddrinfo(host, port, wanted, socket.SOCK_STREAM)
-            found.append([(info[0], info[4]) for info in infos])
-        except (OSError, ValueError) as exc:  # UnicodeError is a ValueError
-            failed.append(OSError(getattr(exc, "strerror", None) or str(exc)))
-        finally:
-            with contextlib.suppress(OSError):  # nobody waits any more
-                os.write(done, b".")
-            os.close(done)
-
-    try:
-        threading.Thread(target=lookup, name="pinctl-dns", daemon=True).start()
-    except RuntimeError as exc:  # "can't start new thread": too many lookups stuck already
-        os.close(ready)
-        os.close(done)
-        raise ConnectError(f"cannot resolve {host}: {exc}") from None
-    try:
-        yield Wait(ready, doing=f"while resolving {host}")
-    finally:
-        os.close(ready)
-    if failed or not found or not found[0]:
-        reason = failed[0].args[-1] if failed and failed[0].args else "no address found"
-        family_note = f" (IPv{family} only)" if family else ""
-        raise ConnectError(f"cannot resolve {host}{family_note}: {reason}; check the name")
-    return found[0]
 
 
 def _connect(sock: socket.socket, address: tuple[object, ...], doing: str) -> Steps[None]:
@@ -386,17 +339,6 @@ def _socket_error(exc: OSError, doing: str) -> ConnectError:
     if code in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
         return ConnectError(f"{exc.strerror} {doing}; check the address and -4/-6")
     return ConnectError(f"{exc.strerror or exc} {doing}")
-
-
-def _no_descriptor(exc: OSError, what: str) -> ConnectError:
-    """EMFILE or ENFILE: this host could not be checked, which says nothing against it."""
-    if exc.errno in (errno.EMFILE, errno.ENFILE):
-        whose = "this process's" if exc.errno == errno.EMFILE else "the system's"
-        return ConnectError(
-            f"cannot open {what}: {whose} limit of open files is reached; "
-            "raise it (ulimit -n) or check fewer hosts at once"
-        )
-    return ConnectError(f"cannot open {what}: {exc.strerror or exc}")
 
 
 def _during_tls(exc: ConnectError) -> ConnectError:
