@@ -86,8 +86,8 @@ def test_a_concurrency_above_the_limit_is_capped_with_a_notice() -> None:
 def test_hung_checks_hold_back_no_other_check(
     pipes: list[tuple[int, int]], concurrency: int | None, overtaken: bool
 ) -> None:
-    """Checks that never get an answer do not keep the others from running: every answered
-    check ends before any hung one times out. With a small fixed bound they would."""
+    """Checks that never get an answer keep no other check from running (every answered one
+    ends before any hung one times out), as they would under a small fixed bound."""
     order: list[str] = []
 
     def check(item: int, deadline: float) -> Steps[str]:
