@@ -1,11 +1,12 @@
 """The handshake: reach a target (directly or through an HTTP proxy) and get its chain.
 
 This is the only module that imports pyOpenSSL. It verifies nothing (VERIFY_NONE), so a
-broken server can still be inspected; validation happens afterwards in `pinctl.pki.validation` on
-cryptography objects. Every step, DNS included (`pinctl.net.resolver`), is a `Wait` in a
-generator (see `pinctl.net.steps`) and runs against one deadline: a silent or dripping server costs the
-timeout, never more. `connect_options` chooses the proxy for a target by curl's
-rules, which `pinctl.net.proxy` implements (its names are re-exported here).
+broken server can still be inspected; validation happens afterwards in
+`pinctl.pki.validation` on cryptography objects. Every step, DNS included
+(`pinctl.net.resolver`), is a `Wait` in a generator (see `pinctl.net.steps`) and runs
+against one deadline: a silent or dripping server costs the timeout, never more.
+`connect_options` chooses the proxy for a target by curl's rules, which
+`pinctl.net.proxy` implements (its names are re-exported here).
 """
 
 from __future__ import annotations
