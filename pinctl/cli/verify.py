@@ -49,10 +49,10 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--concurrency",
-    type=click.IntRange(1, 512),
+    type=click.IntRange(min=1),
     default=DEFAULT_CONCURRENCY,
-    show_default=True,
-    help="At most N hosts checked at once (a hung host holds a slot for --timeout).",
+    help="At most N hosts checked at once; more than the descriptor limit (ulimit -n) "
+    "allows is capped to it. [default: 1024, or what the limit allows]",
 )
 @click.option(
     "--retries",
@@ -80,7 +80,7 @@ def command(
     timeout: float,
     proxy: str | None,
     ca_file: str | None,
-    concurrency: int,
+    concurrency: int | None,
     retries: int,
     strict: bool,
     chain_file: str | None,
@@ -103,6 +103,7 @@ def command(
       pinctl verify -o json | jq '.hosts[] | select(.ok | not)'
       pinctl verify api.example.com --chain saved.pem
     """
+    from pinctl.net import pool
     from pinctl.output.terminal import Sink
     from pinctl.output.verify import RENDERERS, progress
     from pinctl.pinfile import reader as pinfile
@@ -127,6 +128,7 @@ def command(
         )
         check_reports(reports)
     chain = load_chain(Path(chain_file)) if chain_file is not None else None
+    capped = pool.bound(concurrency).notice
     options = core.VerifyOptions(
         timeout=timeout,
         retries=retries,
@@ -143,7 +145,8 @@ def command(
     lost = _write(reports, result)
     if lost:  # the checks ran and are shown, but CI lost an artefact: fail closed
         result = replace(result, lost_reports=lost)
-    return Outcome(result, RENDERERS[output], result.exit_code, errors=lost)
+    notes = (capped,) if capped else ()
+    return Outcome(result, RENDERERS[output], result.exit_code, notes, errors=lost)
 
 
 def _write(reports: list[ReportFile[VerifyResult]], result: VerifyResult) -> tuple[str, ...]:

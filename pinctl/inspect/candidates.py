@@ -1,7 +1,8 @@
 """Adding a live host's pins: fetch each chain, validate it, choose the certificates.
 
 This is the one edit of the pin file that goes on the network and through the chain
-validator; once the pins are chosen it is `pinfile_edit.add_pins`, a pure text edit.
+validator; the handshakes run together on the pool, and once the pins are chosen it is
+`pinctl.pinfile.edit.add_pins`, a pure text edit.
 """
 
 from __future__ import annotations
@@ -42,17 +43,18 @@ def add_targets(
     Every target is fetched and checked before anything is written, so one untrusted
     chain refuses the whole command rather than leaving it half done.
     """
-    from pinctl.net.tls import handshake
+    from pinctl.net.tls import handshake_all
     from pinctl.pki.validation import load_roots, validate
 
     pin_file = edit.pin_file
     chains: list[tuple[Target, tuple[x509.Certificate, ...]]] = []
     failures = []
-    for target in targets:
-        try:
-            shake = handshake(target, connect(target))
-        except ConnectError as exc:
-            failures.append(SourceFailure(target.label, str(exc)))
+    # Every target's options first, so that a bad proxy URL is refused before any dial;
+    # then all the handshakes at once: the command takes one handshake's time, not N.
+    shakes = handshake_all(targets, [connect(target) for target in targets])
+    for target, shake in zip(targets, shakes, strict=True):
+        if isinstance(shake, ConnectError):
+            failures.append(SourceFailure(target.label, str(shake)))
             continue
         if not verify_chain:
             # Unvalidated, only the leaf and the issuers that really signed it count, as in

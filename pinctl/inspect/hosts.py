@@ -1,8 +1,8 @@
 """Live targets to reports: handshake, validate, and describe every certificate with its pins.
 
-Targets are inspected concurrently, since each costs a network round trip, and reported in
-the order given. A target that cannot be reached becomes a `SourceFailure`; the others are
-still reported.
+Targets run on the same pool as verify (`pinctl.net.pool`), since each costs a network
+round trip, and are reported in the order given. A target that cannot be reached becomes
+a `SourceFailure`; the others are still reported.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from pinctl.errors import ConnectError
 from pinctl.inspect.report import SourceFailure
+from pinctl.net.steps import COMPUTE, Steps
 from pinctl.net.targets import Target
 from pinctl.net.tls import ConnectOptions
 from pinctl.pki.entries import SourceReport, certificate_entry
@@ -22,20 +23,25 @@ if TYPE_CHECKING:
     from cryptography import x509
 
 OptionsFor = Callable[[Target], ConnectOptions]
+Inspected = SourceReport | SourceFailure
 
 
-def inspect(
+def inspect_steps(
     target: Target,
     options: ConnectOptions,
     roots: Sequence[x509.Certificate],
     hashes: tuple[HashAlg, ...],
     now: datetime,
-) -> SourceReport:
+) -> Steps[Inspected]:
     """Handshake and validate; entries are the served chain, then the anchor if not served."""
-    from pinctl.net.tls import handshake
+    from pinctl.net.tls import handshake_steps
     from pinctl.pki.validation import validate
 
-    shake = handshake(target, options)
+    try:
+        shake = yield from handshake_steps(target, options)
+    except ConnectError as exc:
+        return SourceFailure(target.label, str(exc))
+    yield COMPUTE
     verdict = validate(shake.chain, target.check_name, roots, now)
     entries = [certificate_entry(cert, i, hashes) for i, cert in enumerate(shake.chain)]
     if not verdict.anchor_served:
@@ -54,54 +60,31 @@ def inspect_all(
     roots: Sequence[x509.Certificate],
     hashes: tuple[HashAlg, ...],
     now: datetime,
-    concurrency: int = 8,
-) -> tuple[SourceReport | SourceFailure, ...]:
-    """Every target's report or failure, in input order; `options` may differ per target."""
+    concurrency: int | None = None,
+) -> tuple[Inspected, ...]:
+    """Every target's report or failure, in input order; `options` may differ per target.
 
-    def one(target: Target) -> SourceReport | SourceFailure:
-        chosen = options if isinstance(options, ConnectOptions) else options(target)
-        try:
-            return inspect(target, chosen, roots, hashes, now)
-        except ConnectError as exc:
-            return SourceFailure(target.label, str(exc))
+    Options are chosen for every target before any is dialled, so that a bad proxy URL is
+    a usage error having touched nothing. An error that is not the target's (a bug) is
+    raised here once the others are done, never lost.
+    """
+    from pinctl.net.pool import run_pool
 
-    if len(targets) <= 1 or concurrency <= 1:
-        return tuple(one(target) for target in targets)
-    return _concurrently(one, targets, concurrency)
+    chosen = [options if isinstance(options, ConnectOptions) else options(t) for t in targets]
+    crashes: list[Exception] = []
 
+    def failed(index: int, exc: Exception) -> Inspected:
+        crashes.append(exc)
+        return SourceFailure(targets[index].label, str(exc))
 
-def _concurrently(
-    work: Callable[[Target], SourceReport | SourceFailure],
-    targets: Sequence[Target],
-    concurrency: int,
-) -> tuple[SourceReport | SourceFailure, ...]:
-    """Daemon threads, not an executor: Ctrl-C must not wait for handshakes in flight."""
-    import threading
-
-    results: dict[int, SourceReport | SourceFailure] = {}
-    crashes: list[BaseException] = []
-    pending = iter(enumerate(targets))
-    lock = threading.Lock()
-
-    def worker() -> None:
-        while not crashes:
-            with lock:
-                index, target = next(pending, (-1, None))
-            if target is None:
-                return
-            try:
-                results[index] = work(target)
-            except BaseException as exc:  # a bug: re-raised in the caller's thread
-                crashes.append(exc)
-
-    threads = [
-        threading.Thread(target=worker, name=f"pinctl-fetch-{n}", daemon=True)
-        for n in range(min(concurrency, len(targets)))
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_pool(
+        range(len(targets)),
+        lambda i, _deadline: inspect_steps(targets[i], chosen[i], roots, hashes, now),
+        timeout=max((o.timeout for o in chosen), default=0.0),
+        concurrency=concurrency,
+        failed=failed,
+        on_done=lambda _: None,
+    )
     if crashes:
         raise crashes[0]
-    return tuple(results[i] for i in range(len(targets)))
+    return tuple(results)

@@ -1,20 +1,24 @@
 """Many checks at once in one thread, each with its own deadline that nothing can outlast.
 
-A check is a generator of `Wait`s (see `pinctl.net.steps`). Up to `concurrency` of them
-are in flight; one poll waits on all their sockets at once, and the CPU-bound parts
-(the handshake's crypto, validation) run one after another. On a loopback benchmark
-this costs a third less CPU per host than a thread per check, whose cost is the
-interpreter lock changing hands at every call into OpenSSL; and a hung host costs
-nothing but its slot until its deadline, when the timeout is thrown into its check
-where it waits, so its socket is closed like on any other failure.
+A check is a generator of `Wait`s (see `pinctl.net.steps`); verify, fetch and add all run
+here. One poll waits on all their sockets at once, and the CPU-bound parts (the handshake's
+crypto, validation) run one after another: no interpreter lock changing hands at every
+call into OpenSSL, which is what a thread per check pays.
+
+How many run at once follows the descriptor limit, not a fixed number: a check waiting on
+the network costs one descriptor and nothing else, so a hung host must not keep a working
+one waiting. `--concurrency` is only an upper bound the user may set. At its deadline a
+waiting check has the timeout thrown in where it waits, so its socket is closed as on any
+other failure.
 
 The price of one thread: a step's CPU time is every other host's wall time. Steps are
-short (a handshake flight, one chain validation: well under a millisecond each), so
-this is invisible next to network round trips; a host that was answered in time is
-resumed before deadlines are checked, so a busy loop does not time out a reply that
-is already waiting. A check that has its chain yields `COMPUTE`: it gives up its slot,
-and its validation waits until the network is quiet (or a batch is full), then runs
-back to back with the others', which costs a tenth less CPU per host.
+short (a handshake flight, one chain validation), so this is invisible next to network
+round trips; a host that was answered in time is resumed before deadlines are checked,
+so a busy loop does not time out a reply that is already waiting. A check that has its
+chain yields `COMPUTE`, and its validation waits until the network is quiet (or a batch
+is full), then runs back to back with the others': the verifier's code stays in the CPU
+caches. It keeps its claim to a slot meanwhile, so it may go back to the network after
+validating (a revocation fetch) without taking the descriptor of a check not yet started.
 """
 
 from __future__ import annotations
@@ -38,8 +42,59 @@ if TYPE_CHECKING:
 _BATCH = 16
 """Checks past their handshake that wait for the network to go quiet before validating."""
 
+RESERVED_DESCRIPTORS = 32
+"""Kept out of the pool: standard streams, the pin file, CA files, report files."""
+DESCRIPTORS_PER_CHECK = 2
+"""A check holds one socket at a time, or the two ends of a DNS lookup's pipe."""
+DEFAULT_CEILING = 1024
+"""Checks in flight when the user sets no --concurrency, however high the descriptor limit:
+each handshake in flight holds tens of kilobytes of OpenSSL state, and one server behind
+many names should not get more handshakes at once than it can answer within a timeout."""
+_LONGEST_POLL_MS = 3_600_000
+"""poll() takes a C int of milliseconds: a longer deadline is waited for in hours."""
+
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Bound:
+    """How many checks may be in flight, and why."""
+
+    checks: int
+    descriptors: int
+    """The process's soft RLIMIT_NOFILE, which `checks` is derived from."""
+    requested: int | None = None
+    """`--concurrency`, when the user set one."""
+
+    @property
+    def capped(self) -> bool:
+        """The user asked for more than the descriptor limit allows."""
+        return self.requested is not None and self.requested > self.checks
+
+    @property
+    def notice(self) -> str | None:
+        """What to tell the user when `capped`: silently running fewer would look like a hang."""
+        if not self.capped:
+            return None
+        return (
+            f"--concurrency {self.requested} is capped to {self.checks}: the descriptor limit "
+            f"(ulimit -n) is {self.descriptors}; raise it to check more hosts at once"
+        )
+
+
+def bound(requested: int | None = None) -> Bound:
+    """Checks in flight: `requested`, else `DEFAULT_CEILING`, and never more than the
+    descriptor limit allows."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft > 1 << 20:
+        soft = 1 << 20
+    allowed = max(1, (soft - RESERVED_DESCRIPTORS) // DESCRIPTORS_PER_CHECK)
+    wanted = DEFAULT_CEILING if requested is None else requested
+    checks = max(1, min(wanted, allowed))
+    return Bound(checks, soft, requested)
 
 
 @dataclass
@@ -56,15 +111,20 @@ def run_pool(
     check: Callable[[T, float], Steps[R]],
     *,
     timeout: float,
-    concurrency: int,
+    concurrency: int | None,
     failed: Callable[[T, Exception], R],
     on_done: Callable[[R], None],
 ) -> list[R]:
-    """Run `check(item, deadline)` for every item, at most `concurrency` at once.
+    """Run `check(item, deadline)` for every item, at most `concurrency` at once (None: the
+    default `bound`); the descriptor limit caps either.
 
     Results come back in input order; `on_done` sees each as it ends. An exception in
     a check becomes `failed(item, exc)`: fail closed, whatever it was.
     """
+    limit = bound(concurrency).checks
+    # A duration the CLI should have refused must still neither crash poll() nor hang: nan
+    # can be neither met nor overslept, so it is read as zero and every wait times out.
+    timeout = 0.0 if math.isnan(timeout) else timeout
     # poll, not selectors: its registrations live in this process (no system call per
     # wait), and a check waits several times per handshake.
     poller = select.poll()
@@ -76,7 +136,7 @@ def run_pool(
     waiting = collections.deque(range(len(items)))
     running: dict[int, _Running[R]] = {}
     # Checks past their network part (`COMPUTE`), run in batches when the network is idle:
-    # they hold no slot and meet no deadline.
+    # they meet no deadline, and keep their claim to a slot in case they go back to it.
     computing: collections.deque[tuple[int, Steps[R], float]] = collections.deque()
     results: dict[int, R] = {}
 
@@ -125,7 +185,7 @@ def run_pool(
 
     try:
         while waiting or running or computing:
-            while waiting and len(running) < max(1, concurrency):
+            while waiting and len(running) + len(computing) < limit:
                 index = waiting.popleft()
                 deadline = time.monotonic() + timeout
                 try:
@@ -141,8 +201,7 @@ def run_pool(
             if not running:
                 continue
             # Every running check has its deadline among the timers, so none is overslept.
-            pause = math.ceil(max(timers[0][0] - time.monotonic(), 0.0) * 1000)
-            ready = poller.poll(0 if computing else pause)
+            ready = poller.poll(0 if computing else _milliseconds(timers[0][0] - time.monotonic()))
             for fd, _ in ready:
                 resume(polled[fd])
             if computing and not ready:
@@ -167,6 +226,12 @@ def run_pool(
             with contextlib.suppress(Exception):
                 steps.close()
     return [results[i] for i in range(len(items))]
+
+
+def _milliseconds(seconds: float) -> int:
+    if not seconds * 1000 < _LONGEST_POLL_MS:  # inf and nan too
+        return _LONGEST_POLL_MS
+    return math.ceil(max(seconds, 0.0) * 1000)
 
 
 def _descriptor(fd: FileDescriptorLike, doing: str) -> int:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pinctl.errors import UsageError
 from pinctl.net.targets import ip_address, join_host_port
+
+_PASSWORD = re.compile(r"^((?:[^:/]+://)?[^/@:]*:)[^/]*@")
+"""The password of ``scheme://user:password@``, as urlsplit would read it."""
 
 PROXY_DEFAULT_PORT = 1080
 """curl's default when a proxy URL has no port."""
@@ -38,9 +42,14 @@ def parse_proxy(url: str, what: str = "--proxy") -> Proxy:
     text = url.strip()
     if "://" not in text:
         text = f"http://{text}"
-    parts = urlsplit(text)
-    if parts.password is not None:  # never echo a proxy password in an error message
-        url = text.replace(f":{parts.password}@", ":***@", 1)
+    url = _PASSWORD.sub(r"\1***@", url.strip(), count=1)  # never echo a proxy password
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # "Invalid IPv6 URL": a '[' with no ']'
+        raise UsageError(
+            f"{what} {url!r}: the proxy host has an unclosed '['; "
+            "write an IPv6 proxy as http://[addr]:port"
+        ) from None
     if parts.scheme.lower() != "http":
         raise UsageError(
             f"{what} {url!r}: only http:// proxies (HTTP CONNECT) are supported, "
@@ -48,6 +57,8 @@ def parse_proxy(url: str, what: str = "--proxy") -> Proxy:
         )
     try:
         host, port = parts.hostname, parts.port
+        if port == 0:
+            raise ValueError(port)
     except ValueError:
         raise UsageError(f"{what} {url!r}: the port is not a number from 1 to 65535") from None
     if not host:
@@ -60,7 +71,11 @@ def parse_proxy(url: str, what: str = "--proxy") -> Proxy:
 
 
 def proxy_from_env(host: str, environ: Mapping[str, str]) -> str | None:
-    """The proxy curl would use for an https:// URL to `host`, or None to go direct."""
+    """The proxy curl would use for an https:// URL to `host`, or None to go direct.
+
+    Not parsed here: like curl, a malformed HTTPS_PROXY is an error only for a target that
+    would use it, so a host NO_PROXY exempts still runs.
+    """
     proxy = environ.get("https_proxy") or environ.get("HTTPS_PROXY")
     if not proxy or bypasses_proxy(host, environ.get("no_proxy") or environ.get("NO_PROXY", "")):
         return None

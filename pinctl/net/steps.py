@@ -1,16 +1,17 @@
 """Network work as generators of waits, so one code path serves one host or hundreds.
 
 A handshake is written once, as a generator that yields a `Wait` whenever it needs a
-socket to become ready (or time to pass). `drive` runs one such generator in the
-calling thread (fetch, add); `pinctl.net.pool` runs hundreds at once in one thread with a
-poll (verify), which costs a third less CPU per host than a thread per check: no
-interpreter-lock contention, one system call for many sockets. Whoever drives owns
-the deadline, and throws `timed_out(...)` into the generator where it waits, so the
-generator's own clean-up (closing its socket) runs as for any other failure.
+socket to become ready (or time to pass). `pinctl.net.pool` is the one way to run many
+(verify, fetch, add): hundreds at once in one thread with one poll, so no interpreter
+lock changes hands at every call into OpenSSL. `drive` runs a single one in the calling
+thread. Whoever drives owns the deadline, and throws `timed_out(...)` into the generator
+where it waits, so the generator's own clean-up (closing its socket) runs as for any
+other failure.
 """
 
 from __future__ import annotations
 
+import math
 import select
 import time
 from collections.abc import Generator
@@ -36,19 +37,21 @@ class Wait:
     until: float | None = None
     """A `time.monotonic()` time, for a pause with no socket (`fd` is None)."""
     compute: bool = False
-    """Not a wait: the network part is over and only CPU work follows, which no deadline
-    cuts short. A driver may run it later, together with other checks' (see `COMPUTE`).
-    The check no longer counts against the concurrency bound, so it should not go back
-    to the network (a wait after it still meets the deadline)."""
+    """Not a wait: CPU work follows, which no deadline cuts short. A driver may run it
+    later, together with other checks' (see `COMPUTE`). The check may go back to the
+    network afterwards (a revocation fetch); its waits there meet its deadline again."""
 
 
 Steps = Generator[Wait, None, R]
 
 COMPUTE = Wait(None, compute=True)
 """Yielded between a check's network part and its validation. Validations run back to
-back cost about 0.1 ms less each than each right after its own handshake, which evicts
-the verifier's code and data from the CPU caches (200 loopback hosts, 1.1 ms per host
-in all instead of 1.2)."""
+back are cheaper than each right after its own handshake, which evicts the verifier's
+code and data from the CPU caches (bench/verify_many measures it)."""
+
+_LONGEST_WAIT = 3600.0
+"""Seconds of one poll or sleep: a longer (or infinite) deadline is waited for in hours,
+since poll() takes a C int of milliseconds and sleep() overflows on inf."""
 
 
 def timed_out(seconds: float, doing: str) -> ConnectError:
@@ -57,7 +60,8 @@ def timed_out(seconds: float, doing: str) -> ConnectError:
 
 def drive(steps: Steps[R], timeout: float) -> R:
     """Run `steps` to the end in this thread, with one deadline for all its waits."""
-    deadline = time.monotonic() + timeout
+    # nan can be neither met nor overslept: read as zero, every wait times out (as in the pool).
+    deadline = time.monotonic() + (0.0 if math.isnan(timeout) else timeout)
     try:
         wait = next(steps)
         while True:
@@ -84,9 +88,10 @@ def _ready(wait: Wait, deadline: float) -> bool:
             until = wait.until if wait.until is not None else now
             if until <= now:
                 return True
-            time.sleep(min(until, deadline) - now)
+            time.sleep(min(until, deadline, now + _LONGEST_WAIT) - now)
             continue
         poller = select.poll()
         poller.register(wait.fd, select.POLLOUT if wait.write else select.POLLIN)
-        if poller.poll(max(1, int((deadline - now) * 1000) + 1)):
+        seconds = min(deadline - now, _LONGEST_WAIT)
+        if poller.poll(max(1, int(seconds * 1000) + 1)):
             return True

@@ -114,7 +114,13 @@ def _split_url(text: str) -> tuple[str, int | None, int]:
             f"TARGET {text!r}: unsupported scheme {scheme!r}; pinctl speaks TLS from the "
             f"first byte, so use one of {known} (STARTTLS is not supported yet)"
         )
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # "Invalid IPv6 URL": a '[' with no ']'
+        raise UsageError(
+            f"TARGET {text!r}: the URL's host has an unclosed '['; "
+            "write an IPv6 address as https://[addr]:port/"
+        ) from None
     netloc = parts.netloc.rpartition("@")[2]
     if not netloc:
         raise UsageError(f"TARGET {text!r}: the URL has no host")

@@ -1,22 +1,21 @@
 """The handshake: reach a target (directly or through an HTTP proxy) and get its chain.
 
 This is the only module that imports pyOpenSSL. It verifies nothing (VERIFY_NONE), so a
-broken server can still be inspected; validation happens afterwards in `pinctl.pki.validation` on
-cryptography objects. Every step, DNS included, is a `Wait` in a generator (see
-`pinctl.net.steps`) and runs against one deadline: a silent or dripping server costs the
-timeout, never more. `connect_options` chooses the proxy for a target by curl's
-rules, which `pinctl.net.proxy` implements (its names are re-exported here).
+broken server can still be inspected; validation happens afterwards in
+`pinctl.pki.validation` on cryptography objects. Every step, DNS included
+(`pinctl.net.resolver`), is a `Wait` in a generator (see `pinctl.net.steps`) and runs
+against one deadline: a silent or dripping server costs the timeout, never more.
+`connect_options` chooses the proxy for a target by curl's rules, which
+`pinctl.net.proxy` implements (its names are re-exported here).
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import functools
 import os
 import socket
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -27,8 +26,9 @@ from pinctl.net.proxy import Proxy as Proxy
 from pinctl.net.proxy import bypasses_proxy as bypasses_proxy
 from pinctl.net.proxy import parse_proxy as parse_proxy
 from pinctl.net.proxy import proxy_from_env as proxy_from_env
+from pinctl.net.resolver import descriptor_error, resolve
 from pinctl.net.steps import Steps, Wait, drive
-from pinctl.net.targets import Target, is_ip_address, join_host_port
+from pinctl.net.targets import Target, join_host_port
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -90,6 +90,40 @@ def handshake(target: Target, options: ConnectOptions) -> Handshake:
     return drive(handshake_steps(target, options), options.timeout)
 
 
+def handshake_all(
+    targets: Sequence[Target], options: Sequence[ConnectOptions], concurrency: int | None = None
+) -> list[Handshake | ConnectError]:
+    """Handshake with every target at once on the pool; in input order, each its own result.
+
+    A failure that is not the target's (a bug) is raised once the others are done.
+    """
+    from pinctl.net.pool import run_pool
+
+    def check(index: int, deadline: float) -> Steps[Handshake | ConnectError]:
+        try:
+            return (yield from handshake_steps(targets[index], options[index]))
+        except ConnectError as exc:
+            return exc
+
+    crashes: list[Exception] = []
+
+    def failed(index: int, exc: Exception) -> ConnectError:
+        crashes.append(exc)
+        return ConnectError(str(exc))
+
+    results = run_pool(
+        range(len(targets)),
+        check,
+        timeout=max((o.timeout for o in options), default=0.0),
+        concurrency=concurrency,
+        failed=failed,
+        on_done=lambda _: None,
+    )
+    if crashes:
+        raise crashes[0]
+    return results
+
+
 def handshake_steps(target: Target, options: ConnectOptions) -> Steps[Handshake]:
     """The handshake as waits, for a driver that owns the deadline (`options.timeout`)."""
     if options.proxy:
@@ -111,10 +145,13 @@ def handshake_steps(target: Target, options: ConnectOptions) -> Steps[Handshake]
 
 def _dial(host: str, port: int, family: int | None, via: str) -> Steps[socket.socket]:
     where = join_host_port(host, port)
-    addresses = yield from _resolve(host, port, family)
+    addresses = yield from resolve(host, port, family)
     last: ConnectError | None = None
     for af, address in addresses:
-        sock = socket.socket(af, socket.SOCK_STREAM)
+        try:
+            sock = socket.socket(af, socket.SOCK_STREAM)
+        except OSError as exc:
+            raise descriptor_error(exc, f"a socket to {via or where}") from None
         sock.setblocking(False)
         try:
             yield from _connect(sock, address, f"when connecting to {via or where}")
@@ -124,51 +161,8 @@ def _dial(host: str, port: int, family: int | None, via: str) -> Steps[socket.so
             if not isinstance(exc, ConnectError) or exc.status == "timeout":
                 raise
             last = exc  # refused or unreachable: try the next address
-    assert last is not None  # _resolve never returns an empty list
+    assert last is not None  # resolve never returns an empty list
     raise last
-
-
-def _resolve(
-    host: str, port: int, family: int | None
-) -> Steps[list[tuple[socket.AddressFamily, tuple[object, ...]]]]:
-    wanted = {4: socket.AF_INET, 6: socket.AF_INET6}.get(family or 0, socket.AF_UNSPEC)
-    if is_ip_address(host):
-        af = socket.AF_INET6 if ":" in host else socket.AF_INET
-        if wanted not in (socket.AF_UNSPEC, af):
-            raise ConnectError(f"{host} is not an IPv{family} address (-{family} was given)")
-        return [(af, (host, port))]
-    found: list[list[tuple[socket.AddressFamily, tuple[object, ...]]]] = []
-    failed: list[OSError] = []
-    # getaddrinfo cannot be interrupted, so it runs in a thread that says it is done on a
-    # pipe; the waiter stops waiting at the deadline and the thread's answer is dropped.
-    ready, done = os.pipe()
-
-    def lookup() -> None:
-        try:
-            infos = socket.getaddrinfo(host, port, wanted, socket.SOCK_STREAM)
-            found.append([(info[0], info[4]) for info in infos])
-        except (OSError, ValueError) as exc:  # UnicodeError is a ValueError
-            failed.append(OSError(getattr(exc, "strerror", None) or str(exc)))
-        finally:
-            with contextlib.suppress(OSError):  # nobody waits any more
-                os.write(done, b".")
-            os.close(done)
-
-    try:
-        threading.Thread(target=lookup, name="pinctl-dns", daemon=True).start()
-    except RuntimeError as exc:  # "can't start new thread": too many lookups stuck already
-        os.close(ready)
-        os.close(done)
-        raise ConnectError(f"cannot resolve {host}: {exc}") from None
-    try:
-        yield Wait(ready, doing=f"while resolving {host}")
-    finally:
-        os.close(ready)
-    if failed or not found or not found[0]:
-        reason = failed[0].args[-1] if failed and failed[0].args else "no address found"
-        family_note = f" (IPv{family} only)" if family else ""
-        raise ConnectError(f"cannot resolve {host}{family_note}: {reason}; check the name")
-    return found[0]
 
 
 def _connect(sock: socket.socket, address: tuple[object, ...], doing: str) -> Steps[None]:
@@ -279,6 +273,9 @@ def _context() -> SSL.Context:
     ctx.set_min_proto_version(SSL.TLS1_VERSION)
     ctx.set_cipher_list(b"ALL:!aNULL:!eNULL:@SECLEVEL=0")
     ctx.set_options(getattr(SSL, "OP_LEGACY_SERVER_CONNECT", 0))  # absent from the type stubs
+    # Free a connection's record buffers while it waits: a pool holds hundreds of
+    # handshakes in flight, most of them idle on the network.
+    ctx.set_mode(SSL.MODE_RELEASE_BUFFERS)
     return ctx
 
 

@@ -31,16 +31,17 @@ if TYPE_CHECKING:
 # The pipeline and its checks are imported where a run starts, not here: `verify --help`
 # and shell completion load this module for DEFAULT_CONCURRENCY alone.
 
-DEFAULT_CONCURRENCY = 32
-"""Hosts in flight. A hung host holds its slot for the whole timeout, so this is set well
-above the handful of hung hosts a fleet usually has; slots cost a socket each, not a thread."""
+DEFAULT_CONCURRENCY: int | None = None
+"""Hosts in flight: None is the pool's default (`pinctl.net.pool.bound`), which follows the
+descriptor limit, so that hung hosts, which hold a socket each until their timeout, never
+keep the others waiting."""
 
 
 @dataclass(frozen=True)
 class VerifyOptions:
     timeout: float = 10.0
     retries: int = 1
-    concurrency: int = DEFAULT_CONCURRENCY
+    concurrency: int | None = DEFAULT_CONCURRENCY
     strict: bool = False
     ca_file: Path | None = None
     """Overrides the pin file's ca_file for every host."""

@@ -623,3 +623,32 @@ def test_a_certificate_only_openssl_accepts_is_a_tls_error(run: Any, ca: trustme
         result.stderr
     )
     assert result.stdout.count("sha256/") == 1
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "code", "stderr"),
+    [
+        ("127.0.0.1", 0, ""),
+        (
+            "",
+            2,
+            "pinctl: error: HTTPS_PROXY 'http://[::1:3128': the proxy host has an unclosed "
+            "'['; write an IPv6 proxy as http://[addr]:port\n",
+        ),
+    ],
+)
+def test_malformed_https_proxy_matters_only_to_a_target_that_uses_it(
+    run: Any,
+    server: LoopbackServer,
+    monkeypatch: pytest.MonkeyPatch,
+    no_proxy: str,
+    code: int,
+    stderr: str,
+) -> None:
+    """A malformed HTTPS_PROXY (curl's rule) breaks only runs that would use it: a target
+    NO_PROXY exempts is fetched; one that would go through it is a usage error naming it."""
+    monkeypatch.setenv("HTTPS_PROXY", "http://[::1:3128")
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    result = run(["fetch", f"127.0.0.1:{server.port}", "-o", "pins"])
+    assert (result.exit_code, result.stderr) == (code, stderr)
+    assert result.stdout.startswith("sha256/") is (code == 0)

@@ -55,6 +55,9 @@ def test_target_forms(text: str, host: str, port: int) -> None:
         "https://",
         "https://example.com:99999/",
         "a/b",
+        "https://[::1",
+        "https://[::1/path",
+        "ldaps://user@[2001:db8::1:636",
     ],
 )
 def test_bad_targets_are_usage_errors(text: str) -> None:
@@ -62,6 +65,18 @@ def test_bad_targets_are_usage_errors(text: str) -> None:
     with pytest.raises(UsageError) as info:
         parse_target(text)
     assert "\n" not in str(info.value)
+
+
+def test_unclosed_bracket_in_a_url_names_the_value() -> None:
+    """A URL whose IPv6 host lacks its ']' is a usage error naming the TARGET and the fix;
+    the same URL with the bracket closed is read."""
+    with pytest.raises(UsageError) as info:
+        parse_target("https://[::1:8443/")
+    assert str(info.value) == (
+        "TARGET 'https://[::1:8443/': the URL's host has an unclosed '['; "
+        "write an IPv6 address as https://[addr]:port/"
+    )
+    assert parse_target("https://[::1]:8443/").label == "[::1]:8443"
 
 
 def test_http_scheme_names_the_supported_ones() -> None:

@@ -256,6 +256,31 @@ def test_proxy_password_never_shown() -> None:
     assert "user:***@proxy.test" in str(info.value)
 
 
+@pytest.mark.parametrize("url", ["http://[::1", "[::1", "http://[::1:3128/", "https://[::1"])
+def test_unclosed_bracket_in_a_proxy_is_a_usage_error(url: str) -> None:
+    """A proxy URL whose IPv6 host lacks its ']' is a usage error naming the option and the
+    value; the same proxy with the bracket closed is read."""
+    with pytest.raises(UsageError) as info:
+        parse_proxy(url, "HTTPS_PROXY")
+    assert str(info.value) == (
+        f"HTTPS_PROXY {url!r}: the proxy host has an unclosed '['; "
+        "write an IPv6 proxy as http://[addr]:port"
+    )
+    assert parse_proxy("http://[::1]:3128").label == "[::1]:3128"
+
+
+@pytest.mark.parametrize(
+    "url", ["http://user:s3cret@[::1", "http://user:s3:cr@et@[::1", "http://user:s3cret@p:0"]
+)
+def test_proxy_password_never_shown_whatever_is_wrong(url: str) -> None:
+    """The password is masked even in a URL too broken to parse (or with '@' in it)."""
+    with pytest.raises(UsageError) as info:
+        parse_proxy(url)
+    assert "s3" not in str(info.value)
+    assert "cr" not in str(info.value)
+    assert "user:***@" in str(info.value)
+
+
 def test_proxy_from_env_lowercase_first() -> None:
     """https_proxy is read before HTTPS_PROXY, as curl does."""
     env = {"https_proxy": "http://low:1", "HTTPS_PROXY": "http://up:2"}
