@@ -125,10 +125,12 @@ def plain_reason(exc: BaseException) -> str:
     import re
 
     text = str(exc).split("\n")[0].strip() or type(exc).__name__
-    match = re.search(r"ParseError \{ kind: (\w+)(?:, location: \[(.*?)\])? \}", text)
+    match = re.search(r"ParseError \{ kind: (\w+)", text)
     if match:
         kind = re.sub(r"(?<!^)(?=[A-Z])", " ", match.group(1)).lower()
-        where = " > ".join(part.strip('"') for part in (match.group(2) or "").split(", ") if part)
+        found = re.search(r"location: \[([^\]]*)\]", text)
+        parts = (found.group(1) if found else "").split(", ")
+        where = " > ".join(part.strip('"').split("::")[-1] for part in parts if part)
         text = f"DER {kind}" + (f" in {where}" if where else "")
     text = re.sub(r"AlgorithmIdentifier \{ oid: .*", "an unsupported signature algorithm", text)
     return text[:160]

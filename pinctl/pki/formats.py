@@ -124,7 +124,7 @@ class _Reader:
 
     def _wrong_passphrase(self) -> PassphraseError:
         return PassphraseError(
-            f"cannot decrypt {self.name}: wrong passphrase, or the file is damaged"
+            f"{self.name}: cannot decrypt it: wrong passphrase, or the file is damaged"
         )
 
     # PEM ---------------------------------------------------------------------------------
@@ -321,7 +321,7 @@ class _Reader:
             secret = self._secret()
             try:
                 bundle = pkcs12.load_pkcs12(data, secret)
-            except (ValueError, TypeError) as exc:
+            except Exception as exc:  # ValueError for both causes, UnsupportedAlgorithm, ...
                 raise self._pkcs12_refusal(data, secret, exc) from None
         if bundle.cert is not None:
             self._cert(bundle.cert.certificate)
@@ -336,12 +336,15 @@ class _Reader:
         """Wrong passphrase, or a right one on a file cryptography cannot read: the MAC says."""
         from pinctl.pki.pkcs12 import mac_verdict
 
-        if mac_verdict(data, secret) != "right":
+        verdict = mac_verdict(data, secret)
+        if verdict == "wrong" or (
+            verdict == "unknown" and isinstance(exc, (ValueError, TypeError))
+        ):
             return self._wrong_passphrase()
         return InputError(
-            f"{self.name}: the passphrase is right (the PKCS#12 MAC checks) but the file "
-            f"cannot be read ({plain_reason(exc)}); re-export it, e.g. with openssl pkcs12 "
-            "-export, whose default AES-256-CBC encryption pinctl reads"
+            f"{self.name}: the passphrase is right (the PKCS#12 MAC checks) but the contents "
+            f"cannot be read ({plain_reason(exc)}); pinctl reads PKCS#12 files of RSA, EC "
+            "(named curves), Ed25519 and Ed448 keys and their certificates"
         )
 
 
