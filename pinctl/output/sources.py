@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pinctl.output.terminal import Sink, printable
 from pinctl.pki.entries import Entry, SourceReport, SourcesResult, YearZero
+from pinctl.pki.pins import Pin
 
 if TYPE_CHECKING:
     from pinctl.inspect.report import SourceFailure
@@ -44,6 +45,13 @@ def _key(entry: Entry) -> str:
     text = f"{key.type} {key.bits}" if key.bits else key.type
     extra = key.curve or key.oid
     return text + (f" ({extra})" if extra else "")
+
+
+REENCODED = "(re-encoded with the NULL parameter: what openssl, curl and OkHttp compute)"
+
+
+def _reencoded(entry: Entry) -> list[Pin]:
+    return list((entry.spki_reencoded or {}).values())
 
 
 def _kind_label(entry: Entry) -> str:
@@ -93,6 +101,7 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
                 ("key", _key(entry)),
             ]
             rows += [("spki", str(pin)) for pin in entry.spki.values()]
+            rows += [("spki*", f"{pin}  {REENCODED}") for pin in _reencoded(entry)]
             rows += [("cert", str(pin)) for pin in (entry.cert or {}).values()]
             rows.append(("note", entry.note))
             out += [f"      {label:<9} {value}" for label, value in rows if value]
@@ -149,6 +158,10 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
             for label, pins in (("spki", entry.spki), ("cert", entry.cert or {})):
                 for pin in pins.values():
                     table.add_row(label, Text(str(pin), no_wrap=True, overflow="ignore"))
+                if label == "spki":
+                    for pin in _reencoded(entry):
+                        table.add_row("spki*", Text(str(pin), no_wrap=True, overflow="ignore"))
+                        table.add_row("", Text(REENCODED, style="dim"))
             table.add_section()
         console.print(table)
         line = _validation_line(source)
@@ -186,7 +199,11 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         "key": {"type": entry.key.type, "bits": entry.key.bits},
         "spki": {alg: str(pin) for alg, pin in entry.spki.items()},
         "cert": None if entry.cert is None else {alg: str(pin) for alg, pin in entry.cert.items()},
-    }
+    } | (
+        {}
+        if entry.spki_reencoded is None
+        else {"spki_reencoded": {alg: str(pin) for alg, pin in entry.spki_reencoded.items()}}
+    )
 
 
 def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:

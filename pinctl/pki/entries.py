@@ -68,6 +68,9 @@ class Entry:
     """The certificate's DER, for PEM output and ``--save``; None for non-certificates."""
     note: str | None = None
     """How the SPKI was had, when the input did not state it."""
+    spki_reencoded: Mapping[HashAlg, Pin] | None = None
+    """Pins of the SPKI as openssl, curl and OkHttp re-encode it, when that differs from
+    the bytes as carried (an RSA key without its NULL parameter); else None."""
 
 
 @dataclass(frozen=True)
@@ -151,9 +154,17 @@ def certificate_entry(
     key_der = certificate_spki(cert)
     info = _certificate_key_info(cert, key_der)
     subject, issuer = _names(cert)  # in every mode: one file, one verdict, whatever -o is
+    again = _reencoded(key_der, hashes)
     if not details:
         spki = {alg: compute(key_der, alg) for alg in hashes}
-        return Entry(index=index, kind="certificate", key=info, spki=spki, served=served)
+        return Entry(
+            index=index,
+            kind="certificate",
+            key=info,
+            spki=spki,
+            served=served,
+            spki_reencoded=again,
+        )
     if der is None:
         # serialization pulls in SSH and cipher modules: only re-encoding needs it.
         from cryptography.hazmat.primitives.serialization import Encoding
@@ -176,6 +187,7 @@ def certificate_entry(
         not_after=_moment(cert, 1),
         served=served,
         der=der,
+        spki_reencoded=again,
     )
 
 
@@ -243,4 +255,12 @@ def key_entry(
         spki={alg: compute(key_der, alg) for alg in hashes},
         subject=subject,
         note=note,
+        spki_reencoded=_reencoded(key_der, hashes) if raw_spki is not None else None,
     )
+
+
+def _reencoded(spki: bytes, hashes: tuple[HashAlg, ...]) -> Mapping[HashAlg, Pin] | None:
+    from pinctl.pki.spki import reencoded
+
+    again = reencoded(spki)
+    return None if again is None else {alg: compute(again, alg) for alg in hashes}

@@ -142,3 +142,25 @@ def _cryptography_spki(public_key: PublicKeyTypes) -> bytes:
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
     return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+def reencoded(spki: bytes) -> bytes | None:
+    """The RSA SPKI as openssl, curl and OkHttp re-encode it, when that differs from `spki`.
+
+    RFC 7469 hashes the bytes as carried, which pinctl does; those clients hash their own
+    re-encoding of the parsed key instead, which restores a missing NULL parameter. None
+    when the two agree (always, for keys other than rsaEncryption).
+    """
+    try:
+        alg = elements(elements(spki)[0][1])
+    except (ValueError, IndexError):
+        return None
+    if not alg or alg[0][2] != _RSA or alg[1:] == [(0x05, b"\x05\x00", b"")]:
+        return None
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    try:
+        again = _cryptography_spki(load_der_public_key(spki))
+    except Exception:  # a key cryptography refuses has no re-encoding to offer
+        return None
+    return again if again != spki else None

@@ -203,3 +203,57 @@ def test_dh_keys_show_their_real_size(tmp_path: Path, run: Any) -> None:
         entry = _entry(run, path)
         assert entry["key"] == {"type": "dh", "bits": 1024}
         assert entry["spki"]["sha256"] == _key_pin(key)
+
+
+def _without_null(tmp_path: Path) -> tuple[Path, bytes]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tests.support.malformed import rsa_spki_without_null
+
+    spki = (
+        rsa.generate_private_key(65537, 2048)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    path = tmp_path / "nonull.der"
+    path.write_bytes(rsa_spki_without_null(spki))
+    return path, spki
+
+
+def test_rsa_spki_without_null_shows_both_pins(tmp_path: Path, run: Any) -> None:
+    """Without its NULL parameter an RSA key has two pins: as carried, and as openssl makes it."""
+    path, canonical = _without_null(tmp_path)
+    entry = _entry(run, path)
+    assert entry["spki"]["sha256"] == openssl_pin(path.read_bytes())  # RFC 7469: as carried
+    judged = openssl("pkey", "-pubin", "-inform", "der", "-in", str(path), "-outform", "der")
+    assert judged == canonical
+    assert entry["spki_reencoded"] == {"sha256": openssl_pin(judged)}
+    text = run(["pin", str(path)]).stdout
+    assert f"spki*     {openssl_pin(judged)}  (re-encoded" in text
+    assert "openssl, curl and OkHttp" in text
+
+
+def test_a_certificate_with_an_rsa_spki_without_null_shows_both_pins(
+    tmp_path: Path, run: Any
+) -> None:
+    """A certificate's NULL-less RSA key shows the openssl pipeline's pin beside its own."""
+    from tests.support.malformed import pem, rsa_leaf_without_null
+
+    path = tmp_path / "c.pem"
+    path.write_bytes(pem(rsa_leaf_without_null("nonull.test")))
+    pub = openssl("x509", "-in", str(path), "-pubkey", "-noout")
+    judged = openssl_pin(openssl("pkey", "-pubin", "-outform", "der", data=pub))
+    entry = _entry(run, path)
+    assert entry["spki_reencoded"] == {"sha256": judged}
+    assert entry["spki"]["sha256"] != judged
+
+
+def test_an_rsa_spki_with_its_null_has_one_pin(tmp_path: Path, run: Any) -> None:
+    """The twin: the canonical encoding has no second pin, and no extra JSON field."""
+    path, canonical = _without_null(tmp_path)
+    path.write_bytes(canonical)
+    entry = _entry(run, path)
+    assert "spki_reencoded" not in entry
+    assert entry["spki"]["sha256"] == openssl_pin(canonical)
+    assert "spki*" not in run(["pin", str(path)]).stdout

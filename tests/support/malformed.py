@@ -108,3 +108,44 @@ def year_zero() -> bytes:
     edited = tbs.replace(b"\x18\x0f21000101000000Z", b"\x18\x0f00000101000000Z")
     assert edited != tbs
     return resign(edited, key)
+
+
+RSA_ALG_WITH_NULL = bytes.fromhex("300d06092a864886f70d0101010500")
+RSA_ALG_WITHOUT_NULL = bytes.fromhex("300b06092a864886f70d010101")
+
+
+def _rewrap(element: bytes, old: bytes, new: bytes) -> bytes:
+    """`element` (one DER TLV) with `old` replaced inside it, its outer length redone."""
+    header = 2 + (element[1] & 0x7F if element[1] & 0x80 else 0)
+    return der_element(element[0], element[header:].replace(old, new, 1))
+
+
+def rsa_spki_without_null(spki: bytes) -> bytes:
+    """An RSA SPKI whose AlgorithmIdentifier omits the NULL parameter (RFC 3279 wants it)."""
+    assert RSA_ALG_WITH_NULL in spki
+    return _rewrap(spki, RSA_ALG_WITH_NULL, RSA_ALG_WITHOUT_NULL)
+
+
+def rsa_leaf_without_null(name: str) -> bytes:
+    """DER of a certificate for an RSA key whose SPKI lacks the NULL parameter."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    issuer, issuer_key = self_signed_key()
+    key = rsa.generate_private_key(65537, 2048)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .sign(issuer_key, hashes.SHA256())
+    )
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    tbs = _rewrap(cert.tbs_certificate_bytes, spki, rsa_spki_without_null(spki))
+    return resign(tbs, issuer_key)
