@@ -100,7 +100,7 @@ def why_untrusted(
         return f"the chain ends in {_name(top)}, a root that is not in the trust store"
     if not anchors:
         return (
-            f"unable to find the issuer of {_name(top)} ({top.issuer.rfc4514_string()}): "
+            f"unable to find the issuer of {_name(top)} ({_shown(top.issuer)}): "
             "the server did not send it and it is not in the trust store"
         )
     for anchor in anchors:
@@ -182,7 +182,13 @@ def _algorithm_words(text: str) -> str:
 
 
 def _name(cert: x509.Certificate) -> str:
+    return _shown(cert.subject)
+
+
+def _shown(name: x509.Name) -> str:
+    """A name for a message, cut short: it is whatever the certificate's maker wrote."""
     try:
-        return cert.subject.rfc4514_string() or "(empty subject)"
+        text = name.rfc4514_string() or "(empty subject)"
     except ValueError:
-        return "(undecodable subject)"
+        return "(undecodable name)"
+    return text if len(text) <= 200 else text[:197] + "..."

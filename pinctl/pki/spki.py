@@ -93,9 +93,9 @@ def private_key_spki(der: bytes, public_key: PublicKeyTypes) -> KeySpki:
             return _pkcs8(parts, public_key)
         if tags[:2] == [_INTEGER, _OCTET_STRING] and parts[0][2] == b"\x01":
             return _sec1(parts, public_key)
-    except (ValueError, IndexError):  # cryptography loaded it, so this is an oddity of ours
-        return KeySpki(None)
-    return KeySpki(None)  # PKCS#1 RSA: the standard rsaEncryption SPKI is openssl's too
+    except (ValueError, IndexError):  # cryptography read it; fall back on its encoding
+        pass
+    return KeySpki(None)  # PKCS#1 RSA and DSA: cryptography's SPKI is openssl's too
 
 
 def _pkcs8(parts: list[tuple[int, bytes, bytes]], public_key: PublicKeyTypes) -> KeySpki:

@@ -176,3 +176,17 @@ def test_the_same_chain_on_an_allowed_algorithm_is_trusted(
     """The twin: an ECDSA root and leaf of the same shape validate."""
     root, key = pki
     assert validate([_leaf(root, key)], "a.test", [root], NOW).validation.trusted
+
+
+def test_names_echoed_in_a_refusal_are_cut_short(
+    pki: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
+) -> None:
+    """An issuer name of 20,000 characters is cut in the reason, which stays one short line."""
+    _, key = pki
+    huge = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "O" * 20_000)])
+    stranger = _root(key, "stranger")
+    leaf = _leaf(stranger, key, subject=huge)
+    other = _root(ec.generate_private_key(ec.SECP256R1()), "Other")
+    error = validate([leaf], "a.test", [other], NOW).validation.error or ""
+    assert "OOOO..." in error
+    assert len(error) < 1000
