@@ -174,6 +174,7 @@ def certificate_entry(
         # Some roots in the Mozilla bundle have serial 0; cryptography warns, the pin is fine.
         warnings.simplefilter("ignore")
         serial = format(cert.serial_number, "X")
+    not_before, not_after = validity(cert)
     return Entry(
         index=index,
         kind="certificate",
@@ -183,8 +184,8 @@ def certificate_entry(
         subject=subject,
         issuer=issuer,
         serial=serial,
-        not_before=_moment(cert, 0),
-        not_after=_moment(cert, 1),
+        not_before=not_before,
+        not_after=not_after,
         served=served,
         der=der,
         spki_reencoded=again,
@@ -206,6 +207,11 @@ def _names(cert: x509.Certificate) -> tuple[str, str]:
         return cert.subject.rfc4514_string(), cert.issuer.rfc4514_string()
     except ValueError as exc:
         raise ValueError(f"a name cannot be decoded: {plain_reason(exc)}") from None
+
+
+def validity(cert: x509.Certificate) -> tuple[datetime | YearZero, datetime | YearZero]:
+    """notBefore and notAfter; cryptography's own properties raise for year 0000."""
+    return _moment(cert, 0), _moment(cert, 1)
 
 
 def _moment(cert: x509.Certificate, which: int) -> datetime | YearZero:

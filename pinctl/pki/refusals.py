@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pinctl.net.targets import ip_address
+from pinctl.pki.entries import YearZero, validity
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -87,13 +88,11 @@ def why_untrusted(
     if leaf.issuer == leaf.subject and leaf not in roots:
         return "self-signed certificate not in the trust store"
     for cert in served:
-        if now > cert.not_valid_after_utc:
-            return f"certificate {_name(cert)} expired on {cert.not_valid_after_utc:%Y-%m-%d}"
-        if now < cert.not_valid_before_utc:
-            return (
-                f"certificate {_name(cert)} is not valid before "
-                f"{cert.not_valid_before_utc:%Y-%m-%d}"
-            )
+        not_before, not_after = validity(cert)
+        if isinstance(not_after, YearZero) or now > not_after:
+            return f"certificate {_name(cert)} expired on {_day(not_after)}"
+        if isinstance(not_before, datetime) and now < not_before:
+            return f"certificate {_name(cert)} is not valid before {_day(not_before)}"
     top = _top(served)
     anchors = [root for root in roots if root.subject == top.issuer]
     if top.issuer == top.subject and top not in roots:
@@ -104,8 +103,9 @@ def why_untrusted(
             "the server did not send it and it is not in the trust store"
         )
     for anchor in anchors:
-        if now > anchor.not_valid_after_utc:
-            return f"trust anchor {_name(anchor)} expired on {anchor.not_valid_after_utc:%Y-%m-%d}"
+        not_after = validity(anchor)[1]
+        if isinstance(not_after, YearZero) or now > not_after:
+            return f"trust anchor {_name(anchor)} expired on {_day(not_after)}"
     if "EKU" in message:
         for cert in served[1:]:
             if not _allows_servers(cert):
@@ -179,6 +179,10 @@ def _algorithm_words(text: str) -> str:
         word = _ALGORITHMS.get(variant, "an algorithm pinctl's verifier does not support")
         text = text[:start] + word + text[end:]
     return text
+
+
+def _day(moment: datetime | YearZero) -> str:
+    return moment.text[:10] if isinstance(moment, YearZero) else f"{moment:%Y-%m-%d}"
 
 
 def _name(cert: x509.Certificate) -> str:

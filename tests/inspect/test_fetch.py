@@ -687,3 +687,30 @@ def test_add_refuses_a_chain_with_a_duplicated_extension_cleanly(run: Any, tmp_p
     assert refused.stderr.count("\n") == 1
     assert added.exit_code == 0, added.stderr
     assert "sha256/" in pins.read_text()
+
+
+def test_a_served_certificate_dated_year_zero_is_shown_not_a_crash(
+    run: Any, tmp_path: Path
+) -> None:
+    """A chain carrying a notAfter in year 0000 is fetched: the date shown, the chain expired."""
+    from tests.support import malformed
+
+    issuer, issuer_key = malformed.self_signed_key()
+    leaf, key = malformed.leaf("localhost", issuer, issuer_key)
+    chain = leaf.public_bytes(serialization.Encoding.PEM) + malformed.pem(malformed.year_zero())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(malformed.pem(malformed.year_zero()))
+    with tls_server(pem_context(chain, key_pem)) as srv:
+        result = run(["fetch", "-o", "json", "--ca-file", str(ca_file), f"localhost:{srv.port}"])
+        text = run(["fetch", "--ca-file", str(ca_file), f"localhost:{srv.port}"])
+    assert result.exit_code == 0, result.stderr
+    source = json.loads(result.stdout)["sources"][0]
+    assert source["entries"][1]["not_after"] == "0000-01-01T00:00:00Z"
+    assert not source["validation"]["trusted"]
+    assert text.exit_code == 0, text.stderr
+    assert "to 0000-01-01 (expired" in text.stdout
