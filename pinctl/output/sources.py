@@ -199,11 +199,17 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         "key": {"type": entry.key.type, "bits": entry.key.bits},
         "spki": {alg: str(pin) for alg, pin in entry.spki.items()},
         "cert": None if entry.cert is None else {alg: str(pin) for alg, pin in entry.cert.items()},
-    } | (
-        {}
-        if entry.spki_reencoded is None
-        else {"spki_reencoded": {alg: str(pin) for alg, pin in entry.spki_reencoded.items()}}
-    )
+    } | _optional(entry)
+
+
+def _optional(entry: Entry) -> dict[str, Any]:
+    """Fields only some entries have, present when they say something: others stay as they were."""
+    extra: dict[str, Any] = {}
+    if entry.spki_reencoded is not None:
+        extra["spki_reencoded"] = {alg: str(pin) for alg, pin in entry.spki_reencoded.items()}
+    if entry.note is not None:
+        extra["note"] = entry.note
+    return extra
 
 
 def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:

@@ -130,7 +130,10 @@ def test_ec_key_without_its_public_key_says_how_the_pin_was_derived(
     bare = tmp_path / "bare.pem"
     _sh("ec", "-in", str(explicit_ec_key), "-no_public", "-out", str(bare))
     assert len(bare.read_bytes()) < len(explicit_ec_key.read_bytes())
-    assert _entry(run, bare)["spki"]["sha256"] == _key_pin(explicit_ec_key)
+    entry = _entry(run, bare)
+    assert entry["spki"]["sha256"] == _key_pin(explicit_ec_key)
+    assert "computed from the private key" in entry["note"]
+    assert "note" not in _entry(run, explicit_ec_key)
     shown = run(["pin", str(bare)])
     assert "computed from the private key" in shown.stdout
     with_point = run(["pin", str(explicit_ec_key)])
