@@ -205,7 +205,13 @@ class _Reader:
             key = serialization.load_pem_private_key(whole, password=self._secret())
         except (ValueError, TypeError):
             raise self._wrong_passphrase() from None
-        self._private(key, None)
+        from pinctl.pki.sealed import pem_plaintext, pkcs8_plaintext
+
+        if block.label == b"ENCRYPTED PRIVATE KEY":
+            plain = pkcs8_plaintext(_der_body(block.body, where), self._secret())
+        else:
+            plain = pem_plaintext(block.body, self._secret())
+        self._private(key, plain)
 
     # DER ---------------------------------------------------------------------------------
 
@@ -310,7 +316,9 @@ class _Reader:
         except Exception as exc:  # UnsupportedAlgorithm, after a right passphrase
             reason = plain_reason(exc)
             raise InputError(f"{self.name}: cannot read this private key ({reason})") from None
-        self._private(key, None)
+        from pinctl.pki.sealed import pkcs8_plaintext
+
+        self._private(key, pkcs8_plaintext(data, self._secret()))
 
     def _pkcs12(self, data: bytes) -> None:
         from cryptography.hazmat.primitives.serialization import pkcs12

@@ -260,3 +260,40 @@ def test_an_rsa_spki_with_its_null_has_one_pin(tmp_path: Path, run: Any) -> None
     assert "spki_reencoded" not in entry
     assert entry["spki"]["sha256"] == openssl_pin(canonical)
     assert "spki*" not in run(["pin", str(path)]).stdout
+
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.mark.parametrize(
+    ("which", "args"),
+    [
+        ("pss", ["pkcs8", "-topk8", "-v2", "aes-256-cbc"]),
+        ("pss", ["pkcs8", "-topk8", "-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA512",
+                 "-outform", "der"]),
+        ("ecx", ["pkcs8", "-topk8", "-v2", "aes-192-cbc"]),
+        ("ecx", ["ec", "-aes256"]),
+    ],
+)  # fmt: skip
+def test_encrypted_pss_and_explicit_curve_keys_pin_like_openssl(
+    pss_key: Path,
+    explicit_ec_key: Path,
+    tmp_path: Path,
+    run: Any,
+    which: str,
+    args: list[str],
+) -> None:
+    """Encrypted as openssl encrypts them (PBES2 or DEK-Info), the keys keep their own SPKI."""
+    source = pss_key if which == "pss" else explicit_ec_key
+    secret = tmp_path / "pass.txt"
+    secret.write_text(PASSPHRASE + "\n")
+    sealed = tmp_path / "sealed.key"
+    _sh(*args, "-in", str(source), "-passout", f"file:{secret}", "-out", str(sealed))
+    result = run(["pin", "-o", "pins", "--passphrase-file", str(secret), str(sealed)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == _key_pin(source) + "\n"
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not it\n")
+    refused = run(["pin", "--passphrase-file", str(wrong), str(sealed)])
+    assert refused.exit_code == 2  # the twin: a wrong passphrase opens nothing
+    assert "wrong passphrase" in refused.stderr
