@@ -179,7 +179,7 @@ class _Reader:
         if block.label == b"RSA PUBLIC KEY":
             self._key(serialization.load_pem_public_key(block.canonical()), "public_key")
             return
-        raw = first_element(_der_body(block.body, where))
+        raw = _der_body(block.body, where)
         try:
             key: PublicKeyTypes | None = serialization.load_der_public_key(raw)
         except (ValueError, TypeError) as exc:
