@@ -142,7 +142,7 @@ def _common_name(cert: x509.Certificate) -> str | None:
         return str(names[0].value)
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        san = None
+    except (x509.ExtensionNotFound, x509.DuplicateExtension, ValueError):
+        san = None  # an unreadable SAN names nothing; the subject still may
     first = next(iter(san), None) if san is not None else None
     return str(first.value) if first is not None else cert.subject.rfc4514_string() or None

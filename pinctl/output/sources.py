@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pinctl.output.terminal import Sink, printable
-from pinctl.pki.entries import Entry, SourceReport, SourcesResult
+from pinctl.pki.entries import Entry, SourceReport, SourcesResult, YearZero
+from pinctl.pki.pins import Pin
 
 if TYPE_CHECKING:
     from pinctl.inspect.report import SourceFailure
@@ -17,25 +18,40 @@ if TYPE_CHECKING:
 def _days_left(entry: Entry, now: datetime) -> int | None:
     if entry.not_after is None:
         return None
+    if isinstance(entry.not_after, YearZero):
+        return entry.not_after.ordinal - now.toordinal()
     return (entry.not_after - now).days
+
+
+def _day(moment: datetime | YearZero) -> str:
+    return moment.text[:10] if isinstance(moment, YearZero) else f"{moment:%Y-%m-%d}"
 
 
 def _validity(entry: Entry, now: datetime) -> str:
     if entry.not_before is None or entry.not_after is None:
         return ""
     days = _days_left(entry, now)
-    span = f"{entry.not_before:%Y-%m-%d} to {entry.not_after:%Y-%m-%d}"
+    span = f"{_day(entry.not_before)} to {_day(entry.not_after)}"
     if days is not None and days < 0:
         return f"{span} (expired {-days} days ago)"
-    if entry.not_before > now:
+    if isinstance(entry.not_before, datetime) and entry.not_before > now:
         return f"{span} (not yet valid)"
     return f"{span} ({days} days left)"
 
 
 def _key(entry: Entry) -> str:
-    return f"{entry.key.type} {entry.key.bits}" + (
-        f" ({entry.key.curve})" if entry.key.curve else ""
-    )
+    """``rsa 2048``, ``ec 256 (secp256r1)``; a key pinctl cannot size shows what it knows."""
+    key = entry.key
+    text = f"{key.type} {key.bits}" if key.bits else key.type
+    extra = key.curve or key.oid
+    return text + (f" ({extra})" if extra else "")
+
+
+REENCODED = "(re-encoded with the NULL parameter: what openssl, curl and OkHttp compute)"
+
+
+def _reencoded(entry: Entry) -> list[Pin]:
+    return list((entry.spki_reencoded or {}).values())
 
 
 def _kind_label(entry: Entry) -> str:
@@ -85,7 +101,9 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
                 ("key", _key(entry)),
             ]
             rows += [("spki", str(pin)) for pin in entry.spki.values()]
+            rows += [("spki*", f"{pin}  {REENCODED}") for pin in _reencoded(entry)]
             rows += [("cert", str(pin)) for pin in (entry.cert or {}).values()]
+            rows.append(("note", entry.note))
             out += [f"      {label:<9} {value}" for label, value in rows if value]
         line = _validation_line(source)
         if line:
@@ -134,10 +152,16 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
             if entry.not_after is not None:
                 table.add_row("validity", _validity_text(entry, result.now))
             table.add_row("key", _key(entry))
+            if entry.note:
+                table.add_row("note", Text(entry.note))
             # A pin that wraps cannot be copied whole: it keeps its line, subjects fold instead.
             for label, pins in (("spki", entry.spki), ("cert", entry.cert or {})):
                 for pin in pins.values():
                     table.add_row(label, Text(str(pin), no_wrap=True, overflow="ignore"))
+                if label == "spki":
+                    for pin in _reencoded(entry):
+                        table.add_row("spki*", Text(str(pin), no_wrap=True, overflow="ignore"))
+                        table.add_row("", Text(REENCODED, style="dim"))
             table.add_section()
         console.print(table)
         line = _validation_line(source)
@@ -156,7 +180,9 @@ def _validity_text(entry: Entry, now: datetime) -> Any:
     return Text(_validity(entry, now), style=style)
 
 
-def _iso(moment: datetime | None) -> str | None:
+def _iso(moment: datetime | YearZero | None) -> str | None:
+    if isinstance(moment, YearZero):
+        return moment.text
     return None if moment is None else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -173,7 +199,17 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         "key": {"type": entry.key.type, "bits": entry.key.bits},
         "spki": {alg: str(pin) for alg, pin in entry.spki.items()},
         "cert": None if entry.cert is None else {alg: str(pin) for alg, pin in entry.cert.items()},
-    }
+    } | _optional(entry)
+
+
+def _optional(entry: Entry) -> dict[str, Any]:
+    """Fields only some entries have, present when they say something: others stay as they were."""
+    extra: dict[str, Any] = {}
+    if entry.spki_reencoded is not None:
+        extra["spki_reencoded"] = {alg: str(pin) for alg, pin in entry.spki_reencoded.items()}
+    if entry.note is not None:
+        extra["note"] = entry.note
+    return extra
 
 
 def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:

@@ -71,3 +71,66 @@ def certificate_spki(cert: x509.Certificate) -> bytes:
 def csr_spki(csr: x509.CertificateSigningRequest) -> bytes:
     """A CSR's SubjectPublicKeyInfo: the second SEQUENCE of CertificationRequestInfo."""
     return _nth_sequence(csr.tbs_certrequest_bytes, 1)
+
+
+def encode(tag: int, value: bytes) -> bytes:
+    """One DER element; lengths in the short or long form, as DER requires."""
+    size = len(value)
+    if size < 0x80:
+        return bytes([tag, size]) + value
+    octets = size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(octets)]) + octets + value
+
+
+def elements(data: bytes) -> list[tuple[int, bytes, bytes]]:
+    """(tag, whole element, value) of each element inside the outer one, which must fill `data`."""
+    _, start, end = tlv(data, 0)
+    if end != len(data):
+        raise ValueError("trailing data")
+    return [(t, data[s:ve], data[vs:ve]) for t, s, vs, ve in children(data, start, end)]
+
+
+def oid_text(value: bytes) -> str:
+    """The dotted form of an OBJECT IDENTIFIER's value bytes, for naming unknown algorithms."""
+    arcs: list[int] = []
+    current = 0
+    for byte in value:
+        current = (current << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(current)
+            current = 0
+    if not arcs or value[-1] & 0x80:
+        raise ValueError("bad OID")
+    first = min(arcs[0] // 40, 2)
+    return ".".join(str(arc) for arc in (first, arcs[0] - 40 * first, *arcs[1:]))
+
+
+def validity_text(tbs: bytes) -> tuple[str, str]:
+    """notBefore and notAfter as stated, four-digit years (UTCTime's two are widened)."""
+    validity = _nth_sequence(tbs, 2)
+    _, start, end = tlv(validity, 0)
+    times = []
+    for time_tag, _, vstart, vend in children(validity, start, end):
+        text = validity[vstart:vend].decode("ascii", "replace")
+        if time_tag == 0x17:
+            text = ("19" if int(text[:2]) >= 50 else "20") + text
+        times.append(text)
+    if len(times) != 2:
+        raise ValueError("not a Validity")
+    return times[0], times[1]
+
+
+def plain_reason(exc: BaseException) -> str:
+    """cryptography's parse errors in words: its Rust debug text means nothing to users."""
+    import re
+
+    text = str(exc).split("\n")[0].strip() or type(exc).__name__
+    match = re.search(r"ParseError \{ kind: (\w+)", text)
+    if match:
+        kind = re.sub(r"(?<!^)(?=[A-Z])", " ", match.group(1)).lower()
+        found = re.search(r"location: \[([^\]]*)\]", text)
+        parts = (found.group(1) if found else "").split(", ")
+        where = " > ".join(part.strip('"').split("::")[-1] for part in parts if part)
+        text = f"DER {kind}" + (f" in {where}" if where else "")
+    text = re.sub(r"AlgorithmIdentifier \{ oid: .*", "an unsupported signature algorithm", text)
+    return text[:160]

@@ -26,10 +26,23 @@ EntryKind = Literal["certificate", "public_key", "private_key", "csr"]
 @dataclass(frozen=True)
 class KeyInfo:
     type: str
-    """``rsa``, ``ec``, ``ed25519``, ``ed448`` or ``dsa``."""
+    """``rsa``, ``ec``, ``ed25519``, ``ed448``, ``dsa``, ``dh``, ... or ``unknown``."""
     bits: int
+    """0 when the size is not known: a key cryptography cannot load is pinned all the same."""
     curve: str | None = None
-    """The named curve of an EC key (``secp256r1``), else None."""
+    """The named curve of an EC key (``secp256r1``, or its OID), else None."""
+    oid: str | None = None
+    """The algorithm's OID when pinctl has no name for it."""
+
+
+@dataclass(frozen=True, order=True)
+class YearZero:
+    """A validity bound in year 0000: valid DER, but before anything `datetime` can hold."""
+
+    ordinal: int
+    """Days since 0001-01-01, as `date.toordinal` counts them (so below 1)."""
+    text: str
+    """ISO 8601, ``0000-01-01T00:00:00Z``."""
 
 
 @dataclass(frozen=True)
@@ -47,12 +60,17 @@ class Entry:
     issuer: str | None = None
     serial: str | None = None
     """Uppercase hex, as `openssl x509 -serial` prints it."""
-    not_before: datetime | None = None
-    not_after: datetime | None = None
+    not_before: datetime | YearZero | None = None
+    not_after: datetime | YearZero | None = None
     served: bool = True
     """False for a trust anchor that validation took from the store."""
     der: bytes | None = field(default=None, repr=False)
     """The certificate's DER, for PEM output and ``--save``; None for non-certificates."""
+    note: str | None = None
+    """How the SPKI was had, when the input did not state it."""
+    spki_reencoded: Mapping[HashAlg, Pin] | None = None
+    """Pins of the SPKI as openssl, curl and OkHttp re-encode it, when that differs from
+    the bytes as carried (an RSA key without its NULL parameter); else None."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +104,7 @@ def spki_der(public_key: PublicKeyTypes) -> bytes:
 
 
 def key_info(public_key: PublicKeyTypes) -> KeyInfo:
-    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import dh, dsa, ec, ed448, ed25519, rsa
 
     if isinstance(public_key, rsa.RSAPublicKey):
         return KeyInfo("rsa", public_key.key_size)
@@ -98,7 +116,22 @@ def key_info(public_key: PublicKeyTypes) -> KeyInfo:
         return KeyInfo("ed448", 456)
     if isinstance(public_key, dsa.DSAPublicKey):
         return KeyInfo("dsa", public_key.key_size)
+    if isinstance(public_key, dh.DHPublicKey):
+        return KeyInfo("dh", public_key.key_size)
     return KeyInfo(type(public_key).__name__.lower().removesuffix("publickey"), 0)
+
+
+def spki_key_info(spki: bytes) -> KeyInfo:
+    """What the SPKI's algorithm identifier says, for a key cryptography cannot load."""
+    from pinctl.pki.spki import algorithm
+
+    try:
+        alg = algorithm(spki)
+    except ValueError:
+        return KeyInfo("unknown", 0)
+    if alg.name is None:
+        return KeyInfo("unknown", 0, oid=alg.oid)
+    return KeyInfo(alg.name, 0, alg.curve)
 
 
 def certificate_entry(
@@ -119,10 +152,19 @@ def certificate_entry(
     from pinctl.pki.der import certificate_spki
 
     key_der = certificate_spki(cert)
-    info = _certificate_key_info(cert)
+    info = _certificate_key_info(cert, key_der)
+    subject, issuer = _names(cert)  # in every mode: one file, one verdict, whatever -o is
+    again = _reencoded(key_der, hashes)
     if not details:
         spki = {alg: compute(key_der, alg) for alg in hashes}
-        return Entry(index=index, kind="certificate", key=info, spki=spki, served=served)
+        return Entry(
+            index=index,
+            kind="certificate",
+            key=info,
+            spki=spki,
+            served=served,
+            spki_reencoded=again,
+        )
     if der is None:
         # serialization pulls in SSH and cipher modules: only re-encoding needs it.
         from cryptography.hazmat.primitives.serialization import Encoding
@@ -132,49 +174,99 @@ def certificate_entry(
         # Some roots in the Mozilla bundle have serial 0; cryptography warns, the pin is fine.
         warnings.simplefilter("ignore")
         serial = format(cert.serial_number, "X")
+    not_before, not_after = validity(cert)
     return Entry(
         index=index,
         kind="certificate",
         key=info,
         spki={alg: compute(key_der, alg) for alg in hashes},
         cert={alg: compute(der, alg) for alg in hashes},
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
+        subject=subject,
+        issuer=issuer,
         serial=serial,
-        not_before=cert.not_valid_before_utc,
-        not_after=cert.not_valid_after_utc,
+        not_before=not_before,
+        not_after=not_after,
         served=served,
         der=der,
+        spki_reencoded=again,
     )
 
 
-def _certificate_key_info(cert: x509.Certificate) -> KeyInfo:
-    """The key's type and size; a key cryptography cannot load is still pinned, as unknown."""
+def _certificate_key_info(cert: x509.Certificate, spki: bytes) -> KeyInfo:
+    """The key's type and size; a key cryptography cannot load is still pinned, by its OID."""
     try:
         return key_info(cert.public_key())
     except Exception:  # unsupported algorithms raise several types
-        return KeyInfo("unknown", 0)
+        return spki_key_info(spki)
+
+
+def _names(cert: x509.Certificate) -> tuple[str, str]:
+    from pinctl.pki.der import plain_reason
+
+    try:
+        return cert.subject.rfc4514_string(), cert.issuer.rfc4514_string()
+    except ValueError as exc:
+        raise ValueError(f"a name cannot be decoded: {plain_reason(exc)}") from None
+
+
+def validity(cert: x509.Certificate) -> tuple[datetime | YearZero, datetime | YearZero]:
+    """notBefore and notAfter; cryptography's own properties raise for year 0000."""
+    return _moment(cert, 0), _moment(cert, 1)
+
+
+def _moment(cert: x509.Certificate, which: int) -> datetime | YearZero:
+    """notBefore (0) or notAfter (1); year 0000 is a date GeneralizedTime can state."""
+    try:
+        return cert.not_valid_before_utc if which == 0 else cert.not_valid_after_utc
+    except ValueError:
+        from pinctl.pki.der import validity_text
+
+        stated = validity_text(cert.tbs_certificate_bytes)[which]
+        if not stated.startswith("0000") or len(stated) != 15:
+            raise
+        from datetime import date
+
+        month, day = int(stated[4:6]), int(stated[6:8])
+        ordinal = date(4, month, day).toordinal() - 1461  # years 0-3 have the days of 4-7
+        text = f"0000-{stated[4:6]}-{stated[6:8]}T{stated[8:10]}:{stated[10:12]}:{stated[12:14]}Z"
+        return YearZero(ordinal, text)
 
 
 def key_entry(
-    public_key: PublicKeyTypes,
+    public_key: PublicKeyTypes | None,
     kind: EntryKind,
     index: int,
     hashes: tuple[HashAlg, ...],
     *,
     subject: str | None = None,
     raw_spki: bytes | None = None,
+    note: str | None = None,
 ) -> Entry:
     """Describe a public key, the public half of a private key, or a CSR's key.
 
     `raw_spki` is the SubjectPublicKeyInfo as the input carried it; it is what gets
     hashed when there is one, so the pin equals openssl's for any encoding of the key.
+    Without `public_key` (cryptography cannot load it) the raw SPKI is all there is.
     """
-    key_der = raw_spki if raw_spki is not None else spki_der(public_key)
+    if public_key is None:
+        assert raw_spki is not None, "an unloadable key is described by its SPKI"
+        key_der, info = raw_spki, spki_key_info(raw_spki)
+    else:
+        key_der = raw_spki if raw_spki is not None else spki_der(public_key)
+        info = key_info(public_key)
     return Entry(
         index=index,
         kind=kind,
-        key=key_info(public_key),
+        key=info,
         spki={alg: compute(key_der, alg) for alg in hashes},
         subject=subject,
+        note=note,
+        spki_reencoded=_reencoded(key_der, hashes) if raw_spki is not None else None,
     )
+
+
+def _reencoded(spki: bytes, hashes: tuple[HashAlg, ...]) -> Mapping[HashAlg, Pin] | None:
+    from pinctl.pki.spki import reencoded
+
+    again = reencoded(spki)
+    return None if again is None else {alg: compute(again, alg) for alg in hashes}

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pinctl.errors import InputError, PassphraseError
-from pinctl.pki.der import children, csr_spki, first_element, tlv
+from pinctl.errors import InputError, PassphraseError, PinctlError
+from pinctl.pki.der import csr_spki, first_element, plain_reason
 from pinctl.pki.entries import Entry, EntryKind, SourceReport, certificate_entry, key_entry
+from pinctl.pki.pem import PemBlock, line_of, pem_blocks, shown_label, shown_labels
 from pinctl.pki.pins import HashAlg
 
 if TYPE_CHECKING:
@@ -32,10 +32,6 @@ EXPECTED = (
     "a PEM bundle, or a PKCS#7 or PKCS#12 file"
 )
 
-_PEM_BLOCK = re.compile(
-    rb"-----BEGIN (?P<label>[A-Z0-9 #]+)-----\r?\n(?P<body>.*?)-----END (?P=label)-----", re.DOTALL
-)
-_PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 #]+)-----")
 _CERT_LABELS = {b"CERTIFICATE", b"X509 CERTIFICATE", b"TRUSTED CERTIFICATE"}
 _KEY_LABELS = {
     b"PRIVATE KEY",
@@ -91,19 +87,34 @@ class _Reader:
 
     def _key(
         self,
-        key: PublicKeyTypes,
+        key: PublicKeyTypes | None,
         kind: EntryKind,
         subject: str | None = None,
         raw_spki: bytes | None = None,
+        note: str | None = None,
     ) -> None:
         entry = key_entry(
-            key, kind, len(self.entries), self.hashes, subject=subject, raw_spki=raw_spki
+            key, kind, len(self.entries), self.hashes, subject=subject, raw_spki=raw_spki, note=note
         )
         self.entries.append(entry)
 
+    def _private(self, key: PrivateKeyTypes, der: bytes | None) -> None:
+        """`der` is the key's unencrypted encoding, whose own SPKI wins over a re-derived one."""
+        from pinctl.pki.spki import private_key_spki
+
+        public = key.public_key()
+        stated = private_key_spki(der, public) if der is not None else None
+        if stated is None:
+            self._key(public, "private_key")
+        else:
+            self._key(public, "private_key", raw_spki=stated.der, note=stated.note)
+
     def _secret(self) -> bytes:
         if self._cached is None:
-            self._cached = self._passphrase()
+            try:
+                self._cached = self._passphrase()
+            except PassphraseError as exc:
+                raise PassphraseError(f"{self.name} is encrypted: {exc}") from None
             if not self._cached:
                 raise PassphraseError(
                     f"{self.name} is encrypted; give the passphrase with --passphrase-file "
@@ -113,122 +124,160 @@ class _Reader:
 
     def _wrong_passphrase(self) -> PassphraseError:
         return PassphraseError(
-            f"cannot decrypt {self.name}: wrong passphrase, or the file is damaged"
+            f"{self.name}: cannot decrypt it: wrong passphrase, or the file is damaged"
         )
 
     # PEM ---------------------------------------------------------------------------------
 
     def pem(self, data: bytes) -> list[Entry]:
-        blocks = list(_PEM_BLOCK.finditer(data))
-        self._check_truncated(data, blocks)
+        blocks = pem_blocks(self.name, data)
         for block in blocks:
-            self._pem_block(block.group("label"), block)
+            self._pem_block(block, data)
         if not self.entries:
-            labels = ", ".join(sorted({b.group("label").decode() for b in blocks})) or "none"
-            raise InputError(f"{self.name} has no certificate, key or CSR (PEM blocks: {labels})")
+            raise InputError(
+                f"{self.name} has no certificate, key or CSR (PEM blocks: {shown_labels(blocks)})"
+            )
         return self.entries
 
-    def _check_truncated(self, data: bytes, blocks: list[re.Match[bytes]]) -> None:
-        complete = {b.start() for b in blocks}
-        for begin in _PEM_BEGIN.finditer(data):
-            if begin.start() not in complete:
-                line = data.count(b"\n", 0, begin.start()) + 1
-                label = begin.group(1).decode()
-                raise InputError(
-                    f"{self.name}:{line}: truncated PEM: BEGIN {label} has no matching "
-                    f"END {label} line; was the file cut short?"
-                )
-
-    def _pem_block(self, label: bytes, block: re.Match[bytes]) -> None:
+    def _pem_block(self, block: PemBlock, data: bytes) -> None:
         from cryptography import x509
 
         def where() -> str:  # counted only for a message: a bundle has hundreds of blocks
-            line = block.string.count(b"\n", 0, block.start()) + 1
-            return f"{self.name}:{line}"
+            return f"{self.name}:{line_of(data, block.start)}"
 
-        whole = block.group(0)
+        label = block.label
         try:
             if label in _CERT_LABELS:
-                der = _der_body(block.group("body"), where)
+                der = _der_body(block.body, where)
                 if label == b"TRUSTED CERTIFICATE":
                     der = first_element(der)  # OpenSSL appends trust settings after the certificate
                 self._cert(x509.load_der_x509_certificate(der), der)
             elif label == b"PKCS7":
-                for cert in _pkcs7(_der_body(block.group("body"), where)):
+                for cert in _pkcs7(_der_body(block.body, where)):
                     self._cert(cert)
             elif label in (b"PUBLIC KEY", b"RSA PUBLIC KEY"):
-                from cryptography.hazmat.primitives import serialization
-
-                key = serialization.load_pem_public_key(whole)
-                raw = _der_body(block.group("body"), where) if label == b"PUBLIC KEY" else None
-                self._key(key, "public_key", raw_spki=raw)
+                self._pem_public_key(block, where)
             elif label in (b"CERTIFICATE REQUEST", b"NEW CERTIFICATE REQUEST"):
-                csr = x509.load_pem_x509_csr(whole)
+                csr = x509.load_pem_x509_csr(block.canonical())
                 self._key(csr.public_key(), "csr", csr.subject.rfc4514_string(), csr_spki(csr))
             elif label in _KEY_LABELS:
-                self._key(self._pem_private_key(whole, label).public_key(), "private_key")
+                self._pem_private_key(block, where)
             elif label not in _IGNORED_LABELS:
                 raise InputError(
-                    f"{where()}: PEM block '{label.decode()}' is not supported; {EXPECTED}"
+                    f"{where()}: PEM block '{shown_label(label)}' is not supported; {EXPECTED}"
                 )
         except InputError:
             raise
         except Exception as exc:
             raise InputError(
-                f"{where()}: damaged PEM block '{label.decode()}' ({_reason(exc)})"
+                f"{where()}: damaged PEM block '{shown_label(label)}' ({plain_reason(exc)})"
             ) from None
 
-    def _pem_private_key(self, whole: bytes, label: bytes) -> PrivateKeyTypes:
+    def _pem_public_key(self, block: PemBlock, where: Callable[[], str]) -> None:
         from cryptography.hazmat.primitives import serialization
 
-        encrypted = label == b"ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in whole
-        if not encrypted:
-            return serialization.load_pem_private_key(whole, password=None)
+        if block.label == b"RSA PUBLIC KEY":
+            self._key(serialization.load_pem_public_key(block.canonical()), "public_key")
+            return
+        raw = _der_body(block.body, where)
         try:
-            return serialization.load_pem_private_key(whole, password=self._secret())
+            key: PublicKeyTypes | None = serialization.load_der_public_key(raw)
+        except (ValueError, TypeError) as exc:
+            key = None
+            if not _is_spki(raw):
+                raise ValueError(plain_reason(exc)) from None
+        except Exception:  # UnsupportedAlgorithm: pinned from the SPKI bytes all the same
+            key = None
+            if not _is_spki(raw):
+                raise
+        self._key(key, "public_key", raw_spki=raw)
+
+    def _pem_private_key(self, block: PemBlock, where: Callable[[], str]) -> None:
+        from cryptography.hazmat.primitives import serialization
+
+        whole = block.canonical()
+        encrypted = block.label == b"ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in whole
+        if not encrypted:
+            key = serialization.load_pem_private_key(whole, password=None)
+            self._private(key, _der_body(block.body, where))
+            return
+        try:
+            key = serialization.load_pem_private_key(whole, password=self._secret())
         except (ValueError, TypeError):
             raise self._wrong_passphrase() from None
+        from pinctl.pki.sealed import pem_plaintext, pkcs8_plaintext
+
+        if block.label == b"ENCRYPTED PRIVATE KEY":
+            plain = pkcs8_plaintext(_der_body(block.body, where), self._secret())
+        else:
+            plain = pem_plaintext(block.body, self._secret())
+        self._private(key, plain)
 
     # DER ---------------------------------------------------------------------------------
 
     def der(self, data: bytes) -> list[Entry]:
-        for attempt in (self._der_plain, self._der_encrypted):
-            if attempt(data):
-                return self.entries
+        from pinctl.pki.shapes import der_shape
+
+        shape = der_shape(data)
+        if shape in ("pkcs12", "encrypted-pkcs8"):
+            self._der_encrypted(data, shape)
+            return self.entries
+        reasons: dict[str, str] = {}
+        if data.startswith(b"\x30") and self._der_plain(data, reasons):
+            return self.entries
+        if shape is not None:
+            raise InputError(self._refusal(data, shape, reasons))
         looks_text = all(32 <= b < 127 or b in b"\r\n\t" for b in data[:4096])
         what = "a text file without PEM blocks" if looks_text else "unrecognised binary data"
         raise InputError(f"{self.name} is {what}; {EXPECTED}")
 
-    def _der_plain(self, data: bytes) -> bool:
+    def _der_plain(self, data: bytes, reasons: dict[str, str]) -> bool:
+        """Try each loader, most common first; `reasons` collects why each said no."""
         from cryptography import x509
 
-        if not data.startswith(b"\x30"):
-            return False
         try:  # most DER files are certificates; the key loaders cost an import
             cert: x509.Certificate | None = x509.load_der_x509_certificate(data)
-        except Exception:  # not a certificate; try the other types
+        except Exception as exc:  # not a certificate; try the other types
+            reasons["certificate"] = plain_reason(exc)
             cert = None
         if cert is not None:
-            self._cert(cert, data)
-            return True
+            return self._described("certificate", lambda: self._cert(cert, data))
         from cryptography.hazmat.primitives import serialization
 
         for load, kind in (
-            (serialization.load_der_public_key, "public_key"),
+            (serialization.load_der_public_key, "public key"),
             (x509.load_der_x509_csr, "csr"),
-            (lambda d: serialization.load_der_private_key(d, password=None), "private_key"),
+            (lambda d: serialization.load_der_private_key(d, password=None), "private key"),
             (_pkcs7, "pkcs7"),
         ):
             try:
                 loaded = load(data)
-            except Exception:  # noqa: S112 - not this type; try the next loader
+            except Exception as exc:
+                reasons[kind] = plain_reason(exc)
                 continue
-            self._add_loaded(loaded, kind, data)
+            return self._described(kind, lambda: self._add_loaded(loaded, kind, data))  # noqa: B023 - called at once
+        if _is_spki(data):  # a key cryptography cannot load is pinned from its SPKI bytes
+            self._key(None, "public_key", raw_spki=data)
             return True
         return False
 
+    def _described(self, kind: str, describe: Callable[[], None]) -> bool:
+        """Loaders are lazy: a file they accept can still fail once it is described."""
+        try:
+            describe()
+        except InputError:
+            raise
+        except Exception as exc:
+            what = _WORDS.get(kind, kind)
+            raise InputError(
+                f"{self.name}: damaged or unsupported DER {what} ({plain_reason(exc)})"
+            ) from None
+        return True
+
     def _add_loaded(self, loaded: object, kind: str, data: bytes) -> None:
         from cryptography import x509
+
+        from pinctl.pki.spki import is_pkcs1_public
 
         if kind == "csr":
             assert isinstance(loaded, x509.CertificateSigningRequest)
@@ -236,42 +285,88 @@ class _Reader:
         elif kind == "pkcs7":
             for cert in loaded:  # type: ignore[attr-defined]
                 self._cert(cert)
-        elif kind == "private_key":
-            self._key(loaded.public_key(), "private_key")  # type: ignore[attr-defined]
-        else:
-            self._key(loaded, "public_key", raw_spki=first_element(data))  # type: ignore[arg-type]
+        elif kind == "private key":
+            self._private(loaded, data)  # type: ignore[arg-type]
+        else:  # a bare PKCS#1 RSAPublicKey is no SPKI: its pin is that of the RSA SPKI wrapping
+            raw = None if is_pkcs1_public(data) else first_element(data)
+            self._key(loaded, "public_key", raw_spki=raw)  # type: ignore[arg-type]
 
-    def _der_encrypted(self, data: bytes) -> bool:
-        """PKCS#12 and encrypted PKCS#8 need the passphrase; ask only if the shape fits."""
+    def _refusal(self, data: bytes, shape: str, reasons: dict[str, str]) -> str:
+        from pinctl.pki.shapes import key_algorithm
+
+        reason = reasons.get(shape, "not readable")
+        if shape == "private key":
+            return (
+                f"{self.name}: cannot read this DER private key {key_algorithm(data)} ({reason}); "
+                "pinctl reads RSA, EC on named curves, Ed25519, Ed448, DSA and DH keys"
+            )
+        return f"{self.name}: damaged or unsupported DER {_WORDS.get(shape, shape)} ({reason})"
+
+    def _der_encrypted(self, data: bytes, shape: str) -> None:
+        """PKCS#12 and encrypted PKCS#8 need the passphrase; asked only when the shape fits."""
         from cryptography.hazmat.primitives import serialization
+
+        if shape == "pkcs12":
+            self._pkcs12(data)
+            return
+        try:
+            key = serialization.load_der_private_key(data, password=self._secret())
+        except (ValueError, TypeError):
+            raise self._wrong_passphrase() from None
+        except Exception as exc:  # UnsupportedAlgorithm, after a right passphrase
+            reason = plain_reason(exc)
+            raise InputError(f"{self.name}: cannot read this private key ({reason})") from None
+        from pinctl.pki.sealed import pkcs8_plaintext
+
+        self._private(key, pkcs8_plaintext(data, self._secret()))
+
+    def _pkcs12(self, data: bytes) -> None:
         from cryptography.hazmat.primitives.serialization import pkcs12
 
-        shape = _der_shape(data)
-        if shape == "pkcs12":
+        try:
+            bundle = pkcs12.load_pkcs12(data, None)
+        except Exception:
+            secret = self._secret()
             try:
-                bundle = pkcs12.load_pkcs12(data, None)
-            except Exception:
-                try:
-                    bundle = pkcs12.load_pkcs12(data, self._secret())
-                except (ValueError, TypeError):
-                    raise self._wrong_passphrase() from None
-            if bundle.cert is not None:
-                self._cert(bundle.cert.certificate)
-            for extra in bundle.additional_certs:
-                self._cert(extra.certificate)
-            if bundle.key is not None:
-                self._key(bundle.key.public_key(), "private_key")
-            if not self.entries:
-                raise InputError(f"{self.name} is a PKCS#12 file with no certificate or key")
-            return True
-        if shape == "encrypted-pkcs8":
-            try:
-                key = serialization.load_der_private_key(data, password=self._secret())
-            except (ValueError, TypeError):
-                raise self._wrong_passphrase() from None
-            self._key(key.public_key(), "private_key")
-            return True
+                bundle = pkcs12.load_pkcs12(data, secret)
+            except Exception as exc:  # ValueError for both causes, UnsupportedAlgorithm, ...
+                raise self._pkcs12_refusal(data, secret, exc) from None
+        if bundle.cert is not None:
+            self._cert(bundle.cert.certificate)
+        for extra in bundle.additional_certs:
+            self._cert(extra.certificate)
+        if bundle.key is not None:
+            self._private(bundle.key, None)
+        if not self.entries:
+            raise InputError(f"{self.name} is a PKCS#12 file with no certificate or key")
+
+    def _pkcs12_refusal(self, data: bytes, secret: bytes, exc: Exception) -> PinctlError:
+        """Wrong passphrase, or a right one on a file cryptography cannot read: the MAC says."""
+        from pinctl.pki.pkcs12 import mac_verdict
+
+        verdict = mac_verdict(data, secret)
+        if verdict == "wrong" or (
+            verdict == "unknown" and isinstance(exc, (ValueError, TypeError))
+        ):
+            return self._wrong_passphrase()
+        return InputError(
+            f"{self.name}: the passphrase is right (the PKCS#12 MAC checks) but the contents "
+            f"cannot be read ({plain_reason(exc)}); pinctl reads PKCS#12 files of RSA, EC "
+            "(named curves), Ed25519 and Ed448 keys and their certificates"
+        )
+
+
+_WORDS = {"csr": "CSR", "pkcs7": "PKCS#7 file"}
+
+
+def _is_spki(data: bytes) -> bool:
+    from pinctl.pki.spki import algorithm
+
+    try:
+        algorithm(data)
+    except (ValueError, IndexError):
         return False
+    return True
 
 
 def _der_body(body: bytes, where: Callable[[], str]) -> bytes:
@@ -285,35 +380,3 @@ def _pkcs7(der: bytes) -> list[x509.Certificate]:
     from cryptography.hazmat.primitives.serialization import pkcs7
 
     return pkcs7.load_der_pkcs7_certificates(der)
-
-
-_PBE_OID_PREFIXES = (
-    bytes.fromhex("2a864886f70d01050d"),  # PBES2
-    bytes.fromhex("2a864886f70d010c01"),  # PKCS#12 PBE
-    bytes.fromhex("2a864886f70d0105"),  # PKCS#5 v1 PBE
-)
-
-
-def _der_shape(data: bytes) -> str | None:
-    """Tell PKCS#12 and encrypted PKCS#8 apart by their ASN.1 outline, before any passphrase."""
-    try:
-        tag, start, end = tlv(data, 0)
-        if tag != 0x30:
-            return None
-        kids = [(t, vs, ve) for t, _, vs, ve in children(data, start, end)]
-        if len(kids) >= 2 and kids[0][0] == 0x02 and data[kids[0][1] : kids[0][2]] == b"\x03":
-            return "pkcs12"
-        if len(kids) == 2 and kids[0][0] == 0x30 and kids[1][0] == 0x04:
-            alg = [(t, vs, ve) for t, _, vs, ve in children(data, kids[0][1], kids[0][2])]
-            if alg and alg[0][0] == 0x06:
-                oid = data[alg[0][1] : alg[0][2]]
-                if oid.startswith(_PBE_OID_PREFIXES):
-                    return "encrypted-pkcs8"
-    except ValueError:
-        return None
-    return None
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc).split("\n")[0].strip() or type(exc).__name__
-    return text[:160]

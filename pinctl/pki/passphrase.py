@@ -63,11 +63,17 @@ def _stdin_is_terminal() -> bool:
 def _from_file(path: Path) -> bytes:
     try:
         with path.open("rb") as handle:
-            data = handle.read(_MAX_FILE)
+            data = handle.read(_MAX_FILE + 1)
     except OSError as exc:
         raise PassphraseError(
             f"cannot read passphrase file {path}: {exc.strerror or exc}"
         ) from None
+    if len(data) > _MAX_FILE:
+        # Cutting it would silently use a passphrase other than the one written down.
+        raise PassphraseError(
+            f"passphrase file {path} is larger than {_MAX_FILE >> 10} KiB; is it the right "
+            "file? It should hold the passphrase on its first line"
+        )
     return data.split(b"\n", 1)[0]
 
 

@@ -2,8 +2,9 @@
 
 The policy is the Web PKI's with the relaxations OpenSSL-based clients (curl, Python,
 OkHttp on the JVM) accept from private CAs: a critical subjectAltName or extendedKeyUsage,
-a leaf without authorityKeyIdentifier, and a self-signed leaf that is itself a trust
-anchor. The time is always passed in, so expiry needs no clock tricks to test.
+a leaf without authorityKeyIdentifier, a self-signed leaf that is itself a trust anchor,
+a leaf asserting cA=TRUE, and an empty subject beside a non-critical subjectAltName
+(the README lists them). The time is always passed in, so expiry needs no clock tricks to test.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pinctl.errors import InputError
 from pinctl.inspect.report import Validation
 from pinctl.net.targets import ip_address
+from pinctl.pki.refusals import clean, name_mismatch, serves, unreadable, why_untrusted
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -31,7 +33,6 @@ SYSTEM_BUNDLES = (
     "/etc/ssl/ca-bundle.pem",  # openSUSE
     "/etc/ssl/cert.pem",  # Alpine, macOS, BSDs
 )
-_SHOWN_NAMES = 4
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,9 @@ def validate(
     """
     from cryptography.x509.verification import VerificationError
 
+    damaged = unreadable(served)
+    if damaged is not None:
+        return ChainVerdict(Validation(False, False, damaged), tuple(served), True)
     leaf, intermediates = served[0], list(served[1:])
     dns, ips = _san_names(leaf)
     named = name is not None and _matches(name, dns, ips)
@@ -124,7 +128,7 @@ def validate(
                 path = tuple(verifier.verify(leaf, intermediates))
                 return ChainVerdict(Validation(True, True, None), path, path[-1] in served)
             except VerificationError as exc:
-                refused = f"name {name} is refused: {_clean(str(exc))}"
+                refused = f"name {name} is refused: {clean(str(exc))}"
     errors: list[str] = []
     path, trusted = tuple(served), False
     if store is None:
@@ -132,7 +136,7 @@ def validate(
     else:
         verified, why = _own_name_path(leaf, intermediates, store, now, dns, ips)
         if verified is None:
-            errors.append(why if not (dns or ips) else _why_untrusted(served, roots, now, why))
+            errors.append(why if not (dns or ips) else why_untrusted(served, roots, now, why))
         else:
             path, trusted = verified, True
     name_error = _name_error(name, named, dns, ips, invalid or (refused if trusted else None))
@@ -154,15 +158,18 @@ def _own_name_path(
     ips: list[str],
 ) -> tuple[tuple[x509.Certificate, ...] | None, str]:
     """The path a server verifier finds for a name the leaf claims: trust whatever the name."""
+    from cryptography import x509
     from cryptography.x509.verification import VerificationError
 
     candidates = [_concrete(value) for value in dns] + ips
     if not candidates:
         return None, "the leaf has no subjectAltName naming a host"
     why = "the leaf names no valid DNS name or IP address (" + ", ".join(candidates) + ")"
-    for candidate in candidates:
+    # A DNS name that looks like an IP address is still asked about as a DNS name.
+    subjects = [x509.DNSName(c.rstrip(".")) for c in candidates[: len(dns)]]
+    for subject in [*subjects, *(_subject(ip) for ip in ips)]:
         try:
-            verifier = _builder(store, now).build_server_verifier(_subject(candidate))
+            verifier = _builder(store, now).build_server_verifier(subject)
         except ValueError:
             continue
         try:
@@ -185,7 +192,7 @@ def _name_error(
     if name is None:
         return "no name to check: an IP address target needs --servername"
     if not named:
-        return _name_mismatch(name, dns, ips)
+        return name_mismatch(name, dns, ips)
     return refused
 
 
@@ -236,25 +243,8 @@ def _builder(store: Store, now: datetime) -> PolicyBuilder:
 
 
 def _server_auth(policy: Any, cert: x509.Certificate, eku: x509.ExtendedKeyUsage | None) -> None:
-    if eku is not None and not _serves(eku):
+    if eku is not None and not serves(eku):
         raise ValueError("the leaf's extendedKeyUsage does not allow TLS server authentication")
-
-
-def _allows_servers(cert: x509.Certificate) -> bool:
-    from cryptography import x509
-
-    try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except (x509.ExtensionNotFound, ValueError):
-        return True
-    return _serves(eku)
-
-
-def _serves(eku: x509.ExtendedKeyUsage) -> bool:
-    from cryptography.x509.oid import ExtendedKeyUsageOID
-
-    wanted = {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE}
-    return bool(wanted.intersection(eku))
 
 
 def _subject(name: str) -> x509.DNSName | x509.IPAddress:
@@ -269,7 +259,7 @@ def _san_names(cert: x509.Certificate) -> tuple[list[str], list[str]]:
 
     try:
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, x509.DuplicateExtension, ValueError):
         return [], []
     dns = [value for value in san.get_values_for_type(x509.DNSName) if isinstance(value, str)]
     ips = [str(value) for value in san.get_values_for_type(x509.IPAddress)]
@@ -290,83 +280,3 @@ def _matches(name: str, dns: list[str], ips: list[str]) -> bool:
             if dot and head and rest == pattern[2:] and "." in rest:
                 return True
     return False
-
-
-def _name_mismatch(name: str, dns: list[str], ips: list[str]) -> str:
-    names = dns + ips
-    if not names:
-        return (
-            f"name {name} not in the certificate (it has no subjectAltName; clients "
-            "ignore the subject's CN)"
-        )
-    shown = ", ".join(names[:_SHOWN_NAMES])
-    more = f" and {len(names) - _SHOWN_NAMES} more" if len(names) > _SHOWN_NAMES else ""
-    return f"name {name} not in the certificate (it is valid for {shown}{more})"
-
-
-def _why_untrusted(
-    served: Sequence[x509.Certificate],
-    roots: Sequence[x509.Certificate],
-    now: datetime,
-    message: str,
-) -> str:
-    """Say why in the words of the problem, falling back on the verifier's own."""
-    leaf = served[0]
-    if leaf.issuer == leaf.subject and leaf not in roots:
-        return "self-signed certificate not in the trust store"
-    for cert in served:
-        if now > cert.not_valid_after_utc:
-            return f"certificate {_name(cert)} expired on {cert.not_valid_after_utc:%Y-%m-%d}"
-        if now < cert.not_valid_before_utc:
-            return (
-                f"certificate {_name(cert)} is not valid before "
-                f"{cert.not_valid_before_utc:%Y-%m-%d}"
-            )
-    top = _top(served)
-    anchors = [root for root in roots if root.subject == top.issuer]
-    if top.issuer == top.subject and top not in roots:
-        return f"the chain ends in {_name(top)}, a root that is not in the trust store"
-    if not anchors:
-        return (
-            f"unable to find the issuer of {_name(top)} ({top.issuer.rfc4514_string()}): "
-            "the server did not send it and it is not in the trust store"
-        )
-    for anchor in anchors:
-        if now > anchor.not_valid_after_utc:
-            return f"trust anchor {_name(anchor)} expired on {anchor.not_valid_after_utc:%Y-%m-%d}"
-    if "EKU" in message:
-        for cert in served[1:]:
-            if not _allows_servers(cert):
-                return (
-                    f"certificate {_name(cert)} has an extendedKeyUsage that does not allow "
-                    "TLS server authentication"
-                )
-    return _clean(message)
-
-
-def _top(served: Sequence[x509.Certificate]) -> x509.Certificate:
-    """Follow issuers through the served certificates, whatever order they came in."""
-    current, seen = served[0], [served[0]]
-    while True:
-        parent = next((c for c in served if c.subject == current.issuer and c not in seen), None)
-        if parent is None or current.issuer == current.subject:
-            return current
-        seen.append(parent)
-        current = parent
-
-
-def _clean(message: str) -> str:
-    """The verifier's message without its prefix and object reprs."""
-    import re
-
-    text = message.removeprefix("validation failed: ").replace("candidates exhausted: ", "")
-    text = re.sub(
-        r" \(encountered processing <Certificate\(subject=<Name\((.*?)\)>, \.\.\.\)>\)",
-        r" (certificate \1)",
-        text,
-    )
-    return text or "the chain does not validate"
-
-
-def _name(cert: x509.Certificate) -> str:
-    return cert.subject.rfc4514_string() or "(empty subject)"

@@ -652,3 +652,94 @@ def test_malformed_https_proxy_matters_only_to_a_target_that_uses_it(
     result = run(["fetch", f"127.0.0.1:{server.port}", "-o", "pins"])
     assert (result.exit_code, result.stderr) == (code, stderr)
     assert result.stdout.startswith("sha256/") is (code == 0)
+
+
+def _duplicated_san_servers(tmp_path: Path) -> tuple[Path, bytes, bytes, bytes]:
+    """A root file; a chain whose second certificate has two SANs; a well-formed chain; a key.
+
+    OpenSSL refuses to load such a certificate as a server's own, so it is served where a
+    misconfigured server really sends one: after the leaf, in the chain.
+    """
+    from tests.support import malformed
+    from tests.support.pki import issue
+
+    root, root_key = issue("Faulty Root")
+    ca_file = tmp_path / "root.pem"
+    ca_file.write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    dup_der, _ = malformed.duplicated_san("other.test", root.subject, root_key)
+    good, key = malformed.leaf("localhost", root.subject, root_key)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    good_pem = good.public_bytes(serialization.Encoding.PEM)
+    return ca_file, good_pem + malformed.pem(dup_der), good_pem, key_pem
+
+
+def test_a_certificate_with_a_duplicated_extension_fails_only_its_target(
+    run: Any, tmp_path: Path
+) -> None:
+    """`fetch A B` where A serves a certificate with two SANs: A untrusted and why, B trusted."""
+    ca_file, dup_chain, good_chain, key = _duplicated_san_servers(tmp_path)
+    with (
+        tls_server(pem_context(dup_chain, key)) as dup,
+        tls_server(pem_context(good_chain, key)) as good,
+    ):
+        result = run(
+            ["fetch", "-o", "json", "--ca-file", str(ca_file),
+             f"localhost:{dup.port}", f"localhost:{good.port}"]
+        )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    bad_source, good_source = json.loads(result.stdout)["sources"]
+    assert len(bad_source["entries"]) == 2  # still described, pins and all
+    assert not bad_source["validation"]["trusted"]
+    assert "duplicated extension (2.5.29.17)" in bad_source["validation"]["error"]
+    assert good_source["validation"] == {"trusted": True, "hostname_match": True, "error": None}
+
+
+def test_add_refuses_a_chain_with_a_duplicated_extension_cleanly(run: Any, tmp_path: Path) -> None:
+    """`add` refuses the two-SAN chain with one clean line and writes nothing; the good one adds."""
+    ca_file, dup_chain, good_chain, key = _duplicated_san_servers(tmp_path)
+    pins = tmp_path / "pins.toml"
+    with (
+        tls_server(pem_context(dup_chain, key)) as dup,
+        tls_server(pem_context(good_chain, key)) as good,
+    ):
+        common = ["add", "--pin-file", str(pins), "--ca-file", str(ca_file)]
+        refused = run([*common, f"localhost:{dup.port}"])
+        assert not pins.exists()
+        added = run([*common, f"localhost:{good.port}"])
+    assert refused.exit_code == 2
+    assert refused.stderr.startswith(f"pinctl: error: localhost:{dup.port}: refusing to pin")
+    assert "duplicated extension" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    assert added.exit_code == 0, added.stderr
+    assert "sha256/" in pins.read_text()
+
+
+def test_a_served_certificate_dated_year_zero_is_shown_not_a_crash(
+    run: Any, tmp_path: Path
+) -> None:
+    """A chain carrying a notAfter in year 0000 is fetched: the date shown, the chain expired."""
+    from tests.support import malformed
+
+    issuer, issuer_key = malformed.self_signed_key()
+    leaf, key = malformed.leaf("localhost", issuer, issuer_key)
+    chain = leaf.public_bytes(serialization.Encoding.PEM) + malformed.pem(malformed.year_zero())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(malformed.pem(malformed.year_zero()))
+    with tls_server(pem_context(chain, key_pem)) as srv:
+        result = run(["fetch", "-o", "json", "--ca-file", str(ca_file), f"localhost:{srv.port}"])
+        text = run(["fetch", "--ca-file", str(ca_file), f"localhost:{srv.port}"])
+    assert result.exit_code == 0, result.stderr
+    source = json.loads(result.stdout)["sources"][0]
+    assert source["entries"][1]["not_after"] == "0000-01-01T00:00:00Z"
+    assert not source["validation"]["trusted"]
+    assert text.exit_code == 0, text.stderr
+    assert "to 0000-01-01 (expired" in text.stdout

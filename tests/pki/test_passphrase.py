@@ -111,6 +111,21 @@ def test_an_empty_passphrase_file_is_refused(tmp_path: Path, content: bytes) -> 
         _read(str(path))
 
 
+def test_an_oversized_passphrase_file_is_refused_not_cut(tmp_path: Path) -> None:
+    """A file over 64 KiB is refused with its name, never silently cut to another secret."""
+    path = tmp_path / "pass.txt"
+    path.write_bytes(b"x" * (64 * 1024 + 1))
+    with pytest.raises(PassphraseError, match=rf"passphrase file {path} is larger than 64 KiB"):
+        _read(str(path))
+
+
+def test_a_passphrase_file_of_exactly_64_kib_is_read_whole(tmp_path: Path) -> None:
+    """The twin: at the limit the first line is read, all of it."""
+    path = tmp_path / "pass.txt"
+    path.write_bytes(b"y" * (64 * 1024))
+    assert _read(str(path)) == b"y" * (64 * 1024)
+
+
 def test_a_missing_passphrase_file_is_an_error_naming_it(tmp_path: Path) -> None:
     """A file that cannot be read is a clean error with the path and the reason."""
     path = tmp_path / "nope.txt"

@@ -1,0 +1,166 @@
+"""Where a key's SubjectPublicKeyInfo comes from when the input is not a certificate.
+
+A pin hashes the SPKI bytes, so it must be the SPKI that openssl (`pkey -pubout`) and
+the key's own certificate carry. Re-deriving the public key through cryptography loses
+what it does not model: the RSA-PSS algorithm identifier and its parameters, explicit EC
+curve parameters, the point form. So the SPKI is rebuilt from the private key's own
+encoding (its algorithm identifier and public key), and cryptography only fills in what
+the file does not hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pinctl.pki.der import SEQUENCE, elements, encode, oid_text
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+
+_INTEGER, _BIT_STRING, _OCTET_STRING, _OID = 0x02, 0x03, 0x04, 0x06
+_EC = bytes.fromhex("2a8648ce3d0201")
+_RSA = bytes.fromhex("2a864886f70d010101")
+_PSS = bytes.fromhex("2a864886f70d01010a")
+_NAMES = {
+    _EC: "ec",
+    _RSA: "rsa",
+    _PSS: "rsa-pss",
+    bytes.fromhex("2a8648ce380401"): "dsa",
+    bytes.fromhex("2a864886f70d010301"): "dh",
+    bytes.fromhex("2a8648ce3e0201"): "dh",
+    bytes.fromhex("2b656e"): "x25519",
+    bytes.fromhex("2b656f"): "x448",
+    bytes.fromhex("2b6570"): "ed25519",
+    bytes.fromhex("2b6571"): "ed448",
+}
+COMPUTED = "public key computed from the private key (the file holds none), as openssl does"
+
+
+@dataclass(frozen=True)
+class KeySpki:
+    """The SPKI of a private key, and how it was had when the file did not state it."""
+
+    der: bytes | None
+    """None when cryptography's encoding of the public key is already the one openssl gives."""
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class SpkiAlgorithm:
+    """What an SPKI says its key is, read without loading the key."""
+
+    oid: str
+    name: str | None
+    """pinctl's short name for the algorithm, None when it has none."""
+    curve: str | None
+    """For EC: the named curve's OID, or ``explicit parameters``."""
+
+
+def algorithm(spki: bytes) -> SpkiAlgorithm:
+    """The algorithm of a well-formed SPKI; ValueError when it is not one."""
+    parts = elements(spki)
+    if [tag for tag, _, _ in parts] != [SEQUENCE, _BIT_STRING]:
+        raise ValueError("not a SubjectPublicKeyInfo")
+    alg = elements(parts[0][1])
+    if not alg or alg[0][0] != _OID or len(alg) > 2:
+        raise ValueError("not an AlgorithmIdentifier")
+    oid = alg[0][2]
+    curve = None
+    if oid == _EC and len(alg) == 2:
+        curve = oid_text(alg[1][2]) if alg[1][0] == _OID else "explicit parameters"
+    return SpkiAlgorithm(oid_text(oid), _NAMES.get(oid), curve)
+
+
+def is_pkcs1_public(der: bytes) -> bool:
+    """True for a bare RSAPublicKey (PKCS#1), which is no SPKI and must be wrapped in one."""
+    try:
+        parts = elements(der)
+    except ValueError:
+        return False
+    return [tag for tag, _, _ in parts] == [_INTEGER, _INTEGER]
+
+
+def private_key_spki(der: bytes, public_key: PublicKeyTypes) -> KeySpki:
+    """The SPKI of an unencrypted PKCS#8 or SEC1 private key, as its encoding states it."""
+    try:
+        parts = elements(der)
+    except ValueError:
+        return KeySpki(None)
+    tags = [tag for tag, _, _ in parts]
+    try:
+        if tags[:3] == [_INTEGER, SEQUENCE, _OCTET_STRING]:
+            return _pkcs8(parts, public_key)
+        if tags[:2] == [_INTEGER, _OCTET_STRING] and parts[0][2] == b"\x01":
+            return _sec1(parts, public_key)
+    except (ValueError, IndexError):  # cryptography read it; fall back on its encoding
+        pass
+    return KeySpki(None)  # PKCS#1 RSA and DSA: cryptography's SPKI is openssl's too
+
+
+def _pkcs8(parts: list[tuple[int, bytes, bytes]], public_key: PublicKeyTypes) -> KeySpki:
+    alg_id, inner = parts[1][1], parts[2][2]
+    alg = elements(alg_id)
+    oid = alg[0][2] if alg and alg[0][0] == _OID else b""
+    if oid == _RSA:
+        return KeySpki(None)  # openssl re-encodes rsaEncryption with its NULL parameter
+    stated = next((value for tag, _, value in parts[3:] if tag == 0x81), None)
+    if stated is not None:  # OneAsymmetricKey (RFC 5958) carries the public key itself
+        return KeySpki(encode(SEQUENCE, alg_id + encode(_BIT_STRING, stated)))
+    if oid == _EC:
+        return _ec(alg_id, elements(inner), public_key)
+    if oid == _PSS:
+        fields = elements(inner)
+        rsa_public = encode(SEQUENCE, fields[1][1] + fields[2][1])  # modulus, public exponent
+        return KeySpki(encode(SEQUENCE, alg_id + encode(_BIT_STRING, b"\x00" + rsa_public)))
+    key_bits = elements(_cryptography_spki(public_key))[1][1]
+    return KeySpki(encode(SEQUENCE, alg_id + key_bits))
+
+
+def _sec1(parts: list[tuple[int, bytes, bytes]], public_key: PublicKeyTypes) -> KeySpki:
+    params = next((value for tag, _, value in parts[2:] if tag == 0xA0), None)
+    if params is None:
+        return KeySpki(None)
+    alg_id = encode(SEQUENCE, encode(_OID, _EC) + params)
+    return _ec(alg_id, parts, public_key)
+
+
+def _ec(
+    alg_id: bytes, fields: list[tuple[int, bytes, bytes]], public_key: PublicKeyTypes
+) -> KeySpki:
+    """An ECPrivateKey's [1] public key, as carried (compressed or not), else computed."""
+    stated = next((value for tag, _, value in fields[2:] if tag == 0xA1), None)
+    if stated is not None:
+        return KeySpki(encode(SEQUENCE, alg_id + stated))
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    point = public_key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    return KeySpki(encode(SEQUENCE, alg_id + encode(_BIT_STRING, b"\x00" + point)), COMPUTED)
+
+
+def _cryptography_spki(public_key: PublicKeyTypes) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+
+
+def reencoded(spki: bytes) -> bytes | None:
+    """The RSA SPKI as openssl, curl and OkHttp re-encode it, when that differs from `spki`.
+
+    RFC 7469 hashes the bytes as carried, which pinctl does; those clients hash their own
+    re-encoding of the parsed key instead, which restores a missing NULL parameter. None
+    when the two agree (always, for keys other than rsaEncryption).
+    """
+    try:
+        alg = elements(elements(spki)[0][1])
+    except (ValueError, IndexError):
+        return None
+    if not alg or alg[0][2] != _RSA or alg[1:] == [(0x05, b"\x05\x00", b"")]:
+        return None
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    try:
+        again = _cryptography_spki(load_der_public_key(spki))
+    except Exception:  # a key cryptography refuses has no re-encoding to offer
+        return None
+    return again if again != spki else None

@@ -1,0 +1,55 @@
+"""One file, one verdict, whatever `-o` is: refused in every format, or shown in every format."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import malformed
+from tests.support.judges import openssl
+
+FORMATS = ("pins", "json", "table")
+
+
+@pytest.mark.parametrize("form", ["der", "pem"])
+def test_an_undecodable_subject_is_refused_in_every_output_format(
+    tmp_path: Path, run: Any, form: str
+) -> None:
+    """A subject of invalid UTF-8 is exit 2 for `-o pins` exactly as for json and the table."""
+    der = malformed.undecodable_subject()
+    path = tmp_path / f"c.{form}"
+    path.write_bytes(der if form == "der" else malformed.pem(der))
+    for output in FORMATS:
+        result = run(["pin", "-o", output, str(path)])
+        assert result.exit_code == 2, output
+        assert result.stdout == ""
+        assert result.stderr.startswith(f"pinctl: error: {path}")
+        assert "cannot be decoded" in result.stderr
+        assert "ParseError" not in result.stderr
+
+
+def test_a_year_zero_date_is_shown_in_every_output_format(tmp_path: Path, run: Any) -> None:
+    """notAfter 0000-01-01 is a date (openssl prints it), shown as such, in all formats."""
+    path = tmp_path / "y0.der"
+    path.write_bytes(malformed.year_zero())
+    assert b"notAfter=Jan  1 00:00:00 0 GMT" in openssl(
+        "x509", "-inform", "der", "-in", str(path), "-noout", "-enddate"
+    )
+    results = {output: run(["pin", "-o", output, str(path)]) for output in FORMATS}
+    assert all(r.exit_code == 0 for r in results.values()), results
+    entry = json.loads(results["json"].stdout)["sources"][0]["entries"][0]
+    assert entry["not_after"] == "0000-01-01T00:00:00Z"
+    assert entry["not_before"].endswith("Z")
+    assert "to 0000-01-01 (expired " in results["table"].stdout
+    assert results["pins"].stdout == entry["spki"]["sha256"] + "\n"
+
+
+def test_an_ordinary_date_beside_year_zero_is_unchanged(tmp_path: Path, run: Any) -> None:
+    """The twin: notBefore of the same file keeps its ordinary ISO form and days count."""
+    path = tmp_path / "y0.der"
+    path.write_bytes(malformed.year_zero())
+    entry = json.loads(run(["pin", "-o", "json", str(path)]).stdout)["sources"][0]["entries"][0]
+    assert not entry["not_before"].startswith("0000")

@@ -1,0 +1,192 @@
+"""Validation of real-world oddities: what is accepted like openssl, and refusals in plain words."""
+
+from __future__ import annotations
+
+import datetime
+import subprocess
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec
+from cryptography.x509.oid import NameOID
+
+from pinctl.pki.validation import validate
+from tests.support import malformed
+from tests.support.pki import NOW
+
+Key = ec.EllipticCurvePrivateKey | dsa.DSAPrivateKey
+
+
+def _root(key: Key, name: str = "Root") -> x509.Certificate:
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - datetime.timedelta(days=1))
+        .not_valid_after(NOW + datetime.timedelta(days=90))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), True
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _leaf(
+    root: x509.Certificate,
+    root_key: Key,
+    *,
+    subject: x509.Name | None = None,
+    sans: list[x509.GeneralName] | None = None,
+    ca: bool | None = None,
+) -> x509.Certificate:
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(
+            subject
+            if subject is not None
+            else x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "a.test")])
+        )
+        .issuer_name(root.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - datetime.timedelta(days=1))
+        .not_valid_after(NOW + datetime.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName(sans or [x509.DNSName("a.test")]), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), False
+        )
+    )
+    if ca is not None:
+        builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=None), True)
+    return builder.sign(root_key, hashes.SHA256())
+
+
+@pytest.fixture(scope="module")
+def pki() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return _root(key), key
+
+
+def _openssl_verifies(tmp_path: Path, root: x509.Certificate, leaf: x509.Certificate) -> bool:
+    (tmp_path / "root.pem").write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    result = subprocess.run(
+        ["openssl", "verify", "-CAfile", str(tmp_path / "root.pem"), "-verify_hostname",
+         "a.test", "-purpose", "sslserver", str(tmp_path / "leaf.pem")],
+        capture_output=True,
+        check=False,
+    )  # fmt: skip
+    return result.returncode == 0
+
+
+def test_a_leaf_asserting_ca_true_is_accepted_like_openssl(
+    pki: tuple[x509.Certificate, ec.EllipticCurvePrivateKey], tmp_path: Path
+) -> None:
+    """x509-limbo's cA=TRUE leaf: openssl accepts it, and so does pinctl (see the README)."""
+    root, key = pki
+    leaf = _leaf(root, key, ca=True)
+    assert _openssl_verifies(tmp_path, root, leaf)
+    verdict = validate([leaf], "a.test", [root], NOW)
+    assert verdict.validation.trusted
+    assert verdict.validation.hostname_match
+
+
+def test_a_ca_true_leaf_from_another_root_is_still_untrusted(
+    pki: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
+) -> None:
+    """The failing twin: the relaxation is about the flag, not about trust."""
+    root, key = pki
+    other = _root(ec.generate_private_key(ec.SECP256R1()), "Other")
+    verdict = validate([_leaf(root, key, ca=True)], "a.test", [other], NOW)
+    assert not verdict.validation.trusted
+
+
+def test_an_empty_subject_with_a_non_critical_san_is_accepted_like_openssl(
+    pki: tuple[x509.Certificate, ec.EllipticCurvePrivateKey], tmp_path: Path
+) -> None:
+    """An empty subject beside a non-critical subjectAltName validates, as openssl lets it."""
+    root, key = pki
+    leaf = _leaf(root, key, subject=x509.Name([]))
+    assert not leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).critical
+    assert _openssl_verifies(tmp_path, root, leaf)
+    verdict = validate([leaf], "a.test", [root], NOW)
+    assert verdict.validation.trusted
+    assert verdict.validation.hostname_match
+    wrong = validate([leaf], "b.test", [root], NOW)  # the twin: its SAN still decides the name
+    assert not wrong.validation.hostname_match
+
+
+def test_a_duplicated_extension_is_the_certificates_verdict_not_a_crash() -> None:
+    """A leaf with two subjectAltName extensions is untrusted, with the reason, and no raise."""
+    issuer, issuer_key = malformed.self_signed_key()
+    der, _ = malformed.duplicated_san("dup.test", issuer, issuer_key)
+    leaf = x509.load_der_x509_certificate(der)
+    with pytest.raises(x509.DuplicateExtension):
+        leaf.extensions  # noqa: B018 - what every reader of extensions ran into
+    verdict = validate([leaf], "dup.test", [leaf], NOW)
+    assert not verdict.validation.trusted
+    assert verdict.validation.error is not None
+    assert "duplicated extension (2.5.29.17)" in verdict.validation.error
+
+
+def test_a_dns_san_that_looks_like_an_ip_says_it_is_a_dns_name(
+    pki: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
+) -> None:
+    """Name 8.8.8.8 against a DNS SAN "8.8.8.8" says why it cannot match, still trusted."""
+    import ipaddress
+
+    root, key = pki
+    leaf = _leaf(root, key, sans=[x509.DNSName("8.8.8.8")])
+    verdict = validate([leaf], "8.8.8.8", [root], NOW)
+    assert verdict.validation.trusted
+    assert not verdict.validation.hostname_match
+    assert verdict.validation.error is not None
+    assert "as a DNS name" in verdict.validation.error
+    assert "it is valid for 8.8.8.8)" not in verdict.validation.error
+    as_ip = _leaf(root, key, sans=[x509.IPAddress(ipaddress.ip_address("8.8.8.8"))])
+    assert validate([as_ip], "8.8.8.8", [root], NOW).validation.hostname_match  # the twin
+
+
+def test_verifier_debug_text_never_reaches_users() -> None:
+    """A DSA root is refused in words, not with the verifier's `AlgorithmIdentifier {` dump."""
+    key = dsa.generate_private_key(2048)
+    root = _root(key)
+    verdict = validate([_leaf(root, key)], "a.test", [root], NOW)
+    assert not verdict.validation.trusted
+    error = verdict.validation.error or ""
+    assert "DSA" in error
+    assert "AlgorithmIdentifier" not in error
+    assert "PhantomData" not in error
+    assert len(error) < 300
+
+
+def test_the_same_chain_on_an_allowed_algorithm_is_trusted(
+    pki: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
+) -> None:
+    """The twin: an ECDSA root and leaf of the same shape validate."""
+    root, key = pki
+    assert validate([_leaf(root, key)], "a.test", [root], NOW).validation.trusted
+
+
+def test_names_echoed_in_a_refusal_are_cut_short(
+    pki: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
+) -> None:
+    """An issuer name of 20,000 characters is cut in the reason, which stays one short line."""
+    _, key = pki
+    huge = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "O" * 20_000)])
+    stranger = _root(key, "stranger")
+    leaf = _leaf(stranger, key, subject=huge)
+    other = _root(ec.generate_private_key(ec.SECP256R1()), "Other")
+    error = validate([leaf], "a.test", [other], NOW).validation.error or ""
+    assert "OOOO..." in error
+    assert len(error) < 1000

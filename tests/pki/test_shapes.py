@@ -1,0 +1,149 @@
+"""Files pinctl cannot read are named for what they are: one line, exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.oid import NameOID
+
+from tests.support.judges import openssl, openssl_pin
+from tests.support.pki import self_signed
+
+ED25519_OID, MADE_UP_OID = bytes.fromhex("06032b6570"), bytes.fromhex("06032a0304")
+
+
+def _sh(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def _refused(run: Any, path: Path, *words: str, args: tuple[str, ...] = ()) -> str:
+    result = run(["pin", *args, str(path)])
+    assert result.exit_code == 2, result.stdout
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"pinctl: error: {path}")
+    assert result.stderr.count("\n") == 1
+    for word in words:
+        assert word in result.stderr
+    assert "internal error" not in result.stderr
+    assert "ParseError" not in result.stderr
+    return str(result.stderr)
+
+
+@pytest.fixture(scope="module")
+def sm2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SM2 key, an algorithm openssl has and cryptography does not."""
+    key = tmp_path_factory.mktemp("sm2") / "sm2.pem"
+    try:
+        _sh("genpkey", "-algorithm", "SM2", "-out", str(key))
+    except subprocess.CalledProcessError:
+        pytest.skip("this openssl has no SM2")
+    return key
+
+
+@pytest.mark.parametrize("form", ["sec1", "pkcs8"])
+def test_der_private_key_of_an_unsupported_curve_is_a_clean_error(
+    sm2: Path, tmp_path: Path, run: Any, form: str
+) -> None:
+    """A DER SM2 key says which curve is unsupported, like its PEM form, with exit 2."""
+    path = tmp_path / f"{form}.der"
+    if form == "sec1":
+        _sh("pkey", "-in", str(sm2), "-outform", "der", "-out", str(path))
+    else:
+        _sh("pkcs8", "-topk8", "-nocrypt", "-in", str(sm2), "-outform", "der", "-out", str(path))
+    _refused(run, path, "private key", "1.2.156.10197.1.301")
+    _refused(run, sm2, "1.2.156.10197.1.301")
+
+
+def test_der_private_key_of_a_made_up_algorithm_is_a_clean_error(tmp_path: Path, run: Any) -> None:
+    """A PKCS#8 key naming an unknown algorithm OID is refused naming that OID."""
+    key = ed25519.Ed25519PrivateKey.generate()
+    der = key.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    good, bad = tmp_path / "good.der", tmp_path / "bad.der"
+    good.write_bytes(der)
+    bad.write_bytes(der.replace(ED25519_OID, MADE_UP_OID))
+    _refused(run, bad, "private key", "1.2.3.4")
+    assert run(["pin", str(good)]).exit_code == 0  # the twin: the real OID reads
+
+
+def test_der_csr_with_an_unsupported_key_is_a_clean_error(
+    sm2: Path, tmp_path: Path, run: Any
+) -> None:
+    """A DER CSR for an SM2 key is refused as a CSR, as its PEM form is."""
+    pem, der = tmp_path / "sm2.csr", tmp_path / "sm2.csr.der"
+    _sh("req", "-new", "-key", str(sm2), "-subj", "/CN=sm2", "-out", str(pem))
+    _sh("req", "-in", str(pem), "-outform", "der", "-out", str(der))
+    _refused(run, der, "CSR", "1.2.156.10197.1.301")
+    _refused(run, pem, "CERTIFICATE REQUEST")
+
+
+def test_der_csr_with_a_damaged_key_is_a_clean_error(tmp_path: Path, run: Any) -> None:
+    """A DER CSR whose EC point is not on the curve is refused; the intact CSR pins."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "csr")]))
+        .sign(key, hashes.SHA256())
+    )
+    der = csr.public_bytes(serialization.Encoding.DER)
+    point = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    good, bad = tmp_path / "good.der", tmp_path / "bad.der"
+    good.write_bytes(der)
+    bad.write_bytes(der.replace(point, point[:-1] + bytes([point[-1] ^ 1])))
+    _refused(run, bad, "CSR")
+    ok = run(["pin", "-o", "pins", str(good)])
+    spki = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    assert ok.stdout == openssl_pin(spki) + "\n"
+
+
+def test_damaged_der_certificate_is_explained_like_the_pem_one(tmp_path: Path, run: Any) -> None:
+    """A DER certificate cryptography cannot parse is a damaged certificate, not "binary data"."""
+    der = self_signed("damaged.test").public_bytes(serialization.Encoding.DER)
+    serial_at = der.index(b"\xa0\x03\x02\x01\x02") + 5
+    broken = der[:serial_at] + b"\x05" + der[serial_at + 1 :]  # serial INTEGER tag made NULL
+    path = tmp_path / "c.der"
+    path.write_bytes(broken)
+    message = _refused(run, path, "DER certificate")
+    assert "unrecognised binary data" not in message
+    pem = tmp_path / "c.pem"
+    pem.write_bytes(openssl("x509", "-inform", "der", "-in", "/dev/stdin", data=der))
+    assert run(["pin", str(pem)]).exit_code == 0
+
+
+def test_pkcs12_that_cannot_be_read_is_not_called_a_wrong_passphrase(
+    sm2: Path, tmp_path: Path, run: Any
+) -> None:
+    """With the right passphrase an unreadable PKCS#12 says so; a wrong one is still wrong."""
+    cert = tmp_path / "sm2.crt"
+    _sh("req", "-x509", "-new", "-key", str(sm2), "-subj", "/CN=sm2", "-days", "2",
+        "-out", str(cert))  # fmt: skip
+    right, wrong = tmp_path / "right.txt", tmp_path / "wrong.txt"
+    right.write_text("correct horse\n")
+    wrong.write_text("battery staple\n")
+    p12 = tmp_path / "sm2.p12"
+    _sh("pkcs12", "-export", "-in", str(cert), "-inkey", str(sm2), "-passout",
+        f"file:{right}", "-out", str(p12))  # fmt: skip
+    message = _refused(run, p12, "passphrase is right", args=("--passphrase-file", str(right)))
+    assert "wrong passphrase" not in message
+    _refused(run, p12, "wrong passphrase", args=("--passphrase-file", str(wrong)))
+
+
+def test_a_needed_passphrase_names_the_file(tmp_path: Path, run: Any) -> None:
+    """Off a terminal with no passphrase source, the error says which file is encrypted."""
+    key = tmp_path / "enc.pem"
+    _sh("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-aes-256-cbc", "-pass", "pass:secret", "-out", str(key))  # fmt: skip
+    _refused(run, key, "is encrypted", "a passphrase is needed", "--passphrase-file")
