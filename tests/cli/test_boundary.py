@@ -116,7 +116,7 @@ def test_an_unexpected_exception_is_one_line_and_exit_1(
     run: Any, list_args: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bug is one line that says how to report it, exit 1, and no traceback."""
-    monkeypatch.setattr("pinctl.pinfile.model.load", _raise(RuntimeError("boom\n  at line 2")))
+    monkeypatch.setattr("pinctl.pinfile.reader.load", _raise(RuntimeError("boom\n  at line 2")))
     result = run(list_args)
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
@@ -129,7 +129,7 @@ def test_a_user_error_is_its_message_and_exit_2(
     run: Any, list_args: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A PinctlError is the user's to fix: its own message and its exit code, no 'internal'."""
-    monkeypatch.setattr("pinctl.pinfile.model.load", _raise(InputError("pins.toml: bad; fix it")))
+    monkeypatch.setattr("pinctl.pinfile.reader.load", _raise(InputError("pins.toml: bad; fix it")))
     result = run(list_args)
     assert (result.exit_code, result.stderr) == (2, "pinctl: error: pins.toml: bad; fix it\n")
 
@@ -139,7 +139,7 @@ def test_debug_reraises(
     run: Any, list_args: list[str], monkeypatch: pytest.MonkeyPatch, error: Exception
 ) -> None:
     """`--debug` lets the exception through, so its traceback is shown."""
-    monkeypatch.setattr("pinctl.pinfile.model.load", _raise(error))
+    monkeypatch.setattr("pinctl.pinfile.reader.load", _raise(error))
     with pytest.raises(type(error)):
         run(["--debug", *list_args])
 
@@ -158,7 +158,7 @@ def test_pinctl_debug_in_the_environment_reraises(
     list_args: list[str], monkeypatch: pytest.MonkeyPatch, keep_sigterm: None
 ) -> None:
     """PINCTL_DEBUG set does what --debug does, through the real entry point."""
-    monkeypatch.setattr("pinctl.pinfile.model.load", _raise(RuntimeError("boom")))
+    monkeypatch.setattr("pinctl.pinfile.reader.load", _raise(RuntimeError("boom")))
     monkeypatch.setenv("PINCTL_DEBUG", "1")
     with pytest.raises(RuntimeError, match="boom"):
         pinctl.cli.main(list_args)
@@ -171,7 +171,7 @@ def test_without_pinctl_debug_the_entry_point_exits_1(
     keep_sigterm: None,
 ) -> None:
     """The entry point turns the same bug into exit 1 and one line when PINCTL_DEBUG is unset."""
-    monkeypatch.setattr("pinctl.pinfile.model.load", _raise(RuntimeError("boom")))
+    monkeypatch.setattr("pinctl.pinfile.reader.load", _raise(RuntimeError("boom")))
     monkeypatch.delenv("PINCTL_DEBUG", raising=False)
     with pytest.raises(SystemExit) as caught:
         pinctl.cli.main(list_args)
@@ -192,7 +192,7 @@ def test_an_interrupt_is_one_line_with_its_exit_code(
     word: str,
 ) -> None:
     """Ctrl-C exits 130 and SIGTERM 143, each with one line and no blank line before it."""
-    monkeypatch.setattr("pinctl.pinfile.model.load", _raise(interrupt))
+    monkeypatch.setattr("pinctl.pinfile.reader.load", _raise(interrupt))
     result = run(list_args)
     assert (result.exit_code, result.stdout, result.stderr) == (
         code,
@@ -307,7 +307,8 @@ def test_a_full_disk_while_editing_is_exit_2_and_keeps_the_file(
     assert result.exit_code == 2
     assert result.stderr == "pinctl: error: cannot write pins.toml: No space left on device\n"
     assert (tmp_path / "pins.toml").read_text() == COMMENTED
-    assert [p.name for p in tmp_path.iterdir()] == ["pins.toml"]
+    # the lock file stays by design (a lock must outlive the rename); no temporary file does
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".pins.toml.lock", "pins.toml"]
 
 
 def test_the_same_edit_with_room_on_the_disk_succeeds(
