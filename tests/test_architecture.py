@@ -31,14 +31,119 @@ def _module(path: Path) -> str:
     )
 
 
+# Who may import whom, by top-level part of pinctl: one direction only, so the layers read
+# bottom-up. The base modules (errors, files, hostnames) are open to every layer; a package
+# not listed imports only those. Adding a sub-package means adding its row here.
+BASE = frozenset({"errors", "files", "hostnames"})
+ALLOWED: dict[str, frozenset[str]] = {
+    "pki": frozenset(),
+    "net": frozenset({"pki"}),
+    "pinfile": frozenset({"pki"}),
+    "inspect": frozenset({"pki", "net", "pinfile"}),
+    "verify": frozenset({"pki", "net", "pinfile"}),
+    "exports": frozenset({"pki", "pinfile"}),
+    "output": frozenset({"pki", "net", "pinfile", "inspect", "verify", "exports"}),
+    "cli": frozenset({"pki", "net", "pinfile", "inspect", "verify", "exports", "output"}),
+}
+
+
 def _imports(path: Path) -> set[str]:
+    """Every module `path` imports, at the top or inside a function, type-only ones included."""
     names: set[str] = set()
+    package = _module(path).rsplit(".", 0 if path.name == "__init__.py" else 1)[0]
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            names.add(base)
+            # `from pinctl.pki import pins` imports the module pinctl.pki.pins
+            names.update(f"{base}.{alias.name}" for alias in node.names)
     return names
+
+
+def _internal(path: Path) -> set[str]:
+    """The pinctl modules `path` imports (a name that is not a module is dropped)."""
+    known = {_module(p) for p in PACKAGE.rglob("*.py")}
+    return {name for name in _imports(path) if name in known} - {_module(path), "pinctl"}
+
+
+def _part(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else module
+
+
+def test_packages_import_only_downwards() -> None:
+    """A module imports only the packages its row of ALLOWED names, plus the base modules."""
+    offenders = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        module = _module(path)
+        if module.count(".") == 0 or path.name == "__main__.py":
+            continue
+        mine = _part(module)
+        allowed = ALLOWED.get(mine, frozenset()) | BASE | {mine}
+        offenders += [
+            f"{path.relative_to(PACKAGE.parent)} imports {name}"
+            for name in sorted(_internal(path))
+            if _part(name) not in allowed
+        ]
+    assert offenders == [], "forbidden imports (see ALLOWED in this file):\n" + "\n".join(offenders)
+
+
+def test_every_package_has_a_row() -> None:
+    """A new sub-package cannot slip in without a place in the dependency table."""
+    packages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    assert packages == set(ALLOWED)
+
+
+def test_no_import_cycles() -> None:
+    """No module reaches itself through imports, lazy or type-only ones included."""
+    graph = {_module(p): _internal(p) for p in PACKAGE.rglob("*.py") if p.name != "__main__.py"}
+    cycles = [scc for scc in _strongly_connected(graph) if len(scc) > 1]
+    assert cycles == []
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm; a package's __init__ counts as a node of its own."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            scc = []
+            while True:
+                top = stack.pop()
+                scc.append(top)
+                if top == node:
+                    break
+            found.append(sorted(scc))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_modules_are_one_concept_each() -> None:
+    """No module passes 400 lines: past that it is two concepts (STYLE.md)."""
+    long = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}
 
 
 def test_the_core_never_loads_click_or_rich() -> None:
@@ -54,11 +159,12 @@ def test_the_core_never_loads_click_or_rich() -> None:
 
 
 def test_only_tls_imports_pyopenssl() -> None:
-    """pyOpenSSL stays behind pinctl/tls.py; everything else works with cryptography objects."""
+    """pyOpenSSL stays behind pinctl/net/tls.py; everything else works with cryptography objects."""
     offenders = [
         str(p.relative_to(PACKAGE))
         for p in PACKAGE.rglob("*.py")
-        if p.name != "tls.py" and any(n.split(".")[0] == "OpenSSL" for n in _imports(p))
+        if p != PACKAGE / "net" / "tls.py"
+        and any(n.split(".")[0] == "OpenSSL" for n in _imports(p))
     ]
     assert offenders == []
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -16,6 +16,9 @@ from pinctl.cli.common import (
 )
 from pinctl.errors import UsageError
 from pinctl.pki.keygen import KEY_TYPES, MAX_COUNT, WEAK_KEY_TYPES
+
+if TYPE_CHECKING:
+    from pinctl.pinfile.backups import BackupRecorder
 
 
 class KeyTypeChoice(click.Choice):  # type: ignore[type-arg]  # click 8.2+ made Choice generic
@@ -130,9 +133,21 @@ def command(
         out_dir=Path(out_dir),
         prefix=prefix,
         csr=None if subject is None else csr_spec(subject, sans),
-        host=host,
-        pin_file=Path(pin_file) if host else None,
     )
+    record = _recorder(host, Path(pin_file)) if host is not None else None
     with progress(request.key_type) as report:
-        result = keygen.generate_backup_keys(request, None if no_encrypt else ask, progress=report)
+        result = keygen.generate_backup_keys(
+            request, None if no_encrypt else ask, progress=report, record=record
+        )
     return Outcome(result, RENDERERS[output])
+
+
+def _recorder(host: str, pin_file: Path) -> BackupRecorder:
+    """Where --host's pins go; the pin file is checked now, before any key is made."""
+    from pinctl.net.targets import parse_target
+    from pinctl.pinfile.backups import BackupRecorder
+
+    target = parse_target(host)
+    recorder = BackupRecorder(pin_file, target.host, target.port)
+    recorder.check()
+    return recorder

@@ -55,8 +55,8 @@ def command(
       pinctl fetch --ca-file internal-root.pem --save chain.pem db.internal:5433
     """
     from pinctl.inspect.hosts import inspect_all
+    from pinctl.inspect.report import SourceReport, SourcesResult
     from pinctl.output.sources import RENDERERS, pem_chain
-    from pinctl.pki.entries import SourceReport, SourcesResult
     from pinctl.pki.validation import load_roots
 
     if save is not None and len(targets) > 1:

@@ -46,8 +46,8 @@ def command(
       pinctl pin --passphrase-file pass.txt server.p12
       openssl s_client -connect host:443 </dev/null | pinctl pin -
     """
+    from pinctl.inspect.report import SourceReport, SourcesResult
     from pinctl.output.sources import RENDERERS
-    from pinctl.pki.entries import SourcesResult
     from pinctl.pki.formats import read_source
     from pinctl.pki.pins import HashAlg
 
@@ -66,7 +66,8 @@ def command(
                 required=True,
             )
 
-        report = read_source(name, _read(name), algs, ask, details=output != "pins")
+        entries = read_source(name, _read(name), algs, ask, details=output != "pins")
+        report = SourceReport(source=name, entries=entries)
         reports.append(report)
     result = SourcesResult(tuple(reports), algs, datetime.now(timezone.utc))
     return Outcome(result, RENDERERS[output], ExitCode.OK)

@@ -15,7 +15,6 @@ from pinctl.errors import ConnectError, InputError, UsageError
 from pinctl.inspect.report import SourceFailure
 from pinctl.pinfile.edit import EditResult, Transaction, absolute_path
 from pinctl.pinfile.model import Level, PinEntry
-from pinctl.verify.rules import Presented
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,7 +43,7 @@ def add_targets(
     chain refuses the whole command rather than leaving it half done.
     """
     from pinctl.net.tls import handshake_all
-    from pinctl.pki.validation import load_roots, validate
+    from pinctl.pki.validation import load_roots, signed_prefix, validate
 
     pin_file = edit.pin_file
     chains: list[tuple[Target, tuple[x509.Certificate, ...]]] = []
@@ -59,7 +58,7 @@ def add_targets(
         if not verify_chain:
             # Unvalidated, only the leaf and the issuers that really signed it count, as in
             # verify: a served copy of some other certificate proves nothing.
-            chains.append((target, Presented(shake.chain, None).issued()))
+            chains.append((target, signed_prefix(shake.chain)))
             continue
         known = pin_file.find_host(target.host, target.port)
         ca_file = host_fields.get("ca_file") or (

@@ -12,11 +12,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pinctl.errors import ConnectError
-from pinctl.inspect.report import SourceFailure
+from pinctl.inspect.report import SourceFailure, SourceReport
 from pinctl.net.steps import COMPUTE, Steps
 from pinctl.net.targets import Target
 from pinctl.net.tls import ConnectOptions
-from pinctl.pki.entries import SourceReport, certificate_entry
+from pinctl.pki.entries import certificate_entry
 from pinctl.pki.pins import HashAlg
 
 if TYPE_CHECKING:

@@ -1,32 +1,40 @@
-"""What a live host showed beyond its certificates: the session, the verdict, or a failure.
-
-Kept apart from `pinctl.pki.entries` because only commands that connect need them: `pin`
-reads files, and every class defined at start-up costs it time.
-"""
+"""What fetch and pin report: each source's entries, or why it could not be read or reached."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pinctl.net.session import TlsInfo
+    from pinctl.pki.entries import Entry
+    from pinctl.pki.pins import HashAlg
+    from pinctl.pki.validation import Validation
 
 
 @dataclass(frozen=True)
-class TlsInfo:
-    version: str
-    """As OpenSSL names it: ``TLSv1.3``."""
-    cipher: str
-    """The IANA/OpenSSL cipher suite name."""
+class SourceReport:
+    """A source that could be read: a file, or a host that completed a handshake."""
+
+    source: str
+    entries: tuple[Entry, ...]
+    tls: TlsInfo | None = None
+    validation: Validation | None = None
 
 
 @dataclass(frozen=True)
-class Validation:
-    """The verdict of path validation; fetch reports it, verify enforces it."""
+class SourcesResult:
+    """The whole outcome of one `fetch` or `pin` run."""
 
-    trusted: bool
-    """The chain leads to a trusted root, whatever the name."""
-    hostname_match: bool
-    """The leaf is valid for the name checked."""
-    error: str | None = None
-    """Why `trusted` or `hostname_match` is false."""
+    sources: tuple[SourceReport | SourceFailure, ...]
+    hashes: tuple[HashAlg, ...]
+    now: datetime
+    """When the run happened, passed in by the command; the table derives "days left"."""
+
+    @property
+    def failed(self) -> bool:
+        return not all(isinstance(s, SourceReport) for s in self.sources)
 
 
 @dataclass(frozen=True)

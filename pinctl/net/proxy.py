@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pinctl.errors import UsageError
-from pinctl.net.targets import ip_address, join_host_port
+from pinctl.hostnames import ip_address, join_host_port
 
 _PASSWORD = re.compile(r"^((?:[^:/]+://)?[^/@:]*:)[^/]*@")
 """The password of ``scheme://user:password@``, as urlsplit would read it."""

@@ -18,8 +18,8 @@ import threading
 from dataclasses import dataclass, field
 
 from pinctl.errors import ConnectError
+from pinctl.hostnames import is_ip_address
 from pinctl.net.steps import Steps, Wait
-from pinctl.net.targets import is_ip_address
 
 Addresses = list[tuple[socket.AddressFamily, tuple[object, ...]]]
 

@@ -6,12 +6,11 @@ that goes into SNI) and the address actually dialled, which `--connect-to` may c
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import re
 from dataclasses import dataclass
 
 from pinctl.errors import UsageError
+from pinctl.hostnames import is_ip_address, is_ipv6, join_host_port
 
 SCHEME_PORTS: dict[str, int] = {
     "https": 443,
@@ -58,24 +57,6 @@ class Target:
         if self.servername is None or is_ip_address(self.servername):
             return None
         return self.servername.rstrip(".") or None
-
-
-def is_ip_address(text: str) -> bool:
-    return ip_address(text) is not None
-
-
-@functools.lru_cache(maxsize=4096)
-def ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    """The address `text` spells, or None for a name. Cached: verify asks several times
-    per host, and a parse costs more than a handshake's Python."""
-    try:
-        return ipaddress.ip_address(text)
-    except ValueError:
-        return None
-
-
-def join_host_port(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def parse_target(
@@ -150,15 +131,6 @@ def _port(text: str, what: str) -> int:
     if not _PORT.fullmatch(text) or not 1 <= int(text) <= 65535:
         raise UsageError(f"{what}: port {text!r} is not a number from 1 to 65535")
     return int(text)
-
-
-def is_ipv6(text: str) -> bool:
-    """An IPv6 address, with or without a %zone."""
-    try:
-        ipaddress.IPv6Address(text.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
 
 
 def _check_host(host: str, what: str) -> str:

@@ -20,15 +20,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from pinctl.errors import ConnectError
-from pinctl.inspect.report import TlsInfo
+from pinctl.hostnames import join_host_port
 from pinctl.net.proxy import PROXY_DEFAULT_PORT as PROXY_DEFAULT_PORT
 from pinctl.net.proxy import Proxy as Proxy
 from pinctl.net.proxy import bypasses_proxy as bypasses_proxy
 from pinctl.net.proxy import parse_proxy as parse_proxy
 from pinctl.net.proxy import proxy_from_env as proxy_from_env
 from pinctl.net.resolver import descriptor_error, resolve
+from pinctl.net.session import TlsInfo
 from pinctl.net.steps import Steps, Wait, drive
-from pinctl.net.targets import Target, join_host_port
+from pinctl.net.targets import Target
 
 if TYPE_CHECKING:
     from cryptography import x509

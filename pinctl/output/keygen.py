@@ -16,11 +16,11 @@ if TYPE_CHECKING:
 
 def _notes(result: KeygenResult, sink: Sink) -> None:
     """The pin file change always; the storage reminder only for a person at a terminal."""
-    if result.host is not None:
+    if result.recorded is not None:
         count = len(result.keys)
         sink.note(
-            f"added {count} backup pin{'s' if count != 1 else ''} for {result.host} "
-            f"to {result.pin_file}"
+            f"added {count} backup pin{'s' if count != 1 else ''} for {result.recorded.label} "
+            f"to {result.recorded.path}"
         )
     if not sink.err_tty:
         return
@@ -84,8 +84,8 @@ def result_json(result: KeygenResult) -> dict[str, Any]:
         "encrypted": result.encrypted,
         "out_dir": str(result.out_dir),
         "subject": result.subject,
-        "host": result.host,
-        "pin_file": None if result.pin_file is None else str(result.pin_file),
+        "host": None if result.recorded is None else result.recorded.label,
+        "pin_file": None if result.recorded is None else str(result.recorded.path),
         "keys": [
             {
                 "number": key.number,

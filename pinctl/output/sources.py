@@ -7,8 +7,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from pinctl.inspect.report import SourceReport, SourcesResult
 from pinctl.output.terminal import Sink, printable
-from pinctl.pki.entries import Entry, SourceReport, SourcesResult, YearZero
+from pinctl.pki.entries import Entry, YearZero
 from pinctl.pki.pins import Pin
 
 if TYPE_CHECKING:

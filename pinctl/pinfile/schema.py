@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pinctl.net.targets import is_ipv6
+from pinctl.hostnames import is_ipv6
 from pinctl.pinfile.model import DEFAULT_PORT, LEVELS, TLS_VERSIONS, VERSION
 from pinctl.pki.pins import PIN_KINDS
 

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-    from pinctl.inspect.report import SourceFailure, TlsInfo, Validation
 
 EntryKind = Literal["certificate", "public_key", "private_key", "csr"]
 
@@ -71,30 +70,6 @@ class Entry:
     spki_reencoded: Mapping[HashAlg, Pin] | None = None
     """Pins of the SPKI as openssl, curl and OkHttp re-encode it, when that differs from
     the bytes as carried (an RSA key without its NULL parameter); else None."""
-
-
-@dataclass(frozen=True)
-class SourceReport:
-    """A source that could be read: a file, or a host that completed a handshake."""
-
-    source: str
-    entries: tuple[Entry, ...]
-    tls: TlsInfo | None = None
-    validation: Validation | None = None
-
-
-@dataclass(frozen=True)
-class SourcesResult:
-    """The whole outcome of one `fetch` or `pin` run."""
-
-    sources: tuple[SourceReport | SourceFailure, ...]
-    hashes: tuple[HashAlg, ...]
-    now: datetime
-    """When the run happened, passed in by the command; the table derives "days left"."""
-
-    @property
-    def failed(self) -> bool:
-        return not all(isinstance(s, SourceReport) for s in self.sources)
 
 
 def spki_der(public_key: PublicKeyTypes) -> bytes:

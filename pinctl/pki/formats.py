@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from pinctl.errors import InputError, PassphraseError, PinctlError
 from pinctl.pki.der import csr_spki, first_element, plain_reason
-from pinctl.pki.entries import Entry, EntryKind, SourceReport, certificate_entry, key_entry
+from pinctl.pki.entries import Entry, EntryKind, certificate_entry, key_entry
 from pinctl.pki.pem import PemBlock, line_of, pem_blocks, shown_label, shown_labels
 from pinctl.pki.pins import HashAlg
 
@@ -50,7 +50,7 @@ def read_source(
     passphrase: PassphraseProvider | None = None,
     *,
     details: bool = True,
-) -> SourceReport:
+) -> tuple[Entry, ...]:
     """Parse one file's bytes; `name` is used in messages and as the JSON ``source``.
 
     `details=False` leaves out names and dates, for output that shows only pins.
@@ -64,7 +64,7 @@ def read_source(
         # Roots with serial 0 (some in the Mozilla bundle) make cryptography warn; pins are fine.
         warnings.simplefilter("ignore")
         entries = reader.pem(data) if b"-----BEGIN " in data else reader.der(data)
-    return SourceReport(source=name, entries=tuple(entries))
+    return tuple(entries)
 
 
 class _Reader:

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 from pinctl import files
 from pinctl.errors import FileExistsRefusal, InputError, PassphraseError, PinctlError, UsageError
@@ -29,8 +29,6 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.types import (
         CertificateIssuerPrivateKeyTypes as PrivateKey,
     )
-
-    from pinctl.pinfile.model import Change
 
 KeyType = Literal["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096", "ed25519"]
 KEY_TYPES: tuple[KeyType, ...] = get_args(KeyType)
@@ -59,9 +57,6 @@ class KeygenRequest:
     out_dir: Path = Path()
     prefix: str = "backup"
     csr: CsrSpec | None = None
-    host: str | None = None
-    """``H[:PORT]`` whose pin file entry receives the pins as backups."""
-    pin_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -84,11 +79,23 @@ class KeygenResult:
     encrypted: bool
     subject: str | None = None
     """The CSRs' subject (RFC 4514), when CSRs were written."""
-    host: str | None = None
-    """``host:port`` whose pin file entry received the pins, when ``--host`` was given."""
-    pin_file: Path | None = None
-    change: Change | None = None
-    """What recording the pins did to the pin file, when ``--host`` was given."""
+    recorded: Recorded | None = None
+    """What recording the pins did (the pin file's change, with ``--host``)."""
+
+
+class Recorded(Protocol):
+    """The outcome of recording the new pins elsewhere: where, and for which host."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def label(self) -> str: ...
+
+
+Record = Callable[[tuple[BackupKey, ...]], Recorded]
+"""Records the new keys' pins (backup-keygen --host: in the pin file). It runs inside the
+all-or-nothing step, so keys whose pins could not be recorded are removed again."""
 
 
 def generate_backup_keys(
@@ -96,6 +103,7 @@ def generate_backup_keys(
     passphrase: Passphrase | None,
     *,
     progress: Progress | None = None,
+    record: Record | None = None,
 ) -> KeygenResult:
     """Generate, encrypt and write the keys, then record their pins; all or nothing.
 
@@ -103,10 +111,7 @@ def generate_backup_keys(
     passphrase for a run that cannot succeed; None means unencrypted keys, said explicitly.
     """
     _check_request(request)
-    target = _host_target(request.host) if request.host is not None else None
     plan = _plan(request)
-    if target is not None:
-        _check_pin_file(request.pin_file)
     secret: bytes | None = None
     if passphrase is not None:
         secret = passphrase()
@@ -138,16 +143,14 @@ def generate_backup_keys(
             for path, data, mode in contents:
                 _create(path, data, mode)
                 written.append(path)
-        change = _record_pins(request, target, tuple(k for k, _ in made)) if target else None
+        recorded = record(tuple(k for k, _ in made)) if record is not None else None
     return KeygenResult(
         request.key_type,
         request.out_dir,
         tuple(key for key, _ in made),
         encrypted=secret is not None,
         subject=subject_text(request.csr.subject) if request.csr else None,
-        host=target[2] if target else None,
-        pin_file=request.pin_file if target else None,
-        change=change,
+        recorded=recorded,
     )
 
 
@@ -164,15 +167,6 @@ def _check_request(request: KeygenRequest) -> None:
         raise UsageError(
             f"--prefix {prefix!r} must be a plain file name part; put directories in --out-dir"
         )
-    if request.host is not None and request.pin_file is None:
-        raise UsageError("--host needs a pin file to record the pins in")
-
-
-def _host_target(text: str) -> tuple[str, int, str]:
-    from pinctl.net.targets import join_host_port, parse_target
-
-    target = parse_target(text)
-    return target.host, target.port, join_host_port(target.host, target.port)
 
 
 def _plan(request: KeygenRequest) -> list[tuple[Path, Path, Path | None]]:
@@ -334,27 +328,3 @@ def _create(path: Path, data: bytes, mode: int) -> None:
     except OSError as exc:  # create_exclusive reports its own; this is for the layers below
         reason = exc.strerror or os.strerror(exc.errno or errno.EIO)
         raise InputError(f"cannot write {path}: {reason}") from None
-
-
-def _check_pin_file(path: Path | None) -> None:
-    """An invalid pin file is reported before the keys are made, not after (the recording
-    reads it again, under the pin file's lock, which is not held across the key making)."""
-    from pinctl.pinfile.nodes import decode, read_bytes
-    from pinctl.pinfile.reader import loads
-
-    data = None if path is None else read_bytes(path)
-    if path is not None and data is not None:  # a missing pin file is created
-        loads(decode(data, path)[0], path)
-
-
-def _record_pins(
-    request: KeygenRequest, target: tuple[str, int, str], keys: tuple[BackupKey, ...]
-) -> Change:
-    from pinctl.pinfile.edit import transaction
-    from pinctl.pinfile.model import PinEntry
-
-    assert request.pin_file is not None
-    host, port, _ = target
-    entries = [PinEntry(key.pin, backup=True, note=str(key.key_file)) for key in keys]
-    with transaction(request.pin_file) as edit:
-        return edit.add_pins(host, port, entries)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pinctl.net.targets import ip_address
+from pinctl.hostnames import ip_address
 from pinctl.pki.entries import YearZero, validity
 
 if TYPE_CHECKING:

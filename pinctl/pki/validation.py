@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import InputError
-from pinctl.inspect.report import Validation
-from pinctl.net.targets import ip_address
+from pinctl.hostnames import ip_address
 from pinctl.pki.refusals import clean, name_mismatch, serves, unreadable, why_untrusted
 
 if TYPE_CHECKING:
@@ -33,6 +32,18 @@ SYSTEM_BUNDLES = (
     "/etc/ssl/ca-bundle.pem",  # openSUSE
     "/etc/ssl/cert.pem",  # Alpine, macOS, BSDs
 )
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The verdict of path validation; fetch reports it, verify enforces it."""
+
+    trusted: bool
+    """The chain leads to a trusted root, whatever the name."""
+    hostname_match: bool
+    """The leaf is valid for the name checked."""
+    error: str | None = None
+    """Why `trusted` or `hostname_match` is false."""
 
 
 @dataclass(frozen=True)
@@ -280,3 +291,25 @@ def _matches(name: str, dns: list[str], ips: list[str]) -> bool:
             if dot and head and rest == pattern[2:] and "." in rest:
                 return True
     return False
+
+
+@functools.lru_cache(maxsize=256)
+def signed_prefix(served: tuple[x509.Certificate, ...]) -> tuple[x509.Certificate, ...]:
+    """The leaf and the served certificates that signed it, link by link in served order.
+
+    The handshake proves only the leaf's key; anything after it is what the server says.
+    A man in the middle can append a copy of the genuine leaf or intermediate, so without
+    a validated path only a certificate whose key signed the one before it may count.
+    """
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+
+    if not served:
+        return ()
+    kept = [served[0]]
+    for issuer in served[1:]:
+        try:
+            kept[-1].verify_directly_issued_by(issuer)
+        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
+            break
+        kept.append(issuer)
+    return tuple(kept)

@@ -19,7 +19,7 @@ from pinctl.net.steps import Steps, Wait
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from pinctl.inspect.report import TlsInfo
+    from pinctl.net.session import TlsInfo
     from pinctl.net.targets import Target
 
 

@@ -23,7 +23,7 @@ from pinctl.verify.verdicts import RANK, UNCHECKED, Checked, Failed, Passed, Sta
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from pinctl.inspect.report import TlsInfo
+    from pinctl.net.session import TlsInfo
     from pinctl.pki.pins import Pin
 
 DECISIVE = "pins"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pinctl.pinfile.model import PinEntry
 from pinctl.pki.pins import HashAlg, Pin, PinKind, compute
+from pinctl.pki.validation import signed_prefix
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -29,13 +30,9 @@ class Presented:
     """The validated path, leaf to trust anchor; None when verify_chain = false."""
 
     def issued(self) -> tuple[x509.Certificate, ...]:
-        """The leaf and the served certificates that signed it, link by link in served order.
-
-        The handshake proves only the leaf's key; anything after it is what the server says.
-        A man in the middle can append a copy of the genuine leaf or intermediate, so without
-        a validated path only a certificate whose key signed the one before it may count.
-        """
-        return _signed_prefix(self.served)
+        """What counts without a validated path: the leaf and the served issuers that
+        really signed it (`pinctl.pki.validation.signed_prefix`)."""
+        return signed_prefix(self.served)
 
 
 class MatchRule(Protocol):
@@ -71,22 +68,6 @@ class OkHttpRule:
 
 
 RULES: dict[str, MatchRule] = {"okhttp": OkHttpRule()}
-
-
-@functools.lru_cache(maxsize=256)
-def _signed_prefix(served: tuple[x509.Certificate, ...]) -> tuple[x509.Certificate, ...]:
-    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-
-    if not served:
-        return ()
-    kept = [served[0]]
-    for issuer in served[1:]:
-        try:
-            kept[-1].verify_directly_issued_by(issuer)
-        except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
-            break
-        kept.append(issuer)
-    return tuple(kept)
 
 
 def pin_matches(entry: PinEntry, cert: x509.Certificate) -> bool:

@@ -146,8 +146,8 @@ def test_openssl_agrees_on_keys_and_csrs_directly(material) -> None:  # type: ig
     csr_pub = openssl("req", "-in", str(d / "csr.pem"), "-pubkey", "-noout")
     from_csr = openssl("pkey", "-pubin", "-outform", "der", data=csr_pub)
     for path, expected_der in ((d / "pkcs8.pem", from_key), (d / "csr.pem", from_csr)):
-        report = read_source(str(path), path.read_bytes())
-        assert str(report.entries[0].spki["sha256"]) == openssl_pin(expected_der)
+        entries = read_source(str(path), path.read_bytes())
+        assert str(entries[0].spki["sha256"]) == openssl_pin(expected_der)
 
 
 def test_other_hashes_match_openssl(material, run) -> None:  # type: ignore[no-untyped-def]

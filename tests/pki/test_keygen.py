@@ -19,6 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pinctl.errors import UsageError
+from pinctl.pinfile.backups import BackupRecorder
+from pinctl.pinfile.model import Change
 from pinctl.pki import csr, keygen
 from pinctl.pki.keygen import KEY_TYPES
 from tests.support.judges import openssl, openssl_fails, openssl_pin
@@ -818,21 +820,21 @@ def test_recording_the_pins_returns_its_change(tmp_path: Path) -> None:
     """With a host, the result carries the pin file's Change: the backup pins it added."""
     pins_toml = tmp_path / "pins.toml"
     pins_toml.write_text(PIN_FILE)
-    request = keygen.KeygenRequest(
-        count=2, out_dir=tmp_path / "keys", host="api.example.com", pin_file=pins_toml
-    )
-    result = keygen.generate_backup_keys(request, None)
-    assert result.change is not None
-    assert result.change.label == "api.example.com:443"
-    assert [p.pin for p in result.change.added] == [key.pin for key in result.keys]
-    assert all(p.backup for p in result.change.added)
-    assert result.change.changed
+    request = keygen.KeygenRequest(count=2, out_dir=tmp_path / "keys")
+    record = BackupRecorder(pins_toml, "api.example.com", 443)
+    result = keygen.generate_backup_keys(request, None, record=record)
+    change = result.recorded
+    assert isinstance(change, Change)
+    assert change.label == "api.example.com:443"
+    assert [p.pin for p in change.added] == [key.pin for key in result.keys]
+    assert all(p.backup for p in change.added)
+    assert change.changed
 
 
 def test_without_a_host_there_is_no_change(tmp_path: Path) -> None:
     """Failing twin: without a host no pin file is touched, and the result has no Change."""
     request = keygen.KeygenRequest(count=1, out_dir=tmp_path / "keys")
-    assert keygen.generate_backup_keys(request, None).change is None
+    assert keygen.generate_backup_keys(request, None).recorded is None
     assert not (tmp_path / "pins.toml").exists()
 
 

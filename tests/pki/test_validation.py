@@ -14,8 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pinctl.errors import InputError
-from pinctl.inspect.report import Validation
-from pinctl.pki.validation import load_roots, validate
+from pinctl.pki.validation import Validation, load_roots, validate
 from tests.support.pki import KEY_USAGES, NOW, client_only_pki, issue, load, self_signed, served
 
 

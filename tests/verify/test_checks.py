@@ -6,7 +6,7 @@ from pathlib import Path
 
 import trustme
 
-from pinctl.inspect.report import TlsInfo
+from pinctl.net.session import TlsInfo
 from pinctl.verify.checks.tls_policy import policy
 from pinctl.verify.observation import Observed
 from pinctl.verify.verdicts import Failed, Passed, Skipped

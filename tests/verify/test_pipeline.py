@@ -12,7 +12,7 @@ import trustme
 from cryptography import x509
 
 from pinctl.errors import ConnectError, ExitCode
-from pinctl.inspect.report import TlsInfo
+from pinctl.net.session import TlsInfo
 from pinctl.net.steps import COMPUTE, Steps, Wait
 from pinctl.net.targets import parse_target
 from pinctl.pinfile.model import Defaults, HostEntry, PinEntry

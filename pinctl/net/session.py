@@ -1,0 +1,13 @@
+"""What a completed handshake negotiated, as fetch shows it and verify's TLS policy judges it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TlsInfo:
+    version: str
+    """As OpenSSL names it: ``TLSv1.3``."""
+    cipher: str
+    """The IANA/OpenSSL cipher suite name."""
