@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pinctl.errors import UsageError
+from pinctl.errors import InputError, UsageError
 from pinctl.pinfile.model import HostEntry, PinFile
 from pinctl.pinfile.selection import one_host, select_hosts, split_host
 
@@ -67,3 +67,28 @@ def test_a_port_given_twice_must_agree() -> None:
     """`remove a.test:443 --port 8443` contradicts itself."""
     with pytest.raises(UsageError, match="says port 443 but --port says 8443"):
         one_host(FILE, "a.test:443", 8443)
+
+
+class TestSelection:
+    def test_select_by_name_and_port(self) -> None:
+        """Hosts are named as host or host:port, matched case-insensitively, in file order."""
+        a, b, c = HostEntry("a.test"), HostEntry("a.test", port=8443), HostEntry("c.test")
+        pin_file = PinFile(Path("pins.toml"), hosts=(a, b, c))
+        assert select_hosts(pin_file, []) == (a, b, c)
+        assert select_hosts(pin_file, ["c.test", "A.TEST"]) == (a, b, c)
+        assert select_hosts(pin_file, ["a.test:8443"]) == (b,)
+
+    def test_unknown_host_is_a_usage_error(self) -> None:
+        """A host that is not in the pin file is refused, naming the known ones."""
+        pin_file = PinFile(Path("pins.toml"), hosts=(HostEntry("a.test"),))
+        with pytest.raises(
+            UsageError, match=r"host 'b\.test' is not in pins\.toml \(it has a\.test:443\)"
+        ):
+            select_hosts(pin_file, ["b.test"])
+        with pytest.raises(UsageError):
+            select_hosts(pin_file, ["a.test:444"])
+
+    def test_empty_pin_file_is_refused(self) -> None:
+        """Verifying nothing must not pass: a pin file without hosts is an error."""
+        with pytest.raises(InputError, match="no hosts"):
+            select_hosts(PinFile(Path("pins.toml")), [])

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 import trustme
 
-from pinctl.errors import ConnectError, ExitCode, InputError, UsageError
+from pinctl.errors import ConnectError, ExitCode
 from pinctl.net.steps import COMPUTE, Steps, Wait, drive
 from pinctl.pinfile.model import Defaults, HostEntry, PinEntry, PinFile
-from pinctl.pinfile.selection import select_hosts
 from pinctl.pki.pins import Pin
 from pinctl.verify.observation import Observed
 from pinctl.verify.results import HostResult, VerifyResult
@@ -368,31 +367,6 @@ class TestResult:
         """0 all pass, 3 only unchecked hosts, 1 as soon as one check failed; none is 1."""
         hosts = tuple(host_result(_entry(f"h{i}"), s) for i, s in enumerate(statuses))
         assert VerifyResult(hosts, Path("p"), NOW).exit_code == code
-
-
-class TestSelection:
-    def test_select_by_name_and_port(self) -> None:
-        """Hosts are named as host or host:port, matched case-insensitively, in file order."""
-        a, b, c = HostEntry("a.test"), HostEntry("a.test", port=8443), HostEntry("c.test")
-        pin_file = PinFile(Path("pins.toml"), hosts=(a, b, c))
-        assert select_hosts(pin_file, []) == (a, b, c)
-        assert select_hosts(pin_file, ["c.test", "A.TEST"]) == (a, b, c)
-        assert select_hosts(pin_file, ["a.test:8443"]) == (b,)
-
-    def test_unknown_host_is_a_usage_error(self) -> None:
-        """A host that is not in the pin file is refused, naming the known ones."""
-        pin_file = PinFile(Path("pins.toml"), hosts=(HostEntry("a.test"),))
-        with pytest.raises(
-            UsageError, match=r"host 'b\.test' is not in pins\.toml \(it has a\.test:443\)"
-        ):
-            select_hosts(pin_file, ["b.test"])
-        with pytest.raises(UsageError):
-            select_hosts(pin_file, ["a.test:444"])
-
-    def test_empty_pin_file_is_refused(self) -> None:
-        """Verifying nothing must not pass: a pin file without hosts is an error."""
-        with pytest.raises(InputError, match="no hosts"):
-            select_hosts(PinFile(Path("pins.toml")), [])
 
 
 class TestStuckResolver:
