@@ -235,3 +235,71 @@ def _fsync_directory(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def read_regular(
+    path: Path,
+    *,
+    what: str,
+    limit: int,
+    remedy: str,
+    error: type[InputError] = InputError,
+) -> tuple[bytes, os.stat_result] | None:
+    """A regular file's bytes and its stat, or None when there is no file at `path`.
+
+    Opened without blocking and checked with fstat before a byte is read, so a FIFO cannot
+    hang pinctl and /dev/urandom cannot exhaust its memory; at most `limit` bytes are read
+    (the size is read, not trusted: the file may be growing). `what` names the file in
+    messages ("pin file", "--ca-file"), `remedy` says how to point at the right one.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise error(f"cannot read {what} {_shown(path)}: {_reason(exc)}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{what} {path} is {file_kind(info.st_mode)}, not a regular file; {remedy}")
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > limit:
+        raise error(
+            f"{what} {path} is larger than {limit // (1024 * 1024)} MiB, too large for a "
+            f"{what}; {remedy}"
+        )
+    return b"".join(chunks), info
+
+
+def file_kind(mode: int) -> str:
+    """What a path is, in words, for a message that refuses it."""
+    kinds = [
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ]
+    return next((name for test, name in kinds if test(mode)), "not a plain file")
+
+
+def _shown(path: Path) -> str:
+    return str(path).replace("\x00", "\\x00")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ValueError):
+        return "the path contains a NUL byte; fix the file name"
+    return str(getattr(exc, "strerror", None) or exc)

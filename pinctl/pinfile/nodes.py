@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import PinFileError
+from pinctl.files import read_regular
 
 if TYPE_CHECKING:
     from pinctl.pinfile.tomlkit_hook import Spans
@@ -76,53 +76,16 @@ def _identity(info: os.stat_result) -> Identity:
 
 
 def read_file(path: Path) -> tuple[bytes, Identity] | None:
-    """The file's bytes and `Identity`, or None when there is none.
-
-    The file is opened without blocking and checked with fstat before a byte is read, so
-    a FIFO cannot hang pinctl and /dev/urandom cannot exhaust its memory."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise PinFileError(f"cannot read pin file {path}: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise PinFileError(
-                f"pin file {path} is {_file_kind(info.st_mode)}, not a regular file; "
-                "point --pin-file (or $PINCTL_PIN_FILE) at a pins.toml file"
-            )
-        os.set_blocking(fd, True)
-        chunks, size = [], 0
-        while size <= MAX_SIZE:  # the size is read, not trusted: the file may be growing
-            chunk = os.read(fd, min(1 << 20, MAX_SIZE + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    except OSError as exc:
-        raise PinFileError(f"cannot read pin file {path}: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    if size > MAX_SIZE:
-        raise PinFileError(
-            f"pin file {path} is larger than {MAX_SIZE // (1024 * 1024)} MiB, too large "
-            "for a pin file; is --pin-file pointing at the right file?"
-        )
-    return b"".join(chunks), _identity(info)
-
-
-def _file_kind(mode: int) -> str:
-    kinds = [
-        (stat.S_ISDIR, "a directory"),
-        (stat.S_ISFIFO, "a FIFO (named pipe)"),
-        (stat.S_ISCHR, "a character device"),
-        (stat.S_ISBLK, "a block device"),
-        (stat.S_ISSOCK, "a socket"),
-    ]
-    return next((name for test, name in kinds if test(mode)), "not a plain file")
+    """The file's bytes and `Identity`, or None when there is none; anything but a regular
+    file of at most `MAX_SIZE` bytes is refused (`pinctl.files.read_regular`)."""
+    found = read_regular(
+        path,
+        what="pin file",
+        limit=MAX_SIZE,
+        remedy="point --pin-file (or $PINCTL_PIN_FILE) at a pins.toml file",
+        error=PinFileError,
+    )
+    return None if found is None else (found[0], _identity(found[1]))
 
 
 def read_text(path: Path) -> tuple[str, bool]:

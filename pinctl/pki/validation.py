@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -78,30 +77,12 @@ def load_roots(ca_file: Path | None) -> tuple[x509.Certificate, ...]:
 
 @functools.lru_cache(maxsize=8)
 def _load_bundle(path: str, what: str) -> tuple[x509.Certificate, ...]:
-    from cryptography import x509
+    """Cached: the same roots serve every host of a run, and the verifier's store for them
+    is built once per set (`_store`)."""
+    from pinctl.pki.bundle import read_certificates
 
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    except ValueError:
-        shown = path.replace("\x00", "\\x00")
-        raise InputError(
-            f"cannot read {what} {shown}: the path contains a NUL byte; fix the file name"
-        ) from None
-    with warnings.catch_warnings():
-        # Some Mozilla roots have serial 0; cryptography warns, the anchor is still right.
-        warnings.simplefilter("ignore")
-        try:
-            if b"-----BEGIN CERTIFICATE-----" in data:
-                return tuple(x509.load_pem_x509_certificates(data))
-            if data[:1] == b"\x30":
-                return (x509.load_der_x509_certificate(data),)
-        except ValueError as exc:
-            raise InputError(f"{what} {path}: unreadable certificate ({exc})") from None
-    raise InputError(
-        f"{what} {path} holds no certificates; it must be a PEM bundle of trusted roots"
+    return read_certificates(
+        Path(path), what=what, remedy="it must be a PEM bundle of trusted roots"
     )
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pinctl.errors import ConnectError, InputError
+from pinctl.errors import ConnectError
 from pinctl.net.steps import Steps, Wait
 
 if TYPE_CHECKING:
@@ -38,22 +38,11 @@ Observe = Callable[["Target", float], Steps[Observed]]
 
 def load_chain(path: Path) -> tuple[x509.Certificate, ...]:
     """Read a saved PEM chain (`pinctl fetch --save`), leaf first."""
-    from cryptography import x509
+    from pinctl.pki.bundle import read_certificates
 
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read --chain {path}: {exc.strerror or exc}") from None
-    if b"-----BEGIN CERTIFICATE-----" not in data:
-        raise InputError(
-            f"--chain {path} holds no PEM certificates; "
-            "save a chain with `pinctl fetch HOST --save FILE`"
-        )
-    try:
-        return tuple(x509.load_pem_x509_certificates(data))
-    except ValueError as exc:
-        reason = str(exc).split("\n")[0][:200]
-        raise InputError(f"--chain {path}: a certificate cannot be parsed ({reason})") from None
+    return read_certificates(
+        path, what="--chain", remedy="save a chain with `pinctl fetch HOST --save FILE`"
+    )
 
 
 def offline(chain: tuple[x509.Certificate, ...]) -> Observe:

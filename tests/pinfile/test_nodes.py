@@ -83,7 +83,7 @@ def test_a_pin_file_over_the_cap_is_refused(tmp_path: Path) -> None:
         load(path)
     assert str(caught.value) == (
         f"pin file {path} is larger than 8 MiB, too large for a pin file; "
-        "is --pin-file pointing at the right file?"
+        "point --pin-file (or $PINCTL_PIN_FILE) at a pins.toml file"
     )
     assert 8 * MiB == nodes.MAX_SIZE
 

@@ -30,7 +30,7 @@ class TestSavedChain:
         saved.write_bytes(b"".join(c.public_bytes(Encoding.PEM) for c in served))
         assert load_chain(saved) == served
         saved.write_text("not a chain\n")
-        with pytest.raises(InputError, match="holds no PEM certificates"):
+        with pytest.raises(InputError, match="holds no certificates"):
             load_chain(saved)
         with pytest.raises(InputError, match="cannot read"):
             load_chain(tmp_path / "missing.pem")

@@ -1,0 +1,81 @@
+"""One reader for files of certificates: trust roots and saved chains, refused safely when wrong."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import trustme
+from cryptography import x509
+
+from pinctl.errors import InputError
+from pinctl.pki import bundle
+from pinctl.pki.bundle import read_certificates
+
+REMEDY = "it must be a PEM bundle of trusted roots"
+
+
+def test_a_pem_bundle_reads_in_file_order(tmp_path: Path, ca: trustme.CA) -> None:
+    """Every certificate of a bundle comes back, in the order written, keys and CRLs skipped."""
+    other = trustme.CA()
+    path = tmp_path / "roots.pem"
+    key = other.private_key_pem.bytes()
+    path.write_bytes(ca.cert_pem.bytes() + key + other.cert_pem.bytes())
+    found = read_certificates(path, what="--ca-file", remedy=REMEDY)
+    expected = [x509.load_pem_x509_certificate(c.cert_pem.bytes()) for c in (ca, other)]
+    assert list(found) == expected
+
+
+def test_lax_boundary_lines_are_accepted(tmp_path: Path, ca: trustme.CA) -> None:
+    """Trailing blanks after the boundary lines, as some published intermediates have, read fine."""
+    text = ca.cert_pem.bytes().replace(b"-----\n", b"----- \n")
+    assert len(bundle.parse_certificates(text, "x", REMEDY)) == 1
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_a_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path, kind: str) -> None:
+    """A FIFO as --ca-file is refused before a byte is read (no hang), a directory likewise."""
+    path = tmp_path / "roots"
+    if kind == "fifo":
+        os.mkfifo(path)
+    else:
+        path.mkdir()
+    with pytest.raises(InputError, match=r"is a (FIFO|directory).*not a regular file"):
+        read_certificates(path, what="--ca-file", remedy=REMEDY)
+
+
+def test_an_oversized_bundle_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mistaken path (a disk image, /dev/urandom's like) is refused past the size cap."""
+    monkeypatch.setattr(bundle, "MAX_BUNDLE", 1024 * 1024)
+    path = tmp_path / "huge.pem"
+    with path.open("wb") as handle:
+        handle.truncate(bundle.MAX_BUNDLE + 1)
+    with pytest.raises(InputError, match="is larger than 1 MiB"):
+        read_certificates(path, what="--ca-file", remedy=REMEDY)
+
+
+def test_a_bundle_at_the_cap_is_read(
+    tmp_path: Path, ca: trustme.CA, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failing twin: exactly at the cap the file is read (padding after the certificate)."""
+    monkeypatch.setattr(bundle, "MAX_BUNDLE", 64 * 1024)
+    data = ca.cert_pem.bytes()
+    path = tmp_path / "roots.pem"
+    path.write_bytes(data + b"\n" * (bundle.MAX_BUNDLE - len(data)))
+    assert len(read_certificates(path, what="--ca-file", remedy=REMEDY)) == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "holds no certificates; it must be"),
+        (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", r"x:1: unreadable"),
+        (b"-----BEGIN CERTIFICATE-----\nAAAA\n", "truncated PEM"),
+        (b"\x30\x03\x02\x01\x00", "unreadable DER certificate"),
+    ],
+)
+def test_damaged_bundles_name_the_file_and_line(data: bytes, message: str) -> None:
+    """Empty, damaged, truncated and broken DER bundles are one clean error naming the file."""
+    with pytest.raises(InputError, match=message):
+        bundle.parse_certificates(data, "x", REMEDY)
