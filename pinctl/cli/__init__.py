@@ -185,9 +185,10 @@ def _on_terminal(stream: Any) -> bool:
 
 
 def _error(message: str) -> None:
-    one_line = " ".join(message.split())
+    from pinctl.output.terminal import error_line
+
     try:
-        sys.stderr.write(f"pinctl: error: {one_line}\n")
+        sys.stderr.write(error_line(message))
         sys.stderr.flush()
     except (BrokenPipeError, OSError):
         pass

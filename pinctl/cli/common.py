@@ -91,8 +91,7 @@ class Outcome:
 
         sink = Sink(sys.stdout, sys.stderr)
         for line in self.errors:
-            sink.err.write(f"pinctl: error: {' '.join(line.split())}\n")
-            sink.err.flush()
+            sink.error(line)
         for line in self.warnings:
             sink.warn(line)
         self.render(self.result, sink)

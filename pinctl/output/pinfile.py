@@ -132,7 +132,7 @@ def _shown(value: object) -> object:
 def render_changes(result: EditResult, sink: Sink) -> None:
     """The changes on stdout; failures, and a word on what was (not) written, on stderr."""
     for failure in result.failures:
-        sink.err.write(f"pinctl: error: {printable(failure.source)}: {printable(failure.error)}\n")
+        sink.error(f"{failure.source}: {failure.error}")
     for change in result.changes:
         sink.out.write("".join(f"{line}\n" for line in change_lines(change)))
     sink.out.flush()

@@ -75,9 +75,7 @@ def _validation_line(report: SourceReport) -> str | None:
 def _failures(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if not isinstance(source, SourceReport):
-            sink.err.write(
-                f"pinctl: error: {printable(source.source)}: {printable(source.error)}\n"
-            )
+            sink.error(f"{source.source}: {source.error}")
     sink.err.flush()
 
 

@@ -42,6 +42,11 @@ class Sink:
 
         self.out.write(json.dumps(document, indent=2) + "\n")
 
+    def error(self, message: str) -> None:
+        """A failure beside the result (the result is still written); see `error_line`."""
+        self.err.write(error_line(message))
+        self.err.flush()
+
     def warn(self, message: str) -> None:
         self.err.write(f"pinctl: warning: {message}\n")
         self.err.flush()
@@ -84,3 +89,12 @@ def _escape(char: str) -> str:
         if code <= 0xFFFF
         else (f"\\U{code:08x}")
     )
+
+
+def error_line(message: str) -> str:
+    """The one form of every error pinctl prints: ``pinctl: error: ...`` on a single line.
+
+    Whitespace is folded, so a multi-line library message cannot break the one-line rule,
+    and control characters are escaped: a server's words end up in these messages.
+    """
+    return f"pinctl: error: {printable(' '.join(message.split()))}\n"
