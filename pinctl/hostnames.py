@@ -36,3 +36,15 @@ def is_ipv6(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def a_label(name: str) -> str | None:
+    """The ASCII form of a host name (IDNA A-labels, lower case), or None when `name` is not a
+    valid internationalised name. The one conversion for SNI, the CONNECT line, name checks
+    and CSR names, so that all of them put the same bytes on the wire."""
+    if name.isascii():
+        return name.lower()
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from pinctl.errors import UsageError
-from pinctl.hostnames import is_ip_address, is_ipv6, join_host_port
+from pinctl.hostnames import a_label, is_ip_address, is_ipv6, join_host_port
 
 SCHEME_PORTS: dict[str, int] = {
     "https": 443,
@@ -145,12 +145,10 @@ def _check_host(host: str, what: str) -> str:
 
 def _idna(name: str, what: str) -> str:
     """Non-ASCII names go on the wire, into SNI and into name checks as A-labels."""
-    if name.isascii():
-        return name.lower()
-    try:
-        return name.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise UsageError(f"{what}: {name!r} is not a valid internationalised host name") from None
+    ascii_name = a_label(name)
+    if ascii_name is None:
+        raise UsageError(f"{what}: {name!r} is not a valid internationalised host name")
+    return ascii_name
 
 
 def _default_servername(host: str) -> str | None:

@@ -6,7 +6,7 @@ broken server can still be inspected; validation happens afterwards in
 (`pinctl.net.resolver`), is a `Wait` in a generator (see `pinctl.net.steps`) and runs
 against one deadline: a silent or dripping server costs the timeout, never more.
 `connect_options` chooses the proxy for a target by curl's rules, which
-`pinctl.net.proxy` implements (its names are re-exported here).
+`pinctl.net.proxy` implements.
 """
 
 from __future__ import annotations
@@ -20,12 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from pinctl.errors import ConnectError
-from pinctl.hostnames import join_host_port
-from pinctl.net.proxy import PROXY_DEFAULT_PORT as PROXY_DEFAULT_PORT
-from pinctl.net.proxy import Proxy as Proxy
-from pinctl.net.proxy import bypasses_proxy as bypasses_proxy
-from pinctl.net.proxy import parse_proxy as parse_proxy
-from pinctl.net.proxy import proxy_from_env as proxy_from_env
+from pinctl.hostnames import a_label, join_host_port
+from pinctl.net.proxy import Proxy, parse_proxy, proxy_from_env
 from pinctl.net.resolver import descriptor_error, resolve
 from pinctl.net.session import TlsInfo
 from pinctl.net.steps import Steps, Wait, drive
@@ -202,10 +198,10 @@ def _tunnel(sock: socket.socket, proxy: Proxy, target: Target) -> Steps[bytes]:
 
 
 def _a_label(host: str) -> str:
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise ConnectError(f"{host!r} is not a valid internationalised host name") from None
+    ascii_name = a_label(host)
+    if ascii_name is None:
+        raise ConnectError(f"{host!r} is not a valid internationalised host name")
+    return ascii_name
 
 
 def _tls(sock: socket.socket, target: Target, early: bytes) -> Steps[Handshake]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pinctl.errors import UsageError
+from pinctl.hostnames import a_label
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -120,10 +121,9 @@ def parse_san(text: str) -> x509.GeneralName:
 
 def _dns_name(value: str, text: str) -> str:
     name = value.rstrip(".")
-    try:
-        ascii_name = name if name.isascii() else name.encode("idna").decode("ascii")
-    except UnicodeError:
-        raise UsageError(f"--san {text!r}: {value!r} is not a valid host name") from None
+    ascii_name = name if name.isascii() else a_label(name)
+    if ascii_name is None:
+        raise UsageError(f"--san {text!r}: {value!r} is not a valid host name")
     labels = ascii_name.split(".")
     if labels[0] == "*" and len(labels) > 2:
         labels = labels[1:]
