@@ -98,9 +98,9 @@ def cli(debug: bool) -> None:
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Run pinctl and exit; the only place that turns errors into exit codes."""
-    # A run lasts seconds and makes almost no reference cycles (verify of 200 hosts leaves
-    # 33 cyclic objects in all), while the commands' imports allocate hundreds of thousands
-    # of objects that the default thresholds scan again and again: 2% of a verify's start-up.
+    # A run lasts seconds and makes almost no reference cycles, while the commands' imports
+    # allocate hundreds of thousands of objects that the default thresholds would scan
+    # again and again during start-up.
     gc.set_threshold(100_000, 20, 20)
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("PINCTL_DEBUG"))

@@ -199,9 +199,9 @@ _STORES: dict[int, tuple[Sequence[x509.Certificate], Store | None]] = {}
 
 
 def _store(roots: Sequence[x509.Certificate]) -> Store | None:
-    """One Store per set of roots: building one from a system bundle's ~150 roots costs
-    0.5 ms, more than the handshake it would serve. Roots come from `load_roots`'s cache,
-    so the same set is the same object, kept alive here with its store."""
+    """One Store per set of roots: building one from a system bundle's roots costs more
+    than the handshake it would serve. Roots come from `load_roots`'s cache, so the same
+    set is the same object, kept alive here with its store."""
     from cryptography.x509.verification import Store
 
     kept = _STORES.get(id(roots))
