@@ -8,7 +8,7 @@ import pytest
 import trustme
 from hypothesis import settings
 
-from tests.support.cli import invoke
+from tests.support.cli import Run, invoke
 
 # Property tests check behaviour, not speed: hypothesis's default 200 ms deadline per
 # example failed on Python 3.10, whose pin files are all read by tomlkit (no tomllib).
@@ -17,7 +17,7 @@ settings.load_profile("pinctl")
 
 
 @pytest.fixture
-def run():
+def run() -> Run:
     """Run pinctl in-process through the real error boundary (`pinctl.cli._run`)."""
     return invoke
 

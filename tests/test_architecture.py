@@ -203,11 +203,13 @@ def test_piped_pin_loads_neither_rich_nor_pyopenssl(tmp_path: Path) -> None:
 
 def _commands_with_output() -> list[str]:
     ctx = click.Context(cli)
-    return [
-        name
-        for name in COMMANDS
-        if any("--output" in p.opts for p in cli.get_command(ctx, name).params)  # type: ignore[union-attr]
-    ]
+    names = []
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None, name
+        if any("--output" in p.opts for p in command.params):
+            names.append(name)
+    return names
 
 
 def test_output_commands_are_found() -> None:
@@ -221,8 +223,10 @@ def test_every_output_choice_has_a_renderer(name: str) -> None:
     command = cli.get_command(click.Context(cli), name)
     assert command is not None, name
     options = [p for p in command.params if isinstance(p, click.Option) and "--output" in p.opts]
-    choices = set(options[0].type.choices)  # type: ignore[attr-defined]
-    source = Path(sys.modules[command.callback.__module__].__file__ or "").read_text()  # type: ignore[union-attr]
+    choice = options[0].type
+    assert isinstance(choice, click.Choice), name
+    choices = set(choice.choices)
+    source = Path(sys.modules[command.callback.__module__].__file__ or "").read_text()
     used = re.findall(r"from (pinctl\.output\.\w+) import RENDERERS", source)
     assert used, f"pinctl/cli: {name} does not take its renderers from a RENDERERS registry"
     registry = importlib.import_module(used[0]).RENDERERS

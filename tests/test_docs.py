@@ -35,7 +35,9 @@ def test_generated_files_are_current() -> None:
     assert changed == [], f"stale: {', '.join(changed)}; run `{REGENERATE}` to regenerate them"
 
 
-def test_check_names_stale_files_and_the_fix(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_check_names_stale_files_and_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """`generate.py --check` passes on a fresh copy, then fails naming an edited file."""
     files = generate.generated()
     for rel, text in files.items():
@@ -54,7 +56,9 @@ def test_check_names_stale_files_and_the_fix(tmp_path: Path, capsys) -> None:  #
     assert page.read_text() != files["man/pinctl-fetch.1"], "--check must change nothing"
 
 
-def test_regenerating_repairs_and_prunes(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_regenerating_repairs_and_prunes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Without --check the generator rewrites stale files and removes pages of gone commands."""
     (tmp_path / "man").mkdir()
     (tmp_path / "README.md").write_text("# x\n<!-- help:pin -->\nold\n<!-- /help -->\n")
@@ -66,7 +70,9 @@ def test_regenerating_repairs_and_prunes(tmp_path: Path, capsys) -> None:  # typ
     assert "wrote README.md" in capsys.readouterr().out
 
 
-def test_unknown_readme_marker_is_an_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_readme_marker_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A help marker naming no command is refused with the names that exist."""
     (tmp_path / "README.md").write_text("<!-- help:fecth -->\n<!-- /help -->\n")
     assert generate.main(["--check"], root=tmp_path) == 2
@@ -144,7 +150,9 @@ def test_man_page_documents_every_option(name: str | None) -> None:
     assert pinctl.__version__ not in page, "a version in the page would go stale"
 
 
-def _help(capsys, monkeypatch, name: str | None) -> str:  # type: ignore[no-untyped-def]
+def _help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str | None
+) -> str:
     """Help as a user sees it on a terminal of 80 columns, through the real entry point.
 
     Not through CliRunner, which forces click's width to 80 where a terminal gets 78.
@@ -160,7 +168,9 @@ def _help(capsys, monkeypatch, name: str | None) -> str:  # type: ignore[no-unty
 
 
 @pytest.mark.parametrize("name", [None, *COMMANDS])
-def test_help_reads_well_at_80_columns(capsys, monkeypatch, name: str | None) -> None:  # type: ignore[no-untyped-def]
+def test_help_reads_well_at_80_columns(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str | None
+) -> None:
     """Help fits 80 columns and has a one-line summary and an Examples block."""
     text = _help(capsys, monkeypatch, name)
     too_long = [ln for ln in text.splitlines() if len(ln) > 80]
@@ -175,7 +185,9 @@ def test_help_reads_well_at_80_columns(capsys, monkeypatch, name: str | None) ->
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
-def test_help_explains_the_arguments(capsys, monkeypatch, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_help_explains_the_arguments(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
     """Each argument in the usage line is named in the help text that follows it."""
     text = _help(capsys, monkeypatch, name)
     usage, _, body = text.partition("\n\n")
@@ -193,7 +205,9 @@ def test_help_explains_the_arguments(capsys, monkeypatch, name: str) -> None:  #
 
 
 @pytest.mark.parametrize("name", ["pinctl", *COMMANDS])
-def test_readme_help_blocks_match_the_real_help(capsys, monkeypatch, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_readme_help_blocks_match_the_real_help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
     """The README shows each command's real --help, as pinctl prints it at 80 columns."""
     readme = (ROOT / "README.md").read_text()
     block = re.search(

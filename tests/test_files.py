@@ -16,6 +16,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -409,13 +410,13 @@ def _inject(
     real = getattr(os, name)
     calls: list[object] = []
 
-    def stand_in(*args: object, **kwargs: object) -> object:
+    def stand_in(*args: Any, **kwargs: Any) -> Any:
         calls.append(args)
         if len(calls) > after:
             raise error
         if name == "write":
             fd, data = args
-            return real(fd, memoryview(data)[:4096])  # type: ignore[arg-type]
+            return real(fd, memoryview(data)[:4096])
         return real(*args, **kwargs)
 
     monkeypatch.setattr(os, name, stand_in)

@@ -18,6 +18,7 @@ from click.shell_completion import BashComplete, CompletionItem
 
 from pinctl.cli import COMMANDS, cli
 from pinctl.cli.completion import COMPLETE_VAR, SHELLS, completion_script
+from tests.support.cli import Run
 from tests.support.generator import ROOT, generate
 
 SCRIPT = ROOT / "completions" / "pinctl.bash"
@@ -205,7 +206,7 @@ def test_host_completion_tolerates_a_broken_pin_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("shell", SHELLS)
-def test_completion_prints_the_shipped_script(run, shell: str) -> None:  # type: ignore[no-untyped-def]
+def test_completion_prints_the_shipped_script(run: Run, shell: str) -> None:
     """`pinctl completion SHELL` prints exactly the script shipped in completions/."""
     shipped = {"bash": "pinctl.bash", "zsh": "_pinctl", "fish": "pinctl.fish"}[shell]
     result = run(["completion", shell])
@@ -219,7 +220,7 @@ def test_completion_prints_the_shipped_script(run, shell: str) -> None:  # type:
     assert "_PINCTL_COMPLETE" in result.stdout
 
 
-def test_completion_refuses_an_unknown_shell(run) -> None:  # type: ignore[no-untyped-def]
+def test_completion_refuses_an_unknown_shell(run: Run) -> None:
     """An unsupported shell is a one-line usage error naming the shells, exit 2."""
     result = run(["completion", "tcsh"])
     assert result.exit_code == 2

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -15,11 +16,10 @@ from cryptography import x509
 from pinctl.pinfile.reader import load
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
-from tests.support.cli import Invocation
+from tests.support.cli import Invocation, Run
 from tests.support.pinfiles import COMMENTED, LEAF, MALFORMED, PAY
 from tests.support.servers import closed_port, server_context, tls_server
 
-Run = Callable[..., Invocation]
 TODAY = datetime.now(timezone.utc).date()
 
 
@@ -539,7 +539,6 @@ def test_add_of_several_targets_reads_and_writes_the_pin_file_once(
 ) -> None:
     """`add A B C` opens the pin file once and replaces it once, with all three hosts in it."""
     import os
-    from typing import Any
 
     from pinctl import files
 
@@ -547,10 +546,10 @@ def test_add_of_several_targets_reads_and_writes_the_pin_file_once(
     pin_file.write_text(COMMENTED)
     real_open, opened = os.open, []
 
-    def counting_open(path: object, *args: object, **kwargs: object) -> int:
+    def counting_open(path: str | os.PathLike[str], *args: Any, **kwargs: Any) -> int:
         if str(path) == str(pin_file):
             opened.append(path)
-        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+        return real_open(path, *args, **kwargs)
 
     writes: list[object] = []
 

@@ -22,6 +22,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -32,6 +33,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import compute
+from tests.support.cli import Run
 from tests.support.pki import client_only_pki, issue
 from tests.support.proxy import connect_proxy
 from tests.support.servers import (
@@ -80,14 +82,15 @@ def host(name: str, port: int, *pins: str, extra: str = "") -> str:
     return f'[[hosts]]\nhost = "{name}"\nport = {port}\n{extra}pins = [\n{body}]\n'
 
 
-def verdicts(entry: dict[str, object]) -> dict[str, str]:
+def verdicts(entry: dict[str, Any]) -> dict[str, str]:
     """The result of each check in the host's `checks` list, by check name."""
-    return {c["check"]: c["result"] for c in entry["checks"]}  # type: ignore[attr-defined]
+    return {c["check"]: c["result"] for c in entry["checks"]}
 
 
-def hosts_json(stdout: str) -> list[dict[str, object]]:
+def hosts_json(stdout: str) -> list[dict[str, Any]]:
     doc = json.loads(stdout)
-    return doc["hosts"]  # type: ignore[no-any-return]
+    hosts: list[dict[str, Any]] = doc["hosts"]
+    return hosts
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +110,9 @@ def pins_path(tmp_path: Path) -> Path:
 
 
 class TestStatuses:
-    def test_pass(self, run, good, leaf, pins_path, ca_pem) -> None:
+    def test_pass(
+        self, run: Run, good: LoopbackServer, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """A host whose leaf key is pinned passes: exit 0, a one-line verdict, nothing on stderr."""
         write_pins(
             pins_path,
@@ -124,7 +129,13 @@ class TestStatuses:
         ]
 
     def test_pin_mismatch_shows_chain_and_expected_pins(
-        self, run, good, leaf, pins_path, ca_pem, ca
+        self,
+        run: Run,
+        good: LoopbackServer,
+        leaf: trustme.LeafCert,
+        pins_path: Path,
+        ca_pem: Path,
+        ca: trustme.CA,
     ) -> None:
         """A mismatch exits 1 and, like OkHttp, lists the chain's pins and the pins expected."""
         write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
@@ -143,7 +154,9 @@ class TestStatuses:
         assert lines[5] == f"        {ANOTHER_KEY} (spki, leaf, line 10)"
         assert lines[6:] == ["1 host: 0 passed, 1 failed, 0 could not be checked"]
 
-    def test_untrusted(self, run, leaf, pins_path, ca_pem) -> None:
+    def test_untrusted(
+        self, run: Run, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """A server certificate from another CA is untrusted (exit 1) though its key is pinned."""
         stranger = trustme.CA().issue_cert("localhost")
         with tls_server(server_context(stranger)) as server:
@@ -159,7 +172,9 @@ class TestStatuses:
         assert entry["error"]
         assert (verdicts(entry)["chain"], verdicts(entry)["pins"]) == ("fail", "skipped")
 
-    def test_hostname_mismatch(self, run, ca, pins_path, ca_pem) -> None:
+    def test_hostname_mismatch(
+        self, run: Run, ca: trustme.CA, pins_path: Path, ca_pem: Path
+    ) -> None:
         """A trusted certificate for another name is a hostname-mismatch (exit 1)."""
         other = ca.issue_cert("other.test")
         with tls_server(server_context(other)) as server:
@@ -176,7 +191,9 @@ class TestStatuses:
         assert (verdicts(entry)["chain"], verdicts(entry)["pins"]) == ("fail", "pass")
         assert entry["matched_pin"] is None, "a host that failed matched no pin it passed by"
 
-    def test_tls_policy_min_version(self, run, leaf, pins_path, ca_pem) -> None:
+    def test_tls_policy_min_version(
+        self, run: Run, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """A TLS 1.2-only server fails min_tls = "1.3"; the twin with "1.2" passes."""
         ctx = server_context(leaf)
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
@@ -194,11 +211,13 @@ class TestStatuses:
                 codes[version] = (result.exit_code, hosts_json(result.stdout)[0])
         assert codes["1.3"][0] == 1
         assert codes["1.3"][1]["status"] == "tls-policy"
-        assert codes["1.3"][1]["tls"]["version"] == "TLSv1.2"  # type: ignore[index]
+        assert codes["1.3"][1]["tls"]["version"] == "TLSv1.2"
         assert "min_tls" in str(codes["1.3"][1]["error"])
         assert codes["1.2"][0] == 0
 
-    def test_tls_policy_forward_secrecy(self, run, ca, pins_path, ca_pem) -> None:
+    def test_tls_policy_forward_secrecy(
+        self, run: Run, ca: trustme.CA, pins_path: Path, ca_pem: Path
+    ) -> None:
         """RSA key exchange (no ECDHE) fails forward secrecy; forward_secrecy = false allows it."""
         rsa_leaf = ca.issue_cert("localhost", key_type=trustme.KeyType.RSA)
         ctx = server_context(rsa_leaf)
@@ -224,7 +243,9 @@ class TestStatuses:
         assert (judged["tls-policy"], judged["chain"], judged["pins"]) == ("fail", "pass", "pass")
         assert outcomes["false"][0] == 0
 
-    def test_tls_policy_tls11(self, run, leaf, pins_path, ca_pem) -> None:
+    def test_tls_policy_tls11(
+        self, run: Run, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """A TLS 1.1-only server fails the default min_tls of 1.2 (where OpenSSL allows 1.1)."""
         ctx = server_context(leaf)
         try:
@@ -243,9 +264,9 @@ class TestStatuses:
         if entry["status"] == "tls-error":
             pytest.skip(f"this OpenSSL refuses TLS 1.1: {entry['error']}")
         assert (result.exit_code, entry["status"]) == (1, "tls-policy")
-        assert entry["tls"]["version"] == "TLSv1.1"  # type: ignore[index]
+        assert entry["tls"]["version"] == "TLSv1.1"
 
-    def test_unreachable_refused(self, run, pins_path, ca_pem) -> None:
+    def test_unreachable_refused(self, run: Run, pins_path: Path, ca_pem: Path) -> None:
         """A closed port is unreachable: exit 3, not 0 and not 1."""
         write_pins(pins_path, host("127.0.0.1", closed_port(), ANOTHER_KEY), ca=ca_pem)
         result = run(["verify", "--pin-file", str(pins_path), "-o", "json", "--retries", "0"])
@@ -258,10 +279,10 @@ class TestStatuses:
             "result": "unchecked",
             "reason": entry["error"],
         }
-        assert {c["result"] for c in entry["checks"][1:]} == {"skipped"}  # type: ignore[index]
+        assert {c["result"] for c in entry["checks"][1:]} == {"skipped"}
         assert (entry["chain"], entry["chain_spki"], entry["tls"]) == ([], [], None)
 
-    def test_unreachable_dns(self, run, pins_path, ca_pem) -> None:
+    def test_unreachable_dns(self, run: Run, pins_path: Path, ca_pem: Path) -> None:
         """A name that never resolves (.invalid, RFC 6761) is unreachable, exit 3, quickly."""
         write_pins(pins_path, host("nonexistent.invalid", 443, ANOTHER_KEY), ca=ca_pem)
         started = time.monotonic()
@@ -270,7 +291,7 @@ class TestStatuses:
         assert result.exit_code == 3
         assert hosts_json(result.stdout)[0]["status"] in ("unreachable", "timeout")
 
-    def test_timeout(self, run, pins_path, ca_pem) -> None:
+    def test_timeout(self, run: Run, pins_path: Path, ca_pem: Path) -> None:
         """A server that accepts and never answers costs one timeout: status timeout, exit 3."""
         with hostile_server("silent") as server:
             write_pins(pins_path, host("127.0.0.1", server.port, ANOTHER_KEY), ca=ca_pem)
@@ -296,7 +317,7 @@ class TestStatuses:
         assert connections == 1, "a timeout is never retried"
 
     @pytest.mark.parametrize("mode", ["garbage", "reset"])
-    def test_tls_error(self, run, pins_path, ca_pem, mode: str) -> None:
+    def test_tls_error(self, run: Run, pins_path: Path, ca_pem: Path, mode: str) -> None:
         """A peer that sends garbage or resets the handshake is a tls-error, exit 3."""
         with hostile_server(mode) as server:
             write_pins(pins_path, host("127.0.0.1", server.port, ANOTHER_KEY), ca=ca_pem)
@@ -318,7 +339,9 @@ class TestStatuses:
 
 
 class TestExitCodes:
-    def test_one_wins_over_three(self, run, good, leaf, pins_path, ca_pem) -> None:
+    def test_one_wins_over_three(
+        self, run: Run, good: LoopbackServer, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """A mismatch beside an unreachable host exits 1; a pass beside it exits 3."""
         closed = closed_port()
         pin = spki_pin(leaf.cert_chain_pems[0])
@@ -342,7 +365,9 @@ class TestExitCodes:
         assert partial.exit_code == 3
         assert "1 passed, 0 failed, 1 could not be checked" in partial.stdout
 
-    def test_bad_pin_file_exits_2_and_contacts_nothing(self, run, good, pins_path) -> None:
+    def test_bad_pin_file_exits_2_and_contacts_nothing(
+        self, run: Run, good: LoopbackServer, pins_path: Path
+    ) -> None:
         """An invalid pin file is exit 2 with one error line, and no host is contacted."""
         pins_path.write_text(
             f'version = 1\n[[hosts]]\nhost = "localhost"\nport = {good.port}\n'
@@ -361,7 +386,9 @@ class TestExitCodes:
             ("sha256/" + "A" * 43 + "=", "placeholder"),
         ],
     )
-    def test_known_non_pins_are_refused(self, run, good, pins_path, value, reason) -> None:
+    def test_known_non_pins_are_refused(
+        self, run: Run, good: LoopbackServer, pins_path: Path, value: str, reason: str
+    ) -> None:
         """The empty-input hash and AAAA placeholders in a pin file are refused, exit 2."""
         write_pins(pins_path, host("localhost", good.port, value))
         result = run(["verify", "--pin-file", str(pins_path)])
@@ -369,13 +396,15 @@ class TestExitCodes:
         assert reason in result.stderr
         assert good.connections == 0
 
-    def test_missing_pin_file(self, run, tmp_path) -> None:
+    def test_missing_pin_file(self, run: Run, tmp_path: Path) -> None:
         """No pin file is exit 2, naming it."""
         result = run(["verify", "--pin-file", str(tmp_path / "nope.toml")])
         assert result.exit_code == 2
         assert "nope.toml" in result.stderr
 
-    def test_unknown_host_name(self, run, good, leaf, pins_path, ca_pem) -> None:
+    def test_unknown_host_name(
+        self, run: Run, good: LoopbackServer, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """Naming a host that is not in the pin file is a usage error, exit 2."""
         write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
         result = run(["verify", "--pin-file", str(pins_path), "elsewhere.test"])
@@ -383,7 +412,9 @@ class TestExitCodes:
         assert "'elsewhere.test' is not in" in result.stderr
         assert good.connections == 0
 
-    def test_select_hosts_by_name(self, run, good, leaf, pins_path, ca_pem) -> None:
+    def test_select_hosts_by_name(
+        self, run: Run, good: LoopbackServer, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """Only the named hosts are contacted."""
         pin = spki_pin(leaf.cert_chain_pems[0])
         write_pins(
@@ -418,7 +449,15 @@ def _reset_first(context: ssl.SSLContext) -> LoopbackServer:
 
 class TestRetries:
     @pytest.mark.parametrize(("retries", "code"), [("1", 0), ("0", 3)])
-    def test_reset_then_serve(self, run, leaf, pins_path, ca_pem, retries, code) -> None:
+    def test_reset_then_serve(
+        self,
+        run: Run,
+        leaf: trustme.LeafCert,
+        pins_path: Path,
+        ca_pem: Path,
+        retries: str,
+        code: int,
+    ) -> None:
         """A reset first connection passes with --retries 1 and is exit 3 with --retries 0."""
         pin = spki_pin(leaf.cert_chain_pems[0])
         with _reset_first(server_context(leaf)) as server:
@@ -428,7 +467,9 @@ class TestRetries:
             )
         assert result.exit_code == code, result.stdout
 
-    def test_mismatch_is_not_retried(self, run, good, pins_path, ca_pem) -> None:
+    def test_mismatch_is_not_retried(
+        self, run: Run, good: LoopbackServer, pins_path: Path, ca_pem: Path
+    ) -> None:
         """A pin mismatch is a verdict: one connection, no retry."""
         write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
         result = run(["verify", "--pin-file", str(pins_path), "--retries", "3"])
@@ -456,7 +497,13 @@ class TestFailClosed:
         ],
     )
     def test_no_error_path_exits_zero(
-        self, run, scenario, pins_path, ca_pem, leaf, monkeypatch
+        self,
+        run: Run,
+        scenario: str,
+        pins_path: Path,
+        ca_pem: Path,
+        leaf: trustme.LeafCert,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """Each way a check can go wrong ends with a non-zero exit and a failed host."""
         pin = spki_pin(leaf.cert_chain_pems[0])
@@ -495,7 +542,13 @@ class TestFailClosed:
             assert "internal error (RuntimeError: injected)" in str(entry["error"])
 
     def test_debug_reraises_an_internal_error(
-        self, run, good, leaf, pins_path, ca_pem, monkeypatch
+        self,
+        run: Run,
+        good: LoopbackServer,
+        leaf: trustme.LeafCert,
+        pins_path: Path,
+        ca_pem: Path,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """With --debug an internal error in a check surfaces with its traceback."""
         write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
@@ -526,7 +579,9 @@ def _scenario(name: str, leaf: trustme.LeafCert) -> Iterator[int]:
 
 
 class TestWarnings:
-    def test_no_backup_warns_and_strict_fails(self, run, good, leaf, pins_path, ca_pem) -> None:
+    def test_no_backup_warns_and_strict_fails(
+        self, run: Run, good: LoopbackServer, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """Only the live key pinned: a warning with exit 0; with --strict, exit 1."""
         write_pins(
             pins_path, host("localhost", good.port, spki_pin(leaf.cert_chain_pems[0])), ca=ca_pem
@@ -543,7 +598,9 @@ class TestWarnings:
         ]
         assert str(entry["error"]).startswith("--strict")
 
-    def test_strict_passes_a_clean_host(self, run, good, leaf, pins_path, ca_pem) -> None:
+    def test_strict_passes_a_clean_host(
+        self, run: Run, good: LoopbackServer, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """The twin: with a backup pin and nothing expiring, --strict passes."""
         write_pins(
             pins_path,
@@ -553,7 +610,9 @@ class TestWarnings:
         result = run(["verify", "--pin-file", str(pins_path), "--strict"])
         assert result.exit_code == 0
 
-    def test_expiring_pin_warns(self, run, good, leaf, pins_path, ca_pem) -> None:
+    def test_expiring_pin_warns(
+        self, run: Run, good: LoopbackServer, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """A pin expiring within warn_days is a warning naming its line."""
         import datetime
 
@@ -572,7 +631,9 @@ class TestWarnings:
 
 
 class TestOptions:
-    def test_ca_file_overrides_the_pin_file(self, run, good, leaf, pins_path, ca_pem) -> None:
+    def test_ca_file_overrides_the_pin_file(
+        self, run: Run, good: LoopbackServer, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """--ca-file replaces the pin file's ca_file: wrong roots fail, the right ones pass."""
         stranger = pins_path.parent / "stranger.pem"
         trustme.CA().cert_pem.write_to_path(str(stranger))
@@ -585,7 +646,9 @@ class TestOptions:
         fixed = run(["verify", "--pin-file", str(pins_path), "--ca-file", str(ca_pem)])
         assert fixed.exit_code == 0
 
-    def test_chain_file_offline(self, run, leaf, pins_path, ca_pem, tmp_path) -> None:
+    def test_chain_file_offline(
+        self, run: Run, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path, tmp_path: Path
+    ) -> None:
         """--chain judges a saved chain with no network; a wrong pin still fails."""
         saved = tmp_path / "chain.pem"
         saved.write_bytes(b"".join(p.bytes() for p in leaf.cert_chain_pems))
@@ -600,7 +663,7 @@ class TestOptions:
         assert run(["verify", "--pin-file", str(pins_path), "--chain", str(saved)]).exit_code == 1
 
     def test_chain_file_needs_a_host_when_many(
-        self, run, leaf, pins_path, ca_pem, tmp_path
+        self, run: Run, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path, tmp_path: Path
     ) -> None:
         """With several hosts, --chain must be told which host(s) the chain belongs to."""
         saved = tmp_path / "chain.pem"
@@ -614,7 +677,9 @@ class TestOptions:
         assert named.exit_code == 0
         assert "2 hosts: 2 passed" in named.stdout
 
-    def test_hung_hosts_do_not_delay_the_others(self, run, leaf, pins_path, ca_pem) -> None:
+    def test_hung_hosts_do_not_delay_the_others(
+        self, run: Run, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """Hung hosts cost one timeout in all, and the good hosts still pass."""
         pin = spki_pin(leaf.cert_chain_pems[0])
         with hostile_server("silent") as hung, tls_server(server_context(leaf)) as ok:
@@ -642,7 +707,15 @@ class TestOptions:
         assert result.exit_code == 3
         assert elapsed < 1.9
 
-    def test_junit_xml(self, run, good, leaf, pins_path, ca_pem, tmp_path) -> None:
+    def test_junit_xml(
+        self,
+        run: Run,
+        good: LoopbackServer,
+        leaf: trustme.LeafCert,
+        pins_path: Path,
+        ca_pem: Path,
+        tmp_path: Path,
+    ) -> None:
         """--junit-xml writes one testcase per host, a failure with the reason for each bad one."""
         report = tmp_path / "out" / "junit.xml"
         report.parent.mkdir()
@@ -672,7 +745,15 @@ class TestOptions:
         assert "Peer certificate chain:" in (failure.text or "")
         assert list(tmp_path.glob("out/.*")) == [], "no temporary file left behind"
 
-    def test_json_matches_spec(self, run, good, leaf, pins_path, ca_pem, ca) -> None:
+    def test_json_matches_spec(
+        self,
+        run: Run,
+        good: LoopbackServer,
+        leaf: trustme.LeafCert,
+        pins_path: Path,
+        ca_pem: Path,
+        ca: trustme.CA,
+    ) -> None:
         """-o json is one document with SPEC.md section 3's keys for every host."""
         pin = spki_pin(leaf.cert_chain_pems[0])
         write_pins(pins_path, host("localhost", good.port, pin, ANOTHER_KEY), ca=ca_pem)
@@ -716,7 +797,9 @@ class TestOptions:
         assert [entry[k] for k in PIPELINE_KEYS[2:]] == [None, None, None, None]
         assert result.stderr == ""
 
-    def test_no_progress_off_a_terminal(self, run, leaf, pins_path, ca_pem) -> None:
+    def test_no_progress_off_a_terminal(
+        self, run: Run, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """Piped, verify writes no progress bar: stderr stays empty with many hosts."""
         port = closed_port()
         dial = f"connect_to = '127.0.0.1:{port}'\n"
@@ -729,7 +812,9 @@ class TestOptions:
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
 class TestCurlCrossCheck:
-    def test_reported_pins_are_what_curl_accepts(self, run, good, leaf, pins_path, ca_pem) -> None:
+    def test_reported_pins_are_what_curl_accepts(
+        self, run: Run, good: LoopbackServer, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """curl --pinnedpubkey accepts the leaf SPKI pin verify reports, and refuses another."""
         write_pins(
             pins_path,
@@ -792,7 +877,13 @@ class TestUnvalidatedPins:
 
     @pytest.mark.parametrize(("appended", "pinned"), [("leaf", 0), ("leaf+intermediate", 1)])
     def test_appended_genuine_chain_is_a_mismatch(
-        self, run, pins_path, genuine, attacker, appended, pinned
+        self,
+        run: Run,
+        pins_path: Path,
+        genuine: trustme.LeafCert,
+        attacker: trustme.LeafCert,
+        appended: str,
+        pinned: int,
     ) -> None:
         """A MITM leaf with the genuine leaf (and intermediate) appended fails the genuine pin."""
         chain = _mitm_chain(attacker, genuine, appended)
@@ -807,7 +898,7 @@ class TestUnvalidatedPins:
         assert entry["chain_spki"] == [spki_pin(attacker.cert_chain_pems[0])]
 
     def test_genuine_chain_passes_on_its_intermediate_pin(
-        self, run, pins_path, genuine, tmp_path
+        self, run: Run, pins_path: Path, genuine: trustme.LeafCert, tmp_path: Path
     ) -> None:
         """The twin: the genuine leaf+intermediate passes an intermediate pin, no CA needed."""
         stranger = tmp_path / "stranger.pem"
@@ -827,7 +918,13 @@ class TestUnvalidatedPins:
 
     @pytest.mark.parametrize("appended", ["leaf", "leaf+intermediate"])
     def test_saved_chain_offline(
-        self, run, pins_path, genuine, attacker, tmp_path, appended
+        self,
+        run: Run,
+        pins_path: Path,
+        genuine: trustme.LeafCert,
+        attacker: trustme.LeafCert,
+        tmp_path: Path,
+        appended: str,
     ) -> None:
         """--chain applies the same rule: the MITM chain fails, the genuine one passes."""
         saved = tmp_path / "chain.pem"
@@ -865,7 +962,14 @@ class TestServerValidation:
         ],
     )
     def test_intermediate_restricted_to_client_auth(
-        self, run, pins_path, tmp_path, eku, status, code, trusted
+        self,
+        run: Run,
+        pins_path: Path,
+        tmp_path: Path,
+        eku: x509.ObjectIdentifier,
+        status: str,
+        code: int,
+        trusted: bool,
     ) -> None:
         """An intermediate whose EKU allows only clientAuth is untrusted; serverAuth passes."""
         root, chain, key = client_only_pki([eku])
@@ -900,7 +1004,9 @@ class TestServerValidation:
             assert "does not allow TLS server authentication" in entry["error"]
             assert "CN=Intermediate" in validation["error"]
 
-    def test_underscore_host_name_is_a_clean_failure(self, run, pins_path, tmp_path) -> None:
+    def test_underscore_host_name_is_a_clean_failure(
+        self, run: Run, pins_path: Path, tmp_path: Path
+    ) -> None:
         """A name the verifier refuses (underscore) is a per-host failure, not an internal error."""
         root = issue("Root")
         leaf, key = issue("leaf", root, sans=["foo_bar.example.test"])
@@ -946,7 +1052,9 @@ class _Terminal(io.StringIO):
 
 
 class TestOutput:
-    def test_escape_sequences_in_subjects_are_neutralised(self, run, ca, pins_path, ca_pem) -> None:
+    def test_escape_sequences_in_subjects_are_neutralised(
+        self, run: Run, ca: trustme.CA, pins_path: Path, ca_pem: Path
+    ) -> None:
         """A subject carrying a terminal escape or a line break cannot forge log lines."""
         evil = ca.issue_cert("localhost", common_name="evil\x1b[2J\n::error::forged")
         with tls_server(server_context(evil)) as server:
@@ -961,18 +1069,24 @@ class TestOutput:
         """The bar is drawn on a terminal stderr for many hosts; never for a pipe or a few."""
         from pinctl.output.terminal import Sink
         from pinctl.output.verify import PROGRESS_MIN_HOSTS, progress
+        from pinctl.pinfile.model import HostEntry
+        from tests.support.hosts import host_result
+
+        done = host_result(HostEntry("a.test"))
 
         def drawn(err: io.StringIO, total: int) -> str:
             with progress(Sink(io.StringIO(), err), total) as tick:
                 for _ in range(total):
-                    tick(None)  # type: ignore[arg-type]
+                    tick(done)
             return err.getvalue()
 
         assert drawn(_Terminal(), PROGRESS_MIN_HOSTS) != ""
         assert drawn(_Terminal(), PROGRESS_MIN_HOSTS - 1) == ""
         assert drawn(io.StringIO(), 100) == ""
 
-    def test_terminal_table_shows_the_same_lines(self, run, good, pins_path, ca_pem) -> None:
+    def test_terminal_table_shows_the_same_lines(
+        self, run: Run, good: LoopbackServer, pins_path: Path, ca_pem: Path
+    ) -> None:
         """On a terminal the report is the same text, coloured, and never wrapped."""
         from pinctl.output.terminal import Sink
         from pinctl.output.verify import render_table, report_lines
@@ -990,7 +1104,9 @@ class TestOutput:
 
 
 class TestProxy:
-    def test_verify_through_a_connect_proxy(self, run, good, leaf, pins_path, ca_pem) -> None:
+    def test_verify_through_a_connect_proxy(
+        self, run: Run, good: LoopbackServer, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """--proxy tunnels each host through HTTP CONNECT, and HTTPS_PROXY does the same."""
         pin = spki_pin(leaf.cert_chain_pems[0])
         write_pins(pins_path, host("localhost", good.port, pin, ANOTHER_KEY), ca=ca_pem)
@@ -1000,7 +1116,9 @@ class TestProxy:
         assert (flag.exit_code, env.exit_code) == (0, 0)
         assert log.connects == [f"localhost:{good.port}"] * 2
 
-    def test_refusing_proxy_is_not_a_pass(self, run, good, leaf, pins_path, ca_pem) -> None:
+    def test_refusing_proxy_is_not_a_pass(
+        self, run: Run, good: LoopbackServer, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
+    ) -> None:
         """The twin: a proxy that refuses CONNECT leaves the host unchecked, exit 3."""
         pin = spki_pin(leaf.cert_chain_pems[0])
         write_pins(pins_path, host("localhost", good.port, pin, ANOTHER_KEY), ca=ca_pem)
@@ -1010,7 +1128,9 @@ class TestProxy:
         assert "refused CONNECT" in str(hosts_json(result.stdout)[0]["error"])
         assert good.connections == 0
 
-    def test_malformed_proxy_is_a_usage_error(self, run, good, pins_path, ca_pem) -> None:
+    def test_malformed_proxy_is_a_usage_error(
+        self, run: Run, good: LoopbackServer, pins_path: Path, ca_pem: Path
+    ) -> None:
         """A proxy URL that cannot work is exit 2 before any host is contacted."""
         write_pins(pins_path, host("localhost", good.port, ANOTHER_KEY), ca=ca_pem)
         result = run(["verify", "--pin-file", str(pins_path), "--proxy", "socks5://127.0.0.1:1"])

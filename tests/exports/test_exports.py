@@ -18,13 +18,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 import trustme
 from cryptography import x509
 
 from pinctl.cli.export import command as export_command
 from pinctl.errors import InputError, UsageError
-from pinctl.exports import DEFAULT_MAX_AGE, EXPORTERS, FORMATS, Export, ExportOptions
+from pinctl.exports import DEFAULT_MAX_AGE, EXPORTERS, FORMATS, Export, ExportOptions, Format
 from pinctl.exports.okhttp import string_literal
 from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
 from pinctl.pki.entries import spki_der
@@ -55,8 +56,8 @@ def two_pins(name: str = "api.example.com", **fields: Any) -> HostEntry:
     return host(name, entry(A, line=7), entry(B, backup=True, line=8), line=5, **fields)
 
 
-def run_export(fmt: str, pins: PinFile, *names: str, options: ExportOptions = OPTIONS) -> Export:
-    return EXPORTERS[fmt](pins, names, options)  # type: ignore[index]
+def run_export(fmt: Format, pins: PinFile, *names: str, options: ExportOptions = OPTIONS) -> Export:
+    return EXPORTERS[fmt](pins, names, options)
 
 
 def spki_of(pem: bytes) -> Pin:
@@ -68,7 +69,9 @@ def spki_of(pem: bytes) -> Pin:
 
 def test_every_format_choice_has_an_exporter() -> None:
     """`--format` offers exactly the registry's keys, so no choice can lack an exporter."""
-    choices = next(p for p in export_command.params if p.name == "format_").type.choices  # type: ignore[attr-defined]
+    choice = next(p for p in export_command.params if p.name == "format_").type
+    assert isinstance(choice, click.Choice)
+    choices = choice.choices
     assert tuple(choices) == FORMATS
     assert set(EXPORTERS) == set(FORMATS)
     assert set(FORMATS) == {
@@ -84,7 +87,7 @@ def test_every_format_choice_has_an_exporter() -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_every_exporter_renders_a_valid_pin_file(fmt: str) -> None:
+def test_every_exporter_renders_a_valid_pin_file(fmt: Format) -> None:
     """Each format turns a host with a pin and a backup into text naming both pins."""
     result = run_export(fmt, pin_file(two_pins()))
     assert result.text.endswith("\n")
@@ -94,7 +97,7 @@ def test_every_exporter_renders_a_valid_pin_file(fmt: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_every_exporter_refuses_an_unknown_host(fmt: str) -> None:
+def test_every_exporter_refuses_an_unknown_host(fmt: Format) -> None:
     """Naming a host the pin file lacks is a usage error that names it and the known ones."""
     with pytest.raises(
         UsageError, match=r"host 'nope\.example\.com' is not in pins\.toml.*api\.example\.com"
@@ -103,7 +106,7 @@ def test_every_exporter_refuses_an_unknown_host(fmt: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_every_exporter_refuses_an_empty_pin_file(fmt: str) -> None:
+def test_every_exporter_refuses_an_empty_pin_file(fmt: Format) -> None:
     """A pin file without hosts exports nothing, loudly, rather than an empty config."""
     with pytest.raises(InputError, match="no hosts"):
         run_export(fmt, pin_file())
@@ -122,7 +125,9 @@ CLIENT_FORMATS = [f for f in FORMATS if f != "json"]
         (entry(C, expires=date(2025, 5, 31), line=9), "expired on 2025-05-31"),
     ],
 )
-def test_unexportable_pins_are_left_out_with_a_warning(fmt: str, bad: PinEntry, why: str) -> None:
+def test_unexportable_pins_are_left_out_with_a_warning(
+    fmt: Format, bad: PinEntry, why: str
+) -> None:
     """cert, non-sha256 and expired pins never reach a client; the warning names host, pin, why."""
     base = two_pins()
     result = run_export(fmt, pin_file(replace(base, pins=(*base.pins, bad))))
@@ -134,7 +139,7 @@ def test_unexportable_pins_are_left_out_with_a_warning(fmt: str, bad: PinEntry, 
 
 
 @pytest.mark.parametrize("fmt", CLIENT_FORMATS)
-def test_a_host_without_a_usable_pin_is_an_error(fmt: str) -> None:
+def test_a_host_without_a_usable_pin_is_an_error(fmt: Format) -> None:
     """A host whose pins are all unusable would be left unpinned, so it is refused instead."""
     pins = pin_file(
         host("api.example.com", entry(A, kind="cert"), entry(B, expires=date(2020, 1, 1)), line=5)
@@ -267,7 +272,8 @@ def test_android_config_follows_the_documented_structure() -> None:
     root = check_android(text)
     configs = root.findall("domain-config")
     assert [c.findtext("domain") for c in configs] == ["api.example.com", "other.example.org"]
-    assert [c.find("domain").get("includeSubdomains") for c in configs] == ["true", "false"]  # type: ignore[union-attr]
+    domains = [c.find("domain") for c in configs]
+    assert [d.get("includeSubdomains") for d in domains if d is not None] == ["true", "false"]
     assert [p.text for p in configs[0].iter("pin")] == [A.base64, B.base64]
 
 

@@ -11,6 +11,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def _pipe(made: list[tuple[int, int]]) -> tuple[int, int]:
     return made[-1]
 
 
-def _bounds_under(limit: int) -> dict[str, object]:
+def _bounds_under(limit: int) -> dict[str, Any]:
     """`bound()` as a process with a soft RLIMIT_NOFILE of `limit` computes it."""
     script = textwrap.dedent(
         f"""
@@ -52,7 +53,7 @@ def _bounds_under(limit: int) -> dict[str, object]:
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
-    result: dict[str, object] = json.loads(done.stdout)
+    result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
@@ -74,7 +75,7 @@ def test_a_concurrency_above_the_limit_is_capped_with_a_notice() -> None:
     """--concurrency above what the limit allows is capped and says so; below it, it holds."""
     bounds = _bounds_under(256)
     assert bounds["small"] == [10, None]
-    checks, notice = bounds["large"]  # type: ignore[misc]
+    checks, notice = bounds["large"]
     assert checks == (256 - 32) // 2
     assert notice == (
         f"--concurrency 100000 is capped to {checks}: the descriptor limit (ulimit -n) is "

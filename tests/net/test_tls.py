@@ -6,6 +6,8 @@ import ssl
 import threading
 import time
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 import trustme
@@ -367,7 +369,7 @@ def test_a_resolver_that_hangs_costs_the_timeout(monkeypatch: pytest.MonkeyPatch
     release = threading.Event()
     real = socket.getaddrinfo
 
-    def stuck(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def stuck(host: str | bytes | None, *args: Any, **kwargs: Any) -> Sequence[tuple[Any, ...]]:
         if host == "stuck.test":
             release.wait(30)
         return real("127.0.0.1", *args, **kwargs)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -22,11 +22,10 @@ from pinctl.pinfile.model import HostEntry, PinEntry
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
 from pinctl.verify.results import VerifyResult
-from tests.support.cli import Invocation
+from tests.support.cli import Invocation, Run
 from tests.support.hosts import NOW, certs, host_result, spki
 from tests.support.servers import LoopbackServer, server_context, tls_server
 
-Run = Callable[..., Invocation]
 ANOTHER_KEY = str(compute(b"a key no server in these tests has"))
 TOO_LONG = "r" * 300 + ".xml"
 """A name no filesystem takes (NAME_MAX is 255), yet its directory exists: the write

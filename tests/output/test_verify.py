@@ -17,7 +17,7 @@ from pinctl.output.verify import failure_details, render_json, report_lines
 from pinctl.pinfile.model import HostEntry, PinEntry
 from pinctl.pki.pins import Pin
 from pinctl.verify.results import ChainCert, Crashed, HostResult, Reached, VerifyResult
-from pinctl.verify.verdicts import PRECEDENCE, Failed, Passed
+from pinctl.verify.verdicts import PRECEDENCE, CheckName, Failed, Passed, Verdict
 from tests.support.hosts import CHECK_OF, host_result
 
 NOW = datetime.now(timezone.utc)
@@ -27,7 +27,8 @@ ENTRY = HostEntry("a.test", pins=(PinEntry(Pin("sha256", bytes(range(32)))),))
 def as_json(*hosts: HostResult) -> dict[str, Any]:
     out = io.StringIO()
     render_json(VerifyResult(hosts, Path("pins.toml"), NOW), Sink(out, io.StringIO()))
-    return json.loads(out.getvalue())  # type: ignore[no-any-return]
+    document: dict[str, Any] = json.loads(out.getvalue())
+    return document
 
 
 @pytest.mark.parametrize("status", ["pass", *PRECEDENCE])
@@ -116,7 +117,7 @@ def test_the_table_names_a_failure_and_the_twin_pass() -> None:
 
 def test_the_table_shows_every_finding_not_only_the_first() -> None:
     """A host failed by its TLS policy also shows, beneath, that its pins did not match."""
-    checks = (
+    checks: tuple[tuple[CheckName, Verdict], ...] = (
         ("connect", Passed()),
         ("tls-policy", Failed("tls-policy", "negotiated TLSv1.2, below min_tls = '1.3'")),
         ("chain", Passed()),

@@ -10,7 +10,7 @@ from tomlkit.parser import Parser
 
 from pinctl.errors import PinFileError
 from pinctl.pinfile import tomlkit_hook
-from pinctl.pinfile.nodes import parse_nodes
+from pinctl.pinfile.nodes import Node, parse_nodes
 
 HOOK = "pinctl/pinfile/tomlkit_hook.py"
 SPELLINGS = """\
@@ -38,8 +38,8 @@ def test_recorded_spans_are_the_text_the_user_wrote() -> None:
     (host,) = root.value["hosts"].value
     (pin,) = host.value["pins"].value
 
-    def cut(node: object) -> str:
-        span = node.span  # type: ignore[attr-defined]
+    def cut(node: Node) -> str:
+        span = node.span
         assert span is not None, f"{HOOK} recorded no span: has tomlkit's parser changed?"
         return SPELLINGS[span.start : span.end]
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeAlias, TypedDict
 
 import certifi
 import pytest
@@ -24,11 +25,19 @@ from hypothesis import strategies as st
 
 from pinctl.errors import PinctlError
 from pinctl.pki.formats import read_source
+from tests.support.cli import Run
 from tests.support.judges import openssl, openssl_pin
 
 PASSPHRASE = b"correct horse battery staple"
 
-KEY_FACTORIES: dict[str, Callable[[], object]] = {
+SigningKey: TypeAlias = (
+    rsa.RSAPrivateKey
+    | ec.EllipticCurvePrivateKey
+    | ed25519.Ed25519PrivateKey
+    | ed448.Ed448PrivateKey
+)
+
+KEY_FACTORIES: dict[str, Callable[[], SigningKey]] = {
     "rsa-2048": lambda: rsa.generate_private_key(65537, 2048),
     "rsa-4096": lambda: rsa.generate_private_key(65537, 4096),
     "ec-p256": lambda: ec.generate_private_key(ec.SECP256R1()),
@@ -39,7 +48,7 @@ KEY_FACTORIES: dict[str, Callable[[], object]] = {
 }
 
 
-def _self_signed(key, name: str) -> x509.Certificate:  # type: ignore[no-untyped-def]
+def _self_signed(key: SigningKey, name: str) -> x509.Certificate:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     algorithm = (
@@ -59,7 +68,7 @@ def _self_signed(key, name: str) -> x509.Certificate:  # type: ignore[no-untyped
     )
 
 
-def _csr(key) -> x509.CertificateSigningRequest:  # type: ignore[no-untyped-def]
+def _csr(key: SigningKey) -> x509.CertificateSigningRequest:
     algorithm = (
         None
         if isinstance(key, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey))
@@ -72,8 +81,18 @@ def _csr(key) -> x509.CertificateSigningRequest:  # type: ignore[no-untyped-def]
     )
 
 
+class Material(TypedDict):
+    """One key type's files on disk and the pins openssl computes for them."""
+
+    dir: Path
+    files: list[str]
+    spki: dict[str, str]
+    cert: str
+    has_cert: set[str]
+
+
 @pytest.fixture(scope="module", params=list(KEY_FACTORIES))
-def material(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def material(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Material:
     """One key type written in every format `pin` reads, plus openssl's expected pins."""
     key = KEY_FACTORIES[request.param]()
     cert = _self_signed(key, f"{request.param}.example")
@@ -125,7 +144,7 @@ def material(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     }
 
 
-def test_every_format_gives_openssls_spki_pin(material, run) -> None:  # type: ignore[no-untyped-def]
+def test_every_format_gives_openssls_spki_pin(material: Material, run: Run) -> None:
     """Each file type of a key yields the SPKI pin the openssl pipeline computes."""
     d = material["dir"]
     for name in material["files"]:
@@ -139,7 +158,7 @@ def test_every_format_gives_openssls_spki_pin(material, run) -> None:  # type: i
             assert certs[0]["cert"]["sha256"] == material["cert"], name
 
 
-def test_openssl_agrees_on_keys_and_csrs_directly(material) -> None:  # type: ignore[no-untyped-def]
+def test_openssl_agrees_on_keys_and_csrs_directly(material: Material) -> None:
     """openssl run on the private key and the CSR themselves gives pinctl's pin."""
     d = material["dir"]
     from_key = openssl("pkey", "-in", str(d / "pkcs8.pem"), "-pubout", "-outform", "der")
@@ -150,7 +169,7 @@ def test_openssl_agrees_on_keys_and_csrs_directly(material) -> None:  # type: ig
         assert str(entries[0].spki["sha256"]) == openssl_pin(expected_der)
 
 
-def test_other_hashes_match_openssl(material, run) -> None:  # type: ignore[no-untyped-def]
+def test_other_hashes_match_openssl(material: Material, run: Run) -> None:
     """--hash sha384/sha512 give openssl's digests of the same SubjectPublicKeyInfo."""
     path = str(material["dir"] / "cert.pem")
     result = run(
@@ -160,7 +179,7 @@ def test_other_hashes_match_openssl(material, run) -> None:  # type: ignore[no-u
     assert result.stdout.split() == [material["spki"][a] for a in ("sha256", "sha384", "sha512")]
 
 
-def test_stdin_is_read_with_a_dash(material, run) -> None:  # type: ignore[no-untyped-def]
+def test_stdin_is_read_with_a_dash(material: Material, run: Run) -> None:
     """`pinctl pin -` reads the certificate from standard input."""
     data = (material["dir"] / "cert.der").read_bytes()
     result = run(["pin", "-o", "pins", "-"], input=data)
@@ -168,7 +187,7 @@ def test_stdin_is_read_with_a_dash(material, run) -> None:  # type: ignore[no-un
     assert result.stdout == material["spki"]["sha256"] + "\n"
 
 
-def test_mozilla_bundle_pins_in_order_without_warnings(run) -> None:
+def test_mozilla_bundle_pins_in_order_without_warnings(run: Run) -> None:
     """The certifi bundle pins in one call, in file order, with no deprecation text."""
     bundle = Path(certifi.where())
     result = run(["pin", "-o", "pins", str(bundle)])
@@ -216,7 +235,7 @@ def test_mozilla_bundle_through_the_real_entry_point() -> None:
     assert all(line.startswith("sha256/") and len(line) == 51 for line in lines)
 
 
-def test_a_pem_bundle_keeps_file_order(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+def test_a_pem_bundle_keeps_file_order(tmp_path: Path, run: Run) -> None:
     """Several certificates in one PEM come out in the order written, text between them ignored."""
     keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(3)]
     certs = [_self_signed(k, f"n{i}") for i, k in enumerate(keys)]
@@ -239,7 +258,9 @@ def test_a_pem_bundle_keeps_file_order(tmp_path: Path, run) -> None:  # type: ig
         (b"0\x82\x01\x00garbage", "unrecognised binary data"),
     ],
 )
-def test_bad_files_give_one_clean_line(tmp_path: Path, run, content: bytes, expected: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_files_give_one_clean_line(
+    tmp_path: Path, run: Run, content: bytes, expected: str
+) -> None:
     """Malformed input is one `pinctl: error:` line naming the file, exit 2, no traceback."""
     path = tmp_path / "input.crt"
     path.write_bytes(content)
@@ -252,7 +273,7 @@ def test_bad_files_give_one_clean_line(tmp_path: Path, run, content: bytes, expe
     assert "Traceback" not in result.stderr
 
 
-def test_missing_file_is_a_clean_error(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+def test_missing_file_is_a_clean_error(tmp_path: Path, run: Run) -> None:
     """A path that does not exist is named in the error, exit 2."""
     result = run(["pin", str(tmp_path / "nope.pem")])
     assert result.exit_code == 2
@@ -260,7 +281,7 @@ def test_missing_file_is_a_clean_error(tmp_path: Path, run) -> None:  # type: ig
     assert "No such file" in result.stderr
 
 
-def test_wrong_passphrase_is_refused(material, tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_passphrase_is_refused(material: Material, tmp_path: Path, run: Run) -> None:
     """An encrypted key with the wrong passphrase fails cleanly and prints nothing secret."""
     (tmp_path / "wrong.txt").write_bytes(b"not the passphrase\n")
     for name in ("pkcs8-enc.pem", "pkcs8-enc.der", "bundle.p12"):
@@ -272,7 +293,7 @@ def test_wrong_passphrase_is_refused(material, tmp_path: Path, run) -> None:  # 
         assert "not the passphrase" not in result.stderr + result.stdout
 
 
-def test_passphrase_from_environment(material, run) -> None:  # type: ignore[no-untyped-def]
+def test_passphrase_from_environment(material: Material, run: Run) -> None:
     """--passphrase-env names a variable; its value decrypts and never reaches output."""
     result = run(
         [
@@ -290,7 +311,7 @@ def test_passphrase_from_environment(material, run) -> None:  # type: ignore[no-
     assert PASSPHRASE.decode() not in result.stdout + result.stderr
 
 
-def test_encrypted_input_without_a_passphrase_source_fails(material, run) -> None:  # type: ignore[no-untyped-def]
+def test_encrypted_input_without_a_passphrase_source_fails(material: Material, run: Run) -> None:
     """Not on a terminal and no passphrase option: an error that says how to give one."""
     result = run(["pin", str(material["dir"] / "pkcs8-enc.pem")])
     assert result.exit_code == 2
@@ -333,14 +354,14 @@ def test_structured_garbage_only_raises_clean_errors(
         read_source("fuzz", data, passphrase=lambda: b"x")
 
 
-def test_pins_are_the_digest_of_the_subject_public_key_info(material) -> None:  # type: ignore[no-untyped-def]
+def test_pins_are_the_digest_of_the_subject_public_key_info(material: Material) -> None:
     """The pin is sha256 over the DER SPKI, the definition OkHttp and HPKP use."""
     pub_der = (material["dir"] / "pub.der").read_bytes()
     expected = "sha256/" + base64.b64encode(hashlib.sha256(pub_der).digest()).decode()
     assert expected == material["spki"]["sha256"]
 
 
-def test_control_characters_in_subjects_are_escaped(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+def test_control_characters_in_subjects_are_escaped(tmp_path: Path, run: Run) -> None:
     """A subject with a newline and ESC cannot forge output lines or drive the terminal."""
     key = ec.generate_private_key(ec.SECP256R1())
     cert = _self_signed(key, "x\nvalidation: trusted, hostname matches\x1b[2J\u202e")

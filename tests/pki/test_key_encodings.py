@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.cli import Run
 from tests.support.judges import openssl
 
 
@@ -35,7 +36,7 @@ def _self_signed(tmp_path: Path, key: Path, name: str) -> Path:
     return cert
 
 
-def _pin(run, path: Path) -> str:  # type: ignore[no-untyped-def]
+def _pin(run: Run, path: Path) -> str:
     result = run(["pin", "-o", "json", str(path)])
     assert result.exit_code == 0, result.stderr
     return str(json.loads(result.stdout)["sources"][0]["entries"][0]["spki"]["sha256"])
@@ -49,7 +50,7 @@ def _openssl_spki_pin(cert: Path) -> str:
     return "sha256/" + base64.b64encode(digest).decode()
 
 
-def test_compressed_ec_point_is_pinned_as_served(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+def test_compressed_ec_point_is_pinned_as_served(tmp_path: Path, run: Run) -> None:
     """A certificate with a compressed EC point pins to openssl's value, not a re-encoding."""
     key = tmp_path / "k.pem"
     subprocess.run(
@@ -72,7 +73,7 @@ def test_compressed_ec_point_is_pinned_as_served(tmp_path: Path, run) -> None:  
     assert _pin(run, cert) == _openssl_spki_pin(cert)
 
 
-def test_rsa_pss_key_is_pinned_as_served(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+def test_rsa_pss_key_is_pinned_as_served(tmp_path: Path, run: Run) -> None:
     """An RSA-PSS certificate's SPKI keeps its parameters in the pin, as openssl hashes it."""
     key = tmp_path / "pss.key"
     subprocess.run(
@@ -93,7 +94,7 @@ def test_rsa_pss_key_is_pinned_as_served(tmp_path: Path, run) -> None:  # type: 
     assert _pin(run, cert) == _openssl_spki_pin(cert)
 
 
-def test_public_key_file_is_hashed_as_written(tmp_path: Path, run) -> None:  # type: ignore[no-untyped-def]
+def test_public_key_file_is_hashed_as_written(tmp_path: Path, run: Run) -> None:
     """A SubjectPublicKeyInfo file with a compressed point is hashed byte for byte."""
     key = tmp_path / "k.pem"
     subprocess.run(

@@ -40,11 +40,13 @@ class Batch:
 
     @property
     def document(self) -> dict[str, Any]:
-        return json.loads(self.proc.stdout)  # type: ignore[no-any-return]
+        document: dict[str, Any] = json.loads(self.proc.stdout)
+        return document
 
     @property
     def keys(self) -> list[dict[str, Any]]:
-        return self.document["keys"]  # type: ignore[no-any-return]
+        keys: list[dict[str, Any]] = self.document["keys"]
+        return keys
 
 
 @pytest.fixture(scope="module")

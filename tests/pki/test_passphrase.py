@@ -18,9 +18,10 @@ from tests.support.pty import run_on_pty
 SECRET = "tr0ub4dor&3 horse"
 
 
-def _read(file: str | None = None, env: str | None = None, **kwargs: bool) -> bytes | None:
-    options = {"confirm": False, "required": True, **kwargs}
-    return read_passphrase(file, env, prompt="Passphrase: ", **options)
+def _read(
+    file: str | None = None, env: str | None = None, *, confirm: bool = False, required: bool = True
+) -> bytes | None:
+    return read_passphrase(file, env, prompt="Passphrase: ", confirm=confirm, required=required)
 
 
 class _FakeTty(io.StringIO):

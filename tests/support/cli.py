@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from click.testing import CliRunner
 
@@ -28,3 +30,7 @@ def invoke(
         stdout = out.getvalue().decode()
         stderr = err.getvalue().decode() if err is not None else ""
     return Invocation(code, stdout, stderr)
+
+
+Run: TypeAlias = Callable[..., Invocation]
+"""The `run` fixture: `invoke`, called as `run(args, input=..., env=...)`."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 import trustme
 from cryptography import x509
 
 from pinctl.pinfile.model import Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pki.entries import spki_der
-from pinctl.pki.pins import Pin, compute
+from pinctl.pki.pins import HashAlg, Pin, compute
 from pinctl.verify.results import ChainCert, HostResult, Reached, Unreached
 from pinctl.verify.verdicts import UNCHECKED, CheckName, Failed, Passed, Unchecked, Verdict
 
@@ -31,6 +31,9 @@ CHECK_OF: dict[str, CheckName] = {
     "revocation-unavailable": "revocation",
 }
 """The check that reports each status."""
+
+ServedPki: TypeAlias = tuple[trustme.CA, trustme.CA, tuple[x509.Certificate, ...]]
+"""The verify tests' `pki` fixture: a root, an intermediate under it, the chain served."""
 
 
 def host_result(
@@ -73,12 +76,12 @@ def root_of(ca: trustme.CA) -> x509.Certificate:
     return x509.load_pem_x509_certificate(ca.cert_pem.bytes())
 
 
-def spki(cert: x509.Certificate, alg: str = "sha256") -> Pin:
-    return compute(spki_der(cert.public_key()), alg)  # type: ignore[arg-type]
+def spki(cert: x509.Certificate, alg: HashAlg = "sha256") -> Pin:
+    return compute(spki_der(cert.public_key()), alg)
 
 
-def pin(cert: x509.Certificate, **kw: object) -> PinEntry:
-    return PinEntry(spki(cert), **kw)  # type: ignore[arg-type]
+def pin(cert: x509.Certificate, **kw: Any) -> PinEntry:
+    return PinEntry(spki(cert), **kw)
 
 
 def other_pin() -> PinEntry:
@@ -91,12 +94,12 @@ def verify_saved_chain(
     root: trustme.CA,
     served: tuple[x509.Certificate, ...],
     pins: Sequence[PinEntry],
-    **host: object,
+    **host: Any,
 ) -> HostResult:
     """Run the whole verify pipeline on a saved chain, trusting `root`."""
     ca = tmp_path / "root.pem"
     root.cert_pem.write_to_path(str(ca))
-    entry = HostEntry("api.test", pins=tuple(pins), **host)  # type: ignore[arg-type]
+    entry = HostEntry("api.test", pins=tuple(pins), **host)
     pin_file = PinFile(tmp_path / "pins.toml", defaults=Defaults(ca_file=ca), hosts=(entry,))
     from pinctl.verify.run import VerifyOptions, verify
 

@@ -99,4 +99,4 @@ def check_ios(text: str) -> dict[str, Any]:
             for identity in identities:
                 assert set(identity) == {"SPKI-SHA256-BASE64"}
                 assert len(base64.b64decode(identity["SPKI-SHA256-BASE64"], validate=True)) == 32
-    return domains  # type: ignore[no-any-return]
+    return domains

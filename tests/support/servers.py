@@ -202,7 +202,7 @@ def sni_context(
         if name in by_name:
             sslobj.context = by_name[name]
 
-    default.sni_callback = pick  # type: ignore[assignment]
+    default.sni_callback = pick
     return default
 
 

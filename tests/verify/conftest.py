@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 import trustme
-from cryptography import x509
 
-from tests.support.hosts import certs
+from tests.support.hosts import ServedPki, certs
 
 
 @pytest.fixture(scope="module")
-def pki() -> tuple[trustme.CA, trustme.CA, tuple[x509.Certificate, ...]]:
+def pki() -> ServedPki:
     """A root, an intermediate under it, and a leaf+intermediate chain as a server sends it."""
     root = trustme.CA()
     intermediate = root.create_child_ca()

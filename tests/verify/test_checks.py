@@ -11,6 +11,7 @@ from pinctl.verify.checks.tls_policy import policy
 from pinctl.verify.observation import Observed
 from pinctl.verify.verdicts import Failed, Passed, Skipped
 from tests.support.hosts import (
+    ServedPki,
     other_pin,
     pin,
     verify_saved_chain,
@@ -18,21 +19,23 @@ from tests.support.hosts import (
 
 
 class TestChecks:
-    def test_untrusted_chain(self, tmp_path: Path, pki) -> None:
+    def test_untrusted_chain(self, tmp_path: Path, pki: ServedPki) -> None:
         """A chain from another CA is untrusted even when a pin would match."""
         _, _, served = pki
         host = verify_saved_chain(tmp_path, trustme.CA(), served, [pin(served[0])])
         assert (host.status, host.ok) == ("untrusted", False)
         assert host.error
 
-    def test_untrusted_chain_ignored_without_verify_chain(self, tmp_path: Path, pki) -> None:
+    def test_untrusted_chain_ignored_without_verify_chain(
+        self, tmp_path: Path, pki: ServedPki
+    ) -> None:
         """The twin: verify_chain = false pins by key alone and passes."""
         _, _, served = pki
         pins = [pin(served[0]), other_pin()]
         host = verify_saved_chain(tmp_path, trustme.CA(), served, pins, verify_chain=False)
         assert host.status == "pass"
 
-    def test_hostname_mismatch(self, tmp_path: Path, pki) -> None:
+    def test_hostname_mismatch(self, tmp_path: Path, pki: ServedPki) -> None:
         """A trusted chain for another name is a hostname-mismatch."""
         root, _, served = pki
         host = verify_saved_chain(tmp_path, root, served, [pin(served[0])], servername="other.test")

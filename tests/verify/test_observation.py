@@ -11,11 +11,14 @@ import trustme
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from pinctl.errors import ConnectError, InputError
+from pinctl.net.steps import Steps
+from pinctl.net.targets import Target
 from pinctl.pinfile.model import Defaults, HostEntry, PinFile
 from pinctl.verify.observation import load_chain
 from pinctl.verify.run import VerifyOptions, verify
 from tests.support.hosts import (
     NOW,
+    ServedPki,
     certs,
     other_pin,
     pin,
@@ -23,7 +26,7 @@ from tests.support.hosts import (
 
 
 class TestSavedChain:
-    def test_load_chain(self, tmp_path: Path, pki) -> None:
+    def test_load_chain(self, tmp_path: Path, pki: ServedPki) -> None:
         """A saved PEM chain loads leaf first; a file without certificates is refused."""
         _, _, served = pki
         saved = tmp_path / "chain.pem"
@@ -67,7 +70,13 @@ class TestRetryPolicy:
         ],
     )
     def test_only_refused_or_reset_is_retried(
-        self, monkeypatch, tmp_path, error, retries, calls, status
+        self,
+        monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path,
+        error: ConnectError,
+        retries: int,
+        calls: int,
+        status: str,
     ) -> None:
         """A refused or reset first attempt is retried up to --retries; a timeout never is."""
         from pinctl.net import tls
@@ -76,9 +85,10 @@ class TestRetryPolicy:
         ca = trustme.CA()
         leaf = ca.issue_cert("localhost")
         served = certs(leaf.cert_chain_pems)
-        real, attempts = tls.handshake_steps, []
+        real = tls.handshake_steps
+        attempts: list[float] = []
 
-        def flaky(target, options):  # type: ignore[no-untyped-def]
+        def flaky(target: Target, options: tls.ConnectOptions) -> Steps[tls.Handshake]:
             attempts.append(time.monotonic())
             if len(attempts) == 1:
                 raise error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import Any, TypeAlias, cast
 
 import pytest
 import trustme
@@ -27,6 +27,7 @@ from pinctl.verify.verdicts import Failed, Verdict
 
 NOW = datetime.now(timezone.utc)
 TLS13 = TlsInfo("TLSv1.3", "TLS_AES_128_GCM_SHA256")
+RootAndServed: TypeAlias = tuple[x509.Certificate, tuple[x509.Certificate, ...]]
 
 
 def certs(pems: Sequence[trustme.Blob]) -> tuple[x509.Certificate, ...]:
@@ -38,7 +39,7 @@ def pin(cert: x509.Certificate) -> PinEntry:
 
 
 @pytest.fixture(scope="module")
-def pki() -> tuple[x509.Certificate, tuple[x509.Certificate, ...]]:
+def pki() -> RootAndServed:
     """A root, and the leaf+intermediate chain a server under it sends for api.test."""
     root = trustme.CA()
     served = certs(root.create_child_ca().issue_cert("api.test").cert_chain_pems)
@@ -82,7 +83,7 @@ def table(host: HostResult) -> list[tuple[str, str]]:
     return [(name, type(verdict).__name__) for name, verdict in host.checks]
 
 
-def test_a_pass_reports_every_check_in_order(pki) -> None:
+def test_a_pass_reports_every_check_in_order(pki: RootAndServed) -> None:
     """A live pass: connect, tls-policy, chain and pins pass; the checks not built are skipped."""
     root, served = pki
     host, waits = run(HostEntry("api.test", pins=(pin(served[0]),)), seen(served), (root,))
@@ -99,7 +100,7 @@ def test_a_pass_reports_every_check_in_order(pki) -> None:
     assert waits == [COMPUTE], "the CPU part starts once the chain is in hand"
 
 
-def test_an_unreached_host_skips_what_needs_its_chain(pki) -> None:
+def test_an_unreached_host_skips_what_needs_its_chain(pki: RootAndServed) -> None:
     """The failing twin of connect: unchecked with the reason, every later check skipped."""
     root, served = pki
     host, waits = run(HostEntry("api.test", pins=(pin(served[0]),)), refused, (root,))
@@ -114,7 +115,7 @@ def test_an_unreached_host_skips_what_needs_its_chain(pki) -> None:
     assert waits == [], "a host that was not reached has no compute step"
 
 
-def test_a_policy_failure_still_reports_chain_and_pins(pki) -> None:
+def test_a_policy_failure_still_reports_chain_and_pins(pki: RootAndServed) -> None:
     """Every verdict is reported: below the TLS policy, the chain and the pins are still judged."""
     root, served = pki
     weak = seen(served, TlsInfo("TLSv1.2", "AES128-GCM-SHA256"), fs=False)
@@ -127,7 +128,7 @@ def test_a_policy_failure_still_reports_chain_and_pins(pki) -> None:
     assert "forward secrecy" in (host.error or "")
 
 
-def test_an_untrusted_chain_leaves_pins_nothing_to_match(pki) -> None:
+def test_an_untrusted_chain_leaves_pins_nothing_to_match(pki: RootAndServed) -> None:
     """With no validated path the pins check is skipped, saying why; the host is untrusted."""
     _, served = pki
     other_root = certs([trustme.CA().cert_pem])[0]
@@ -142,7 +143,7 @@ def test_an_untrusted_chain_leaves_pins_nothing_to_match(pki) -> None:
     assert all(c.served for c in host.chain)
 
 
-def test_a_name_mismatch_still_matches_pins_on_the_path(pki) -> None:
+def test_a_name_mismatch_still_matches_pins_on_the_path(pki: RootAndServed) -> None:
     """A trusted path for another name still has its pins judged; the host fails on the name."""
     root, served = pki
     entry = HostEntry("api.test", servername="other.test", pins=(pin(served[0]),))
@@ -153,7 +154,7 @@ def test_a_name_mismatch_still_matches_pins_on_the_path(pki) -> None:
     assert (host.status, host.matched, host.ok) == ("hostname-mismatch", None, False)
 
 
-def test_verify_chain_false_skips_the_chain_check(pki) -> None:
+def test_verify_chain_false_skips_the_chain_check(pki: RootAndServed) -> None:
     """verify_chain = false: the chain check is skipped and the pins alone decide."""
     _, served = pki
     entry = HostEntry("api.test", verify_chain=False, pins=(pin(served[1]),))
@@ -166,7 +167,7 @@ def test_verify_chain_false_skips_the_chain_check(pki) -> None:
     assert twin.status == "pin-mismatch"
 
 
-def test_a_saved_chain_skips_connect_and_policy(pki) -> None:
+def test_a_saved_chain_skips_connect_and_policy(pki: RootAndServed) -> None:
     """--chain: nothing was contacted and there is no session, so both say skipped, not pass."""
     root, served = pki
     host, _ = run(HostEntry("api.test", pins=(pin(served[0]),)), seen(served, tls=None), (root,))
@@ -178,7 +179,7 @@ def test_a_saved_chain_skips_connect_and_policy(pki) -> None:
     assert (host.status, host.tls) == ("pass", None)
 
 
-def test_adding_a_check_is_one_entry(pki) -> None:
+def test_adding_a_check_is_one_entry(pki: RootAndServed) -> None:
     """A check added to the pipeline tuple runs in its place, and its failure fails the host."""
     root, served = pki
 
@@ -196,7 +197,7 @@ def test_adding_a_check_is_one_entry(pki) -> None:
     )
 
 
-def test_a_check_may_wait_on_the_network_after_the_compute_step(pki) -> None:
+def test_a_check_may_wait_on_the_network_after_the_compute_step(pki: RootAndServed) -> None:
     """A check after COMPUTE (a revocation fetch) yields its waits through the pipeline."""
     root, served = pki
     fetch = Wait(None, doing="while fetching the OCSP response", until=time.monotonic())

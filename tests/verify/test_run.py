@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
@@ -13,7 +15,7 @@ from pinctl.errors import ConnectError, ExitCode
 from pinctl.net.steps import COMPUTE, Steps, Wait, drive
 from pinctl.pinfile.model import Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pki.pins import Pin
-from pinctl.verify.observation import Observed
+from pinctl.verify.observation import Observe, Observed
 from pinctl.verify.results import HostResult, VerifyResult
 from pinctl.verify.rules import OkHttpRule
 from pinctl.verify.run import VerifyOptions, run_pool, verify
@@ -335,7 +337,7 @@ class TestPool:
         entry = _entry("a.test")
         pin_file = PinFile(tmp_path / "p.toml", hosts=(entry,))
 
-        def refuse(status: str):
+        def refuse(status: str) -> Observe:
             def observe(target: object, deadline: float) -> Steps[Observed]:
                 raise ConnectError("nope", status)
                 yield  # a generator, as every observer is
@@ -370,7 +372,9 @@ class TestResult:
 
 
 class TestStuckResolver:
-    def test_a_stuck_resolver_holds_up_only_its_own_host(self, monkeypatch, tmp_path) -> None:
+    def test_a_stuck_resolver_holds_up_only_its_own_host(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
         """A name whose lookup hangs is a timeout at its deadline; the other host passes."""
         import socket
         import threading
@@ -382,7 +386,7 @@ class TestStuckResolver:
         served = certs(leaf.cert_chain_pems)
         release, real = threading.Event(), socket.getaddrinfo
 
-        def stuck(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def stuck(host: str | bytes | None, *args: Any, **kwargs: Any) -> Sequence[tuple[Any, ...]]:
             if host == "stuck.test":
                 release.wait(30)
             return real(host, *args, **kwargs)

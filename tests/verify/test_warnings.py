@@ -16,6 +16,7 @@ from pinctl.verify.warnings import chain_warnings, pin_warnings
 from tests.support.hosts import (
     NOW,
     TODAY,
+    ServedPki,
     certs,
     other_pin,
     pin,
@@ -38,13 +39,13 @@ class TestWarnings:
         assert "expires in 5 days" in warnings[1]
         assert "sha1" in warnings[2]
 
-    def test_no_backup_pin(self, pki) -> None:
+    def test_no_backup_pin(self, pki: ServedPki) -> None:
         """Every pin matching the current chain means no backup: a warning."""
         _, _, served = pki
         assert "no backup pin" in chain_warnings([pin(served[0])], served, NOW, 0)[0]
         assert chain_warnings([pin(served[0]), other_pin()], served, NOW, 0) == ()
 
-    def test_expired_pin_is_no_backup(self, pki) -> None:
+    def test_expired_pin_is_no_backup(self, pki: ServedPki) -> None:
         """A backup that has expired no longer counts as one."""
         _, _, served = pki
         stale = replace(other_pin(), expires=TODAY - timedelta(days=1))
@@ -58,7 +59,7 @@ class TestWarnings:
         assert "expires in" in chain_warnings(pins, soon, NOW, 30)[0]
         assert chain_warnings(pins, soon, NOW, 5) == ()
 
-    def test_strict_fails_a_pass_with_warnings(self, tmp_path: Path, pki) -> None:
+    def test_strict_fails_a_pass_with_warnings(self, tmp_path: Path, pki: ServedPki) -> None:
         """--strict turns warnings into a failure (exit 1); without it the host passes."""
         root, _, served = pki
         entry = HostEntry("api.test", pins=(pin(served[0]),))
