@@ -151,16 +151,16 @@ def _write_in_place(target: Path, existing: os.stat_result, data: bytes, *, show
 
     A FIFO is opened without blocking first, so a FIFO nobody reads is an error now
     rather than a run that never ends; the descriptor then blocks as usual for writing."""
-    kind = _kind(existing.st_mode)
-    if kind not in {"character device", "FIFO"}:
+    if not (stat.S_ISCHR(existing.st_mode) or stat.S_ISFIFO(existing.st_mode)):
         raise InputError(
-            f"cannot write {shown}: it is a {kind}, not a file; give the path of a regular file"
+            f"cannot write {shown}: it is {file_kind(existing.st_mode)}, not a file; "
+            "give the path of a regular file"
         )
     flags = os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
     try:
         fd = os.open(target, flags)
     except OSError as exc:
-        if exc.errno == errno.ENXIO and kind == "FIFO":
+        if exc.errno == errno.ENXIO and stat.S_ISFIFO(existing.st_mode):
             raise InputError(
                 f"cannot write {shown}: it is a FIFO that no process is reading; "
                 "start its reader first"
@@ -210,17 +210,6 @@ def _descriptor_alias(path: Path) -> int | None:
             return None
         current = os.path.normpath(os.path.join(os.path.dirname(current), link))
     return None
-
-
-def _kind(mode: int) -> str:
-    kinds = [
-        (stat.S_ISDIR, "directory"),
-        (stat.S_ISCHR, "character device"),
-        (stat.S_ISFIFO, "FIFO"),
-        (stat.S_ISSOCK, "socket"),
-        (stat.S_ISBLK, "block device"),
-    ]
-    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def _cannot_write(shown: Path, exc: OSError) -> InputError:

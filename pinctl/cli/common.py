@@ -11,6 +11,7 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
@@ -230,10 +231,12 @@ def complete_hosts(ctx: click.Context, param: click.Parameter, incomplete: str) 
     """
     import os
 
+    from pinctl.files import read_regular
+
     path = ctx.params.get("pin_file") or os.environ.get("PINCTL_PIN_FILE") or "pins.toml"
-    try:
-        with open(path, "rb") as handle:
-            data = _toml(handle.read().decode("utf-8"))
+    try:  # a FIFO or a huge file must not hang the prompt: read as the pin file is read
+        found = read_regular(Path(path), what="pin file", limit=8 << 20, remedy="")
+        data = _toml(found[0].decode("utf-8")) if found else {}
         hosts = [str(h["host"]) for h in data.get("hosts", []) if isinstance(h, dict)]
     except Exception:  # completion must never print a traceback at the prompt
         return []

@@ -20,7 +20,6 @@ from pinctl.cli.common import (
     pin_file_option,
 )
 from pinctl.errors import UsageError
-from pinctl.verify.run import DEFAULT_CONCURRENCY
 
 if TYPE_CHECKING:
     from pinctl.output.reports import ReportFile
@@ -50,7 +49,7 @@ if TYPE_CHECKING:
 @click.option(
     "--concurrency",
     type=click.IntRange(min=1),
-    default=DEFAULT_CONCURRENCY,
+    default=None,  # the pool sizes itself from the descriptor limit (pinctl.net.pool.bound)
     help="At most N hosts checked at once; more than the descriptor limit (ulimit -n) "
     "allows is capped to it. [default: 1024, or what the limit allows]",
 )

@@ -8,13 +8,15 @@ check runs and every verdict is reported, not only the first failure (SPEC.md se
 from __future__ import annotations
 
 import time
+from typing import cast
 
+from pinctl.errors import ConnectError
 from pinctl.net.steps import COMPUTE, Steps
 from pinctl.verify.checks import chain, clients, connect, ct, pins, revocation, tls_policy
 from pinctl.verify.evidence import Check, Evidence, Subject
 from pinctl.verify.results import ChainCert, HostResult, Outcome, Reached, Unreached
 from pinctl.verify.rules import Presented
-from pinctl.verify.verdicts import CheckName, Verdict
+from pinctl.verify.verdicts import UNCHECKED, CheckName, Unchecked, UncheckedStatus, Verdict
 from pinctl.verify.warnings import chain_warnings, pin_warnings
 
 PIPELINE: tuple[tuple[CheckName, Check], ...] = (
@@ -46,7 +48,13 @@ def check_host(
     evidence = Evidence()
     verdicts: list[tuple[CheckName, Verdict]] = []
     for name, check in pipeline:
-        verdict, evidence = yield from check(subject, evidence)
+        try:
+            verdict, evidence = yield from check(subject, evidence)
+        except ConnectError as exc:
+            # A later check's own network wait (a revocation fetch) timed out or failed:
+            # that check could not be made. Not a crash, and never a pass.
+            status = exc.status if exc.status in UNCHECKED else "tls-error"
+            verdict = Unchecked(cast(UncheckedStatus, status), str(exc))
         verdicts.append((name, verdict))
         if name == NETWORK_PART and evidence.seen is not None:
             waited = time.monotonic()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from pinctl.errors import ExitCode
 from pinctl.pinfile.model import HostEntry, PinEntry
 from pinctl.verify.rules import pin_of
-from pinctl.verify.verdicts import RANK, UNCHECKED, Checked, Failed, Passed, Status, Unchecked
+from pinctl.verify.verdicts import UNCHECKED, Checked, Failed, Passed, Status, Unchecked, deciding
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -94,15 +94,8 @@ class HostResult:
     @functools.cached_property
     def _finding(self) -> tuple[Failed | Unchecked | None, bool]:
         """The verdict that names the status, and whether the decisive check passed."""
-        worst: Failed | Unchecked | None = None
-        decided = False
-        for name, verdict in self.checks:
-            if isinstance(verdict, Passed):
-                decided = decided or name == DECISIVE
-            elif isinstance(verdict, (Failed, Unchecked)) and (
-                worst is None or RANK[verdict.status] < RANK[worst.status]
-            ):
-                worst = verdict
+        decided = any(name == DECISIVE and isinstance(v, Passed) for name, v in self.checks)
+        worst = deciding(self.checks)
         return worst, decided
 
     @property

@@ -205,6 +205,19 @@ def test_host_completion_tolerates_a_broken_pin_file(tmp_path: Path) -> None:
     assert complete_hosts(ctx, param, "a") == ["api.example.com"]
 
 
+def test_host_completion_never_blocks_on_a_fifo(tmp_path: Path) -> None:
+    """A pin file that is a FIFO with no writer completes nothing at once (no hung prompt)."""
+    import os
+
+    from pinctl.cli.common import complete_hosts
+
+    fifo = tmp_path / "pins.toml"
+    os.mkfifo(fifo)
+    ctx = click.Context(cli)
+    ctx.params["pin_file"] = str(fifo)
+    assert complete_hosts(ctx, click.Argument(["hosts"]), "") == []
+
+
 @pytest.mark.parametrize("shell", SHELLS)
 def test_completion_prints_the_shipped_script(run: Run, shell: str) -> None:
     """`pinctl completion SHELL` prints exactly the script shipped in completions/."""

@@ -214,3 +214,37 @@ def test_a_check_may_wait_on_the_network_after_the_compute_step(pki: RootAndServ
     )
     assert waits == [COMPUTE, fetch]
     assert host.status == "revoked"
+
+
+def test_a_network_failure_after_the_compute_step_is_could_not_check(pki: RootAndServed) -> None:
+    """A later check whose own fetch times out makes the host could-not-check (exit 3), not a
+    crash (exit 1) and never a pass; the checks after it still report."""
+    root, served = pki
+
+    def revocation(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence]]:
+        yield Wait(None, doing="while fetching the CRL", until=time.monotonic())
+        raise ConnectError("timed out after 10 s while fetching the CRL", "timeout")
+
+    pipeline = tuple(
+        (name, revocation if name == "revocation" else check) for name, check in PIPELINE
+    )
+    host, _ = run(HostEntry("api.test", pins=(pin(served[0]),)), seen(served), (root,), pipeline)
+    assert (host.status, host.exit_code) == ("timeout", ExitCode.UNREACHABLE)
+    assert ("revocation", "Unchecked") in table(host)
+    assert ("pins", "Passed") in table(host)
+    assert isinstance(host.outcome, Reached)
+
+
+def test_a_failure_after_the_compute_step_still_fails_twin(pki: RootAndServed) -> None:
+    """Failing twin: a later check that finds a real failure fails the host (exit 1)."""
+    root, served = pki
+
+    def revocation(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence]]:
+        return Failed("revoked", "the leaf was revoked"), evidence
+        yield  # a generator, as every check is
+
+    pipeline = tuple(
+        (name, revocation if name == "revocation" else check) for name, check in PIPELINE
+    )
+    host, _ = run(HostEntry("api.test", pins=(pin(served[0]),)), seen(served), (root,), pipeline)
+    assert (host.status, host.exit_code) == ("revoked", ExitCode.FAILED)
