@@ -232,6 +232,31 @@ def test_pins_of_the_cryptography_vectors_agree_with_openssl(run: Any) -> None:
             else "pins differ"
         )
     expected = {name: outcome for name, (outcome, _) in EXCEPTIONS.items()}
+    if _cryptography_major() < RECORDED_WITH:
+        for name, outcome in OLDER_CRYPTOGRAPHY.items():
+            if outcome is None:
+                expected.pop(name, None)
+            else:
+                expected[name] = outcome
     assert found == expected
     agreed = sum(1 for name in pinned if name not in found and pinned[name][1] is not None)
     assert agreed > 200
+
+
+RECORDED_WITH = 50
+"""The cryptography major version `EXCEPTIONS` was recorded with."""
+OLDER_CRYPTOGRAPHY: dict[str, Outcome | None] = {
+    # cryptography before 50 still loads these, and pinctl then agrees with openssl
+    "x509/custom/dsa_null_alg_params.pem": None,
+    "x509/custom/ecdsa_null_alg.pem": None,
+    "asymmetric/DH/dhp.der": None,
+    # loaded too, and pinned as carried (non-zero unused bits), where openssl re-encodes
+    "asymmetric/EC/ec_private_key_non_zero_unused_bits.der": "pins differ",
+}
+"""How the CI's floor run (the lowest cryptography pyproject.toml allows) differs."""
+
+
+def _cryptography_major() -> int:
+    from importlib.metadata import version
+
+    return int(version("cryptography").split(".")[0])
