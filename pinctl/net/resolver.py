@@ -1,15 +1,25 @@
-"""DNS lookups as waits: getaddrinfo in a few helper threads, each answer on its own pipe.
+"""DNS lookups as waits: getaddrinfo in reused helper threads, each answer on its own pipe.
 
 getaddrinfo cannot be interrupted, so it runs in a thread that says it is done on a pipe;
 the check waits on the pipe with its deadline and, at the deadline, stops waiting and
-drops the answer. The threads are few and reused: the pool has hundreds of checks in
-flight, and a thread per lookup would start hundreds at once (into a container's limit
-on processes) and hand the system resolver hundreds of queries at once.
+drops the answer. The waiter owns both ends of the pipe and closes them as it leaves,
+whatever the thread is doing: a lookup stuck in the system resolver must not keep a
+descriptor the pool has already handed to the next check. The thread writes only under
+the lookup's lock and only while the waiter is there, so it never writes to a closed (or
+reused) descriptor, and a lookup still in line whose waiter has left is dropped without
+calling getaddrinfo.
+
+Threads are started as lookups wait for one and are then kept, up to `LOOKUP_THREADS`.
+A thread per lookup would start hundreds at once (into a container's limit on
+processes) and hand the system resolver hundreds of queries at once, each holding a
+socket the pool's descriptor budget does not count. Too few, and a quick name waits in
+line behind slow ones until its own deadline: a thread whose waiter timed out stays in
+getaddrinfo until the resolver gives up. So the bound sits well above the names a run
+has slow at once (one dead zone's hosts), yet stays a bound when all of DNS hangs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import queue
@@ -23,9 +33,9 @@ from pinctl.net.steps import Steps, Wait
 
 Addresses = list[tuple[socket.AddressFamily, tuple[object, ...]]]
 
-LOOKUP_THREADS = 32
+LOOKUP_THREADS = 64
 """Lookups at once; more wait in line, on their own deadlines. A lookup stuck in the
-system resolver holds one thread until it returns, so there are several."""
+system resolver holds its thread until it returns, waiter or not."""
 
 
 def resolve(host: str, port: int, family: int | None) -> Steps[Addresses]:
@@ -40,18 +50,16 @@ def resolve(host: str, port: int, family: int | None) -> Steps[Addresses]:
         ready, done = os.pipe()
     except OSError as exc:
         raise descriptor_error(exc, f"a pipe to resolve {host}") from None
-    lookup = _Lookup(host, port, wanted, done)
+    lookup = _Lookup(host, port, wanted, ready, done)
     try:
         _LOOKUPS.submit(lookup)
     except RuntimeError as exc:  # "can't start new thread", and none is running
-        os.close(ready)
-        os.close(done)
+        lookup.leave()
         raise ConnectError(f"cannot resolve {host}: {exc}") from None
     try:
         yield Wait(ready, doing=f"while resolving {host}")
     finally:
-        lookup.abandoned = True  # a lookup still in line is then skipped
-        os.close(ready)
+        lookup.leave()
     if lookup.failed or not lookup.found or not lookup.found[0]:
         reason = lookup.failed[0] if lookup.failed else "no address found"
         family_note = f" (IPv{family} only)" if family else ""
@@ -75,24 +83,35 @@ class _Lookup:
     host: str
     port: int
     family: int
+    ready: int
     done: int
-    """The pipe's write end, closed by the thread that takes the lookup."""
+    """The pipe's ends; both belong to the waiter, the thread only writes to `done`."""
     found: list[Addresses] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     abandoned: bool = False
-    """The waiter has given up (its deadline): nobody reads the answer."""
+    """The waiter has left (answered, its deadline, its check closed): the pipe is closed."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def leave(self) -> None:
+        """The waiter stops waiting and frees the pipe now, not when a thread gets to it."""
+        with self.lock:
+            if not self.abandoned:
+                self.abandoned = True
+                os.close(self.ready)
+                os.close(self.done)
 
     def run(self) -> None:
+        if self.abandoned:
+            return  # nobody is waiting: do not send the resolver a query for nobody
         try:
-            if not self.abandoned:
-                infos = socket.getaddrinfo(self.host, self.port, self.family, socket.SOCK_STREAM)
-                self.found.append([(info[0], info[4]) for info in infos])
+            infos = socket.getaddrinfo(self.host, self.port, self.family, socket.SOCK_STREAM)
+            self.found.append([(info[0], info[4]) for info in infos])
         except (OSError, ValueError) as exc:  # UnicodeError is a ValueError
             self.failed.append(getattr(exc, "strerror", None) or str(exc))
         finally:
-            with contextlib.suppress(OSError):  # nobody waits any more
-                os.write(self.done, b".")
-            os.close(self.done)
+            with self.lock:
+                if not self.abandoned:  # one byte into an empty pipe: this never blocks
+                    os.write(self.done, b".")
 
 
 class _Lookups:
