@@ -76,13 +76,20 @@ def parse_target(
     else:
         host, target_port = _split_host_port(given, f"TARGET {given!r}")
     host = _check_host(host, f"TARGET {given!r}")
-    final_port = target_port or port or default_port
+    return host_target(host, target_port or port or default_port, servername, connect_to)
+
+
+def host_target(
+    host: str, port: int, servername: str | None = None, connect_to: str | None = None
+) -> Target:
+    """The target for a host and port already apart (a pin-file entry's fields): nothing is
+    re-parsed from a label, so `::1` and `[::1]:443` cannot be read two ways."""
     name = _servername(servername) if servername is not None else _default_servername(host)
     if connect_to is None:
-        return Target(host, final_port, name, host, final_port)
+        return Target(host, port, name, host, port)
     dial_host, dial_port = _split_host_port(connect_to.strip(), f"--connect-to {connect_to!r}")
     dial_host = _check_host(dial_host, f"--connect-to {connect_to!r}")
-    return Target(host, final_port, name, dial_host, dial_port or final_port)
+    return Target(host, port, name, dial_host, dial_port or port)
 
 
 def _split_url(text: str) -> tuple[str, int | None, int]:

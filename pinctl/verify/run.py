@@ -63,7 +63,7 @@ def verify(
     progress: Callable[[HostResult], None] | None = None,
 ) -> VerifyResult:
     """Check `hosts` concurrently; with `chain`, judge that saved chain instead of connecting."""
-    from pinctl.net.targets import parse_target
+    from pinctl.net.targets import host_target
     from pinctl.pki import validation as chains
     from pinctl.verify.evidence import Subject
     from pinctl.verify.observation import live, offline
@@ -71,10 +71,7 @@ def verify(
     from pinctl.verify.results import VerifyResult
 
     started = time.monotonic()
-    targets = {
-        e.key: parse_target(e.label, servername=e.servername, connect_to=e.connect_to)
-        for e in hosts
-    }
+    targets = {e.key: host_target(e.host, e.port, e.servername, e.connect_to) for e in hosts}
     roots: dict[Path | None, tuple[x509.Certificate, ...]] = {}
     for entry in hosts:
         ca = options.ca_file or pin_file.ca_file_for(entry)

@@ -165,3 +165,18 @@ def test_any_text_parses_or_raises_usage_error(text: str) -> None:
         return
     assert 1 <= target.port <= 65535
     assert target.host
+
+
+def test_a_pin_file_entry_becomes_a_target_without_reparsing() -> None:
+    """host_target takes host and port apart, as the pin file holds them: IPv6 stays whole."""
+    from pinctl.net.targets import host_target
+
+    target = host_target("::1", 9443)
+    assert (target.host, target.port, target.connect_host, target.sni) == ("::1", 9443, "::1", None)
+    assert target.label == "[::1]:9443"
+    dialled = host_target("api.example.com", 443, connect_to="[::1]:8443")
+    assert (dialled.sni, dialled.connect_host, dialled.connect_port) == (
+        "api.example.com",
+        "::1",
+        8443,
+    )
