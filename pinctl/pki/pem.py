@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from pinctl.errors import InputError
 
-_BOUNDARY = re.compile(rb"^[ \t]*-----(BEGIN|END) ([^\r\n]*?)-----[ \t]*\r?$", re.MULTILINE)
-_LABEL = re.compile(rb"[\x21-\x7e]+(?:[ -][\x21-\x7e]+)*")
+# Patterns, not compiled objects: `re` compiles and caches them on first use, so a run
+# that reads no PEM (DER input, --help, completion) does not pay for it at start-up.
+_BOUNDARY = rb"^[ \t]*-----(BEGIN|END) ([^\r\n]*?)-----[ \t]*\r?$"
+_LABEL = rb"[\x21-\x7e]+(?:[ -][\x21-\x7e]+)*"
 _SHOWN_LABEL = 40
 _SHOWN_LABELS = 6
 
@@ -57,7 +59,7 @@ def pem_blocks(name: str, data: bytes) -> list[PemBlock]:
     blocks: list[PemBlock] = []
     open_label: bytes | None = None
     open_start = body_start = 0
-    for match in _BOUNDARY.finditer(data):
+    for match in re.finditer(_BOUNDARY, data, re.MULTILINE):
         kind, label = match.group(1), match.group(2)
         if kind == b"BEGIN":
             if open_label is not None:
@@ -73,7 +75,7 @@ def pem_blocks(name: str, data: bytes) -> list[PemBlock]:
     if open_label is not None:
         raise _truncated(name, data, open_label, open_start)
     for block in blocks:
-        if not _LABEL.fullmatch(block.label):
+        if not re.fullmatch(_LABEL, block.label):
             raise InputError(
                 f"{name}:{line_of(data, block.start)}: PEM label "
                 f"'{shown_label(block.label)}' is not a valid label (RFC 7468)"
