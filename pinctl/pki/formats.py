@@ -343,12 +343,12 @@ class _Reader:
         for extra in bundle.additional_certs:
             self._cert(extra.certificate)
         if bundle.key is not None:  # its own certificate carries its SPKI as stated
-            from pinctl.pki.pkcs12 import certified_spki
-            from pinctl.pki.sealed import Unopened
+            from pinctl.pki.pkcs12 import certified_spki, key_plaintext
 
             spki = certified_spki(bundle)
-            if spki is None:
-                self._private(bundle.key, Unopened("PKCS#12"), "pkcs12")
+            if spki is None:  # else its bag, reopened
+                plain = key_plaintext(data, self._cached or b"", bundle.key)
+                self._private(bundle.key, plain, "pkcs12")
             else:
                 self._key(bundle.key.public_key(), "private_key", raw_spki=spki)
         if not self.entries:

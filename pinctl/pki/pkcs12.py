@@ -6,7 +6,8 @@ sends them hunting for another. The MAC (RFC 7292 appendix B) is keyed by the pa
 alone, so checking it settles the question.
 
 cryptography hands the key back as an object, which has lost RSA-PSS parameters and
-explicit curves; the key's own certificate, when the file holds it, still states them.
+explicit curves. The key's own certificate, when the file holds it, still states them;
+else the key's bag is reopened (`sealed`) for its own encoding.
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ import hmac
 from typing import TYPE_CHECKING, Literal
 
 from pinctl.pki.der import certificate_spki, elements
+from pinctl.pki.sealed import MAC, Unopened, kdf
 
 if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
     from cryptography.hazmat.primitives.serialization.pkcs12 import PKCS12KeyAndCertificates
 
+
 MacVerdict = Literal["right", "wrong", "unknown"]
-KEY, IV, MAC = 1, 2, 3
-"""The purposes (ID bytes) of RFC 7292 B.3: an encryption key, its IV, a MAC key."""
 _MAX_ITERATIONS = 1_000_000
+_DATA = bytes.fromhex("2a864886f70d010701")
+_KEY_BAG = bytes.fromhex("2a864886f70d010c0a0101")
+_SHROUDED_KEY_BAG = bytes.fromhex("2a864886f70d010c0a0102")
 _HASHES = {
     bytes.fromhex("2b0e03021a"): "sha1",
     bytes.fromhex("608648016503040201"): "sha256",
@@ -76,26 +81,51 @@ def certified_spki(bundle: PKCS12KeyAndCertificates) -> bytes | None:
     return None
 
 
-def kdf(alg: str, password: bytes, salt: bytes, iterations: int, size: int, purpose: int) -> bytes:
-    """RFC 7292 B.2; also the key and IV of PKCS#8 PBES1 with pbeWithSHAAnd3-KeyTripleDES."""
-    u, v = hashlib.new(alg).digest_size, hashlib.new(alg).block_size
+def key_plaintext(data: bytes, passphrase: bytes, key: PrivateKeyTypes) -> bytes | Unopened:
+    """`key`'s PrivateKeyInfo, reopened from its bag in the file; `Unopened` when out of reach.
 
-    def stretch(value: bytes) -> bytes:
-        if not value:
-            return b""
-        length = v * -(-len(value) // v)
-        return (value * -(-length // len(value)))[:length]
+    Key bags sit in plain ``data`` contents (openssl, Windows, Java); one inside
+    ``encryptedData``, or sealed in an envelope `sealed` does not reopen, stays closed.
+    """
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
 
-    block = stretch(salt) + stretch(password)
-    out = b""
-    while len(out) < size:
-        a = bytes([purpose]) * v + block
-        for _ in range(iterations):
-            a = hashlib.new(alg, a).digest()
-        out += a
-        b = int.from_bytes((a * -(-v // u))[:v], "big") + 1
-        block = b"".join(
-            ((int.from_bytes(block[j : j + v], "big") + b) % (1 << (8 * v))).to_bytes(v, "big")
-            for j in range(0, len(block), v)
-        )
-    return out[:size]
+    from pinctl.pki.entries import spki_der
+    from pinctl.pki.sealed import pkcs8_plaintext
+
+    wanted = spki_der(key.public_key())
+    try:
+        contents = [_data(info) for _, info, _ in elements(_data(elements(data)[1][1]) or b"")]
+        bags = [
+            elements(bag) for safe in contents if safe is not None for _, bag, _ in elements(safe)
+        ]
+        sealed = [(bag[0][2], elements(bag[1][1])[0][1]) for bag in bags]
+    except (ValueError, IndexError):
+        return Unopened("PKCS#12")
+    closed = Unopened("PKCS#12")
+    for kind, value in sealed:
+        if kind == _SHROUDED_KEY_BAG:
+            plain: bytes | Unopened = pkcs8_plaintext(value, passphrase)
+        else:
+            plain = value if kind == _KEY_BAG else closed
+        if isinstance(plain, Unopened):
+            if plain is not closed:
+                closed = Unopened(f"PKCS#12 with {plain.envelope}")
+            continue
+        try:
+            same = spki_der(load_der_private_key(plain, None).public_key()) == wanted
+        except Exception:  # noqa: S112 - a bag cryptography cannot load is not this key's
+            continue
+        if same:
+            return plain
+    return closed
+
+
+def _data(content_info: bytes) -> bytes | None:
+    """The octets of a ContentInfo of type data; None for encryptedData and the rest."""
+    (_, _, oid), (_, wrapped, _) = elements(content_info)
+    if oid != _DATA:
+        return None
+    ((tag, _, octets),) = elements(wrapped)
+    if tag != 0x04:
+        raise ValueError("data content is not an OCTET STRING")
+    return octets

@@ -6,10 +6,12 @@ accepted the passphrase, the envelope is opened again here: PKCS#8 PBES2 with PB
 scrypt and AES-CBC or DES-EDE3-CBC, PBES1 with the PKCS#12 KDF and 3-key 3DES, and the
 legacy PEM ``DEK-Info`` form with AES or 3DES. Any other envelope is `Unopened`, and
 `refuse_lossy` turns it into an error for the keys whose re-derivation can be wrong.
+The PKCS#12 KDF lives here too: PBES1 needs it, and the PKCS#12 MAC check shares it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -53,6 +55,8 @@ _NAMES = {  # for naming an envelope pinctl cannot reopen
     bytes.fromhex("2a864886f70d0302"): "RC2-CBC",
 }
 _MAX_ITERATIONS = 10_000_000
+KEY, IV, MAC = 1, 2, 3
+"""The purposes (ID bytes) of the PKCS#12 KDF (RFC 7292 B.3): a cipher key, its IV, a MAC key."""
 Form = Literal["pkcs8-pem", "pkcs8-der", "legacy-pem", "pkcs12"]
 _DECRYPT = {  # the openssl command that writes the key unencrypted, as it is stated
     "pkcs8-pem": "openssl pkcs8 -in {} -out plain.pem",
@@ -106,7 +110,6 @@ def pem_plaintext(body: bytes, passphrase: bytes) -> bytes | Unopened:
     """The DER inside a legacy encrypted PEM body (``Proc-Type: 4,ENCRYPTED``)."""
     import base64
     import binascii
-    import hashlib
 
     head, _, data = body.replace(b"\r\n", b"\n").partition(b"\n\n")
     info = next((line for line in head.split(b"\n") if line.startswith(b"DEK-Info:")), None)
@@ -143,8 +146,9 @@ def refuse_lossy(name: str, form: Form, key: PrivateKeyTypes, unopened: Unopened
 
     if isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         decrypt = _DECRYPT[form].format(shlex.quote(name))
-        if form != "pkcs12" and any(old in unopened.envelope for old in _LEGACY):
-            decrypt = decrypt.replace(" -in ", " -provider legacy -provider default -in ")
+        if any(old in unopened.envelope for old in _LEGACY):
+            legacy = "-legacy" if form == "pkcs12" else "-provider legacy -provider default"
+            decrypt = decrypt.replace(" -in ", f" {legacy} -in ")
         raise InputError(
             f"{name}: pinctl cannot read this key's public key as stated through "
             f"{unopened.envelope}; run `{decrypt}` and pin plain.pem, "
@@ -177,8 +181,6 @@ def _pbes2_key(oid: bytes, params: bytes, size: int, passphrase: bytes) -> bytes
 
 def _pbes1(params: bytes, sealed: bytes, passphrase: bytes) -> bytes | Unopened:
     """pbeWithSHAAnd3-KeyTripleDES-CBC: key and IV from the PKCS#12 KDF (RFC 7292 B.2)."""
-    from pinctl.pki.pkcs12 import IV, KEY, kdf
-
     unopened = Unopened("PBES1 pbeWithSHAAnd3-KeyTripleDES-CBC")
     try:
         (_, _, salt), (_, _, count) = elements(params)
@@ -230,3 +232,28 @@ def _cbc(algorithm: CipherAlgorithm, iv: bytes, sealed: bytes) -> bytes | None:
     except (ValueError, IndexError):
         return None
     return plain[:-pad]
+
+
+def kdf(alg: str, password: bytes, salt: bytes, iterations: int, size: int, purpose: int) -> bytes:
+    """RFC 7292 B.2: PBES1 pbeWithSHAAnd3-KeyTripleDES keys and IVs, and PKCS#12 MAC keys."""
+    u, v = hashlib.new(alg).digest_size, hashlib.new(alg).block_size
+
+    def stretch(value: bytes) -> bytes:
+        if not value:
+            return b""
+        length = v * -(-len(value) // v)
+        return (value * -(-length // len(value)))[:length]
+
+    block = stretch(salt) + stretch(password)
+    out = b""
+    while len(out) < size:
+        a = bytes([purpose]) * v + block
+        for _ in range(iterations):
+            a = hashlib.new(alg, a).digest()
+        out += a
+        b = int.from_bytes((a * -(-v // u))[:v], "big") + 1
+        block = b"".join(
+            ((int.from_bytes(block[j : j + v], "big") + b) % (1 << (8 * v))).to_bytes(v, "big")
+            for j in range(0, len(block), v)
+        )
+    return out[:size]

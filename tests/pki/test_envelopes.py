@@ -141,50 +141,75 @@ def test_pkcs12_key_pins_as_its_own_certificate(
     assert _pins(run, secret, p12) == [expected, expected]
 
 
+def _key_only_p12(key: Path, out: Path, *args: str) -> Path:
+    openssl("pkcs12", "-export", "-nocerts", *args, "-inkey", str(key),
+            "-passout", f"pass:{SECRET}", "-out", str(out))  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["pbes2-aes", "pbes1-sha1-3des"])
+@pytest.mark.parametrize("which", ["pss", "ecx", "rsa"])
+def test_pkcs12_key_without_its_certificate_pins_from_its_bag(
+    keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run, which: str, legacy: bool
+) -> None:
+    """With no certificate to state its SPKI, the key's own bag is reopened and pins as openssl."""
+    args = ("-keypbe", "PBE-SHA1-3DES") if legacy else ()
+    p12 = _key_only_p12(keys[which], tmp_path / "key.p12", *args)
+    assert _pins(run, secret, p12) == [openssl_key_pin(str(keys[which]))]
+
+
 @pytest.mark.parametrize("which", ["pss", "rsa"])
-def test_pkcs12_key_without_its_certificate_is_refused(
+def test_pkcs12_key_in_a_bag_it_cannot_reopen_is_refused(
     keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run, which: str
 ) -> None:
-    """The twin: with no certificate of its own to state its SPKI, an RSA key is refused."""
-    p12 = tmp_path / "key.p12"
-    openssl("pkcs12", "-export", "-nocerts", "-inkey", str(keys[which]),
-            "-passout", f"pass:{SECRET}", "-out", str(p12))  # fmt: skip
+    """An RSA key in an RC2 bag, with no certificate, is refused with the command that helps."""
+    if openssl_fails("list", "-cipher-algorithms", *_LEGACY):
+        pytest.skip("this openssl has no legacy provider to write RC2 key bags with")
+    p12 = _key_only_p12(keys[which], tmp_path / "key.p12", "-keypbe", "PBE-SHA1-RC2-40", *_LEGACY)
     result = run(["pin", "--passphrase-file", str(secret), str(p12)])
     assert result.exit_code == 2
+    assert result.stdout == ""
     assert result.stderr == (
         f"pinctl: error: {p12}: pinctl cannot read this key's public key as stated through "
-        f"PKCS#12; run `openssl pkcs12 -nocerts -nodes -in {p12} -out plain.pem` and pin "
-        "plain.pem, or pin the key's certificate or the output of `openssl pkey -pubout`\n"
+        "PKCS#12 with PBES1 pbeWithSHAAnd40BitRC2-CBC; run `openssl pkcs12 -nocerts -nodes "
+        f"-legacy -in {p12} -out plain.pem` and pin plain.pem, or pin the key's certificate "
+        "or the output of `openssl pkey -pubout`\n"
     )
+    plain = tmp_path / "plain.pem"  # the remedy works and gives openssl's pin
+    openssl("pkcs12", "-nocerts", "-nodes", "-legacy", "-in", str(p12),
+            "-passin", f"pass:{SECRET}", "-out", str(plain))  # fmt: skip
+    assert _pins(run, secret, plain) == [openssl_key_pin(str(keys[which]))]
 
 
-def test_pkcs12_ed25519_key_without_certificate_is_pinned(
+def test_pkcs12_ed25519_key_in_a_bag_it_cannot_reopen_is_pinned(
     keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run
 ) -> None:
-    """An Ed25519 key alone in a PKCS#12 file re-derives exactly and is pinned as openssl does."""
-    p12 = tmp_path / "key.p12"
-    openssl("pkcs12", "-export", "-nocerts", "-inkey", str(keys["ed25519"]),
-            "-passout", f"pass:{SECRET}", "-out", str(p12))  # fmt: skip
+    """The twin: an Ed25519 key re-derives exactly, so the same RC2 bag is no reason to refuse."""
+    if openssl_fails("list", "-cipher-algorithms", *_LEGACY):
+        pytest.skip("this openssl has no legacy provider to write RC2 key bags with")
+    p12 = _key_only_p12(keys["ed25519"], tmp_path / "key.p12", "-keypbe", "PBE-SHA1-RC2-40",
+                        *_LEGACY)  # fmt: skip
     assert _pins(run, secret, p12) == [openssl_key_pin(str(keys["ed25519"]))]
 
 
-def test_pkcs12_key_beside_a_stranger_certificate_is_refused(
+def test_pkcs12_key_beside_a_stranger_certificate_keeps_its_own_pin(
     keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run
 ) -> None:
-    """A certificate of another key says nothing of this one: the key is refused, not guessed."""
+    """A certificate of another key is not taken for this key's SPKI: each pins as openssl."""
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.hazmat.primitives.serialization import pkcs12
 
-    stranger = x509.load_pem_x509_certificate(
-        _self_signed(keys["pss"], tmp_path / "cert.pem").read_bytes()
-    )
-    key = serialization.load_pem_private_key(keys["rsa"].read_bytes(), None)
+    cert = _self_signed(keys["rsa"], tmp_path / "cert.pem")
+    stranger = x509.load_pem_x509_certificate(cert.read_bytes())
+    key = serialization.load_pem_private_key(keys["pss"].read_bytes(), None)
     assert isinstance(key, rsa.RSAPrivateKey)
     encryption = serialization.BestAvailableEncryption(SECRET.encode())
     p12 = tmp_path / "mixed.p12"
     p12.write_bytes(pkcs12.serialize_key_and_certificates(b"x", key, None, [stranger], encryption))
-    result = run(["pin", "--passphrase-file", str(secret), str(p12)])
-    assert result.exit_code == 2
-    assert "as stated through PKCS#12" in result.stderr
+    plain = tmp_path / "plain.pem"  # cryptography wrote the key as rsaEncryption: its SPKI now
+    openssl("pkcs12", "-nocerts", "-nodes", "-in", str(p12), "-passin", f"pass:{SECRET}",
+            "-out", str(plain))  # fmt: skip
+    expected = [openssl_key_pin(str(keys["rsa"])), openssl_key_pin(str(plain))]
+    assert _pins(run, secret, p12) == expected
