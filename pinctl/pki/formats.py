@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 
+    from pinctl.pki.sealed import Form, Unopened
+
 PassphraseProvider = Callable[[], "bytes | None"]
 """Asked only when an input turns out to be encrypted; returns None when none can be had."""
 
@@ -98,10 +100,16 @@ class _Reader:
         )
         self.entries.append(entry)
 
-    def _private(self, key: PrivateKeyTypes, der: bytes | None) -> None:
+    def _private(
+        self, key: PrivateKeyTypes, der: bytes | Unopened | None, form: Form = "pkcs8-pem"
+    ) -> None:
         """`der` is the key's unencrypted encoding, whose own SPKI wins over a re-derived one."""
+        from pinctl.pki.sealed import Unopened, refuse_lossy
         from pinctl.pki.spki import private_key_spki
 
+        if isinstance(der, Unopened):  # fails closed where re-deriving could give a wrong pin
+            refuse_lossy(self.name, form, key, der)
+            der = None
         public = key.public_key()
         stated = private_key_spki(der, public) if der is not None else None
         if stated is None:
@@ -208,10 +216,9 @@ class _Reader:
         from pinctl.pki.sealed import pem_plaintext, pkcs8_plaintext
 
         if block.label == b"ENCRYPTED PRIVATE KEY":
-            plain = pkcs8_plaintext(_der_body(block.body, where), self._secret())
+            self._private(key, pkcs8_plaintext(_der_body(block.body, where), self._secret()))
         else:
-            plain = pem_plaintext(block.body, self._secret())
-        self._private(key, plain)
+            self._private(key, pem_plaintext(block.body, self._secret()), "legacy-pem")
 
     # DER ---------------------------------------------------------------------------------
 
@@ -318,7 +325,7 @@ class _Reader:
             raise InputError(f"{self.name}: cannot read this private key ({reason})") from None
         from pinctl.pki.sealed import pkcs8_plaintext
 
-        self._private(key, pkcs8_plaintext(data, self._secret()))
+        self._private(key, pkcs8_plaintext(data, self._secret()), "pkcs8-der")
 
     def _pkcs12(self, data: bytes) -> None:
         from cryptography.hazmat.primitives.serialization import pkcs12
@@ -335,8 +342,15 @@ class _Reader:
             self._cert(bundle.cert.certificate)
         for extra in bundle.additional_certs:
             self._cert(extra.certificate)
-        if bundle.key is not None:
-            self._private(bundle.key, None)
+        if bundle.key is not None:  # its own certificate carries its SPKI as stated
+            from pinctl.pki.pkcs12 import certified_spki, key_plaintext
+
+            spki = certified_spki(bundle)
+            if spki is None:  # else its bag, reopened
+                plain = key_plaintext(data, self._cached or b"", bundle.key)
+                self._private(bundle.key, plain, "pkcs12")
+            else:
+                self._key(bundle.key.public_key(), "private_key", raw_spki=spki)
         if not self.entries:
             raise InputError(f"{self.name} is a PKCS#12 file with no certificate or key")
 

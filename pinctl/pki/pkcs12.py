@@ -1,20 +1,34 @@
-"""Check a PKCS#12 file's MAC, to tell a wrong passphrase from a file cryptography cannot read.
+"""PKCS#12 files: the MAC, and the SPKI of the key they hold.
 
-cryptography says "invalid password or PKCS12 data" for both, and telling a user with
-the right passphrase that it is wrong sends them hunting for another. The MAC (RFC 7292
-appendix B) is keyed by the passphrase alone, so checking it settles the question.
+cryptography says "invalid password or PKCS12 data" both for a wrong passphrase and for
+contents it cannot read, and telling a user with the right passphrase that it is wrong
+sends them hunting for another. The MAC (RFC 7292 appendix B) is keyed by the passphrase
+alone, so checking it settles the question.
+
+cryptography hands the key back as an object, which has lost RSA-PSS parameters and
+explicit curves. The key's own certificate, when the file holds it, still states them;
+else the key's bag is reopened (`sealed`) for its own encoding.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pinctl.pki.der import elements
+from pinctl.pki.der import certificate_spki, elements
+from pinctl.pki.sealed import MAC, Unopened, kdf
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+    from cryptography.hazmat.primitives.serialization.pkcs12 import PKCS12KeyAndCertificates
+
 
 MacVerdict = Literal["right", "wrong", "unknown"]
 _MAX_ITERATIONS = 1_000_000
+_DATA = bytes.fromhex("2a864886f70d010701")
+_KEY_BAG = bytes.fromhex("2a864886f70d010c0a0101")
+_SHROUDED_KEY_BAG = bytes.fromhex("2a864886f70d010c0a0102")
 _HASHES = {
     bytes.fromhex("2b0e03021a"): "sha1",
     bytes.fromhex("608648016503040201"): "sha256",
@@ -44,31 +58,74 @@ def mac_verdict(data: bytes, passphrase: bytes) -> MacVerdict:
         secret = (passphrase.decode("utf-8") + "\0").encode("utf-16-be")
     except UnicodeDecodeError:
         return "unknown"
-    key = _kdf(alg, secret, salt, iterations, hashlib.new(alg).digest_size)
+    key = kdf(alg, secret, salt, iterations, hashlib.new(alg).digest_size, MAC)
     actual = hmac.new(key, content[0][2], alg).digest()
     return "right" if hmac.compare_digest(actual, expected) else "wrong"
 
 
-def _kdf(alg: str, password: bytes, salt: bytes, iterations: int, size: int) -> bytes:
-    """RFC 7292 B.2 with ID 3 (MAC key)."""
-    u, v = hashlib.new(alg).digest_size, hashlib.new(alg).block_size
+def certified_spki(bundle: PKCS12KeyAndCertificates) -> bytes | None:
+    """The SPKI, as carried, of the bundle's certificate for its key; None when none is."""
+    from pinctl.pki.entries import spki_der
 
-    def stretch(value: bytes) -> bytes:
-        if not value:
-            return b""
-        length = v * -(-len(value) // v)
-        return (value * -(-length // len(value)))[:length]
+    if bundle.key is None:
+        return None
+    public = spki_der(bundle.key.public_key())
+    certs = [bundle.cert] if bundle.cert is not None else []
+    for cert in [*certs, *bundle.additional_certs]:
+        try:
+            same = spki_der(cert.certificate.public_key()) == public
+        except Exception:  # noqa: S112 - a certificate cryptography cannot load is no match
+            continue
+        if same:
+            return certificate_spki(cert.certificate)
+    return None
 
-    block = stretch(salt) + stretch(password)
-    out = b""
-    while len(out) < size:
-        a = bytes([3]) * v + block
-        for _ in range(iterations):
-            a = hashlib.new(alg, a).digest()
-        out += a
-        b = int.from_bytes((a * -(-v // u))[:v], "big") + 1
-        block = b"".join(
-            ((int.from_bytes(block[j : j + v], "big") + b) % (1 << (8 * v))).to_bytes(v, "big")
-            for j in range(0, len(block), v)
-        )
-    return out[:size]
+
+def key_plaintext(data: bytes, passphrase: bytes, key: PrivateKeyTypes) -> bytes | Unopened:
+    """`key`'s PrivateKeyInfo, reopened from its bag in the file; `Unopened` when out of reach.
+
+    Key bags sit in plain ``data`` contents (openssl, Windows, Java); one inside
+    ``encryptedData``, or sealed in an envelope `sealed` does not reopen, stays closed.
+    """
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    from pinctl.pki.entries import spki_der
+    from pinctl.pki.sealed import pkcs8_plaintext
+
+    wanted = spki_der(key.public_key())
+    try:
+        contents = [_data(info) for _, info, _ in elements(_data(elements(data)[1][1]) or b"")]
+        bags = [
+            elements(bag) for safe in contents if safe is not None for _, bag, _ in elements(safe)
+        ]
+        sealed = [(bag[0][2], elements(bag[1][1])[0][1]) for bag in bags]
+    except (ValueError, IndexError):
+        return Unopened("PKCS#12")
+    closed = Unopened("PKCS#12")
+    for kind, value in sealed:
+        if kind == _SHROUDED_KEY_BAG:
+            plain: bytes | Unopened = pkcs8_plaintext(value, passphrase)
+        else:
+            plain = value if kind == _KEY_BAG else closed
+        if isinstance(plain, Unopened):
+            if plain is not closed:
+                closed = Unopened(f"PKCS#12 with {plain.envelope}")
+            continue
+        try:
+            same = spki_der(load_der_private_key(plain, None).public_key()) == wanted
+        except Exception:  # noqa: S112 - a bag cryptography cannot load is not this key's
+            continue
+        if same:
+            return plain
+    return closed
+
+
+def _data(content_info: bytes) -> bytes | None:
+    """The octets of a ContentInfo of type data; None for encryptedData and the rest."""
+    (_, _, oid), (_, wrapped, _) = elements(content_info)
+    if oid != _DATA:
+        return None
+    ((tag, _, octets),) = elements(wrapped)
+    if tag != 0x04:
+        raise ValueError("data content is not an OCTET STRING")
+    return octets

@@ -6,10 +6,12 @@ import base64
 import subprocess
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-from pinctl.pki.sealed import pem_plaintext, pkcs8_plaintext
+from pinctl.pki.sealed import Unopened, pem_plaintext, pkcs8_plaintext
 
 SECRET = b"correct horse battery staple"
 
@@ -22,14 +24,25 @@ def _plain(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def test_pbes2_plaintext_is_the_unencrypted_pkcs8(tmp_path: Path) -> None:
-    """openssl's PBES2 envelope opens to the very PrivateKeyInfo `openssl pkcs8 -nocrypt` gives."""
+def _spki(key: PublicKeyTypes) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [["-v2", "aes-256-cbc"], ["-v2", "des3"], ["-scrypt"], ["-v1", "PBE-SHA1-3DES"]],
+    ids=["pbes2-aes", "pbes2-3des", "pbes2-scrypt", "pbes1-sha1-3des"],
+)
+def test_pkcs8_plaintext_is_the_unencrypted_pkcs8(tmp_path: Path, envelope: list[str]) -> None:
+    """Each envelope openssl writes opens to the very PrivateKeyInfo that was sealed."""
     key = ec.generate_private_key(ec.SECP256R1())
     plain = tmp_path / "plain.der"
     plain.write_bytes(_plain(key))
     sealed = subprocess.run(
         ["openssl", "pkcs8", "-topk8", "-inform", "der", "-in", str(plain), "-outform", "der",
-         "-v2", "aes-256-cbc", "-passout", f"pass:{SECRET.decode()}"],
+         *envelope, "-passout", f"pass:{SECRET.decode()}"],
         check=True,
         capture_output=True,
     ).stdout  # fmt: skip
@@ -55,14 +68,25 @@ def test_legacy_pem_plaintext_is_the_unencrypted_key(tmp_path: Path) -> None:
     assert pem_plaintext(body, SECRET) == expected
 
 
-def test_envelopes_it_does_not_know_are_left_to_cryptography() -> None:
-    """The twin: a scrypt envelope, or no envelope at all, gives None rather than a guess."""
-    import cryptography_vectors  # its scrypt-sealed Ed25519 key, written by openssl
+def test_scrypt_envelope_opens_to_the_unencrypted_key() -> None:
+    """cryptography's scrypt-sealed Ed25519 vector, written by openssl, opens to its PKCS#8."""
+    import cryptography_vectors
 
     pem = (
         Path(cryptography_vectors.__file__).parent / "asymmetric/PKCS8/ed25519-scrypt.pem"
     ).read_bytes()
     body = b"".join(line for line in pem.splitlines() if not line.startswith(b"-----"))
-    assert pkcs8_plaintext(base64.b64decode(body), b"hunter42") is None
-    assert pkcs8_plaintext(_plain(ec.generate_private_key(ec.SECP256R1())), SECRET) is None
-    assert pem_plaintext(b"MIIB\n", SECRET) is None
+    plain = pkcs8_plaintext(base64.b64decode(body), b"hunter42")
+    assert isinstance(plain, bytes)
+    opened = serialization.load_der_private_key(plain, password=None).public_key()
+    sealed = serialization.load_pem_private_key(pem, password=b"hunter42").public_key()
+    assert _spki(opened) == _spki(sealed)
+    assert isinstance(pkcs8_plaintext(base64.b64decode(body), b"hunter43"), Unopened)
+
+
+def test_what_it_cannot_open_is_named_rather_than_guessed() -> None:
+    """The twin: no envelope at all, or a damaged PEM body, is `Unopened`, never a plaintext."""
+    assert isinstance(
+        pkcs8_plaintext(_plain(ec.generate_private_key(ec.SECP256R1())), SECRET), Unopened
+    )
+    assert isinstance(pem_plaintext(b"MIIB\n", SECRET), Unopened)

@@ -21,6 +21,11 @@ def openssl_pin(spki_der: bytes, alg: str = "sha256") -> str:
     return f"{alg}/" + base64.b64encode(digest).decode()
 
 
+def openssl_key_pin(key: str, alg: str = "sha256") -> str:
+    """The pin of a key file's public key as `openssl pkey -pubout` writes it."""
+    return openssl_pin(openssl("pkey", "-in", key, "-pubout", "-outform", "der"), alg)
+
+
 def openssl_fails(*args: str) -> bool:
     return subprocess.run(["openssl", *args], capture_output=True, check=False).returncode != 0
 

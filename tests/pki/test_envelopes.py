@@ -1,0 +1,215 @@
+"""Encrypted keys pin like `openssl pkey -pubout` in every envelope, or are refused.
+
+cryptography decrypts more envelopes than pinctl reopens, and the key object it returns
+has lost RSA-PSS parameters and explicit curves; a pin re-derived from it is wrong.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import Run
+from tests.support.judges import openssl, openssl_fails, openssl_key_pin
+
+SECRET = "correct horse battery staple"
+_LEGACY = ("-provider", "legacy", "-provider", "default")
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """An RSA-PSS key, an EC key with explicit curve parameters, a plain RSA and an Ed25519 key."""
+    where = tmp_path_factory.mktemp("keys")
+    made = {name: where / f"{name}.pem" for name in ("pss", "ecx", "rsa", "ed25519")}
+    openssl("genpkey", "-algorithm", "RSA-PSS", "-pkeyopt", "rsa_keygen_bits:1024",
+            "-out", str(made["pss"]))  # fmt: skip
+    openssl("ecparam", "-name", "prime256v1", "-param_enc", "explicit", "-genkey", "-noout",
+            "-out", str(made["ecx"]))  # fmt: skip
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024",
+            "-out", str(made["rsa"]))  # fmt: skip
+    openssl("genpkey", "-algorithm", "ED25519", "-out", str(made["ed25519"]))
+    return made
+
+
+@pytest.fixture
+def secret(tmp_path: Path) -> Path:
+    path = tmp_path / "pass.txt"
+    path.write_text(SECRET + "\n")
+    return path
+
+
+def _seal(source: Path, out: Path, *args: str) -> Path:
+    openssl(*args, "-in", str(source), "-passout", f"pass:{SECRET}", "-out", str(out))
+    return out
+
+
+def _pins(run: Run, secret: Path, path: Path) -> list[str]:
+    result = run(["pin", "-o", "pins", "--passphrase-file", str(secret), str(path)])
+    assert result.exit_code == 0, result.stderr
+    return result.stdout.split()
+
+
+ENVELOPES = {
+    "pbes2-3des": ("pkcs8", "-topk8", "-v2", "des3"),
+    "pbes2-3des-der": ("pkcs8", "-topk8", "-v2", "des3", "-outform", "der"),
+    "pbes2-scrypt": ("pkcs8", "-topk8", "-scrypt"),
+    "pbes1-sha1-3des": ("pkcs8", "-topk8", "-v1", "PBE-SHA1-3DES"),
+    "pbes1-sha1-3des-der": ("pkcs8", "-topk8", "-v1", "PBE-SHA1-3DES", "-outform", "der"),
+}
+
+
+@pytest.mark.parametrize("envelope", sorted(ENVELOPES))
+@pytest.mark.parametrize("which", ["pss", "ecx", "rsa"])
+def test_reopened_envelopes_pin_like_openssl(
+    keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run, which: str, envelope: str
+) -> None:
+    """A key sealed with 3DES, scrypt or PKCS#12 PBE pins as openssl pins the plain key."""
+    sealed = _seal(keys[which], tmp_path / "sealed.key", *ENVELOPES[envelope])
+    assert _pins(run, secret, sealed) == [openssl_key_pin(str(keys[which]))]
+    wrong = tmp_path / "wrong.txt"
+    wrong.write_text("not it\n")
+    refused = run(["pin", "--passphrase-file", str(wrong), str(sealed)])
+    assert refused.exit_code == 2  # the twin: a wrong passphrase opens nothing
+    assert "wrong passphrase" in refused.stderr
+
+
+@pytest.mark.parametrize("which", ["ecx", "rsa"])
+def test_legacy_pem_with_3des_pins_like_openssl(
+    keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run, which: str
+) -> None:
+    """A `DEK-Info: DES-EDE3-CBC` key keeps its explicit curve in the pin, as openssl does."""
+    command = "ec" if which == "ecx" else "rsa"
+    sealed = _seal(keys[which], tmp_path / "sealed.key", command, "-traditional", "-des3")
+    assert b"DEK-Info: DES-EDE3-CBC" in sealed.read_bytes()
+    assert _pins(run, secret, sealed) == [openssl_key_pin(str(keys[which]))]
+
+
+def _legacy_sealed(source: Path, out: Path, *args: str) -> Path:
+    if openssl_fails("list", "-cipher-algorithms", *_LEGACY):
+        pytest.skip("this openssl has no legacy provider to write RC2 envelopes with")
+    return _seal(source, out, "pkcs8", "-topk8", *args, *_LEGACY)
+
+
+@pytest.mark.parametrize("which", ["pss", "ecx", "rsa"])
+def test_rsa_and_ec_keys_in_envelopes_it_cannot_reopen_are_refused(
+    keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run, which: str
+) -> None:
+    """An RC2-sealed RSA or EC key is refused in one line naming the envelope and the remedy."""
+    sealed = _legacy_sealed(keys[which], tmp_path / "sealed.key", "-v1", "PBE-SHA1-RC2-40")
+    result = run(["pin", "--passphrase-file", str(secret), str(sealed)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"pinctl: error: {sealed}: pinctl cannot read this key's public key as stated through "
+        "PBES1 pbeWithSHAAnd40BitRC2-CBC; run `openssl pkcs8 -provider legacy -provider "
+        f"default -in {sealed} -out plain.pem` and pin plain.pem, or pin the key's "
+        "certificate or the output of `openssl pkey -pubout`\n"
+    )
+    plain = tmp_path / "plain.pem"  # the remedy works and gives openssl's pin
+    openssl("pkcs8", *_LEGACY, "-in", str(sealed), "-passin", f"pass:{SECRET}", "-out", str(plain))
+    assert _pins(run, secret, plain) == [openssl_key_pin(str(keys[which]))]
+
+
+def test_ed25519_keys_in_envelopes_it_cannot_reopen_are_pinned(
+    keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run
+) -> None:
+    """The twin: an Ed25519 key re-derives exactly, so the same envelope is no reason to refuse."""
+    sealed = _legacy_sealed(keys["ed25519"], tmp_path / "sealed.key", "-v2", "rc2-cbc")
+    assert _pins(run, secret, sealed) == [openssl_key_pin(str(keys["ed25519"]))]
+
+
+def _self_signed(key: Path, out: Path) -> Path:
+    openssl("req", "-x509", "-new", "-key", str(key), "-subj", "/CN=pss", "-days", "2",
+            "-out", str(out))  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["aes", "legacy-3des"])
+def test_pkcs12_key_pins_as_its_own_certificate(
+    keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run, legacy: bool
+) -> None:
+    """The RSA-PSS key of a PKCS#12 file pins as its certificate and `openssl pkey -pubout`."""
+    cert = _self_signed(keys["pss"], tmp_path / "cert.pem")
+    p12 = tmp_path / "bundle.p12"
+    extra = ["-legacy"] if legacy else []
+    if legacy and openssl_fails("list", "-cipher-algorithms", *_LEGACY):
+        pytest.skip("this openssl has no legacy provider to write RC2 certificate bags with")
+    openssl("pkcs12", "-export", *extra, "-in", str(cert), "-inkey", str(keys["pss"]),
+            "-passout", f"pass:{SECRET}", "-out", str(p12))  # fmt: skip
+    expected = openssl_key_pin(str(keys["pss"]))
+    assert _pins(run, secret, p12) == [expected, expected]
+
+
+def _key_only_p12(key: Path, out: Path, *args: str) -> Path:
+    openssl("pkcs12", "-export", "-nocerts", *args, "-inkey", str(key),
+            "-passout", f"pass:{SECRET}", "-out", str(out))  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize("legacy", [False, True], ids=["pbes2-aes", "pbes1-sha1-3des"])
+@pytest.mark.parametrize("which", ["pss", "ecx", "rsa"])
+def test_pkcs12_key_without_its_certificate_pins_from_its_bag(
+    keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run, which: str, legacy: bool
+) -> None:
+    """With no certificate to state its SPKI, the key's own bag is reopened and pins as openssl."""
+    args = ("-keypbe", "PBE-SHA1-3DES") if legacy else ()
+    p12 = _key_only_p12(keys[which], tmp_path / "key.p12", *args)
+    assert _pins(run, secret, p12) == [openssl_key_pin(str(keys[which]))]
+
+
+@pytest.mark.parametrize("which", ["pss", "rsa"])
+def test_pkcs12_key_in_a_bag_it_cannot_reopen_is_refused(
+    keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run, which: str
+) -> None:
+    """An RSA key in an RC2 bag, with no certificate, is refused with the command that helps."""
+    if openssl_fails("list", "-cipher-algorithms", *_LEGACY):
+        pytest.skip("this openssl has no legacy provider to write RC2 key bags with")
+    p12 = _key_only_p12(keys[which], tmp_path / "key.p12", "-keypbe", "PBE-SHA1-RC2-40", *_LEGACY)
+    result = run(["pin", "--passphrase-file", str(secret), str(p12)])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"pinctl: error: {p12}: pinctl cannot read this key's public key as stated through "
+        "PKCS#12 with PBES1 pbeWithSHAAnd40BitRC2-CBC; run `openssl pkcs12 -nocerts -nodes "
+        f"-legacy -in {p12} -out plain.pem` and pin plain.pem, or pin the key's certificate "
+        "or the output of `openssl pkey -pubout`\n"
+    )
+    plain = tmp_path / "plain.pem"  # the remedy works and gives openssl's pin
+    openssl("pkcs12", "-nocerts", "-nodes", "-legacy", "-in", str(p12),
+            "-passin", f"pass:{SECRET}", "-out", str(plain))  # fmt: skip
+    assert _pins(run, secret, plain) == [openssl_key_pin(str(keys[which]))]
+
+
+def test_pkcs12_ed25519_key_in_a_bag_it_cannot_reopen_is_pinned(
+    keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run
+) -> None:
+    """The twin: an Ed25519 key re-derives exactly, so the same RC2 bag is no reason to refuse."""
+    if openssl_fails("list", "-cipher-algorithms", *_LEGACY):
+        pytest.skip("this openssl has no legacy provider to write RC2 key bags with")
+    p12 = _key_only_p12(keys["ed25519"], tmp_path / "key.p12", "-keypbe", "PBE-SHA1-RC2-40",
+                        *_LEGACY)  # fmt: skip
+    assert _pins(run, secret, p12) == [openssl_key_pin(str(keys["ed25519"]))]
+
+
+def test_pkcs12_key_beside_a_stranger_certificate_keeps_its_own_pin(
+    keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run
+) -> None:
+    """A certificate of another key is not taken for this key's SPKI: each pins as openssl."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    cert = _self_signed(keys["rsa"], tmp_path / "cert.pem")
+    stranger = x509.load_pem_x509_certificate(cert.read_bytes())
+    key = serialization.load_pem_private_key(keys["pss"].read_bytes(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    encryption = serialization.BestAvailableEncryption(SECRET.encode())
+    p12 = tmp_path / "mixed.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(b"x", key, None, [stranger], encryption))
+    plain = tmp_path / "plain.pem"  # cryptography wrote the key as rsaEncryption: its SPKI now
+    openssl("pkcs12", "-nocerts", "-nodes", "-in", str(p12), "-passin", f"pass:{SECRET}",
+            "-out", str(plain))  # fmt: skip
+    expected = [openssl_key_pin(str(keys["rsa"])), openssl_key_pin(str(plain))]
+    assert _pins(run, secret, p12) == expected
