@@ -13,6 +13,7 @@ from typing import Any
 
 from pinctl.exports.base import Export, ExportOptions
 from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
+from pinctl.pinfile.schema import as_json
 from pinctl.pinfile.selection import select_hosts
 
 
@@ -27,45 +28,14 @@ def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Ex
 
 
 def defaults_dict(pinfile: PinFile) -> dict[str, Any]:
-    """[defaults] as JSON; `list -o json` shows the same fields."""
-    return {
-        "warn_days": pinfile.defaults.warn_days,
-        "min_tls": pinfile.defaults.min_tls,
-        "forward_secrecy": pinfile.defaults.forward_secrecy,
-        "ca_file": _path(pinfile.defaults.ca_file, pinfile.path.parent),
-    }
+    """[defaults] as JSON, in the schema's JSON form (`list -o json` shows the same)."""
+    return as_json(pinfile.defaults, "defaults", pinfile.path.parent)
 
 
 def host_dict(entry: HostEntry, base: Path) -> dict[str, Any]:
     """A [[hosts]] table as JSON, paths as written in the pin file."""
-    return {
-        "host": entry.host,
-        "port": entry.port,
-        "servername": entry.servername,
-        "connect_to": entry.connect_to,
-        "include_subdomains": entry.include_subdomains,
-        "verify_chain": entry.verify_chain,
-        "ca_file": _path(entry.ca_file, base),
-        "pins": [pin_dict(pin) for pin in entry.pins],
-    }
+    return {**as_json(entry, "host", base), "pins": [pin_dict(p, base) for p in entry.pins]}
 
 
-def pin_dict(pin: PinEntry) -> dict[str, Any]:
-    return {
-        "pin": str(pin.pin),
-        "kind": pin.kind,
-        "level": pin.level,
-        "backup": pin.backup,
-        "note": pin.note,
-        "expires": pin.expires.isoformat() if pin.expires else None,
-    }
-
-
-def _path(path: Path | None, base: Path) -> str | None:
-    """As written in the pin file (relative to it), not this machine's absolute path."""
-    if path is None:
-        return None
-    try:
-        return str(path.relative_to(base))
-    except ValueError:
-        return str(path)
+def pin_dict(pin: PinEntry, base: Path) -> dict[str, Any]:
+    return as_json(pin, "pin", base)
