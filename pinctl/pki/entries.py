@@ -240,7 +240,16 @@ def key_entry(
     )
 
 
+_RSA_OID = bytes.fromhex("06092a864886f70d010101")
+_RSA_WITH_NULL = bytes.fromhex("300d06092a864886f70d0101010500")
+
+
 def _reencoded(spki: bytes, hashes: tuple[HashAlg, ...]) -> Mapping[HashAlg, Pin] | None:
+    # Nearly every key is not RSA, or RSA with its NULL parameter, which re-encodes to
+    # itself: tell those from the head of the bytes, without loading the DER walker.
+    head = spki[:24]
+    if _RSA_OID not in head or _RSA_WITH_NULL in head:
+        return None
     from pinctl.pki.spki import reencoded
 
     again = reencoded(spki)
