@@ -128,9 +128,9 @@ def certificate_entry(
 
     key_der = certificate_spki(cert)
     info = _certificate_key_info(cert, key_der)
-    subject, issuer = _names(cert)  # in every mode: one file, one verdict, whatever -o is
     again = _reencoded(key_der, hashes)
     if not details:
+        _decodable(cert)  # one file, one verdict, whatever -o is
         spki = {alg: compute(key_der, alg) for alg in hashes}
         return Entry(
             index=index,
@@ -149,6 +149,7 @@ def certificate_entry(
         # Some roots in the Mozilla bundle have serial 0; cryptography warns, the pin is fine.
         warnings.simplefilter("ignore")
         serial = format(cert.serial_number, "X")
+    subject, issuer = _names(cert)
     not_before, not_after = validity(cert)
     return Entry(
         index=index,
@@ -173,6 +174,18 @@ def _certificate_key_info(cert: x509.Certificate, spki: bytes) -> KeyInfo:
         return key_info(cert.public_key())
     except Exception:  # unsupported algorithms raise several types
         return spki_key_info(spki)
+
+
+def _decodable(cert: x509.Certificate) -> None:
+    """Refuse what `_names` would refuse, without formatting names no one will read: the
+    names are decoded when first asked for (a bundle of roots pinned for `-o pins`)."""
+    from pinctl.pki.der import plain_reason
+
+    try:
+        cert.subject  # noqa: B018  # decoding is the point
+        cert.issuer  # noqa: B018
+    except ValueError as exc:
+        raise ValueError(f"a name cannot be decoded: {plain_reason(exc)}") from None
 
 
 def _names(cert: x509.Certificate) -> tuple[str, str]:
