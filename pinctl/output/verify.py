@@ -169,18 +169,17 @@ def _reason(verdict: Verdict) -> str | None:
 def render_json(result: VerifyResult, sink: Sink) -> None:
     """The text `json.dumps(document, indent=2)` would give, written one host at a time.
 
-    With an indent, json encodes in pure Python and joins every token of the document;
-    a fleet's document with its checks and chains then costs more memory than the run
-    itself. Encoded host by host, nested at the depth the whole document would have.
+    Encoded host by host (a fleet's whole document would cost more memory than the run
+    itself), nested at the depth the whole document would have, by `pinctl.output.jsontext`
+    (the standard library's indenting encoder costs more CPU than checking the hosts).
     """
-    import json
+    from pinctl.output.jsontext import dumps
 
-    head = json.dumps({"ok": result.ok, "exit_code": int(result.exit_code)}, indent=2)
+    head = dumps({"ok": result.ok, "exit_code": int(result.exit_code)})
     out = sink.out
     out.write(head[:-2] + ',\n  "hosts": [')
     for index, host in enumerate(result.hosts):
-        text = json.dumps(host_json(host), indent=2).replace("\n", "\n    ")
-        out.write(("," if index else "") + "\n    " + text)
+        out.write(("," if index else "") + "\n    " + dumps(host_json(host), level=2))
     out.write("\n  ]\n}\n" if result.hosts else "]\n}\n")
 
 
