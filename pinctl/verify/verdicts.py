@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, NoReturn
+from typing import Literal, NoReturn, get_args
 
 CheckName = Literal["connect", "tls-policy", "chain", "revocation", "pins", "clients", "ct"]
 
@@ -29,24 +29,15 @@ UncheckedStatus = Literal["unreachable", "timeout", "tls-error", "revocation-una
 Status = Literal[FailStatus, UncheckedStatus, "pass"]
 
 PRECEDENCE: tuple[FailStatus | UncheckedStatus, ...] = (
-    "tls-policy",
-    "untrusted",
-    "hostname-mismatch",
-    "revoked",
-    "pin-mismatch",
-    "client-reject",
-    "ct-noncompliant",
-    "starttls-unsupported",
-    "unreachable",
-    "timeout",
-    "tls-error",
-    "revocation-unavailable",
+    *get_args(FailStatus),
+    *get_args(UncheckedStatus),
 )
-"""Every failing status before every could-not-check one: 1 wins over 3."""
+"""SPEC.md section 5's order, as the two Literals above spell it: every failing status
+before every could-not-check one, since 1 wins over 3."""
 RANK = {status: rank for rank, status in enumerate(PRECEDENCE)}
 """Each status's place in `PRECEDENCE`: lower is more serious."""
 
-UNCHECKED: frozenset[str] = frozenset(PRECEDENCE[PRECEDENCE.index("unreachable") :])
+UNCHECKED: frozenset[str] = frozenset(get_args(UncheckedStatus))
 """Statuses of a host that could not be checked: exit 3 unless something failed."""
 
 
