@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 
 
 def is_ip_address(text: str) -> bool:
@@ -48,3 +49,22 @@ def a_label(name: str) -> str | None:
         return name.encode("idna").decode("ascii")
     except UnicodeError:
         return None
+
+
+_LABEL = r"(?!-)[A-Za-z0-9_-]{1,63}(?<!-)"
+"""An LDH label; the underscore too, which internal names (`_srv`, `my_host`) carry."""
+
+
+def is_host_name(text: str) -> bool:
+    """An IP literal, or a DNS name whose A-label form is LDH labels of at most 63 characters
+    and 253 in all (a trailing dot allowed). Nothing else: no control or format characters
+    (U+202E), no `*`, no spaces, which would end up in SNI, exports and XML."""
+    if is_ip_address(text) or is_ipv6(text):
+        return True
+    if not text.isprintable():
+        return False
+    ascii_name = a_label(text)
+    if ascii_name is None:
+        return False
+    name = ascii_name[:-1] if ascii_name.endswith(".") else ascii_name
+    return 0 < len(name) <= 253 and re.fullmatch(rf"{_LABEL}(?:\.{_LABEL})*", name) is not None

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from pinctl.errors import UsageError
-from pinctl.hostnames import a_label, is_ip_address, is_ipv6, join_host_port
+from pinctl.hostnames import a_label, is_host_name, is_ip_address, is_ipv6, join_host_port
 
 SCHEME_PORTS: dict[str, int] = {
     "https": 443,
@@ -22,7 +22,6 @@ SCHEME_PORTS: dict[str, int] = {
 }
 DEFAULT_PORT = 443
 
-_HOST_CHARS = re.compile(r"[^\s/@?#\[\]:\\%]+")
 _PORT = re.compile(r"[0-9]{1,5}")
 
 
@@ -141,12 +140,10 @@ def _port(text: str, what: str) -> int:
 
 
 def _check_host(host: str, what: str) -> str:
-    if is_ip_address(host) or is_ipv6(host):
-        return host
-    bad = not host or not host.isprintable() or not _HOST_CHARS.fullmatch(host)
-    if bad or ".." in host or host.startswith("."):
+    if not is_host_name(host):
+        if host and host.isprintable() and not host.isascii() and a_label(host) is None:
+            raise UsageError(f"{what}: {host!r} is not a valid internationalised host name")
         raise UsageError(f"{what}: {host!r} is not a host name or IP address")
-    _idna(host, what)
     return host
 
 
@@ -164,7 +161,6 @@ def _default_servername(host: str) -> str | None:
 
 def _servername(name: str) -> str:
     value = name.strip()
-    well_formed = bool(_HOST_CHARS.fullmatch(value)) or is_ip_address(value)
-    if not value or not value.isprintable() or not well_formed:
+    if not is_host_name(value):
         raise UsageError(f"--servername {name!r} is not a host name or IP address")
     return value if is_ip_address(value) else _idna(value, f"--servername {name!r}")

@@ -16,22 +16,18 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pinctl.hostnames import is_ipv6
+from pinctl.hostnames import is_host_name
 from pinctl.pinfile.model import DEFAULT_PORT, LEVELS, TLS_VERSIONS, VERSION
 from pinctl.pki.pins import PIN_KINDS
 
 Scope = Literal["top", "defaults", "host", "pin"]
 Check = Callable[[object], bool]
 
-_NAME = re.compile(r"[^\s/@?#\[\]:\\%{}\"',;]+")
 _CONNECT_TO = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s/@?#\[\]:\\%{}\"',;]+)(:[0-9]{1,5})?")
 
 
 def _valid_name(value: object) -> bool:
-    return isinstance(value, str) and (
-        is_ipv6(value)
-        or (bool(_NAME.fullmatch(value)) and not value.startswith(".") and ".." not in value)
-    )
+    return isinstance(value, str) and is_host_name(value)
 
 
 def _valid_connect_to(value: object) -> bool:
