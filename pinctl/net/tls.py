@@ -270,9 +270,9 @@ def _context() -> SSL.Context:
     ctx.set_min_proto_version(SSL.TLS1_VERSION)
     ctx.set_cipher_list(b"ALL:!aNULL:!eNULL:@SECLEVEL=0")
     ctx.set_options(getattr(SSL, "OP_LEGACY_SERVER_CONNECT", 0))  # absent from the type stubs
-    # Free a connection's record buffers while it waits: a pool holds hundreds of
-    # handshakes in flight, most of them idle on the network.
-    ctx.set_mode(SSL.MODE_RELEASE_BUFFERS)
+    # No SSL_MODE_RELEASE_BUFFERS: freeing and reallocating the record buffers at every
+    # read costs more CPU per handshake than the memory it saves is worth, even with a
+    # fleet of handshakes in flight (bench/verify_many's fleet case measures both).
     return ctx
 
 
