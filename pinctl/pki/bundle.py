@@ -53,6 +53,9 @@ def parse_certificates(data: bytes, name: str, remedy: str) -> tuple[x509.Certif
                         f"{name}: unreadable DER certificate ({_reason(exc)})"
                     ) from None
             raise InputError(f"{name} holds no certificates; {remedy}")
+        fast = _whole_bundle(data)
+        if fast is not None:
+            return fast
         certificates = []
         for block in pem_blocks(name, data):
             if block.label not in _CERTIFICATE_LABELS:
@@ -68,6 +71,23 @@ def parse_certificates(data: bytes, name: str, remedy: str) -> tuple[x509.Certif
     if not certificates:
         raise InputError(f"{name} holds no certificates; {remedy}")
     return tuple(certificates)
+
+
+def _whole_bundle(data: bytes) -> tuple[x509.Certificate, ...] | None:
+    """The common case in one call to cryptography's own reader (a system store of a
+    hundred and more roots): used only when it provably read every block the file has,
+    else None and the block-by-block reader decides, naming the line at fault."""
+    from cryptography import x509
+
+    try:
+        found = x509.load_pem_x509_certificates(data)
+    except ValueError:
+        return None
+    if len(found) != data.count(b"-----BEGIN ") or data.count(
+        b"-----BEGIN CERTIFICATE-----\n"
+    ) + data.count(b"-----BEGIN CERTIFICATE-----\r\n") != len(found):
+        return None
+    return tuple(found)
 
 
 def _reason(exc: Exception) -> str:

@@ -79,3 +79,25 @@ def test_damaged_bundles_name_the_file_and_line(data: bytes, message: str) -> No
     """Empty, damaged, truncated and broken DER bundles are one clean error naming the file."""
     with pytest.raises(InputError, match=message):
         bundle.parse_certificates(data, "x", REMEDY)
+
+
+def test_the_one_call_reader_and_the_block_reader_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real trust store (certifi's) reads the same through cryptography's one-call reader
+    and through the block-by-block reader that names lines."""
+    import certifi
+
+    data = Path(certifi.where()).read_bytes()
+    fast = bundle.parse_certificates(data, "certifi", REMEDY)
+    monkeypatch.setattr(bundle, "_whole_bundle", lambda data: None)
+    assert bundle.parse_certificates(data, "certifi", REMEDY) == fast
+    assert len(fast) > 100
+
+
+def test_a_bundle_with_anything_else_takes_the_block_reader(ca: trustme.CA) -> None:
+    """Failing twin: a key beside the certificate, or a lax boundary line, is not read by
+    the one-call reader (it would skip or refuse them); the block reader handles both."""
+    key = ca.private_key_pem.bytes()
+    lax = ca.cert_pem.bytes().replace(b"-----\n", b"----- \n")
+    assert bundle._whole_bundle(ca.cert_pem.bytes() + key) is None
+    assert bundle._whole_bundle(lax) is None
+    assert bundle._whole_bundle(ca.cert_pem.bytes()) is not None
