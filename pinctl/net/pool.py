@@ -97,13 +97,18 @@ def bound(requested: int | None = None) -> Bound:
     return Bound(checks, soft, requested)
 
 
-@dataclass
 class _Running(Generic[R]):
-    steps: Steps[R]
-    deadline: float
-    wait: Wait
-    fd: int | None
-    """The descriptor registered with the poller for `wait`, if any."""
+    """A check in flight. A plain class, not a dataclass: every command that connects
+    imports this module, and generating a dataclass's methods costs start-up time."""
+
+    __slots__ = ("deadline", "fd", "steps", "wait")
+
+    def __init__(self, steps: Steps[R], deadline: float, wait: Wait, fd: int | None) -> None:
+        self.steps = steps
+        self.deadline = deadline
+        self.wait = wait
+        self.fd = fd
+        """The descriptor registered with the poller for `wait`, if any."""
 
 
 def run_pool(

@@ -9,7 +9,7 @@ published intermediates have.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pinctl.errors import InputError
 
@@ -21,9 +21,9 @@ _SHOWN_LABEL = 40
 _SHOWN_LABELS = 6
 
 
-@dataclass(frozen=True)
-class PemBlock:
-    """One BEGIN ... END pair, with where it starts for messages."""
+class PemBlock(NamedTuple):
+    """One BEGIN ... END pair, with where it starts for messages. (A named tuple: `pin`
+    and every trust-store read import this module, and a dataclass costs more to define.)"""
 
     label: bytes
     body: bytes
