@@ -87,10 +87,6 @@ def _plain(value: object, base: Path) -> object:
     return value
 
 
-def _always(entry: object) -> bool:
-    return True
-
-
 @dataclass(frozen=True)
 class Key:
     """One key of one scope of the file, and everything pinctl needs to know about it."""

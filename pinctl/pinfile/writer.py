@@ -11,7 +11,6 @@ from datetime import date
 from pathlib import Path
 
 from pinctl.errors import UsageError
-from pinctl.files import write_atomic
 from pinctl.pinfile import schema
 from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
 from pinctl.pinfile.splice import INDENT
@@ -25,11 +24,6 @@ def dumps(pin_file: PinFile) -> str:
         parts.append("[defaults]\n" + "".join(lines))
     parts.extend(host_table(host, pin_file.path) for host in pin_file.hosts)
     return "\n".join(parts)
-
-
-def save(pin_file: PinFile) -> None:
-    """Write a whole pin file in pinctl's layout (for new files; edits keep the user's)."""
-    write_atomic(pin_file.path, dumps(pin_file).encode("utf-8"))
 
 
 def host_table(entry: HostEntry, path: Path) -> str:

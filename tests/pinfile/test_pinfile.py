@@ -23,7 +23,7 @@ from pinctl.pinfile import nodes as pinfile_text
 from pinctl.pinfile.edit import add_pins, remove
 from pinctl.pinfile.model import LEVELS, TLS_VERSIONS, Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pinfile.reader import load, loads, read_nodes, resolve_path
-from pinctl.pinfile.writer import dumps, save
+from pinctl.pinfile.writer import dumps
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import DIGEST_SIZES, PIN_KINDS, HashAlg, Pin, compute
 from tests.support.pinfiles import BACKUP, COMMENTED, INTER, LEAF, MALFORMED, NEW, PAY
@@ -170,11 +170,12 @@ def test_load_of_dumps_is_identity(pin_file: PinFile) -> None:
 
 
 def test_save_then_load_on_disk(tmp_path: Path) -> None:
-    """save() writes a file that load() reads back equal, relative ca_file included."""
+    """dumps() written to disk reads back equal through load(), relative ca_file included.
+    (Files are written only through the locked edit transaction; dumps is its layout.)"""
     pin = PinEntry(NEW, level="intermediate", note='R11 "quoted"\n', expires=date(2030, 1, 2))
     host = HostEntry("api.test", 8443, ca_file=tmp_path / "roots.pem", pins=(pin,))
     pin_file = PinFile(tmp_path / "pins.toml", hosts=(host,))
-    save(pin_file)
+    (tmp_path / "pins.toml").write_text(dumps(pin_file))
     assert load(tmp_path / "pins.toml") == pin_file
     assert 'ca_file = "roots.pem"' in (tmp_path / "pins.toml").read_text()
 
