@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,27 @@ def ca_pem(tmp_path: Path, ca: trustme.CA) -> Path:
     path = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def _no_dns_but_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test asks the system resolver about a name other than localhost: any other name
+    fails as a name that does not exist would (EAI_NONAME), so the suite is hermetic and a
+    test of an unresolvable host exercises pinctl's real failure path."""
+    real = socket.getaddrinfo
+
+    def guarded(host: object, *args: object, **kwargs: object) -> object:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is None or name == "localhost" or _is_address(str(name)):
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True

@@ -223,3 +223,12 @@ def test_a_quick_name_behind_slow_ones_gets_a_thread_of_its_own(
     finally:
         release.set()
     assert results == ["127.0.0.1"] * len(names)
+
+
+def test_the_suite_never_asks_a_resolver_about_other_names() -> None:
+    """The test session's guard: a name other than localhost fails at once as NXDOMAIN would,
+    while localhost and address literals still resolve (its twin)."""
+    with pytest.raises(socket.gaierror):
+        socket.getaddrinfo("nonexistent.invalid", 443)
+    assert socket.getaddrinfo("localhost", 443)
+    assert socket.getaddrinfo("127.0.0.1", 443)
