@@ -91,33 +91,48 @@ def targets(
         groups.setdefault(key, []).append(entry)
     result = []
     for group in groups.values():
-        name = group[0].host.lower()
-        pins: dict[Pin, PinEntry] = {}
-        skipped: list[str] = []
-        for entry in group:
-            for pin in entry.pins:
-                reason = _unusable(pin, options.today, client)
-                if reason is None:
-                    pins.setdefault(pin.pin, pin)
-                    continue
-                skipped.append(reason.split(";")[0])
-                at = where(pinfile, pin.line)
-                warnings.append(f"{name}: left out {pin.pin} ({at}): {reason}")
-        first = where(pinfile, group[0].line)
-        if not pins:
+        target, notes, skipped = build(pinfile, group, options.today, client)
+        warnings += notes
+        if target is None:
+            name = group[0].host.lower()
             why = f" ({', '.join(dict.fromkeys(skipped))})" if skipped else ""
             raise InputError(
-                f"{first}: {name} has no pin that {client} can use{why}; add a current "
-                f"spki sha256 pin with `pinctl add {name}`, or name only the other hosts"
+                f"{where(pinfile, group[0].line)}: {name} has no pin that {client} can use{why}; "
+                f"add a current spki sha256 pin with `pinctl add {name}`, or name only the "
+                "other hosts"
             )
-        subdomains = {e.include_subdomains for e in group}
-        if len(subdomains) > 1:
-            warnings.append(
-                f"{name}: its entries disagree on include_subdomains; {client} pins by host "
-                "name, so subdomains are included"
-            )
-        result.append(Target(name, any(subdomains), tuple(pins.values()), tuple(group), first))
+        result.append(target)
     return result, warnings
+
+
+def build(
+    pinfile: PinFile, group: Sequence[HostEntry], today: date, client: str
+) -> tuple[Target | None, list[str], list[str]]:
+    """One host name as `client` pins it (None when no pin is usable), the warnings, and why
+    each pin was left out. Exports and `verify --as` verdicts both come from here."""
+    name = group[0].host.lower()
+    warnings: list[str] = []
+    pins: dict[Pin, PinEntry] = {}
+    skipped: list[str] = []
+    for entry in group:
+        for pin in entry.pins:
+            reason = _unusable(pin, today, client)
+            if reason is None:
+                pins.setdefault(pin.pin, pin)
+                continue
+            skipped.append(reason.split(";")[0])
+            warnings.append(f"{name}: left out {pin.pin} ({where(pinfile, pin.line)}): {reason}")
+    if not pins:
+        return None, warnings, skipped
+    subdomains = {e.include_subdomains for e in group}
+    if len(subdomains) > 1:
+        warnings.append(
+            f"{name}: its entries disagree on include_subdomains; {client} pins by host "
+            "name, so subdomains are included"
+        )
+    first = where(pinfile, group[0].line)
+    target = Target(name, any(subdomains), tuple(pins.values()), tuple(group), first)
+    return target, warnings, skipped
 
 
 def _unusable(pin: PinEntry, today: date, client: str) -> str | None:
