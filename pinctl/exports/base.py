@@ -180,3 +180,37 @@ def describe(pin: PinEntry) -> str:
     text = ", ".join(parts)
     note = one_line(pin.note or "")
     return f"{text}: {note}" if note else text
+
+
+def private_trust(pinfile: PinFile, target: Target) -> tuple[str, str] | None:
+    """How pinctl trusts a host outside the system roots: ("ca_file", path as written), or
+    ("verify_chain", "") for a host pinned by key alone; None for the public roots."""
+    for entry in target.entries:
+        if not entry.verify_chain:
+            return ("verify_chain", "")
+    for entry in target.entries:
+        ca = pinfile.ca_file_for(entry)
+        if ca is not None:
+            base = pinfile.path.absolute().parent
+            shown = ca.relative_to(base).as_posix() if ca.is_relative_to(base) else str(ca)
+            return ("ca_file", shown)
+    return None
+
+
+def trust_warnings(pinfile: PinFile, found: Sequence[Target], how: str) -> list[str]:
+    """Pins narrow the roots an app trusts; they never add one, so a host trusted through a
+    private CA, or pinned by key alone, needs the app to trust that certificate as well."""
+    out = []
+    for target in found:
+        trust = private_trust(pinfile, target)
+        if trust is None:
+            continue
+        kind, path = trust
+        why = (
+            f"is trusted through ca_file {path} (a private CA), which the app does not trust"
+            if kind == "ca_file"
+            else "is pinned by key alone (verify_chain = false): its chain does not validate "
+            "to a root the app trusts"
+        )
+        out.append(f"{target.name}: {why}, so it refuses the server before any pin counts; {how}")
+    return out
