@@ -18,7 +18,7 @@ from pinctl.exports.verdicts import ClientVerdict, Covering, Served, first_match
 from pinctl.pinfile.model import PinEntry, PinFile
 
 LEAF_ONLY = "curl checks the leaf key only"
-REJECT = f"no leaf pin matches the served leaf ({LEAF_ONLY})"
+REJECT = "no leaf pin matches the served leaf"
 CURL_TRUST = "give curl that CA with --cacert; --pinnedpubkey adds no trust"
 
 
