@@ -82,7 +82,7 @@ if TYPE_CHECKING:
 @click.option(
     "--junit-xml",
     type=click.Path(dir_okay=False, writable=True),
-    help="Also write a JUnit XML report here, one test case per host.",
+    help="Also write a JUnit XML report here, one test case per host (and per client with --as).",
 )
 def command(
     names: tuple[str, ...],

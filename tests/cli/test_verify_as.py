@@ -287,3 +287,18 @@ def test_as_judges_a_saved_chain_and_writes_a_case_per_client(
         "client-reject",
         None,
     ]
+
+
+def test_tab_completes_client_names_inside_a_comma_list() -> None:
+    """`--as okhttp,i<TAB>` offers the names that continue the list; a wrong prefix none."""
+    from click.shell_completion import BashComplete
+
+    from pinctl.cli import cli
+
+    def values(incomplete: str) -> list[str]:
+        completer = BashComplete(cli, {}, "pinctl", "_PINCTL_COMPLETE")
+        return [item.value for item in completer.get_completions(["verify", "--as"], incomplete)]
+
+    assert values("okhttp,i") == ["okhttp,ios"]
+    assert values("") == ["okhttp", "curl", "android", "ios", "trustkit", "all"]
+    assert values("x") == []
