@@ -78,7 +78,7 @@ class Apps:
         self._names: dict[str, list[HostEntry]] = {}
         for entry in pinfile.hosts:
             self._names.setdefault(entry.host.lower(), []).append(entry)
-        self._built: dict[tuple[str, str, int], Target | None] = {}
+        self._built: dict[tuple[str, int], Target | None] = {}
 
     def verdicts(
         self, entry: HostEntry, clients: Sequence[Client], served: Served, at: date
@@ -92,26 +92,29 @@ class Apps:
     def covering(self, entry: HostEntry, client: Client) -> list[Covering]:
         """The host's own pins if the client has any, then each parent name whose pins
         cover subdomains, closest first; curl has no subdomain rule."""
-        app = APPS[client]
+        by_port = APPS[client].by_port
         name = entry.host.lower()
         found = []
-        own = self._target(app, name, entry.port if app.by_port else 0)
+        own = self._target(name, entry.port if by_port else 0)
         if own is not None:
             found.append(Covering(own, 0))
-        if app.by_port or is_ip_address(name):
+        if by_port or is_ip_address(name):
             return found
         labels = name.rstrip(".").split(".")
         for depth in range(1, len(labels)):
-            parent = self._target(app, ".".join(labels[depth:]), 0)
+            parent_name = ".".join(labels[depth:])
+            parent = self._target(parent_name, 0) if parent_name in self._names else None
             if parent is not None and parent.include_subdomains:
                 found.append(Covering(parent, depth))
         return found
 
-    def _target(self, app: App, name: str, port: int) -> Target | None:
-        key = (app.name, name, port)
+    def _target(self, name: str, port: int) -> Target | None:
+        """Built once per name (and port, for curl) for every client: which pins a client
+        can use is the same rule for all of them; only the words of the export differ."""
+        key = (name, port)
         if key not in self._built:
             group = [e for e in self._names.get(name, ()) if not port or e.port == port]
             self._built[key] = (
-                build(self.pinfile, group, self.today, app.label)[0] if group else None
+                build(self.pinfile, group, self.today, "the app")[0] if group else None
             )
         return self._built[key]
