@@ -302,3 +302,32 @@ def test_tab_completes_client_names_inside_a_comma_list() -> None:
     assert values("okhttp,i") == ["okhttp,ios"]
     assert values("") == ["okhttp", "curl", "android", "ios", "trustkit", "all"]
     assert values("x") == []
+
+
+def test_an_untrusted_chain_gets_no_client_verdicts(
+    run: Run, tmp_path: Path, server: LoopbackServer, leaf: trustme.LeafCert
+) -> None:
+    """A chain that does not validate is judged by no client (a man in the middle chose
+    it): the clients check is skipped, `clients` is null, and the host fails untrusted."""
+    other_root = tmp_path / "other.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_root))
+    pins = write(tmp_path, other_root, server.port, [leaf_pin(leaf), SPARE_BACKUP])
+    result = run(["verify", "--pin-file", str(pins), "--as", "all", "-o", "json"])
+    host = host_json(result.stdout)
+    assert (host["status"], result.exit_code) == ("untrusted", 1)
+    assert host["clients"] is None
+    assert {"check": "clients", "result": "skipped"}.items() <= next(
+        c for c in host["checks"] if c["check"] == "clients"
+    ).items()
+
+
+def test_an_unreached_host_gets_no_client_verdicts_and_never_exits_0(
+    run: Run, tmp_path: Path, ca_pem: Path, leaf: trustme.LeafCert
+) -> None:
+    """Nothing to judge: exit 3 as for any unreached host, with clients null."""
+    from tests.support.servers import closed_port
+
+    pins = write(tmp_path, ca_pem, closed_port(), [leaf_pin(leaf), SPARE_BACKUP])
+    result = run(["verify", "--pin-file", str(pins), "--as", "all", "-o", "json"])
+    assert result.exit_code == 3
+    assert host_json(result.stdout)["clients"] is None

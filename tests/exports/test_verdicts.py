@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pinctl.errors import UsageError
 from pinctl.exports.clients import APPS, Apps, parse_clients, selected
@@ -285,3 +287,19 @@ def test_as_overrides_the_host_which_overrides_the_defaults() -> None:
     assert selected(silent, pin_file, None) == ()
     assert selected(own, pin_file, ("android",)) == ("android",)
     assert selected(plain, PinFile(Path("p"), hosts=(plain,)), None) == ()
+
+
+@given(st.lists(st.text(max_size=20), max_size=4))
+def test_any_as_value_is_clients_or_the_clean_usage_error(values: list[str]) -> None:
+    """Whatever is typed after --as gives known clients, each once, or the one usage error."""
+    words = [w.strip().lower() for v in values for w in v.split(",")]
+    if all(w in (*CLIENTS, "all") for w in words):
+        chosen = parse_clients(values)
+        assert set(chosen) <= set(CLIENTS)
+        assert len(set(chosen)) == len(chosen)
+        return
+    with pytest.raises(UsageError) as caught:
+        parse_clients(values)
+    message = str(caught.value)
+    assert message.startswith("--as: unknown client ")
+    assert message.endswith("the clients are okhttp, curl, android, ios, trustkit (or all)")
