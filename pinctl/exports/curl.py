@@ -14,11 +14,10 @@ from datetime import date
 
 from pinctl.errors import InputError, UsageError
 from pinctl.exports.base import Export, ExportOptions, Target, targets, trust_warnings
-from pinctl.exports.verdicts import ClientVerdict, Covering, Served, first_match
+from pinctl.exports.verdicts import NO_LEAF, ClientVerdict, Covering, Served, first_match
 from pinctl.pinfile.model import PinEntry, PinFile
 
 LEAF_ONLY = "curl checks the leaf key only"
-REJECT = "no leaf pin matches the served leaf"
 CURL_TRUST = "give curl that CA with --cacert; --pinnedpubkey adds no trust"
 
 
@@ -59,5 +58,5 @@ def judge(host: str, covering: Sequence[Covering], served: Served, at: date) -> 
         return ClientVerdict("curl", "not-pinned", f"{host} has no leaf pin, and {LEAF_ONLY}")
     matched = first_match(pins, served.pins[:1])
     if matched is None:
-        return ClientVerdict("curl", "reject", REJECT)
+        return ClientVerdict("curl", "reject", NO_LEAF)
     return ClientVerdict("curl", "accept", matched=matched)

@@ -20,11 +20,10 @@ from pinctl.exports.base import (
     targets,
     trust_warnings,
 )
-from pinctl.exports.verdicts import ClientVerdict, Covering, Served, first_match
+from pinctl.exports.verdicts import NO_LEAF, ClientVerdict, Covering, Served, first_match
 from pinctl.hostnames import is_ip_address
 from pinctl.pinfile.model import PinEntry, PinFile
 
-NO_LEAF = "no leaf pin matches the served leaf"
 NO_CA = "no CA pin matches a CA certificate of the chain"
 IOS_TRUST = (
     "the app must trust that certificate itself (a configuration profile, or its own "

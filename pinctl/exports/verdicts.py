@@ -19,6 +19,8 @@ from pinctl.pki.pins import Pin
 VerdictWord = Literal["accept", "reject", "accept-expired", "config-error", "not-pinned"]
 BREAKS: frozenset[VerdictWord] = frozenset({"reject", "config-error"})
 """The app cannot connect (or does not start): the host's status becomes client-reject."""
+NO_LEAF = "no leaf pin matches the served leaf"
+"""Why curl and iOS refuse a leaf rotated under a pinned CA (and the default warning's cue)."""
 WARNS: frozenset[VerdictWord] = frozenset({"accept-expired", "not-pinned"})
 """The app connects without pinning: a warning, a failure under --strict."""
 

@@ -61,7 +61,9 @@ def warnings(subject: Subject, evidence: Evidence) -> tuple[str, ...]:
         or evidence.seen is None
     ):
         return tuple(out)
-    refusing = [v for v in _judge(subject, evidence, LEAF_REFUSERS) if v.verdict == "reject"]
+    from pinctl.exports.verdicts import NO_LEAF
+
+    refusing = [v for v in _judge(subject, evidence, LEAF_REFUSERS) if v.reason == NO_LEAF]
     if refusing:
         names = " and ".join("iOS" if v.client == "ios" else v.client for v in refusing)
         out.append(
