@@ -331,3 +331,27 @@ def test_an_unreached_host_gets_no_client_verdicts_and_never_exits_0(
     result = run(["verify", "--pin-file", str(pins), "--as", "all", "-o", "json"])
     assert result.exit_code == 3
     assert host_json(result.stdout)["clients"] is None
+
+
+def test_under_strict_an_unpinned_client_fails_its_junit_case(
+    run: Run, tmp_path: Path, ca_pem: Path, leaf: trustme.LeafCert, intermediate: trustme.CA
+) -> None:
+    """--strict turns not-pinned into a failure, in the exit code and in the client's case;
+    without --strict the same case passes."""
+    chain = tmp_path / "chain.pem"
+    chain.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
+    spare_ca = f'{{ pin = "{compute(b"another CA")}", level = "root" }}'
+    pins = write(tmp_path, ca_pem, 9, [inter_pin(intermediate), spare_ca])
+    report = tmp_path / "report.xml"
+    offline = ["verify", "--pin-file", str(pins), "--chain", str(chain), "--as", "curl"]
+
+    def curl_failure(*extra: str) -> tuple[int, str | None]:
+        result = run([*offline, "--junit-xml", str(report), *extra])
+        case = ET.parse(report).getroot().find("testsuite/testcase[2]")  # noqa: S314
+        assert case is not None
+        assert case.get("name") == f"{NAME}:443 as curl"
+        failure = case.find("failure")
+        return result.exit_code, None if failure is None else failure.get("type")
+
+    assert curl_failure() == (0, None)
+    assert curl_failure("--strict") == (1, "client-not-pinned")
