@@ -22,22 +22,20 @@ from pinctl.pinfile.model import CLIENTS, Client, HostEntry, PinFile
 
 @dataclass(frozen=True)
 class App:
-    """One client: what it is called in messages and how it groups and judges a host."""
+    """One client: how it groups and judges a host."""
 
     name: Client
-    label: str
-    """As the export's messages name it ("iOS")."""
     judge: Judge
     by_port: bool = False
     """curl's value is one server's (host and port); the apps pin a host name."""
 
 
 APPS: dict[Client, App] = {
-    "okhttp": App("okhttp", "OkHttp", okhttp.judge),
-    "curl": App("curl", "curl", curl.judge, by_port=True),
-    "android": App("android", "Android", android.judge),
-    "ios": App("ios", "iOS", ios.judge),
-    "trustkit": App("trustkit", "TrustKit", trustkit.judge),
+    "okhttp": App("okhttp", okhttp.judge),
+    "curl": App("curl", curl.judge, by_port=True),
+    "android": App("android", android.judge),
+    "ios": App("ios", ios.judge),
+    "trustkit": App("trustkit", trustkit.judge),
 }
 
 
