@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
 
 REJECT = "no pin matches a certificate of the trusted chain"
+REENCODES = True
+"""The pin-set is checked against `getPublicKey().getEncoded()`, the platform's own
+encoding of the key, as OkHttp's Java does."""
 ANDROID_TRUST = (
     "fill in the <trust-anchors> placeholder of its domain-config with that certificate "
     "(a PEM or DER file in res/raw)"
@@ -42,7 +45,7 @@ ANDROID_TRUST = (
 def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:
     import xml.etree.ElementTree as ET
 
-    found, warnings = targets(pinfile, hosts, options, "Android")
+    found, warnings = targets(pinfile, hosts, options, "Android", reencodes=REENCODES)
     root = ET.Element("network-security-config")
     for target in found:
         config = ET.SubElement(root, "domain-config")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Protocol
 
@@ -78,6 +78,7 @@ def targets(
     client: str,
     *,
     by_port: bool = False,
+    reencodes: bool = False,
 ) -> tuple[list[Target], list[str]]:
     """The selected hosts with their usable pins, and a warning for every pin left out.
 
@@ -91,7 +92,7 @@ def targets(
         groups.setdefault(key, []).append(entry)
     result = []
     for group in groups.values():
-        target, notes, skipped = build(pinfile, group, options.today, client)
+        target, notes, skipped = build(pinfile, group, options.today, client, reencodes)
         warnings += notes
         if target is None:
             name = group[0].host.lower()
@@ -106,10 +107,17 @@ def targets(
 
 
 def build(
-    pinfile: PinFile, group: Sequence[HostEntry], today: date, client: str
+    pinfile: PinFile,
+    group: Sequence[HostEntry],
+    today: date,
+    client: str,
+    reencodes: bool = False,
 ) -> tuple[Target | None, list[str], list[str]]:
     """One host name as `client` pins it (None when no pin is usable), the warnings, and why
-    each pin was left out. Exports and `verify --as` verdicts both come from here."""
+    each pin was left out. Exports and `verify --as` verdicts both come from here.
+
+    A client that `reencodes` the key before hashing it gets each pin's `reencoded`
+    spelling where the pin file records one: the only value that client can match."""
     name = group[0].host.lower()
     warnings: list[str] = []
     pins: dict[Pin, PinEntry] = {}
@@ -118,6 +126,8 @@ def build(
         for pin in entry.pins:
             reason = _unusable(pin, today, client)
             if reason is None:
+                if reencodes and pin.reencoded is not None:
+                    pin = replace(pin, pin=pin.reencoded, reencoded=None)
                 pins.setdefault(pin.pin, pin)
                 continue
             skipped.append(reason.split(";")[0])

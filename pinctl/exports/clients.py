@@ -28,14 +28,16 @@ class App:
     judge: Judge
     by_port: bool = False
     """curl's value is one server's (host and port); the apps pin a host name."""
+    reencodes: bool = True
+    """Whether it hashes its own encoding of the key (see `Served.reencoded`)."""
 
 
 APPS: dict[Client, App] = {
-    "okhttp": App("okhttp", okhttp.judge),
-    "curl": App("curl", curl.judge, by_port=True),
-    "android": App("android", android.judge),
-    "ios": App("ios", ios.judge),
-    "trustkit": App("trustkit", trustkit.judge),
+    "okhttp": App("okhttp", okhttp.judge, reencodes=okhttp.REENCODES),
+    "curl": App("curl", curl.judge, by_port=True, reencodes=curl.REENCODES),
+    "android": App("android", android.judge, reencodes=android.REENCODES),
+    "ios": App("ios", ios.judge, reencodes=ios.REENCODES),
+    "trustkit": App("trustkit", trustkit.judge, reencodes=trustkit.REENCODES),
 }
 
 
@@ -76,24 +78,29 @@ class Apps:
         self._names: dict[str, list[HostEntry]] = {}
         for entry in pinfile.hosts:
             self._names.setdefault(entry.host.lower(), []).append(entry)
-        self._built: dict[tuple[str, int], Target | None] = {}
+        self._built: dict[tuple[str, int, bool], Target | None] = {}
 
     def verdicts(
         self, entry: HostEntry, clients: Sequence[Client], served: Served, at: date
     ) -> tuple[ClientVerdict, ...]:
         """Each client's verdict on `served` for `entry`, judged at `at`."""
         return tuple(
-            APPS[name].judge(entry.host.lower(), self.covering(entry, name), served, at)
+            APPS[name].judge(
+                entry.host.lower(),
+                self.covering(entry, name),
+                served.as_reencoded() if APPS[name].reencodes else served,
+                at,
+            )
             for name in clients
         )
 
     def covering(self, entry: HostEntry, client: Client) -> list[Covering]:
         """The host's own pins if the client has any, then each parent name whose pins
         cover subdomains, closest first; curl has no subdomain rule."""
-        by_port = APPS[client].by_port
+        by_port, reencodes = APPS[client].by_port, APPS[client].reencodes
         name = entry.host.lower()
         found = []
-        own = self._target(name, entry.port if by_port else 0)
+        own = self._target(name, entry.port if by_port else 0, reencodes)
         if own is not None:
             found.append(Covering(own, 0))
         if by_port or is_ip_address(name):
@@ -101,18 +108,19 @@ class Apps:
         labels = name.rstrip(".").split(".")
         for depth in range(1, len(labels)):
             parent_name = ".".join(labels[depth:])
-            parent = self._target(parent_name, 0) if parent_name in self._names else None
+            parent = self._target(parent_name, 0, reencodes) if parent_name in self._names else None
             if parent is not None and parent.include_subdomains:
                 found.append(Covering(parent, depth))
         return found
 
-    def _target(self, name: str, port: int) -> Target | None:
+    def _target(self, name: str, port: int, reencodes: bool) -> Target | None:
         """Built once per name (and port, for curl) for every client: which pins a client
-        can use is the same rule for all of them; only the words of the export differ."""
-        key = (name, port)
+        can use is the same rule for all of them; only the words of the export differ,
+        and which spelling of a pin it can match."""
+        key = (name, port, reencodes)
         if key not in self._built:
             group = [e for e in self._names.get(name, ()) if not port or e.port == port]
             self._built[key] = (
-                build(self.pinfile, group, self.today, "the app")[0] if group else None
+                build(self.pinfile, group, self.today, "the app", reencodes)[0] if group else None
             )
         return self._built[key]

@@ -18,11 +18,14 @@ from pinctl.exports.verdicts import NO_LEAF, ClientVerdict, Covering, Served, fi
 from pinctl.pinfile.model import PinEntry, PinFile
 
 LEAF_ONLY = "curl checks the leaf key only"
+REENCODES = False
+"""curl hashes the key as the certificate carries it (`i2d_X509_PUBKEY` of the parsed
+certificate), as RFC 7469 and pinctl do."""
 CURL_TRUST = "give curl that CA with --cacert; --pinnedpubkey adds no trust"
 
 
 def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:
-    found, warnings = targets(pinfile, hosts, options, "curl", by_port=True)
+    found, warnings = targets(pinfile, hosts, options, "curl", by_port=True, reencodes=REENCODES)
     if len(found) > 1:
         names = ", ".join(t.entries[0].label for t in found)
         raise UsageError(

@@ -25,6 +25,8 @@ from pinctl.hostnames import is_ip_address
 from pinctl.pinfile.model import PinEntry, PinFile
 
 NO_CA = "no CA pin matches a CA certificate of the chain"
+REENCODES = True
+"""Apple hashes an SPKI it builds from the key (`SecKey`), not the certificate's bytes."""
 IOS_TRUST = (
     "the app must trust that certificate itself (a configuration profile, or its own "
     "server-trust evaluation); NSPinnedDomains only narrows trust, it adds none"
@@ -36,7 +38,7 @@ SUBDOMAIN_DEPTH = 1
 def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:
     import plistlib
 
-    found, warnings = targets(pinfile, hosts, options, "iOS")
+    found, warnings = targets(pinfile, hosts, options, "iOS", reencodes=REENCODES)
     domains: dict[str, Any] = {}
     for target in found:
         config: dict[str, Any] = {"NSIncludesSubdomains": target.include_subdomains}

@@ -23,6 +23,9 @@ from pinctl.exports.verdicts import ClientVerdict, Covering, Served, first_match
 from pinctl.pinfile.model import PinFile
 
 REJECT = "no pin matches a certificate of the validated chain"
+REENCODES = True
+"""CertificatePinner hashes `publicKey.encoded`, Java's own encoding of the key (proven
+with the OkHttp jar on a key that lacks RSA's NULL parameter)."""
 
 
 def export_kotlin(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:
@@ -36,7 +39,7 @@ def export_java(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) 
 def _export(
     pinfile: PinFile, hosts: Sequence[str], options: ExportOptions, *, kotlin: bool
 ) -> Export:
-    found, warnings = targets(pinfile, hosts, options, "OkHttp")
+    found, warnings = targets(pinfile, hosts, options, "OkHttp", reencodes=REENCODES)
     head = (
         "val certificatePinner = CertificatePinner.Builder()"
         if kotlin

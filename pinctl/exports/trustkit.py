@@ -21,6 +21,9 @@ from pinctl.hostnames import is_ip_address
 from pinctl.pinfile.model import PinFile
 
 REJECT = "no pin matches a certificate of the evaluated chain"
+REENCODES = True
+"""TrustKit prefixes the key's bytes with a fixed ASN.1 header per key type, which
+holds RSA's NULL parameter."""
 TRUSTKIT_TRUST = (
     "the app must trust that certificate itself; TrustKit checks pins after the system's "
     "own validation, which refuses it"
@@ -43,7 +46,7 @@ def refusal(target: Target) -> str | None:
 
 
 def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:
-    found, warnings = targets(pinfile, hosts, options, "TrustKit")
+    found, warnings = targets(pinfile, hosts, options, "TrustKit", reencodes=REENCODES)
     lines = [
         "let trustKitConfig: [String: Any] = [",
         "    kTSKSwizzleNetworkDelegates: false,",

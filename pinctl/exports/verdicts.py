@@ -30,6 +30,13 @@ class Served:
     """The chain a client judges, as sha256 SPKI pins: leaf first, the trust anchor last."""
 
     pins: tuple[Pin, ...]
+    reencoded: tuple[Pin, ...] | None = None
+    """The same chain's pins as the clients that re-encode a key hash it (OkHttp, Android,
+    iOS, TrustKit), when one certificate's key lacks RSA's NULL parameter; else None."""
+
+    def as_reencoded(self) -> Served:
+        """The chain as a re-encoding client sees it."""
+        return self if self.reencoded is None else Served(self.reencoded)
 
     @property
     def leaf(self) -> Pin:

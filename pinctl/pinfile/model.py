@@ -35,6 +35,10 @@ class PinEntry:
     backup: bool = False
     note: str | None = None
     expires: date | None = None
+    reencoded: Pin | None = None
+    """The key's pin as OkHttp, Android, iOS and TrustKit compute it, where that differs
+    from `pin`: they hash their own re-encoding of the key, which restores the NULL
+    parameter an RSA key may lack. `pin` is the key as carried (RFC 7469, curl, HPKP)."""
     line: int | None = field(default=None, compare=False)
     """1-based line in the pin file, for messages; None for pins not read from a file.
     Not part of equality: a pin is the same pin wherever it is written."""

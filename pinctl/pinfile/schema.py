@@ -192,6 +192,8 @@ KEYS: tuple[Key, ...] = (
     Key("note", "pin", _is(str), "a string"),
     Key("expires", "pin", _is_date, "a date such as 2026-03-01", hint=_date_hint,
         json=_date_text),
+    Key("reencoded", "pin", _is(str), 'a string such as "sha256/BASE64"',
+        json=lambda v, _: None if v is None else str(v)),
 )  # fmt: skip
 
 

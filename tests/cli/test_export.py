@@ -194,6 +194,7 @@ def test_cli_json_round_trips_the_pin_file(run: Any, pins_toml: Path) -> None:
         "backup": False,
         "note": None,
         "expires": None,
+        "reencoded": None,
     }
 
 

@@ -653,6 +653,7 @@ def test_json_is_the_pin_file_with_every_field() -> None:
             "backup": False,
             "note": "api key",
             "expires": "2026-03-01",
+            "reencoded": None,
         },
         {
             "pin": str(B),
@@ -661,6 +662,7 @@ def test_json_is_the_pin_file_with_every_field() -> None:
             "backup": True,
             "note": None,
             "expires": None,
+            "reencoded": None,
         },
     ]
 

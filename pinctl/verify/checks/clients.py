@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from pinctl.net.steps import Steps
 from pinctl.verify.evidence import Evidence, Subject
-from pinctl.verify.rules import Presented, pin_of
+from pinctl.verify.rules import Presented, pin_of, reencoded_pin_of
 from pinctl.verify.verdicts import Failed, Passed, Skipped, Verdict
 
 if TYPE_CHECKING:
@@ -86,4 +86,6 @@ def _judge(
 def _served(known: Sequence[x509.Certificate]) -> Served:
     from pinctl.exports.verdicts import Served
 
-    return Served(tuple(pin_of(cert) for cert in known))
+    carried = tuple(pin_of(cert) for cert in known)
+    again = tuple(reencoded_pin_of(cert) or pin for cert, pin in zip(known, carried, strict=True))
+    return Served(carried, again if again != carried else None)
