@@ -32,6 +32,8 @@ class PinEntry:
     backup: bool = False
     note: str | None = None
     expires: date | None = None
+    retired: bool = False
+    """Kept on record but never matches and is never exported (a leaked or replaced key)."""
     line: int | None = field(default=None, compare=False)
     """1-based line in the pin file, for messages; None for pins not read from a file.
     Not part of equality: a pin is the same pin wherever it is written."""
@@ -84,6 +86,12 @@ class Defaults:
     """``1.0``, ``1.1``, ``1.2`` or ``1.3``."""
     forward_secrecy: bool = True
     ca_file: Path | None = None
+    rotate_days: int = 90
+    """A leaf certificate older than this is due for rotation (`plan`'s rotation-due)."""
+    release_lead_days: int = 30
+    """Days an app release needs to carry a new pin: `plan`'s deadlines come this early."""
+    audit_log: Path | None = None
+    """Where every change is recorded (`pinctl.audit`), resolved against the pin file."""
 
 
 @dataclass(frozen=True)

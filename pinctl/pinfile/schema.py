@@ -154,6 +154,10 @@ KEYS: tuple[Key, ...] = (
         hint=_min_tls_hint),
     Key("forward_secrecy", "defaults", *_BOOL, True),
     Key("ca_file", "defaults", *_PATH, path=True, json=_path_text),
+    Key("rotate_days", "defaults", _int_in(1, 100_000), "a whole number of days, 1 or more", 90),
+    Key("release_lead_days", "defaults", _int_in(0, 100_000), "a whole number of days", 30),
+    Key("audit_log", "defaults", _PATH[0], "a path to a JSON lines file", path=True,
+        json=_path_text),
     Key("host", "host", _valid_name, _HOST_WORDS, hint=_host_hint,
         required='a [[hosts]] table has no host; add host = "NAME"'),
     Key("port", "host", _int_in(1, 65535), "an integer from 1 to 65535", DEFAULT_PORT),
@@ -172,6 +176,7 @@ KEYS: tuple[Key, ...] = (
     Key("note", "pin", _is(str), "a string"),
     Key("expires", "pin", _is_date, "a date such as 2026-03-01", hint=_date_hint,
         json=_date_text),
+    Key("retired", "pin", *_BOOL, False),
 )  # fmt: skip
 
 

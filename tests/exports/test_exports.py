@@ -637,6 +637,9 @@ def test_json_is_the_pin_file_with_every_field() -> None:
         "min_tls": "1.2",
         "forward_secrecy": True,
         "ca_file": None,
+        "rotate_days": 90,
+        "release_lead_days": 30,
+        "audit_log": None,
     }
     [api] = document["hosts"]
     assert api["host"] == "api.example.com"
@@ -651,6 +654,7 @@ def test_json_is_the_pin_file_with_every_field() -> None:
             "backup": False,
             "note": "api key",
             "expires": "2026-03-01",
+            "retired": False,
         },
         {
             "pin": str(B),
@@ -659,6 +663,7 @@ def test_json_is_the_pin_file_with_every_field() -> None:
             "backup": True,
             "note": None,
             "expires": None,
+            "retired": False,
         },
     ]
 
