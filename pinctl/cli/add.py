@@ -11,7 +11,9 @@ from pinctl.cli.common import (
     CONTEXT_SETTINGS,
     Connection,
     Outcome,
+    audit_log_option,
     connection_options,
+    journal,
     pin_file_option,
 )
 from pinctl.errors import ExitCode, UsageError
@@ -40,6 +42,7 @@ from pinctl.pinfile.model import LEVELS, Level
 )
 @click.option("--dry-run", is_flag=True, help="Show what would change and write nothing.")
 @pin_file_option
+@audit_log_option
 def command(
     targets: tuple[str, ...],
     connection: Connection,
@@ -49,6 +52,7 @@ def command(
     no_verify_chain: bool,
     dry_run: bool,
     pin_file: str,
+    audit_log: str | None,
 ) -> Outcome:
     """Fetch and validate each TARGET's chain, then add its pins to the pin file.
 
@@ -77,7 +81,7 @@ def command(
     chosen = cast("tuple[Level, ...]", tuple(dict.fromkeys(levels)) or ("leaf", "intermediate"))
     expiry = parse_expires(expires, now.date())
     dials = connection.targets(targets)
-    with transaction(resolve_path(pin_file), dry_run=dry_run) as edit:
+    with transaction(resolve_path(pin_file), dry_run=dry_run, journal=journal(audit_log)) as edit:
         result = add_targets(
             edit,
             dials,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,9 @@ from pinctl.cli.common import (
     CONTEXT_SETTINGS,
     TIMEOUT,
     Outcome,
+    at_option,
     complete_hosts,
+    now_or,
     output_option,
     pin_file_option,
 )
@@ -67,6 +69,7 @@ if TYPE_CHECKING:
     type=click.Path(exists=True, dir_okay=False),
     help="Check this saved PEM chain instead of connecting (offline CI).",
 )
+@at_option
 @output_option("table", "json")
 @click.option(
     "--junit-xml",
@@ -83,6 +86,7 @@ def command(
     retries: int,
     strict: bool,
     chain_file: str | None,
+    at: datetime | None,
     output: str,
     junit_xml: str | None,
 ) -> Outcome:
@@ -138,7 +142,7 @@ def command(
         environ=dict(os.environ),
         debug=_debug(),
     )
-    now = datetime.now(timezone.utc)
+    now = now_or(at)
     with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:
         result = core.verify(pins, hosts, options, now, chain=chain, progress=tick)
     lost = _write(reports, result)

@@ -120,6 +120,8 @@ class Change:
     present: tuple[PinEntry, ...] = ()
     """Pins asked for that the host already had: adding them again changes nothing."""
     removed: tuple[PinEntry, ...] = ()
+    amended: tuple[tuple[PinEntry, PinEntry], ...] = ()
+    """Pins whose keys were set (`promote`), each as it was and as it is now."""
     fields: Mapping[str, object] = field(default_factory=dict)
     """Host settings written, such as ``verify_chain = False``."""
     created_file: bool = False
@@ -132,7 +134,12 @@ class Change:
     @property
     def changed(self) -> bool:
         return bool(
-            self.added or self.removed or self.fields or self.added_host or self.removed_host
+            self.added
+            or self.removed
+            or self.amended
+            or self.fields
+            or self.added_host
+            or self.removed_host
         )
 
     @property
