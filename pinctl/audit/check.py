@@ -26,7 +26,12 @@ def report(path: Path, *, check: bool) -> AuditReport:
 
         with lock.locked(path):
             log.settle(path)  # a change a killed run left half made is settled first
-    lines = tuple(log.read(path))
+    try:
+        lines = tuple(log.read(path))
+    except log.AuditLogError as exc:
+        if not check:
+            raise
+        return AuditReport(path, (), (str(exc),), True)  # --verify: a damaged log is a break
     if not check:
         return AuditReport(path, lines)
     problems = []
