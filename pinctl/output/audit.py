@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Callable
 
 from pinctl.audit.check import AuditReport
@@ -10,13 +11,14 @@ from pinctl.output.terminal import Sink, printable
 
 
 def render_table(found: AuditReport, sink: Sink) -> None:
-    for line in found.lines:
+    """The log, one change per two lines; with --verify only the verdict (for CI)."""
+    for line in () if found.checked else found.lines:
         r = line.record
         what = ", ".join(
             f"{c['action']} {c['host']}:{c['port']}" + (f" {c['pin']}" if c.get("pin") else "")
             for c in r["changes"]
         )
-        command = " ".join(str(a) for a in r["command"])
+        command = shlex.join(str(a) for a in r["command"])
         sink.out.write(printable(f"{r['time']}  {r['user']}  {command}") + "\n")
         sink.out.write(printable(f"    {what}") + "\n")
     for problem in found.problems:

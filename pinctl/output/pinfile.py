@@ -30,7 +30,7 @@ def _rows(listing: Listing) -> list[tuple[str, ...]]:
                     host.label,
                     pin.level,
                     pin.kind,
-                    "yes" if pin.backup else "no",
+                    "retired" if pin.retired else "yes" if pin.backup else "no",
                     pin.expires.isoformat() if pin.expires else "-",
                     "-" if days is None else "expired" if days < 0 else str(days),
                     str(pin.pin),
