@@ -41,9 +41,10 @@ def command(
     at: datetime | None,
     output: str,
 ) -> Outcome:
-    """List what each HOST's pins need before the next key change (all hosts when
-    none is named): backups, stale and retired pins, rotation and expiry dates.
+    """List what each HOST's pins need before the next key change.
 
+    All hosts are planned when none is named: backups, stale and retired pins,
+    rotation and expiry dates.
     Each finding has a severity, a deadline where one exists, and the command that
     resolves it. Exit status: 0 nothing to act on, 1 some action is needed, 2 bad
     usage or pin file, 3 a host could not be reached (and no action was found).

@@ -46,7 +46,7 @@ def command(
     pin_file: str,
     audit_log: str | None,
 ) -> Outcome:
-    """Make backup PIN of HOST its live pin, and retire the pins given with --retire.
+    """Make backup PIN of HOST its live pin, retiring the --retire pins.
 
     PIN must be a backup (backup = true) of HOST and, unless --force, be presented by
     the server (or the --chain file): it loses backup = true and its note gains
@@ -57,7 +57,7 @@ def command(
     \b
     Examples:
       pinctl promote api.example.com --pin sha256/... --retire sha256/...
-      pinctl promote api.example.com:8443 --pin sha256/... --chain new.pem --dry-run
+      pinctl promote api.example.com:8443 --pin sha256/... --chain new.pem
     """
     from pinctl.output.pinfile import render_promotion
     from pinctl.pinfile import reader as pinfile
