@@ -292,3 +292,40 @@ class TestRuns:
         assert done.exit_code == 2
         assert words in done.stderr
         assert done.stderr.count("\n") == 1
+
+
+def test_a_hung_host_costs_its_timeout_only(
+    run: Run, tmp_path: Path, site: RotatingHost, server: LoopbackServer, root_pem: Path
+) -> None:
+    """A silent server is a timeout (status timeout), while the host beside it is planned
+    in the same run: hosts share verify's pool, each with its own deadline."""
+    from tests.support.servers import hostile_server
+
+    with hostile_server("silent") as hung:
+        path = write(tmp_path, server.port, root_pem, leaf(site), inter(site))
+        path.write_text(
+            path.read_text()
+            + f'\n[[hosts]]\nhost = "127.0.0.1"\nport = {hung.port}\n'
+            + f"pins = [{fixed(SPARE_PIN)}]\n"
+        )
+        done = run(["plan", "--pin-file", str(path), "-o", "json", "--timeout", "0.5"])
+    document = json.loads(done.stdout)
+    statuses = {h["port"]: h["status"] for h in document["hosts"]}
+    assert statuses == {server.port: "pass", hung.port: "timeout"}
+    assert done.exit_code == 1  # the reached host has an action; 1 wins over 3
+
+
+def test_verify_names_a_backup_match(
+    run: Run, tmp_path: Path, site: RotatingHost, server: LoopbackServer, root_pem: Path
+) -> None:
+    """verify labels a match on a backup as such and warns to promote it; the twin, a
+    plain leaf pin, is labelled (leaf) without that warning."""
+    backup = write(tmp_path, server.port, root_pem, fixed(leaf(site, backup="true")))
+    done = run(["verify", "--pin-file", str(backup)])
+    assert done.exit_code == 0
+    assert "(leaf, backup)" in done.stdout
+    assert "no longer a backup" in done.stdout
+    plain = write(tmp_path, server.port, root_pem, leaf(site), fixed(SPARE_PIN))
+    twin = run(["verify", "--pin-file", str(plain)])
+    assert "(leaf)" in twin.stdout
+    assert "no longer a backup" not in twin.stdout
