@@ -200,6 +200,9 @@ class Transaction:
             raise PinFileError(f"no pin file at {self.path}; create one with `pinctl add HOST`")
         entry = one_host(self._current, host_text, port)
         by_pin = {p.pin: p for p in entry.pins}
+        unknown = [pin for pin in updates if pin not in by_pin]
+        if unknown:
+            raise UsageError(f"pin {unknown[0]} is not pinned for {entry.label} in {self.path}")
         pairs = tuple(
             (by_pin[pin], replace(by_pin[pin], **fields)) for pin, fields in updates.items()
         )

@@ -17,6 +17,8 @@ def pin_warnings(pins: Sequence[PinEntry], today: date, warn_days: int) -> tuple
     """What the pin file alone says is going wrong, whether or not the host answered."""
     out: list[str] = []
     for entry in pins:
+        if entry.retired:  # kept on record only: its expiry or hash no longer matter
+            continue
         at = where(entry)
         if entry.expires is not None:
             days = (entry.expires - today).days
