@@ -132,3 +132,39 @@ def test_two_writers_lose_nothing(tmp_path: Path, run: Run) -> None:
         assert earlier["after_sha256"] == later["before_sha256"]
     assert lines[-1]["after_sha256"] == log.sha256(pins.read_bytes())
     assert run(["audit", "--verify", "--pin-file", str(pins)]).exit_code == 0
+
+
+PROMOTER = """
+import sys
+from pinctl.cli import _run
+sys.exit(_run(["promote", "api.example.com", "--pin", sys.argv[2], "--force",
+               "--pin-file", sys.argv[1]], False))
+"""
+
+
+def test_two_promotions_of_one_backup(tmp_path: Path, run: Run) -> None:
+    """Two processes promoting the same backup at once: one does it, the other finds it
+    no longer a backup and refuses (exit 2); the log holds exactly the one promotion."""
+    from pinctl.pki.pins import compute
+
+    live, spare = compute(b"live key"), compute(b"spare key")
+    pins = tmp_path / "pins.toml"
+    pins.write_text(
+        'version = 1\n\n[defaults]\naudit_log = "audit.jsonl"\n\n[[hosts]]\n'
+        f'host = "api.example.com"\npins = [\n  {{ pin = "{live}" }},\n'
+        f'  {{ pin = "{spare}", backup = true }},\n]\n'
+    )
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", PROMOTER, str(pins), str(spare)], stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    outcomes = [r.communicate(timeout=120) for r in racers]
+    codes = sorted(r.returncode for r in racers)
+    errors = b"".join(err for _, err in outcomes).decode()
+    assert codes == [0, 2], errors
+    assert "is not a backup" in errors
+    [line] = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert [c["action"] for c in line["changes"]] == ["promote"]
+    assert line["after_sha256"] == log.sha256(pins.read_bytes())
