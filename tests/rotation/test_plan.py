@@ -329,3 +329,25 @@ def test_verify_names_a_backup_match(
     twin = run(["verify", "--pin-file", str(plain)])
     assert "(leaf)" in twin.stdout
     assert "no longer a backup" not in twin.stdout
+
+
+def test_backup_keygen_key_files_are_checked(
+    run: Run, tmp_path: Path, site: RotatingHost, server: LoopbackServer, root_pem: Path
+) -> None:
+    """An encrypted key from backup-keygen is judged by its .pub.pem, with no passphrase:
+    present, the plan is clean; deleted, it is backup-key-missing (and no usable backup)."""
+    path = write(tmp_path, server.port, root_pem, leaf(site), inter(site))
+    secret = tmp_path / "pass.txt"
+    secret.write_text("a passphrase\n")
+    made = run(
+        [
+            "backup-keygen", "--host", "localhost", "--count", "1", "--pin-file", str(path),
+            "--out-dir", str(tmp_path / "keys"), "--passphrase-file", str(secret),
+        ]
+    )  # fmt: skip
+    assert made.exit_code == 0, made.stderr
+    assert plan(run, path)[:2] == (0, {})
+    (tmp_path / "keys" / "backup-1.key.pem").unlink()
+    code, found, _ = plan(run, path)
+    assert code == 1
+    assert "keys/backup-1.key.pem is missing" in found["backup-key-missing"][0]["message"]
