@@ -42,8 +42,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     "inspect": frozenset({"pki", "net", "pinfile"}),
     "verify": frozenset({"pki", "net", "pinfile", "exports"}),
     "exports": frozenset({"pki", "pinfile"}),
-    "output": frozenset({"pki", "net", "pinfile", "inspect", "verify", "exports"}),
-    "cli": frozenset({"pki", "net", "pinfile", "inspect", "verify", "exports", "output"}),
+    "audit": frozenset({"pki", "pinfile"}),
+    "rotation": frozenset({"pki", "net", "pinfile", "verify"}),
+    "output": frozenset(
+        {"pki", "net", "pinfile", "inspect", "verify", "exports", "audit", "rotation"}
+    ),
+    "cli": frozenset(
+        {"pki", "net", "pinfile", "inspect", "verify", "exports", "output", "audit", "rotation"}
+    ),
 }
 
 

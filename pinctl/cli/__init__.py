@@ -36,6 +36,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("list", "Show the pin file's hosts and pins."),
     "verify": ("verify", "Check live hosts against the pin file (for CI)."),
     "backup-keygen": ("backup_keygen", "Generate spare key pairs whose pins are backups."),
+    "plan": ("plan", "List what the pins need before the next key change."),
+    "promote": ("promote", "Switch a host to its backup pin, retiring old pins."),
+    "audit": ("audit", "Show or check the audit log of pin-file changes."),
     "export": ("export", "Write the pins in a client's format (OkHttp, Android, iOS, ...)."),
     "completion": ("completion", "Print a shell completion script."),
 }
@@ -131,7 +134,7 @@ def _run(args: list[str], debug: bool) -> int:
 
 def _boundary(args: list[str], debug: bool) -> int:
     try:
-        rv: Any = cli.main(args=args, prog_name="pinctl", standalone_mode=False)
+        rv: Any = cli.main(args=args, prog_name="pinctl", standalone_mode=False, obj={"argv": args})
         if isinstance(rv, Outcome):
             rv.write()
             return int(rv.exit_code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,9 @@ from pinctl.cli.common import (
     CONTEXT_SETTINGS,
     TIMEOUT,
     Outcome,
+    at_option,
     complete_hosts,
+    now_or,
     output_option,
     pin_file_option,
 )
@@ -78,6 +80,7 @@ if TYPE_CHECKING:
     "writes: okhttp, curl, android, ios, trustkit, or all. Repeatable; overrides the pin "
     "file's clients.",
 )
+@at_option
 @output_option("table", "json")
 @click.option(
     "--junit-xml",
@@ -95,6 +98,7 @@ def command(
     strict: bool,
     chain_file: str | None,
     as_clients: tuple[str, ...],
+    at: datetime | None,
     output: str,
     junit_xml: str | None,
 ) -> Outcome:
@@ -153,7 +157,7 @@ def command(
         debug=_debug(),
         clients=clients,
     )
-    now = datetime.now(timezone.utc)
+    now = now_or(at)
     with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:
         result = core.verify(pins, hosts, options, now, chain=chain, progress=tick)
     lost = _write(reports, result)

@@ -146,6 +146,8 @@ def build(
 
 
 def _unusable(pin: PinEntry, today: date, client: str) -> str | None:
+    if pin.retired:
+        return "retired; a retired pin is kept on record and never exported"
     if pin.kind != "spki":
         return f"a {pin.kind} pin; {client} pins public keys, so only spki pins are exportable"
     if pin.pin.alg != "sha256":

@@ -50,7 +50,10 @@ def report_lines(result: VerifyResult) -> list[tuple[str, str | None]]:
         if host.ok:
             session = f"  {host.tls.version} {host.tls.cipher}" if host.tls else ""
             matched = host.matched
-            head += session + (f"  matched {matched.pin} ({matched.level})" if matched else "")
+            role = f"{matched.level}, backup" if matched and matched.backup else ""
+            head += session + (
+                f"  matched {matched.pin} ({role or matched.level})" if matched else ""
+            )
             lines.append((head, _STYLES[verdict]))
         else:
             details = failure_details(host) or [host.status]
@@ -127,6 +130,7 @@ def _mismatch(host: HostResult) -> list[str]:
     lines.append(f"  Pinned certificates for {host.label}:")
     for pin in host.entry.pins:
         facts = [pin.kind, "backup" if pin.backup else pin.level]
+        facts += ["retired"] if pin.retired else []
         if pin.expires is not None:
             facts.append(f"expires {pin.expires.isoformat()}")
         if pin.line is not None:

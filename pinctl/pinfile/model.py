@@ -39,6 +39,8 @@ class PinEntry:
     """The key's pin as OkHttp, Android, iOS and TrustKit compute it, where that differs
     from `pin`: they hash their own re-encoding of the key, which restores the NULL
     parameter an RSA key may lack. `pin` is the key as carried (RFC 7469, curl, HPKP)."""
+    retired: bool = False
+    """Kept on record but never matches and is never exported (a leaked or replaced key)."""
     line: int | None = field(default=None, compare=False)
     """1-based line in the pin file, for messages; None for pins not read from a file.
     Not part of equality: a pin is the same pin wherever it is written."""
@@ -95,6 +97,12 @@ class Defaults:
     ca_file: Path | None = None
     clients: tuple[str, ...] = ()
     """The clients verify judges every host for (names of `CLIENTS`, or "all")."""
+    rotate_days: int = 90
+    """A leaf certificate older than this is due for rotation (`plan`'s rotation-due)."""
+    release_lead_days: int = 30
+    """Days an app release needs to carry a new pin: `plan`'s deadlines come this early."""
+    audit_log: Path | None = None
+    """Where every change is recorded (`pinctl.audit`), resolved against the pin file."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,8 @@ class Change:
     present: tuple[PinEntry, ...] = ()
     """Pins asked for that the host already had: adding them again changes nothing."""
     removed: tuple[PinEntry, ...] = ()
+    amended: tuple[tuple[PinEntry, PinEntry], ...] = ()
+    """Pins whose keys were set (`promote`), each as it was and as it is now."""
     fields: Mapping[str, object] = field(default_factory=dict)
     """Host settings written, such as ``verify_chain = False``."""
     created_file: bool = False
@@ -135,7 +145,12 @@ class Change:
     @property
     def changed(self) -> bool:
         return bool(
-            self.added or self.removed or self.fields or self.added_host or self.removed_host
+            self.added
+            or self.removed
+            or self.amended
+            or self.fields
+            or self.added_host
+            or self.removed_host
         )
 
     @property

@@ -173,6 +173,10 @@ KEYS: tuple[Key, ...] = (
     Key("forward_secrecy", "defaults", *_BOOL, True),
     Key("ca_file", "defaults", *_PATH, path=True, json=_path_text),
     Key("clients", "defaults", _valid_clients, _CLIENTS_WORDS, (), hint=_clients_hint),
+    Key("rotate_days", "defaults", _int_in(1, 100_000), "a whole number of days, 1 or more", 90),
+    Key("release_lead_days", "defaults", _int_in(0, 100_000), "a whole number of days", 30),
+    Key("audit_log", "defaults", _PATH[0], "a path to a JSON lines file", path=True,
+        json=_path_text),
     Key("host", "host", _valid_name, _HOST_WORDS, hint=_host_hint,
         required='a [[hosts]] table has no host; add host = "NAME"'),
     Key("port", "host", _int_in(1, 65535), "an integer from 1 to 65535", DEFAULT_PORT),
@@ -194,6 +198,7 @@ KEYS: tuple[Key, ...] = (
         json=_date_text),
     Key("reencoded", "pin", _is(str), 'a string such as "sha256/BASE64"',
         json=lambda v, _: None if v is None else str(v)),
+    Key("retired", "pin", *_BOOL, False),
 )  # fmt: skip
 
 

@@ -638,6 +638,9 @@ def test_json_is_the_pin_file_with_every_field() -> None:
         "forward_secrecy": True,
         "ca_file": None,
         "clients": [],
+        "rotate_days": 90,
+        "release_lead_days": 30,
+        "audit_log": None,
     }
     [api] = document["hosts"]
     assert api["clients"] is None
@@ -654,6 +657,7 @@ def test_json_is_the_pin_file_with_every_field() -> None:
             "note": "api key",
             "expires": "2026-03-01",
             "reencoded": None,
+            "retired": False,
         },
         {
             "pin": str(B),
@@ -663,6 +667,7 @@ def test_json_is_the_pin_file_with_every_field() -> None:
             "note": None,
             "expires": None,
             "reencoded": None,
+            "retired": False,
         },
     ]
 
