@@ -37,13 +37,14 @@ def _module(path: Path) -> str:
 BASE = frozenset({"errors", "files", "hostnames"})
 ALLOWED: dict[str, frozenset[str]] = {
     "pki": frozenset(),
+    "ct": frozenset({"pki"}),
     "net": frozenset({"pki"}),
     "pinfile": frozenset({"pki"}),
-    "inspect": frozenset({"pki", "net", "pinfile"}),
-    "verify": frozenset({"pki", "net", "pinfile"}),
+    "inspect": frozenset({"pki", "net", "pinfile", "ct"}),
+    "verify": frozenset({"pki", "net", "pinfile", "ct"}),
     "exports": frozenset({"pki", "pinfile"}),
-    "output": frozenset({"pki", "net", "pinfile", "inspect", "verify", "exports"}),
-    "cli": frozenset({"pki", "net", "pinfile", "inspect", "verify", "exports", "output"}),
+    "output": frozenset({"pki", "net", "pinfile", "inspect", "verify", "exports", "ct"}),
+    "cli": frozenset({"pki", "net", "pinfile", "inspect", "verify", "exports", "output", "ct"}),
 }
 
 

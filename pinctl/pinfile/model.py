@@ -20,6 +20,8 @@ LEVELS: tuple[Level, ...] = ("leaf", "intermediate", "root")
 VERSION = 1
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 DEFAULT_PORT = 443
+CT_MODES = ("off", "report", "require")
+CT_POLICIES = ("chrome", "apple", "both")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,10 @@ class HostEntry:
     ca_file: Path | None = None
     """Resolved against the pin file's directory; overrides [defaults] ca_file."""
     pins: tuple[PinEntry, ...] = ()
+    ct: str | None = None
+    """``off``, ``report`` or ``require`` for this host; None follows [defaults]."""
+    ct_policy: str | None = None
+    """``chrome``, ``apple`` or ``both`` for this host; None follows [defaults]."""
     line: int | None = field(default=None, compare=False)
     """The line of the ``[[hosts]]`` header (or of the inline table)."""
 
@@ -84,6 +90,12 @@ class Defaults:
     """``1.0``, ``1.1``, ``1.2`` or ``1.3``."""
     forward_secrecy: bool = True
     ca_file: Path | None = None
+    ct: str = "off"
+    """Certificate Transparency: ``off``, ``report`` (warn) or ``require`` (fail)."""
+    ct_policy: str = "both"
+    """Which CT policy `require` enforces: ``chrome``, ``apple`` or ``both``."""
+    ct_log_list: Path | None = None
+    """The v3 log list the user downloads (resolved against the pin file's directory)."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from pinctl.verify.verdicts import Verdict
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.ct.report import CtReport, CtSetting
     from pinctl.net.targets import Target
 
 
@@ -44,6 +45,8 @@ class Subject(NamedTuple):
     """The host's `time.monotonic()` deadline; the driver enforces it."""
     now: datetime
     """The time the host is judged at: path validation and expiry."""
+    ct: CtSetting | None = None
+    """What the CT check is asked for; None when CT is off for the host."""
 
 
 class Evidence(NamedTuple):
@@ -55,6 +58,10 @@ class Evidence(NamedTuple):
     """The validated path, leaf to trust anchor, from chain; None when there is none."""
     matched: PinEntry | None = None
     """The pin that matched, from pins."""
+    ct: CtReport | None = None
+    """The leaf's SCTs and the CT verdicts, from ct."""
+    ct_warnings: tuple[str, ...] = ()
+    """What ct warns of (policies not met under `report`, the log list's age)."""
 
 
 Check = Callable[[Subject, Evidence], Steps[tuple[Verdict, Evidence]]]
