@@ -73,6 +73,19 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, writable=True),
     help="Also write a JUnit XML report here, one test case per host.",
 )
+@click.option(
+    "--ct",
+    "ct_mode",
+    type=click.Choice(["off", "report", "require"]),
+    help="Certificate Transparency: off, report (warn) or require (fail), for every host. "
+    "[default: the pin file's ct, else off]",
+)
+@click.option(
+    "--ct-log-list",
+    type=click.Path(dir_okay=False),
+    envvar="PINCTL_CT_LOG_LIST",
+    help="The v3 CT log list (JSON) you downloaded (env: PINCTL_CT_LOG_LIST).",
+)
 def command(
     names: tuple[str, ...],
     pin_file: str,
@@ -85,6 +98,8 @@ def command(
     chain_file: str | None,
     output: str,
     junit_xml: str | None,
+    ct_mode: str | None,
+    ct_log_list: str | None,
 ) -> Outcome:
     """Check each HOST of the pin file (all when none is named) against its pins.
 
@@ -137,6 +152,8 @@ def command(
         proxy=proxy,
         environ=dict(os.environ),
         debug=_debug(),
+        ct=ct_mode,
+        ct_log_list=Path(ct_log_list) if ct_log_list else None,
     )
     now = datetime.now(timezone.utc)
     with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:
