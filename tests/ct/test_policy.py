@@ -9,7 +9,7 @@ import pytest
 
 from pinctl.ct import loglist
 from pinctl.ct.report import CtReport, evaluate
-from tests.support.ct import NOW, T0, Stamp, MintCa, MintLog, log_list, ocsp_with_scts
+from tests.support.ct import NOW, T0, MintCa, MintLog, Stamp, log_list, ocsp_with_scts
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,8 @@ def test_a_retired_log_counts_for_scts_issued_before_it_retired(
     """An SCT from a log retired after it was issued still counts."""
     retired = MintLog("R 2026", "Operator R", state="retired", state_at=T0 + timedelta(days=5))
     report = _judge(ca, [logs["a1"], retired], [Stamp(logs["a1"]), Stamp(retired)], tmp_path)
-    assert report.scts[1].log is not None and report.scts[1].log.state == "retired"
+    assert report.scts[1].log is not None
+    assert report.scts[1].log.state == "retired"
     assert _both(report) == (True, True)
 
 
@@ -187,7 +188,8 @@ def test_a_stale_list_leaves_the_verdicts_unknown(
     stamps = [Stamp(logs["a1"]), Stamp(logs["b1"])]
     report = _judge(ca, list(logs.values()), stamps, tmp_path, timestamp=NOW - timedelta(days=71))
     assert _both(report) == (None, None)
-    assert report.age_days is not None and round(report.age_days) == 71
+    assert report.age_days is not None
+    assert round(report.age_days) == 71
     assert any("71 days old" in w for w in report.warnings)
 
 
