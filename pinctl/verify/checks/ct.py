@@ -44,7 +44,8 @@ def check(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence
     served = evidence.seen.served
     leaf = served[0]
     issuer = _issuer(evidence.path, served)
-    stapled = getattr(evidence.seen.tls, "stapled_ocsp", None)
+    tls = evidence.seen.tls
+    stapled = tls.stapled_ocsp if tls is not None else None
     report = evaluate(leaf, issuer, stapled, setting.log_list, subject.now)
     verdict, warnings = judged(report, setting)
     return verdict, evidence._replace(ct=report, ct_warnings=warnings)
