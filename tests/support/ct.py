@@ -156,6 +156,20 @@ def _u24(data: bytes) -> bytes:
     return len(data).to_bytes(3, "big") + data
 
 
+def _usage(*, cert_sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=not cert_sign,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=cert_sign,
+        crl_sign=cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 @dataclass
 class MintCa:
     key: Any = field(default_factory=lambda: ec.generate_private_key(ec.SECP256R1()))
@@ -172,6 +186,10 @@ class MintCa:
             .not_valid_before(T0 - timedelta(days=3000))
             .not_valid_after(T0 + timedelta(days=3000))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(_usage(cert_sign=True), critical=True)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False
+            )
             .sign(self.key, hashes.SHA256())
         )
 
@@ -199,6 +217,10 @@ class MintCa:
             .not_valid_before(start)
             .not_valid_after(start + timedelta(days=days) - timedelta(seconds=1))
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .add_extension(_usage(cert_sign=False), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
+            )
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
                 critical=False,
