@@ -130,3 +130,21 @@ def _judge(sct: Sct, logged: bytes | None, logs: LogList) -> JudgedSct:
         return JudgedSct(sct, log, "no-issuer")
     valid = verify_sct(sct, log, signed_data(sct, logged))
     return JudgedSct(sct, log, "valid" if valid else "invalid")
+
+
+def issuer_of(
+    path: tuple[x509.Certificate, ...] | None, served: tuple[x509.Certificate, ...]
+) -> x509.Certificate | None:
+    """The validated path's issuer of the leaf; without a path, the served signer."""
+    if path is not None:
+        return path[1] if len(path) > 1 else None
+    from cryptography.exceptions import InvalidSignature
+
+    leaf = served[0]
+    for candidate in served[1:]:
+        try:
+            leaf.verify_directly_issued_by(candidate)
+        except (ValueError, TypeError, InvalidSignature):
+            continue
+        return candidate
+    return None

@@ -16,8 +16,6 @@ from pinctl.verify.evidence import Evidence, Subject
 from pinctl.verify.verdicts import Failed, Passed, Skipped, Verdict
 
 if TYPE_CHECKING:
-    from cryptography import x509
-
     from pinctl.ct.report import CtReport, CtSetting
 
 OFF = Skipped("ct = off")
@@ -39,11 +37,11 @@ def check(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence
         return Skipped(reason), evidence._replace(ct_warnings=(reason,))
     if subject.entry.verify_chain and evidence.path is None:
         return NO_PATH, evidence
-    from pinctl.ct.report import evaluate
+    from pinctl.ct.report import evaluate, issuer_of
 
     served = evidence.seen.served
     leaf = served[0]
-    issuer = _issuer(evidence.path, served)
+    issuer = issuer_of(evidence.path, served)
     tls = evidence.seen.tls
     stapled = tls.stapled_ocsp if tls is not None else None
     report = evaluate(leaf, issuer, stapled, setting.log_list, subject.now)
@@ -67,21 +65,3 @@ def judged(report: CtReport, setting: CtSetting) -> tuple[Verdict, tuple[str, ..
     if unmet:
         return Passed(f"{note}; report only: {'; '.join(unmet)}"), warnings + tuple(unmet)
     return Passed(note), warnings
-
-
-def _issuer(
-    path: tuple[x509.Certificate, ...] | None, served: tuple[x509.Certificate, ...]
-) -> x509.Certificate | None:
-    """The validated path's issuer of the leaf; without a path, the served signer."""
-    if path is not None:
-        return path[1] if len(path) > 1 else None
-    from cryptography.exceptions import InvalidSignature
-
-    leaf = served[0]
-    for candidate in served[1:]:
-        try:
-            leaf.verify_directly_issued_by(candidate)
-        except (ValueError, TypeError, InvalidSignature):
-            continue
-        return candidate
-    return None
