@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Literal
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
 from pinctl.pki import der
 
 if TYPE_CHECKING:
@@ -33,6 +37,11 @@ OCSP_OID = "1.3.6.1.4.1.11129.2.4.5"
 _HASHES = {4: "sha256"}
 _SIGNATURES = {1: "rsa", 3: "ecdsa"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+_SHA256 = hashes.SHA256()
+_ECDSA = ec.ECDSA(_SHA256)
+_PKCS1 = padding.PKCS1v15()
 
 
 class SctListError(ValueError):
@@ -132,14 +141,16 @@ def _extension_value(tbs: bytes) -> bytes | None:
         if tag != 0xA3:  # [3] EXPLICIT Extensions
             continue
         _, seq_start, seq_end = der.tlv(tbs, vstart)
-        for _, ext_start, _, ext_end in der.children(tbs, seq_start, seq_end):
-            extension = der.elements(tbs[ext_start:ext_end])
-            if extension and extension[0][1] == EMBEDDED_OID:
-                octets = extension[-1][2]
-                tag, inner_start, inner_end = der.tlv(octets, 0)
-                if tag != 0x04 or inner_end != len(octets):
-                    raise ValueError("the value is not one OCTET STRING")
-                return octets[inner_start:inner_end]
+        for _, _, ext_start, ext_end in der.children(tbs, seq_start, seq_end):
+            if not tbs.startswith(EMBEDDED_OID, ext_start):
+                continue
+            tag, value_start, value_end = der.tlv(tbs, ext_start + len(EMBEDDED_OID))
+            if tag == 0x01:  # critical BOOLEAN
+                tag, value_start, value_end = der.tlv(tbs, value_end)
+            inner, inner_start, inner_end = der.tlv(tbs, value_start)
+            if tag != 0x04 or value_end != ext_end or inner != 0x04 or inner_end != value_end:
+                raise ValueError("the value is not one OCTET STRING")
+            return tbs[inner_start:inner_end]
     return None
 
 
@@ -187,16 +198,12 @@ def _u24(data: bytes) -> bytes:
 
 def verify(sct: Sct, log: Log, data: bytes) -> bool:
     """Whether `log`'s key signed `data` as `sct` says, by RFC 6962's two algorithms only."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-
     key = log.key
     try:
         if sct.algorithm == "ecdsa-sha256" and isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(sct.signature, data, ec.ECDSA(hashes.SHA256()))
+            key.verify(sct.signature, data, _ECDSA)
         elif sct.algorithm == "rsa-sha256" and isinstance(key, rsa.RSAPublicKey):
-            key.verify(sct.signature, data, padding.PKCS1v15(), hashes.SHA256())
+            key.verify(sct.signature, data, _PKCS1, _SHA256)
         else:
             return False
     except (InvalidSignature, ValueError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import struct
 from dataclasses import dataclass, field
@@ -204,6 +205,7 @@ class MintCa:
         host: str = "localhost",
         raw_list: bytes | None = None,
         start: datetime = T0,
+        ips: tuple[str, ...] = (),
     ) -> tuple[x509.Certificate, Any]:
         """A leaf for `host` valid `days` days (RFC 5280 inclusive: notAfter = +days -1s),
         carrying the SCTs of `stamps` (or `raw_list` verbatim) signed over its precert."""
@@ -216,7 +218,12 @@ class MintCa:
             .serial_number(x509.random_serial_number())
             .not_valid_before(start)
             .not_valid_after(start + timedelta(days=days) - timedelta(seconds=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName(host), *(x509.IPAddress(ipaddress.ip_address(a)) for a in ips)]
+                ),
+                critical=False,
+            )
             .add_extension(_usage(cert_sign=False), critical=True)
             .add_extension(
                 x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False
