@@ -317,3 +317,16 @@ def test_key_alone_takes_the_issuer_from_the_served_chain(
         alone = run(["verify", "--pin-file", str(path), *args])
     assert [s["signature"] for s in one(served.stdout)["ct"]["scts"]] == ["valid", "valid"]
     assert [s["signature"] for s in one(alone.stdout)["ct"]["scts"]] == ["no-issuer"] * 2
+
+
+def test_report_without_a_list_is_skipped_with_a_warning(
+    run: Run, mint: MintCa, logs: dict[str, MintLog], tmp_path: Path
+) -> None:
+    """`ct = "report"` and no list: not an error (only `require` is), but never silent."""
+    with serving(mint, [Stamp(logs["a"], at=START)]) as (srv, leaf):
+        path = pins(tmp_path, mint, srv.port, leaf, defaults='ct = "report"\n')
+        out = run(["verify", "--pin-file", str(path), "-o", "json"], env={"PINCTL_CT_LOG_LIST": ""})
+    assert out.exit_code == 0
+    host = one(out.stdout)
+    assert ct_check(host)["result"] == "skipped"
+    assert any("no log list is given" in w for w in host["warnings"])

@@ -138,3 +138,25 @@ def test_sct_list_of_many(ca: MintCa, log: MintLog) -> None:
     body = sct_list([b"\x00" + b"x" * 300])
     with pytest.raises(SctListError, match="cut short"):
         parse_list(body, "ocsp")
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["operators", "logs", "tiled_logs", "name", "log_id", "key", "state"]),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@given(_JSON)
+@settings(max_examples=200, deadline=None)
+def test_any_json_reads_as_a_list_or_the_clean_error(document: object) -> None:
+    """Whatever JSON a file holds, reading it gives a list or an InputError, nothing else."""
+    with contextlib.suppress(InputError):
+        loglist.parse(json.dumps(document).encode(), Path("list.json"))
