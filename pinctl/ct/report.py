@@ -30,9 +30,6 @@ from pinctl.ct.sct import verify as verify_sct
 if TYPE_CHECKING:
     from cryptography import x509
 
-TLS_EXTENSION = "not-inspected"
-"""SCTs in the TLS extension: pyOpenSSL does not expose them, so they are never read."""
-
 
 class CtSetting(NamedTuple):
     """What one host's CT check is asked for, from --ct, the host and [defaults]."""

@@ -50,7 +50,7 @@ def ct_json(report: CtReport | None) -> dict[str, Any] | None:
             "timestamp": timestamp(listed.timestamp) if listed.timestamp else None,
             "age_days": None if report.age_days is None else round(report.age_days, 1),
         },
-        "tls_extension": "not-inspected",
+        "tls_extension": "not-inspected",  # pyOpenSSL does not expose the TLS extension
     }
 
 

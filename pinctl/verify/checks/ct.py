@@ -62,6 +62,8 @@ def judged(report: CtReport, setting: CtSetting) -> tuple[Verdict, tuple[str, ..
         return Failed("ct-noncompliant", "; ".join(unmet)), warnings
     valid = sum(s.signature == "valid" for s in report.scts)
     note = f"{valid} of {len(report.scts)} SCTs verified"
+    if any(report.verdicts[name].compliant is None for name in setting.policies):
+        note += "; verdicts unknown: the log list is too old to judge by"
     if unmet:
         return Passed(f"{note}; report only: {'; '.join(unmet)}"), warnings + tuple(unmet)
     return Passed(note), warnings
