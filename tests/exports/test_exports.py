@@ -637,6 +637,9 @@ def test_json_is_the_pin_file_with_every_field() -> None:
         "min_tls": "1.2",
         "forward_secrecy": True,
         "ca_file": None,
+        "ct": "off",
+        "ct_policy": "both",
+        "ct_log_list": None,
     }
     [api] = document["hosts"]
     assert api["host"] == "api.example.com"
