@@ -52,3 +52,25 @@ def test_fetch_shows_each_sct_when_a_list_is_given(run: Run, tmp_path: Path) -> 
     assert plain.exit_code == 0
     assert "sct:" not in plain.stdout
     assert "ct:" not in plain.stdout
+
+
+def test_the_terminal_table_shows_the_sct_lines(tmp_path: Path) -> None:
+    """On a terminal (rich's table), the SCT lines and the policies are shown too."""
+    import sys
+
+    from tests.support.pty import run_on_pty
+
+    ca = MintCa()
+    logs = [MintLog(n, f"Operator {n}", state_at=START - timedelta(days=300)) for n in "AB"]
+    leaf, key = ca.leaf([Stamp(log, at=START) for log in logs], start=START)
+    listed = log_list(logs, tmp_path / "list.json", timestamp=START)
+    (tmp_path / "ca.pem").write_bytes(ca.pem())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with tls_server(pem_context(leaf.public_bytes(serialization.Encoding.PEM), key_pem)) as srv:
+        argv = [sys.executable, "-m", "pinctl", "fetch", f"localhost:{srv.port}"]
+        argv += ["--ca-file", str(tmp_path / "ca.pem"), "--ct-log-list", str(listed)]
+        screen = run_on_pty(argv, []).decode(errors="replace")
+    assert "A (Operator A, usable): signature valid" in screen
+    assert "ct: 2 SCTs, 2 verified; chrome compliant, apple compliant" in screen
