@@ -44,7 +44,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "verify": frozenset({"pki", "net", "pinfile", "exports", "ct"}),
     "exports": frozenset({"pki", "pinfile"}),
     "audit": frozenset({"pki", "pinfile"}),
-    "rotation": frozenset({"pki", "net", "pinfile", "verify"}),
+    "rotation": frozenset({"pki", "net", "pinfile", "verify", "exports"}),
     "output": frozenset(
         {"pki", "net", "pinfile", "inspect", "verify", "exports", "audit", "rotation", "ct"}
     ),
