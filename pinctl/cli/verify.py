@@ -67,6 +67,34 @@ if TYPE_CHECKING:
     type=click.Path(exists=True, dir_okay=False),
     help="Check this saved PEM chain instead of connecting (offline CI).",
 )
+@click.option(
+    "--revocation",
+    type=click.Choice(["off", "soft", "hard", "require"]),
+    help="Revocation checking (CRL, OCSP, staple), overriding the pin file's; "
+    "soft fails revoked certificates, hard also unanswered ones, require also "
+    "certificates naming no source. [default: the pin file's, else soft]",
+)
+@click.option(
+    "--crl",
+    "crl_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A CRL (PEM or DER) to use before any fetch; repeatable (with --chain: offline).",
+)
+@click.option(
+    "--crl-max-bytes",
+    type=click.IntRange(min=1),
+    default=100 * 1024 * 1024,
+    show_default=True,
+    help="Refuse a CRL or OCSP answer larger than this.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    envvar="PINCTL_CACHE_DIR",
+    help="Keep verified revocation answers here until their next update "
+    "(env: PINCTL_CACHE_DIR). [default: no cache]",
+)
 @output_option("table", "json")
 @click.option(
     "--junit-xml",
@@ -83,6 +111,10 @@ def command(
     retries: int,
     strict: bool,
     chain_file: str | None,
+    revocation: str | None,
+    crl_files: tuple[str, ...],
+    crl_max_bytes: int,
+    cache_dir: str | None,
     output: str,
     junit_xml: str | None,
 ) -> Outcome:
@@ -101,6 +133,7 @@ def command(
       pinctl verify api.example.com --strict --junit-xml report.xml
       pinctl verify -o json | jq '.hosts[] | select(.ok | not)'
       pinctl verify api.example.com --chain saved.pem
+      pinctl verify --revocation hard api.example.com
     """
     from pinctl.net import pool
     from pinctl.output.terminal import Sink
@@ -137,6 +170,10 @@ def command(
         proxy=proxy,
         environ=dict(os.environ),
         debug=_debug(),
+        revocation=revocation,
+        crl_files=tuple(Path(f) for f in crl_files),
+        crl_max_bytes=crl_max_bytes,
+        cache_dir=Path(cache_dir) if cache_dir else None,
     )
     now = datetime.now(timezone.utc)
     with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:

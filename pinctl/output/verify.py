@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import ExitCode
 from pinctl.output.terminal import Sink, printable
@@ -25,6 +26,9 @@ from pinctl.verify.verdicts import (
     result_name,
     unhandled,
 )
+
+if TYPE_CHECKING:
+    from pinctl.net.revocation import PathRevocation
 
 PROGRESS_MIN_HOSTS = 8
 """Fewer hosts finish before a bar would be worth drawing."""
@@ -150,10 +154,39 @@ def host_json(host: HostResult) -> dict[str, Any]:
             for i, c in enumerate(chain)
         ],
         "starttls": None,
-        "revocation": None,
+        "revocation": revocation_json(outcome.revocation if isinstance(outcome, Reached) else None),
         "clients": None,
         "ct": None,
     }
+
+
+def revocation_json(report: PathRevocation | None) -> dict[str, Any] | None:
+    """SPEC.md section 7's object; null when the step did not run (no validated path)."""
+    if report is None:
+        return None
+    return {
+        "mode": report.mode,
+        "status": report.status,
+        "certs": [
+            {
+                "position": c.position,
+                "subject": c.subject,
+                "status": c.status,
+                "source": c.source,
+                "url": c.url,
+                "this_update": _when(c.answer.this_update if c.answer else None),
+                "next_update": _when(c.answer.next_update if c.answer else None),
+                "revoked_at": _when(c.answer.revoked_at if c.answer else None),
+                "reason": c.answer.reason if c.answer else None,
+                "error": c.error,
+            }
+            for c in report.certs
+        ],
+    }
+
+
+def _when(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 def _reason(verdict: Verdict) -> str | None:

@@ -62,6 +62,8 @@ class HostEntry:
     verify_chain: bool = True
     ca_file: Path | None = None
     """Resolved against the pin file's directory; overrides [defaults] ca_file."""
+    revocation: str | None = None
+    """Overrides [defaults] revocation; None follows it."""
     pins: tuple[PinEntry, ...] = ()
     line: int | None = field(default=None, compare=False)
     """The line of the ``[[hosts]]`` header (or of the inline table)."""
@@ -84,6 +86,8 @@ class Defaults:
     """``1.0``, ``1.1``, ``1.2`` or ``1.3``."""
     forward_secrecy: bool = True
     ca_file: Path | None = None
+    revocation: str = "soft"
+    """``off``, ``soft``, ``hard`` or ``require`` (SPEC.md section 7)."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ from pinctl.pki.pins import PIN_KINDS
 Scope = Literal["top", "defaults", "host", "pin"]
 Check = Callable[[object], bool]
 
+REVOCATION_MODES = ("off", "soft", "hard", "require")
+"""SPEC.md section 7; `pinctl.net.revocation.MODES` is the same tuple."""
+
 _CONNECT_TO = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s/@?#\[\]:\\%{}\"',;]+)(:[0-9]{1,5})?")
 
 
@@ -154,6 +157,7 @@ KEYS: tuple[Key, ...] = (
         hint=_min_tls_hint),
     Key("forward_secrecy", "defaults", *_BOOL, True),
     Key("ca_file", "defaults", *_PATH, path=True, json=_path_text),
+    Key("revocation", "defaults", _one_of(REVOCATION_MODES), _words(REVOCATION_MODES), "soft"),
     Key("host", "host", _valid_name, _HOST_WORDS, hint=_host_hint,
         required='a [[hosts]] table has no host; add host = "NAME"'),
     Key("port", "host", _int_in(1, 65535), "an integer from 1 to 65535", DEFAULT_PORT),
@@ -162,6 +166,7 @@ KEYS: tuple[Key, ...] = (
     Key("include_subdomains", "host", *_BOOL, False, editable=True),
     Key("verify_chain", "host", *_BOOL, True, editable=True),
     Key("ca_file", "host", *_PATH, editable=True, path=True, json=_path_text),
+    Key("revocation", "host", _one_of(REVOCATION_MODES), _words(REVOCATION_MODES)),
     Key("pins", "host", _is(list), _PINS_WORDS, (), nested=True),
     Key("pin", "pin", _is(str), 'a string such as "sha256/BASE64"', json=lambda v, _: str(v),
         required='a pin table has no pin; write { pin = "sha256/BASE64", ... }'),

@@ -27,6 +27,7 @@ from pinctl.verify.verdicts import Verdict
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.net.revocation import Fetcher, PathRevocation
     from pinctl.net.targets import Target
 
 
@@ -44,6 +45,10 @@ class Subject(NamedTuple):
     """The host's `time.monotonic()` deadline; the driver enforces it."""
     now: datetime
     """The time the host is judged at: path validation and expiry."""
+    fetcher: Fetcher | None = None
+    """The run's revocation sources, shared by its hosts; None: revocation is not checked."""
+    revocation: str | None = None
+    """`--revocation`, which overrides the pin file's modes; None follows them."""
 
 
 class Evidence(NamedTuple):
@@ -55,6 +60,8 @@ class Evidence(NamedTuple):
     """The validated path, leaf to trust anchor, from chain; None when there is none."""
     matched: PinEntry | None = None
     """The pin that matched, from pins."""
+    revocation: PathRevocation | None = None
+    """What each certificate's revocation sources said, from revocation."""
 
 
 Check = Callable[[Subject, Evidence], Steps[tuple[Verdict, Evidence]]]

@@ -23,6 +23,7 @@ from pinctl.verify.verdicts import UNCHECKED, Checked, Failed, Passed, Status, U
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.net.revocation import PathRevocation
     from pinctl.net.session import TlsInfo
     from pinctl.pki.pins import Pin
 
@@ -58,6 +59,8 @@ class Reached:
     """The negotiated session; None for a saved chain."""
     matched: PinEntry | None
     """The pin the pins check matched, whatever the other checks said."""
+    revocation: PathRevocation | None = None
+    """What the revocation check found; None when it did not run."""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from pinctl.verify.rules import MatchRule, OkHttpRule
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.net.revocation import Fetcher
     from pinctl.net.steps import Steps
     from pinctl.pinfile.model import HostEntry, PinFile
     from pinctl.verify.observation import Observe
@@ -51,6 +52,13 @@ class VerifyOptions:
     rule: MatchRule = field(default_factory=OkHttpRule)
     debug: bool = False
     """Re-raise the first unexpected exception after the run, for its traceback."""
+    revocation: str | None = None
+    """`--revocation`, overriding the pin file's modes; None follows them."""
+    crl_files: tuple[Path, ...] = ()
+    crl_max_bytes: int | None = None
+    """None: `pinctl.pki.crl.CRL_MAX_BYTES`."""
+    cache_dir: Path | None = None
+    """Where verified revocation answers are kept (--cache-dir, $PINCTL_CACHE_DIR)."""
 
 
 def verify(
@@ -89,6 +97,8 @@ def verify(
         )
     )
 
+    fetcher = revocation_fetcher(pin_file, hosts, options)
+
     def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
         ca = options.ca_file or pin_file.ca_file_for(entry)
         subject = Subject(
@@ -100,6 +110,8 @@ def verify(
             observe,
             deadline,
             now,
+            fetcher,
+            options.revocation,
         )
         return check_host(subject, strict=options.strict)
 
@@ -109,6 +121,30 @@ def verify(
         raise errors[0]
     return VerifyResult(
         tuple(results), pin_file.path, now, options.rule.name, time.monotonic() - started
+    )
+
+
+def revocation_fetcher(
+    pin_file: PinFile, hosts: Sequence[HostEntry], options: VerifyOptions
+) -> Fetcher | None:
+    """The run's shared revocation sources; None when no host checks revocation.
+
+    Made before any host is contacted: a bad --crl file or proxy URL exits 2 first.
+    """
+    modes = {options.revocation or e.revocation or pin_file.defaults.revocation for e in hosts}
+    if modes <= {"off"}:
+        return None
+    from pinctl.net.cache import AnswerCache
+    from pinctl.net.http import proxy_chooser
+    from pinctl.net.revocation import Fetcher, load_crl_files
+    from pinctl.pki.crl import CRL_MAX_BYTES
+
+    cap = options.crl_max_bytes or CRL_MAX_BYTES
+    return Fetcher(
+        proxy_chooser(options.proxy, options.environ),
+        cap,
+        load_crl_files(options.crl_files, cap),
+        AnswerCache(options.cache_dir, cap) if options.cache_dir else None,
     )
 
 

@@ -29,5 +29,5 @@ def check(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence
         reason = "no pin matches the chain" if entry.pins else "the host has no pins"
         return Failed("pin-mismatch", reason), evidence
     note = f"matched {matched.pin} ({matched.level})"
-    return Passed(note), Evidence(evidence.seen, evidence.path, matched)
+    return Passed(note), evidence._replace(matched=matched)
     yield  # a generator, as every check is
