@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pinctl.net.revocation import CertRevocation, PathRevocation
     from pinctl.net.session import TlsInfo
     from pinctl.pki.entries import Entry
     from pinctl.pki.pins import HashAlg
@@ -21,6 +22,10 @@ class SourceReport:
     entries: tuple[Entry, ...]
     tls: TlsInfo | None = None
     validation: Validation | None = None
+    staple: CertRevocation | None = None
+    """What the stapled OCSP response proves about the leaf; None when none was stapled."""
+    revocation: PathRevocation | None = None
+    """`fetch --revocation`: what each certificate's sources said; None when off."""
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,22 @@ class PathRevocation:
         return "good"
 
 
+def prove_staple(
+    staple: bytes | None, path: Sequence[x509.Certificate], now: datetime
+) -> CertRevocation | None:
+    """What the stapled response proves about the leaf (fetch shows it in every mode)."""
+    from pinctl.pki import ocsp
+
+    if not staple or len(path) < 2:
+        return None
+    try:
+        answer = ocsp.check(staple, path[0], path[1], now)
+    except Unproven as exc:
+        return CertRevocation(0, path[0], "unavailable", "ocsp-stapled", faults=(str(exc),))
+    state: CertState = answer.status
+    return CertRevocation(0, path[0], state, "ocsp-stapled", None, answer)
+
+
 def load_crl_files(
     paths: Sequence[Path], max_bytes: int
 ) -> tuple[tuple[str, x509.CertificateRevocationList], ...]:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pinctl.errors import ExitCode
+from pinctl.output.revocation import revocation_json
 from pinctl.output.terminal import Sink, printable
 from pinctl.verify.results import Crashed, HostResult, Reached, Unreached, VerifyResult
 from pinctl.verify.verdicts import (
@@ -26,9 +26,6 @@ from pinctl.verify.verdicts import (
     result_name,
     unhandled,
 )
-
-if TYPE_CHECKING:
-    from pinctl.net.revocation import PathRevocation
 
 PROGRESS_MIN_HOSTS = 8
 """Fewer hosts finish before a bar would be worth drawing."""
@@ -158,35 +155,6 @@ def host_json(host: HostResult) -> dict[str, Any]:
         "clients": None,
         "ct": None,
     }
-
-
-def revocation_json(report: PathRevocation | None) -> dict[str, Any] | None:
-    """SPEC.md section 7's object; null when the step did not run (no validated path)."""
-    if report is None:
-        return None
-    return {
-        "mode": report.mode,
-        "status": report.status,
-        "certs": [
-            {
-                "position": c.position,
-                "subject": c.subject,
-                "status": c.status,
-                "source": c.source,
-                "url": c.url,
-                "this_update": _when(c.answer.this_update if c.answer else None),
-                "next_update": _when(c.answer.next_update if c.answer else None),
-                "revoked_at": _when(c.answer.revoked_at if c.answer else None),
-                "reason": c.answer.reason if c.answer else None,
-                "error": c.error,
-            }
-            for c in report.certs
-        ],
-    }
-
-
-def _when(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 def _reason(verdict: Verdict) -> str | None:
