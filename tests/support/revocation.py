@@ -229,8 +229,9 @@ class OpenSslPki:
             "subjectKeyIdentifier=hash",
         ]
         if parent is None:
+            added = [a for e in exts for a in ("-addext", e)]
             openssl("req", "-x509", *_KEY, "-keyout", str(ca.key_path), "-out", str(ca.cert_path),
-                    "-subj", subject, "-days", "30", *[a for e in exts for a in ("-addext", e)])  # fmt: skip
+                    "-subj", subject, "-days", "30", *added)  # fmt: skip
             return ca
         exts.append("authorityKeyIdentifier=keyid:always")
         if crl:
@@ -284,7 +285,7 @@ class OpenSslPki:
     def _url(self, where: str) -> str:
         return where if "://" in where else self.server.url(where)
 
-    def responder(self, name: str, *, eku: bool = True, days: int = 10, past: bool = False) -> Signer:
+    def responder(self, name: str, *, eku: bool = True, past: bool = False) -> Signer:
         """A delegated OCSP responder certificate issued by the intermediate."""
         exts = ["basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature",
                 "subjectKeyIdentifier=hash", "authorityKeyIdentifier=keyid:always"]  # fmt: skip
