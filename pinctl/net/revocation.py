@@ -126,6 +126,23 @@ def load_crl_files(
     return tuple(loaded)
 
 
+_SPENT = "not asked: the host's revocation time (one --timeout) ran out"
+
+
+class _Budget:
+    """One host's revocation time: once a fetch timed out, no other source is asked, so a
+    hung responder costs one timeout, never more (SPEC.md 7)."""
+
+    __slots__ = ("spent",)
+
+    def __init__(self) -> None:
+        self.spent = False
+
+    def note(self, exc: Exception) -> None:
+        if isinstance(exc, ConnectError) and exc.status == "timeout":
+            self.spent = True
+
+
 @dataclass
 class _Pending:
     """A fetch in flight: other hosts that want the same URL wait for it."""
@@ -153,8 +170,9 @@ class Fetcher:
     ) -> Steps[PathRevocation]:
         """Every certificate of `path` but its trust anchor, leaf first."""
         certs = []
+        budget = _Budget()
         for position, cert in enumerate(path[:-1]):
-            found = yield from self._cert(position, cert, path[position + 1], staple, now)
+            found = yield from self._cert(position, cert, path[position + 1], staple, now, budget)
             certs.append(found)
         return PathRevocation(mode, tuple(certs))
 
@@ -165,6 +183,7 @@ class Fetcher:
         issuer: x509.Certificate,
         staple: bytes | None,
         now: datetime,
+        budget: _Budget,
     ) -> Steps[CertRevocation]:
         from pinctl.pki import crl as crls
         from pinctl.pki import ocsp
@@ -203,10 +222,14 @@ class Fetcher:
             if not url.lower().startswith("http://"):
                 faults.append(f"CRL {url}: skipped, only http:// distribution points are fetched")
                 continue
+            if budget.spent:
+                faults.append(f"CRL {url}: {_SPENT}")
+                continue
             try:
                 listed = yield from self._crl(url, now)
                 answer = self._prove_crl(url, listed, cert, issuer, now)
             except (Unproven, ConnectError) as exc:
+                budget.note(exc)
                 faults.append(f"CRL {url}: {exc}")
                 continue
             if self.cache is not None:
@@ -217,9 +240,13 @@ class Fetcher:
             if not url.lower().startswith("http://"):
                 faults.append(f"OCSP {url}: skipped, only http:// responders are asked")
                 continue
+            if budget.spent:
+                faults.append(f"OCSP {url}: {_SPENT}")
+                continue
             try:
                 answer = yield from self._ocsp_answer(url, cert, issuer, now)
             except (Unproven, ConnectError) as exc:
+                budget.note(exc)
                 faults.append(f"OCSP {url}: {exc}")
                 continue
             if answer.status == "unknown":

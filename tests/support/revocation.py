@@ -56,7 +56,9 @@ class RevocationServer:
                 path = urllib.parse.urlsplit(self.path).path
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                prefix = next((p for p in outer.routes if path.startswith(p)), None)
+                prefix = next(
+                    (p for p in outer.routes if path == p or path.startswith(p + "/")), None
+                )
                 outer.requests[prefix or path] += 1
                 if method == "GET" and prefix is not None and path != prefix:
                     body = base64.b64decode(urllib.parse.unquote(path[len(prefix) :].lstrip("/")))
@@ -348,6 +350,8 @@ class OcspPolicy:
     """echo, wrong or none."""
     status: ocsp.OCSPResponseStatus = ocsp.OCSPResponseStatus.SUCCESSFUL
     wrong_serial: bool = False
+    tamper: bool = False
+    """Flip the signature's last byte: a response signed by no key anyone holds."""
 
     def answer(self, request_der: bytes) -> bytes:
         if self.status != ocsp.OCSPResponseStatus.SUCCESSFUL:
@@ -384,7 +388,8 @@ class OcspPolicy:
             sent = nonce if self.nonce == "echo" else bytes(len(nonce))
             builder = builder.add_extension(x509.OCSPNonce(sent), critical=False)
         response = builder.sign(self.signer.key, hashes.SHA256())
-        return response.public_bytes(serialization.Encoding.DER)
+        der = response.public_bytes(serialization.Encoding.DER)
+        return der[:-1] + bytes([der[-1] ^ 1]) if self.tamper and not self.delegate else der
 
     def route(self) -> Route:
         return lambda method, body: (
