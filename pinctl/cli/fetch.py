@@ -17,6 +17,7 @@ from pinctl.cli.common import (
     output_option,
 )
 from pinctl.errors import ExitCode, UsageError
+from pinctl.pki.revocation import MODES as REVOCATION_MODES
 
 if TYPE_CHECKING:
     from pinctl.pki.pins import HashAlg
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--revocation",
-    type=click.Choice(["off", "soft", "hard", "require"]),
+    type=click.Choice(REVOCATION_MODES),
     default="off",
     show_default=True,
     help="Also check each certificate's CRL and OCSP sources and show what they say "

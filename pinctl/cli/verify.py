@@ -20,6 +20,7 @@ from pinctl.cli.common import (
     pin_file_option,
 )
 from pinctl.errors import UsageError
+from pinctl.pki.revocation import MODES as REVOCATION_MODES
 
 if TYPE_CHECKING:
     from pinctl.output.reports import ReportFile
@@ -69,7 +70,7 @@ if TYPE_CHECKING:
 )
 @click.option(
     "--revocation",
-    type=click.Choice(["off", "soft", "hard", "require"]),
+    type=click.Choice(REVOCATION_MODES),
     help="Revocation checking (CRL, OCSP, staple), overriding the pin file's; "
     "soft fails revoked certificates, hard also unanswered ones, require also "
     "certificates naming no source. [default: the pin file's, else soft]",

@@ -41,8 +41,8 @@ def inspect_steps(
     The stapled OCSP response is always proven and shown; with `revocation` (the run's
     fetcher and mode) every certificate of the validated path is checked too.
     """
-    from pinctl.net.revocation import prove_staple
     from pinctl.net.tls import handshake_steps
+    from pinctl.pki.revocation import prove_staple
     from pinctl.pki.validation import validate
 
     try:

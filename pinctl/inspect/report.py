@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pinctl.net.revocation import CertRevocation, PathRevocation
     from pinctl.net.session import TlsInfo
     from pinctl.pki.entries import Entry
     from pinctl.pki.pins import HashAlg
+    from pinctl.pki.revocation import CertRevocation, PathRevocation
     from pinctl.pki.validation import Validation
 
 

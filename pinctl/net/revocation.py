@@ -22,11 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pinctl.errors import ConnectError
 from pinctl.net.steps import Steps, Wait
 from pinctl.pki.crl import CRL_MAX_BYTES, Answer, Unproven
+from pinctl.pki.revocation import CertRevocation, CertState, PathRevocation, SourceName
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -34,75 +35,11 @@ if TYPE_CHECKING:
     from pinctl.net.cache import AnswerCache
     from pinctl.net.http import ProxyFor
 
-CertState = Literal["good", "revoked", "unknown", "unavailable", "no-source"]
-SourceName = Literal["ocsp-stapled", "crl", "ocsp"]
-MODES = ("off", "soft", "hard", "require")
 _NONCE_BYTES = 16
 _GET_LIMIT = 255
 """SPEC.md 7: GET for requests of up to 255 bytes of base64 (RFC 5019), else POST."""
 _CRL_TYPES = ("text/", "application/json", "application/xml")
 """Content types no CRL is served as: an error page, a captive portal."""
-
-
-@dataclass(frozen=True)
-class CertRevocation:
-    """What the sources said about one certificate of the path."""
-
-    position: int
-    cert: x509.Certificate
-    status: CertState
-    source: SourceName | None = None
-    url: str | None = None
-    """The source that answered (a file path for --crl)."""
-    answer: Answer | None = None
-    faults: tuple[str, ...] = ()
-    """Why each source asked gave no answer, in the order asked."""
-    must_staple: bool = False
-    """The certificate demands a staple (RFC 7633) and the handshake had no valid one."""
-
-    @property
-    def subject(self) -> str:
-        return self.cert.subject.rfc4514_string()
-
-    @property
-    def error(self) -> str | None:
-        return "; ".join(self.faults) or None
-
-
-@dataclass(frozen=True)
-class PathRevocation:
-    mode: str
-    certs: tuple[CertRevocation, ...] = ()
-
-    @property
-    def status(self) -> Literal["good", "revoked", "unavailable", "not-checked"]:
-        """The path's summary: revoked if any is, else unavailable if any went unanswered."""
-        if self.mode == "off":
-            return "not-checked"
-        states = {c.status for c in self.certs}
-        if "revoked" in states:
-            return "revoked"
-        if states & {"unknown", "unavailable"} or any(c.must_staple for c in self.certs):
-            return "unavailable"
-        if self.mode == "require" and "no-source" in states:
-            return "unavailable"
-        return "good"
-
-
-def prove_staple(
-    staple: bytes | None, path: Sequence[x509.Certificate], now: datetime
-) -> CertRevocation | None:
-    """What the stapled response proves about the leaf (fetch shows it in every mode)."""
-    from pinctl.pki import ocsp
-
-    if not staple or len(path) < 2:
-        return None
-    try:
-        answer = ocsp.check(staple, path[0], path[1], now)
-    except Unproven as exc:
-        return CertRevocation(0, path[0], "unavailable", "ocsp-stapled", faults=(str(exc),))
-    state: CertState = answer.status
-    return CertRevocation(0, path[0], state, "ocsp-stapled", None, answer)
 
 
 def load_crl_files(

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pinctl.net.revocation import CertRevocation, PathRevocation
+    from pinctl.pki.revocation import CertRevocation, PathRevocation
 
 
 def revocation_json(report: PathRevocation | None) -> dict[str, Any] | None:

@@ -15,7 +15,7 @@ from pinctl.pki.pins import Pin
 
 if TYPE_CHECKING:
     from pinctl.inspect.report import SourceFailure
-    from pinctl.net.revocation import CertRevocation
+    from pinctl.pki.revocation import CertRevocation
 
 
 def _days_left(entry: Entry, now: datetime) -> int | None:

@@ -19,12 +19,10 @@ from typing import Any, Literal
 from pinctl.hostnames import is_host_name
 from pinctl.pinfile.model import DEFAULT_PORT, LEVELS, TLS_VERSIONS, VERSION
 from pinctl.pki.pins import PIN_KINDS
+from pinctl.pki.revocation import MODES as REVOCATION_MODES
 
 Scope = Literal["top", "defaults", "host", "pin"]
 Check = Callable[[object], bool]
-
-REVOCATION_MODES = ("off", "soft", "hard", "require")
-"""SPEC.md section 7; `pinctl.net.revocation.MODES` is the same tuple."""
 
 _CONNECT_TO = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[^\s/@?#\[\]:\\%{}\"',;]+)(:[0-9]{1,5})?")
 

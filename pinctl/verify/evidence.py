@@ -27,8 +27,9 @@ from pinctl.verify.verdicts import Verdict
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from pinctl.net.revocation import Fetcher, PathRevocation
+    from pinctl.net.revocation import Fetcher
     from pinctl.net.targets import Target
+    from pinctl.pki.revocation import PathRevocation
 
 
 class Subject(NamedTuple):

@@ -23,9 +23,9 @@ from pinctl.verify.verdicts import UNCHECKED, Checked, Failed, Passed, Status, U
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from pinctl.net.revocation import PathRevocation
     from pinctl.net.session import TlsInfo
     from pinctl.pki.pins import Pin
+    from pinctl.pki.revocation import PathRevocation
 
 DECISIVE = "pins"
 """A host passes on its pins: whatever else was skipped, no pass without this check's."""

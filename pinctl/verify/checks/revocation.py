@@ -17,7 +17,7 @@ from pinctl.verify.evidence import Evidence, Subject
 from pinctl.verify.verdicts import PASSED, Failed, Passed, Skipped, Unchecked, Verdict
 
 if TYPE_CHECKING:
-    from pinctl.net.revocation import CertRevocation, PathRevocation
+    from pinctl.pki.revocation import CertRevocation, PathRevocation
 
 OFF = Skipped("--revocation off")
 NOT_REACHED = Skipped("no chain: the host was not reached")
@@ -30,7 +30,7 @@ def mode_of(subject: Subject) -> str:
 
 
 def check(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence]]:
-    from pinctl.net.revocation import PathRevocation
+    from pinctl.pki.revocation import PathRevocation
 
     mode = mode_of(subject)
     if mode == "off" or subject.fetcher is None:
