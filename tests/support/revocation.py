@@ -420,10 +420,10 @@ def s_server(
     """`openssl s_server` on 127.0.0.1 with the leaf and its issuer, stapling `status_file`."""
     args = ["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(leaf.cert_path),
             "-key", str(leaf.key_path), "-cert_chain", str(leaf.issuer_path), f"-{tls}",
-            "-naccept", "20", "-quiet"]  # fmt: skip
+            "-www", "-quiet"]  # fmt: skip
     if status_file is not None:
         args += ["-status_file", str(status_file)]
-    process = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         import socket

@@ -69,16 +69,25 @@ class World:
         )
         return path
 
-    def verify(self, leaf: str, *args: str, extra: str = "") -> Checked:
-        """`pinctl verify -o json` against a loopback TLS server presenting `leaf`."""
+    def verify(self, leaf: str, *args: str, extra: str = "", port: int | None = None) -> Checked:
+        """`pinctl verify -o json` against a loopback TLS server presenting `leaf` (or the
+        server already listening on `port`)."""
         chosen = self.leaves[leaf]
+        if port is not None:
+            pins = self.pin_file(chosen, port, extra)
+            argv = ["verify", "--pin-file", str(pins), "-o", "json", *args]
+            return Checked(invoke(argv, env=NO_PROXY_ENV))
         context = pem_context(chosen.chain_pem(), chosen.key_path.read_bytes())
         with tls_server(context) as tls:
-            pins = self.pin_file(chosen, tls.port, extra)
-            result = invoke(
-                ["verify", "--pin-file", str(pins), "-o", "json", *args], env=NO_PROXY_ENV
-            )
-        return Checked(result)
+            return self.verify(leaf, *args, extra=extra, port=tls.port)
+
+    def staple(self, leaf: str, path: Path) -> Path:
+        """The responder's answer for `leaf`, saved for `openssl s_server -status_file`."""
+        from pinctl.pki import ocsp
+
+        request = ocsp.request(self.leaves[leaf].cert, self.pki.inter.cert, None)
+        path.write_bytes(self.ocsp.answer(request))
+        return path
 
 
 @dataclass

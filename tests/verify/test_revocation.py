@@ -8,6 +8,7 @@ loopback), each beside its twin that passes or fails the other way.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,9 @@ from pathlib import Path
 import pytest
 from cryptography.x509 import ocsp
 
-from tests.support.revocation import HANG, OcspPolicy
+from tests.support.revocation import HANG, OcspPolicy, s_server
 from tests.support.revocation_world import World, make_world
+from tests.support.servers import pem_context, tls_server
 
 pytestmark = pytest.mark.skipif(
     subprocess.run(["openssl", "version"], capture_output=True, check=False).returncode != 0,
@@ -434,3 +436,128 @@ def test_a_bad_crl_file_is_a_usage_error(world: World, tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.stderr.startswith(f"pinctl: error: --crl {junk}:")
     assert result.stderr.count("\n") == 1
+
+
+# --- stapled responses (openssl s_server -status_file) --------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("tls", ["tls1_3", "tls1_2"])
+def test_a_must_staple_leaf_with_its_staple_passes(world: World, tmp_path: Path, tls: str) -> None:
+    """Twin of must-staple without a staple: with a valid staple (TLS 1.3 and 1.2) the host
+    passes, proven by the staple alone, and nothing is fetched."""
+    staple = world.staple("must-staple", tmp_path / "staple.der")
+    port = _free_port()
+    with s_server(world.leaves["must-staple"], staple, tls, port):
+        checked = world.verify("must-staple", "--revocation", "hard", port=port)
+    assert (checked.code, checked.status) == (0, "pass")
+    assert (checked.certs[0]["source"], checked.certs[0]["status"]) == ("ocsp-stapled", "good")
+    assert world.server.requests["/ocsp"] == 0
+
+
+@pytest.mark.parametrize("tls", ["tls1_3", "tls1_2"])
+def test_a_stapled_revoked_answer_fails_the_host(world: World, tmp_path: Path, tls: str) -> None:
+    """A server stapling its own revocation fails verify as revoked."""
+    world.ocsp.revoked.add(world.leaves["staple-only"].cert.serial_number)
+    staple = world.staple("staple-only", tmp_path / "staple.der")
+    port = _free_port()
+    with s_server(world.leaves["staple-only"], staple, tls, port):
+        checked = world.verify("staple-only", port=port)
+    assert (checked.code, checked.status) == (1, "revoked")
+    assert checked.certs[0]["source"] == "ocsp-stapled"
+
+
+def test_a_stale_staple_is_no_answer_for_must_staple(world: World, tmp_path: Path) -> None:
+    """A stale staple is not a valid one: must-staple is then revocation-unavailable."""
+    world.ocsp = world.ocsp.but(next_update=dt.timedelta(minutes=-5))
+    staple = world.staple("must-staple", tmp_path / "staple.der")
+    port = _free_port()
+    with s_server(world.leaves["must-staple"], staple, "tls1_3", port):
+        checked = world.verify("must-staple", port=port)
+    assert (checked.code, checked.status) == (3, "revocation-unavailable")
+    assert "stale" in checked.text
+
+
+def test_fetch_shows_the_staple_always_and_revocation_when_asked(
+    world: World, tmp_path: Path
+) -> None:
+    """fetch asks for a staple and shows what it proves; --revocation adds a line per
+    certificate; without a staple it says none."""
+    from tests.support.cli import invoke
+    from tests.support.revocation_world import NO_PROXY_ENV
+
+    staple = world.staple("must-staple", tmp_path / "staple.der")
+    port = _free_port()
+    root = str(world.pki.root.cert_path)
+    with s_server(world.leaves["must-staple"], staple, "tls1_3", port):
+        plain = invoke(["fetch", f"127.0.0.1:{port}", "--ca-file", root], env=NO_PROXY_ENV)
+        asked = invoke(
+            ["fetch", f"127.0.0.1:{port}", "--ca-file", root, "--revocation", "soft", "-o", "json"],
+            env=NO_PROXY_ENV,
+        )
+    assert plain.exit_code == 0
+    assert "stapled OCSP: good via ocsp-stapled" in plain.stdout
+    assert "revocation [" not in plain.stdout, "fetch's revocation is off by default"
+    [source] = json.loads(asked.stdout)["sources"]
+    assert source["stapled_ocsp"]["status"] == "good"
+    assert [c["source"] for c in source["revocation"]["certs"]] == ["ocsp-stapled", "crl"]
+    crl_leaf = world.leaves["crl-bad"]
+    context = pem_context(crl_leaf.chain_pem(), crl_leaf.key_path.read_bytes())
+    with tls_server(context) as server:
+        shown = invoke(
+            ["fetch", f"127.0.0.1:{server.port}", "--ca-file", root, "--revocation", "soft"],
+            env=NO_PROXY_ENV,
+        )
+    assert "stapled OCSP: none" in shown.stdout
+    assert "revocation [0]: revoked at" in shown.stdout
+    assert "(keyCompromise) via crl" in shown.stdout
+    assert shown.exit_code == 0, "fetch reports what it found; it is not a check"
+
+
+def test_junit_names_the_revoked_host(world: World, tmp_path: Path) -> None:
+    """The JUnit report carries the revoked host as a failure of type revoked."""
+    report = tmp_path / "junit.xml"
+    checked = world.verify("crl-bad", "--junit-xml", str(report))
+    assert checked.code == 1
+    text = report.read_text()
+    assert 'type="revoked"' in text
+    assert "CN=crl-bad" in text
+
+
+def test_a_revoked_certificate_behind_an_http_proxy(world: World) -> None:
+    """Through an HTTP proxy (--proxy): the handshake by CONNECT, the CRL by a plain
+    proxied GET; the revoked leaf still fails, and the proxy saw both."""
+    from tests.support.proxy import connect_proxy
+
+    with connect_proxy() as (url, log):
+        bad = world.verify("crl-bad", "--proxy", url)
+        good = world.verify("crl-good", "--proxy", url, "--revocation", "hard")
+    assert (bad.code, bad.status) == (1, "revoked")
+    assert (good.code, good.status) == (0, "pass")
+    assert any(r.startswith("CONNECT ") for r in log.requests)
+    assert any(r.startswith(f"GET {world.server.url('/inter.crl')} ") for r in log.requests)
+
+
+def test_no_proxy_exempts_the_revocation_server(world: World) -> None:
+    """http_proxy from the environment is used for fetches unless NO_PROXY names the host."""
+    from tests.support.cli import invoke
+    from tests.support.proxy import connect_proxy
+    from tests.support.revocation_world import NO_PROXY_ENV
+
+    leaf = world.leaves["crl-bad"]
+    context = pem_context(leaf.chain_pem(), leaf.key_path.read_bytes())
+    with connect_proxy() as (url, log), tls_server(context) as tls:
+        pins = world.pin_file(leaf, tls.port)
+        for no_proxy in ("", "127.0.0.1"):
+            env = NO_PROXY_ENV | {"http_proxy": url, "NO_PROXY": no_proxy}
+            result = invoke(["verify", "--pin-file", str(pins)], env=env)
+            assert result.exit_code == 1, result.stdout
+    proxied = [r for r in log.requests if r.startswith("GET http://")]
+    assert len(proxied) == 2, "the first run's two CRLs went by the proxy, the second's not"
