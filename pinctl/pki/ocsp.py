@@ -128,9 +128,11 @@ def _signer(
         )
     if delegate.issuer != issuer.subject:
         raise Unproven("the responder certificate is not issued by the certificate's issuer")
+    from cryptography.exceptions import InvalidSignature
+
     try:
         delegate.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, Exception) as exc:  # InvalidSignature has no common base
+    except (InvalidSignature, ValueError, TypeError) as exc:
         raise Unproven(
             f"the responder certificate is not signed by the issuer ({type(exc).__name__})"
         ) from None
