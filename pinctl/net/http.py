@@ -6,7 +6,8 @@ connection (`Connection: close`), through the HTTP proxy chosen by curl's rules
 (`--proxy`, else `http_proxy`, honouring `NO_PROXY`), at most `MAX_REDIRECTS` redirects,
 and a cap on the body that is enforced while reading, so an endless or oversized answer
 costs at most the cap. Every wait meets the deadline of whoever drives the steps.
-Faults raise `ConnectError` naming the URL and what went wrong.
+Faults raise `ConnectError` saying what went wrong; the caller names the URL it asked
+for, and a message names any URL a redirect led to.
 """
 
 from __future__ import annotations
@@ -73,11 +74,11 @@ def _parse(url: str, what: str) -> _Url:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise ConnectError(f"{what} {url!r} is not a valid URL") from None
+        raise ConnectError(f"{what} {url!r}: not a valid URL") from None
     if parts.scheme.lower() != "http":
-        raise ConnectError(f"{what} {url!r} is not an http:// URL ({parts.scheme or 'no'} scheme)")
+        raise ConnectError(f"{what} {url!r}: not an http:// URL ({parts.scheme or 'no'} scheme)")
     if not parts.hostname:
-        raise ConnectError(f"{what} {url!r} names no host")
+        raise ConnectError(f"{what} {url!r}: no host")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return _Url(parts.hostname, port or 80, target)
 
@@ -96,22 +97,26 @@ def fetch(
 
     current = url
     for _ in range(MAX_REDIRECTS + 1):
-        parsed = _parse(current, "the URL" if current == url else f"{url} redirects to")
-        response = yield from _exchange(
-            current, parsed, proxy_for(parsed.host), accept, body, content_type, max_bytes
-        )
+        where = "" if current == url else f"redirected to {current}: "
+        parsed = _parse(current, "the URL" if current == url else "a redirect to")
+        try:
+            response = yield from _exchange(
+                current, parsed, proxy_for(parsed.host), accept, body, content_type, max_bytes
+            )
+        except ConnectError as exc:
+            raise ConnectError(f"{where}{exc}", exc.status) from None
         if response.status in _REDIRECTS:
             location = response.location
             if not location:
-                raise ConnectError(f"{current}: HTTP {response.status} without a Location")
+                raise ConnectError(f"{where}HTTP {response.status} without a Location")
             current = urljoin(current, location)
             if response.status == 303 or (response.status in (301, 302) and body is not None):
                 body, content_type = None, None
             continue
         if response.status != 200:
-            raise ConnectError(f"{current}: HTTP {response.status}")
+            raise ConnectError(f"{where}HTTP {response.status}")
         return response
-    raise ConnectError(f"{url}: more than {MAX_REDIRECTS} redirects (a redirect loop?)")
+    raise ConnectError(f"more than {MAX_REDIRECTS} redirects (a redirect loop?)")
 
 
 def _exchange(
@@ -129,7 +134,7 @@ def _exchange(
     via = f"proxy {proxy.label}" if proxy else ""
     where = (proxy.host, proxy.port) if proxy else (parsed.host, parsed.port)
     sock = yield from _dial(where[0], where[1], None, via)
-    doing = f"fetching {url}"
+    doing = "waiting for the answer"
     try:
         lines = [
             f"{'POST' if body is not None else 'GET'} {url if proxy else parsed.target} HTTP/1.1",
@@ -147,46 +152,46 @@ def _exchange(
         buffer = bytearray()
         while b"\r\n\r\n" not in buffer:
             if len(buffer) > _MAX_HEAD:
-                raise ConnectError(f"{url}: the response headers are over {_MAX_HEAD} bytes")
+                raise ConnectError(f"the response headers are over {_MAX_HEAD} bytes")
             chunk = yield from _recv(sock, doing)
             if not chunk:
-                raise ConnectError(f"{url}: the server closed the connection before answering")
+                raise ConnectError("the server closed the connection before answering")
             buffer += chunk
         end = buffer.index(b"\r\n\r\n")
-        status, headers = _head(bytes(buffer[:end]), url)
+        status, headers = _head(bytes(buffer[:end]))
         del buffer[: end + 4]
         if status in _REDIRECTS:
             return Response(url, status, None, b"", headers.get("location"))
         length = headers.get("content-length")
         expected = int(length) if length and length.isdigit() else None
         if expected is not None and expected > max_bytes:
-            raise ConnectError(f"{url}: the body has {expected} bytes, over the cap of {max_bytes}")
+            raise ConnectError(f"the body has {expected} bytes, over the cap of {max_bytes}")
         chunked = "chunked" in headers.get("transfer-encoding", "").lower()
         while expected is None or len(buffer) < expected:
             if len(buffer) > max_bytes + (_MAX_HEAD if chunked else 0):
-                raise ConnectError(f"{url}: the body is over the cap of {max_bytes} bytes")
+                raise ConnectError(f"the body is over the cap of {max_bytes} bytes")
             chunk = yield from _recv(sock, doing)
             if not chunk:
                 if expected is not None:
                     raise ConnectError(
-                        f"{url}: the body was cut short at {len(buffer)} of {expected} bytes"
+                        f"the body was cut short at {len(buffer)} of {expected} bytes"
                     )
                 break
             buffer += chunk
     finally:
         sock.close()
-    data = _dechunk(buffer, url) if chunked else bytes(buffer[:expected])
+    data = _dechunk(buffer) if chunked else bytes(buffer[:expected])
     if len(data) > max_bytes:
-        raise ConnectError(f"{url}: the body is over the cap of {max_bytes} bytes")
+        raise ConnectError(f"the body is over the cap of {max_bytes} bytes")
     return Response(url, status, headers.get("content-type"), data)
 
 
-def _head(head: bytes, url: str) -> tuple[int, dict[str, str]]:
+def _head(head: bytes) -> tuple[int, dict[str, str]]:
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ", 2)
     if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
         shown = "".join(c for c in lines[0][:60] if c.isprintable()) or "nothing"
-        raise ConnectError(f"{url}: not an HTTP response (it began {shown!r})")
+        raise ConnectError(f"not an HTTP response (it began {shown!r})")
     headers: dict[str, str] = {}
     for line in lines[1:]:
         name, sep, value = line.partition(":")
@@ -195,7 +200,7 @@ def _head(head: bytes, url: str) -> tuple[int, dict[str, str]]:
     return int(parts[1]), headers
 
 
-def _dechunk(raw: bytearray, url: str) -> bytes:
+def _dechunk(raw: bytearray) -> bytes:
     out = bytearray()
     pos = 0
     while True:
@@ -204,11 +209,11 @@ def _dechunk(raw: bytearray, url: str) -> bytes:
         try:
             size = int(size_text, 16)
         except ValueError:
-            raise ConnectError(f"{url}: a malformed chunked body") from None
+            raise ConnectError("a malformed chunked body") from None
         if size == 0:
             return bytes(out)
         start = eol + 2
         if start + size > len(raw):
-            raise ConnectError(f"{url}: the chunked body was cut short")
+            raise ConnectError("the chunked body was cut short")
         out += raw[start : start + size]
         pos = start + size + 2
