@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pinctl.errors import PinctlError
-from pinctl.pki.crl import Answer, Unproven
+from pinctl.pki.crl import Answer, Crl, Unproven
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -28,7 +28,7 @@ class AnswerCache:
     directory: Path
     max_bytes: int
 
-    def crl(self, url: str, now: datetime) -> x509.CertificateRevocationList | None:
+    def crl(self, url: str, now: datetime) -> Crl | None:
         """The kept CRL of `url`, unless it is past its next update (or unreadable)."""
         from pinctl.pki.crl import load_crl
 
@@ -39,16 +39,14 @@ class AnswerCache:
             listed = load_crl(data, max_bytes=self.max_bytes)
         except Unproven:
             return None
-        next_update = listed.next_update_utc
+        next_update = listed.parsed.next_update_utc
         return listed if next_update is not None and next_update >= now else None
 
-    def keep_crl(self, url: str, listed: x509.CertificateRevocationList) -> None:
+    def keep_crl(self, url: str, listed: Crl) -> None:
         """Keep a CRL that proved an answer (its next update is not past: it was fresh)."""
-        from cryptography.hazmat.primitives.serialization import Encoding
-
         path = self._name("crl", url)
         if not path.exists():
-            self._write(path, listed.public_bytes(Encoding.DER))
+            self._write(path, listed.der)
 
     def ocsp(
         self, url: str, cert: x509.Certificate, issuer: x509.Certificate, now: datetime

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from pinctl.errors import ConnectError
 from pinctl.net.steps import Steps, Wait
-from pinctl.pki.crl import CRL_MAX_BYTES, Answer, Unproven
+from pinctl.pki.crl import CRL_MAX_BYTES, Answer, Crl, Unproven
 from pinctl.pki.revocation import CertRevocation, CertState, PathRevocation, SourceName
 
 if TYPE_CHECKING:
@@ -42,9 +42,7 @@ _CRL_TYPES = ("text/", "application/json", "application/xml")
 """Content types no CRL is served as: an error page, a captive portal."""
 
 
-def load_crl_files(
-    paths: Sequence[Path], max_bytes: int
-) -> tuple[tuple[str, x509.CertificateRevocationList], ...]:
+def load_crl_files(paths: Sequence[Path], max_bytes: int) -> tuple[tuple[str, Crl], ...]:
     """`--crl FILE...`, PEM or DER, read before anything is contacted (a bad one exits 2)."""
     from pinctl.errors import InputError
     from pinctl.files import read_regular
@@ -91,14 +89,12 @@ class Fetcher:
 
     proxy_for: ProxyFor
     max_bytes: int = CRL_MAX_BYTES
-    crls: Sequence[tuple[str, x509.CertificateRevocationList]] = ()
+    crls: Sequence[tuple[str, Crl]] = ()
     """`--crl` files, (path, CRL), asked before anything is fetched."""
     cache: AnswerCache | None = None
     fetches: Counter[str] = field(default_factory=Counter)
     """URLs fetched in this run, and how often (once each, unless a bug)."""
-    _crl_by_url: dict[str, x509.CertificateRevocationList | str | _Pending] = field(
-        default_factory=dict
-    )
+    _crl_by_url: dict[str, Crl | str | _Pending] = field(default_factory=dict)
     _ocsp: dict[tuple[str, int, bytes], Answer | str | _Pending] = field(default_factory=dict)
     _signed: dict[tuple[str, bytes], str | None] = field(default_factory=dict)
 
@@ -214,7 +210,7 @@ class Fetcher:
     def _prove_crl(
         self,
         label: str,
-        listed: x509.CertificateRevocationList,
+        listed: Crl,
         cert: x509.Certificate,
         issuer: x509.Certificate,
         now: datetime,
@@ -234,7 +230,7 @@ class Fetcher:
             raise Unproven(fault)
         return crls.check(listed, cert, issuer, now, signature_checked=True)
 
-    def _crl(self, url: str, now: datetime) -> Steps[x509.CertificateRevocationList]:
+    def _crl(self, url: str, now: datetime) -> Steps[Crl]:
         """The CRL at `url`: fetched once per run, or from the cache while it is fresh."""
         from pinctl.net import http
         from pinctl.pki.crl import load_crl

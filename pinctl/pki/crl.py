@@ -11,6 +11,7 @@ The size cap is the fetcher's (and `--crl`'s reader's): a body is refused before
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
@@ -22,6 +23,9 @@ CRL_MAX_BYTES = 100 * 1024 * 1024
 """`--crl-max-bytes`' default: larger than any public CA's CRL shard, smaller than memory."""
 UNDATED_FRESH_FOR = timedelta(days=7)
 """How long an answer without `next_update` counts (SPEC.md section 7's OCSP rule)."""
+
+
+_PEM = re.compile(rb"-----BEGIN X509 CRL-----(.*?)-----END X509 CRL-----", re.DOTALL)
 
 
 class Unproven(Exception):
@@ -60,19 +64,42 @@ def reason_name(flag: object) -> str | None:
     return _REASONS.get(value, value) if isinstance(value, str) else None
 
 
-def load_crl(data: bytes, *, max_bytes: int = CRL_MAX_BYTES) -> x509.CertificateRevocationList:
+@dataclass(frozen=True)
+class Crl:
+    """A parsed CRL and the DER it was read from.
+
+    The signature is checked over those bytes: cryptography's own check re-encodes the
+    list first, which takes seconds for a million entries (bench/big_crl measures it).
+    """
+
+    parsed: x509.CertificateRevocationList
+    der: bytes
+
+    @property
+    def issuer(self) -> x509.Name:
+        return self.parsed.issuer
+
+
+def load_crl(data: bytes, *, max_bytes: int = CRL_MAX_BYTES) -> Crl:
     """A CRL from PEM or DER bytes, or `Unproven` naming what is wrong with them."""
+    import base64
+    import binascii
+
     from cryptography import x509
 
     if len(data) > max_bytes:
         raise Unproven(
             f"the CRL has {len(data)} bytes, over the cap of {max_bytes} (--crl-max-bytes)"
         )
+    der = data
     try:
         if data.lstrip().startswith(b"-----BEGIN"):
-            return x509.load_pem_x509_crl(data)
-        return x509.load_der_x509_crl(data)
-    except ValueError as exc:
+            found = _PEM.search(data)
+            if found is None:
+                raise ValueError("no -----BEGIN X509 CRL----- block")
+            der = base64.b64decode(found[1])  # the line breaks are left out, as RFC 7468 says
+        return Crl(x509.load_der_x509_crl(der), der)
+    except (ValueError, binascii.Error) as exc:
         what = "truncated or not a CRL" if data else "empty"
         raise Unproven(f"the body is {what} ({str(exc).splitlines()[0][:120]})") from None
 
@@ -95,16 +122,17 @@ def distribution_points(cert: x509.Certificate) -> list[str]:
 
 
 def check(
-    crl: x509.CertificateRevocationList,
+    listed: Crl,
     cert: x509.Certificate,
     issuer: x509.Certificate,
     now: datetime,
     *,
     signature_checked: bool = False,
 ) -> Answer:
-    """What `crl` proves about `cert`, or `Unproven` with the rule it breaks."""
+    """What `listed` proves about `cert`, or `Unproven` with the rule it breaks."""
     from cryptography import x509
 
+    crl = listed.parsed
     if crl.issuer != cert.issuer:
         raise Unproven(
             f"the CRL is issued by {crl.issuer.rfc4514_string()}, not the certificate's issuer"
@@ -122,7 +150,7 @@ def check(
     # out-of-scope list is refused without it. A caller that shares one list between
     # many certificates of one issuer checks it once (`check_signature`).
     if not signature_checked:
-        check_signature(crl, issuer)
+        check_signature(listed, issuer)
     entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
     if entry is None:
         return Answer("good", this_update, next_update)
@@ -134,14 +162,42 @@ def check(
     return Answer("revoked", this_update, next_update, entry.revocation_date_utc, reason)
 
 
-def check_signature(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> None:
+def check_signature(listed: Crl, issuer: x509.Certificate) -> None:
     """The CRL is signed by the issuer's key, or `Unproven`."""
+    from pinctl.pki.der import tlv
+
+    crl = listed.parsed
     try:
-        signed = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
-    except (TypeError, ValueError, NotImplementedError) as exc:
+        _, start, _ = tlv(listed.der, 0)
+        _, _, end = tlv(listed.der, start)  # tbsCertList, as signed
+        verify_signature(issuer, crl.signature, listed.der[start:end], crl.signature_hash_algorithm)
+    except ValueError as exc:
         raise Unproven(f"its signature cannot be checked ({exc})") from None
-    if not signed:
-        raise Unproven("its signature is not the issuer's (signed by another key)")
+    except Unproven:
+        raise Unproven("its signature is not the issuer's (signed by another key)") from None
+
+
+def verify_signature(
+    signer: x509.Certificate, signature: bytes, data: bytes, algorithm: object
+) -> None:
+    """`data` is signed by `signer`'s key (RSA PKCS#1 v1.5, ECDSA, EdDSA), or `Unproven`."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
+
+    key = signer.public_key()
+    digest = algorithm if isinstance(algorithm, hashes.HashAlgorithm) else None
+    try:
+        if isinstance(key, rsa.RSAPublicKey) and digest is not None:
+            key.verify(signature, data, padding.PKCS1v15(), digest)
+        elif isinstance(key, ec.EllipticCurvePublicKey) and digest is not None:
+            key.verify(signature, data, ec.ECDSA(digest))
+        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+            key.verify(signature, data)
+        else:
+            raise Unproven(f"its signature algorithm is not supported ({type(key).__name__})")
+    except InvalidSignature:
+        raise Unproven("its signature does not verify with the signer's key") from None
 
 
 def _in_scope(crl: x509.CertificateRevocationList, cert: x509.Certificate) -> None:

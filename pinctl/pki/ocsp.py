@@ -13,11 +13,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pinctl.pki.crl import Answer, Unproven, fresh, reason_name
+from pinctl.pki.crl import Answer, Unproven, fresh, reason_name, verify_signature
 
 if TYPE_CHECKING:
     from cryptography import x509
-    from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
     from cryptography.x509 import ocsp
 
 
@@ -161,23 +160,9 @@ def _names(response: ocsp.OCSPResponse, cert: x509.Certificate) -> bool:
 
 
 def _verify_signature(signer: x509.Certificate, response: ocsp.OCSPResponse) -> None:
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
-
-    key: CertificateIssuerPublicKeyTypes = signer.public_key()  # type: ignore[assignment]
-    algorithm = response.signature_hash_algorithm
-    data, signature = response.tbs_response_bytes, response.signature
-    try:
-        if isinstance(key, rsa.RSAPublicKey) and algorithm is not None:
-            key.verify(signature, data, padding.PKCS1v15(), algorithm)
-        elif isinstance(key, ec.EllipticCurvePublicKey) and algorithm is not None:
-            key.verify(signature, data, ec.ECDSA(algorithm))
-        elif isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
-            key.verify(signature, data)
-        else:
-            raise Unproven(f"its signature algorithm is not supported ({type(key).__name__})")
-    except InvalidSignature:
-        raise Unproven("its signature does not verify with the signer's key") from None
+    verify_signature(
+        signer, response.signature, response.tbs_response_bytes, response.signature_hash_algorithm
+    )
 
 
 def _single(

@@ -61,7 +61,12 @@ LEAF = _cert(10)
 REVOKED = _cert(11)
 
 
-def _crl(
+def _crl(**kwargs: Any) -> crl.Crl:
+    listed = _signed(**kwargs)
+    return crl.Crl(listed, listed.public_bytes(serialization.Encoding.DER))
+
+
+def _signed(
     *,
     key: ec.EllipticCurvePrivateKey = ISSUER_KEY,
     issuer: x509.Name = ISSUER.subject,
@@ -181,10 +186,10 @@ def test_a_delta_crl_is_refused() -> None:
 
 def test_pem_and_der_are_read_and_garbage_refused() -> None:
     """Both encodings load; empty, garbage, truncated and oversized bodies are refused."""
-    listed = _crl()
+    listed = _signed()
     der = listed.public_bytes(serialization.Encoding.DER)
-    assert crl.load_crl(der) == listed
-    assert crl.load_crl(listed.public_bytes(serialization.Encoding.PEM)) == listed
+    assert crl.load_crl(der) == crl.Crl(listed, der)
+    assert crl.load_crl(listed.public_bytes(serialization.Encoding.PEM)) == crl.Crl(listed, der)
     for body, words in ((b"", "empty"), (b"<html>", "not a CRL"), (der[:-10], "truncated")):
         with pytest.raises(Unproven, match=words):
             crl.load_crl(body)
