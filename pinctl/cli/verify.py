@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 @click.option(
     "--proxy",
     metavar="URL",
-    help="HTTP CONNECT proxy (env: HTTPS_PROXY, https_proxy; NO_PROXY honoured).",
+    help="HTTP proxy: CONNECT for the hosts (env: HTTPS_PROXY, https_proxy), plain "
+    "requests for CRL and OCSP fetches (env: http_proxy); NO_PROXY honoured.",
 )
 @click.option(
     "--ca-file",

@@ -64,7 +64,9 @@ class _Url:
 
     @property
     def authority(self) -> str:
-        return join_host_port(self.host, self.port) if self.port != 80 else self.host
+        if self.port != 80:
+            return join_host_port(self.host, self.port)
+        return f"[{self.host}]" if ":" in self.host else self.host
 
 
 def _parse(url: str, what: str) -> _Url:

@@ -224,6 +224,8 @@ def run_pool(
                 entry = running.get(index)
                 if entry is None or (wait is not None and entry.wait is not wait):
                     continue  # that check ended, or moved on from that pause
+                if wait is None and when < entry.deadline:
+                    continue  # a deadline it has outgrown: its compute step gave it more time
                 if wait is not None and when < entry.deadline:
                     resume(index)
                 else:

@@ -561,3 +561,73 @@ def test_no_proxy_exempts_the_revocation_server(world: World) -> None:
             assert result.exit_code == 1, result.stdout
     proxied = [r for r in log.requests if r.startswith("GET http://")]
     assert len(proxied) == 2, "the first run's two CRLs went by the proxy, the second's not"
+
+
+@pytest.mark.parametrize(
+    ("route", "words"),
+    [
+        ((200, {"Content-Type": "application/ocsp-response"}, b"\x30\x05junk"), "not an OCSP"),
+        ((200, {"Content-Type": "text/html"}, b"<html>"), "not application/ocsp-response"),
+        ((500, {"Content-Type": "text/plain"}, b"oops"), "HTTP 500"),
+    ],
+)
+def test_a_broken_ocsp_responder_names_the_url_and_fault(
+    world: World, route: tuple[int, dict[str, str], bytes], words: str
+) -> None:
+    """Garbage, the wrong content type or a server error from the responder: no answer,
+    named with its URL; hard makes it exit 3."""
+    world.server.serve("/ocsp", *route)
+    checked = world.verify("ocsp-bad", "--revocation", "hard")
+    assert (checked.code, checked.status) == (3, "revocation-unavailable")
+    assert words in checked.text
+    assert f"OCSP {world.server.url('/ocsp')}: " in checked.text
+
+
+def test_a_hung_ocsp_responder_costs_one_timeout(world: World) -> None:
+    """A responder that never answers ends in a timeout; the intermediate's own sources
+    are then not asked (the host's revocation time is spent), and it says so."""
+    world.server.routes["/ocsp"] = HANG
+    checked = world.verify("ocsp-good", "--revocation", "hard", "--timeout", "1")
+    assert checked.code == 3
+    assert "timed out after 1 s" in checked.certs[0]["error"]
+    assert "not asked" in checked.certs[1]["error"]
+
+
+def test_two_runs_may_share_a_cache_directory(world: World, tmp_path: Path) -> None:
+    """Two verify processes started together on one --cache-dir both get the right answer
+    and leave whole files that a third run uses without fetching."""
+    import os
+    import sys
+
+    from tests.support.revocation_world import NO_PROXY_ENV
+
+    cache = tmp_path / "cache"
+    leaf = world.leaves["crl-bad"]
+    context = pem_context(leaf.chain_pem(), leaf.key_path.read_bytes())
+    with tls_server(context) as tls:
+        pins = world.pin_file(leaf, tls.port)
+        argv = [sys.executable, "-m", "pinctl", "verify", "--pin-file", str(pins),
+                "--cache-dir", str(cache)]  # fmt: skip
+        env = os.environ | NO_PROXY_ENV
+        runs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE) for _ in range(2)]
+        codes = [run.wait(timeout=60) for run in runs]
+        for run in runs:
+            assert run.stdout is not None
+            run.stdout.close()
+        assert codes == [1, 1]
+        world.server.routes.clear()
+        world.server.requests.clear()
+        third = world.verify("crl-bad", "--cache-dir", str(cache), "--revocation", "hard")
+    assert third.status == "revoked"
+    assert sum(world.server.requests.values()) == 0
+    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["crl", "crl"]
+
+
+def test_a_bad_revocation_value_in_the_pin_file_names_the_line(world: World) -> None:
+    """`revocation = "strict"` is an error naming the line and the allowed values (exit 2)."""
+    from tests.support.cli import invoke
+
+    pins = world.pin_file(world.leaves["crl-good"], 443, extra='revocation = "strict"\n')
+    result = invoke(["verify", "--pin-file", str(pins)])
+    assert result.exit_code == 2
+    assert ':5: revocation must be one of "off", "soft", "hard", "require"' in result.stderr
