@@ -637,6 +637,7 @@ def test_json_is_the_pin_file_with_every_field() -> None:
         "min_tls": "1.2",
         "forward_secrecy": True,
         "ca_file": None,
+        "revocation": "soft",
     }
     [api] = document["hosts"]
     assert api["host"] == "api.example.com"
