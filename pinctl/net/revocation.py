@@ -18,11 +18,11 @@ import base64
 import os
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pinctl.errors import ConnectError
 from pinctl.net.steps import Steps, Wait
@@ -60,6 +60,8 @@ def load_crl_files(paths: Sequence[Path], max_bytes: int) -> tuple[tuple[str, Cr
             raise InputError(f"--crl {path}: {exc}; {remedy}") from None
     return tuple(loaded)
 
+
+K = TypeVar("K")
 
 _SPENT = "not asked: the host's revocation time (one --timeout) ran out"
 
@@ -235,8 +237,7 @@ class Fetcher:
         from pinctl.net import http
         from pinctl.pki.crl import load_crl
 
-        while isinstance(self._crl_by_url.get(url), _Pending):
-            yield _another_host()
+        yield from _settled(self._crl_by_url, url)
         known = self._crl_by_url.get(url)
         if known is None and self.cache is not None:
             known = self.cache.crl(url, now)
@@ -245,7 +246,7 @@ class Fetcher:
         if isinstance(known, str):
             raise Unproven(known)  # this run fetched it already, and it failed
         if known is not None:
-            assert not isinstance(known, _Pending)  # the loop above waited it out
+            assert not isinstance(known, _Pending)  # `_settled` waited that out
             return known
         self._crl_by_url[url] = _Pending()
         try:
@@ -278,15 +279,14 @@ class Fetcher:
         from pinctl.pki import ocsp
 
         key = (url, cert.serial_number, _key_id(issuer))
-        while isinstance(self._ocsp.get(key), _Pending):
-            yield _another_host()
+        yield from _settled(self._ocsp, key)
         known = self._ocsp.get(key)
         if known is None and self.cache is not None:
             known = self.cache.ocsp(url, cert, issuer, now)
         if isinstance(known, str):
             raise Unproven(known)  # this run fetched it already, and it failed
         if known is not None:
-            assert not isinstance(known, _Pending)  # the loop above waited it out
+            assert not isinstance(known, _Pending)  # `_settled` waited that out
             return known
         self._ocsp[key] = _Pending()
         nonce = os.urandom(_NONCE_BYTES)
@@ -325,9 +325,15 @@ class Fetcher:
         return answer
 
 
-def _another_host() -> Wait:
-    """A short pause while another host of the run fetches the same URL (one thread)."""
-    return Wait(None, doing="waiting for another host's fetch", until=time.monotonic() + 0.005)
+def _settled(table: Mapping[K, object], key: K) -> Steps[None]:
+    """Wait until no other host of the run is fetching `key`.
+
+    One thread runs every host, so a host waits in short pauses, growing to 50 ms, for the
+    other's fetch to end (it meets its own deadline meanwhile, like any wait)."""
+    pause = 0.002
+    while isinstance(table.get(key), _Pending):
+        yield Wait(None, doing="waiting for another host's fetch", until=time.monotonic() + pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _key_id(issuer: x509.Certificate) -> bytes:
