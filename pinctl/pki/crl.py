@@ -32,6 +32,10 @@ class Unproven(Exception):
     """The answer does not prove anything about the certificate; the message says why."""
 
 
+class BadSignature(Unproven):
+    """The data is not signed by the key it was checked with."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """A proven statement about one certificate, from a CRL or an OCSP response."""
@@ -99,7 +103,7 @@ def load_crl(data: bytes, *, max_bytes: int = CRL_MAX_BYTES) -> Crl:
                 raise ValueError("no -----BEGIN X509 CRL----- block")
             der = base64.b64decode(found[1])  # the line breaks are left out, as RFC 7468 says
         return Crl(x509.load_der_x509_crl(der), der)
-    except (ValueError, binascii.Error) as exc:
+    except (ValueError, binascii.Error, x509.InvalidVersion) as exc:
         what = "truncated or not a CRL" if data else "empty"
         raise Unproven(f"the body is {what} ({str(exc).splitlines()[0][:120]})") from None
 
@@ -130,6 +134,24 @@ def check(
     signature_checked: bool = False,
 ) -> Answer:
     """What `listed` proves about `cert`, or `Unproven` with the rule it breaks."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    try:
+        return _check(listed, cert, issuer, now, signature_checked)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        # Extensions and entries are parsed when read: a list that breaks there proves
+        # nothing, and must not crash the host's check.
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise Unproven(f"the CRL is malformed ({reason})") from None
+
+
+def _check(
+    listed: Crl,
+    cert: x509.Certificate,
+    issuer: x509.Certificate,
+    now: datetime,
+    signature_checked: bool,
+) -> Answer:
     from cryptography import x509
 
     crl = listed.parsed
@@ -164,6 +186,8 @@ def check(
 
 def check_signature(listed: Crl, issuer: x509.Certificate) -> None:
     """The CRL is signed by the issuer's key, or `Unproven`."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
     from pinctl.pki.der import tlv
 
     crl = listed.parsed
@@ -171,9 +195,9 @@ def check_signature(listed: Crl, issuer: x509.Certificate) -> None:
         _, start, _ = tlv(listed.der, 0)
         _, _, end = tlv(listed.der, start)  # tbsCertList, as signed
         verify_signature(issuer, crl.signature, listed.der[start:end], crl.signature_hash_algorithm)
-    except ValueError as exc:
+    except (ValueError, UnsupportedAlgorithm) as exc:
         raise Unproven(f"its signature cannot be checked ({exc})") from None
-    except Unproven:
+    except BadSignature:
         raise Unproven("its signature is not the issuer's (signed by another key)") from None
 
 
@@ -197,7 +221,7 @@ def verify_signature(
         else:
             raise Unproven(f"its signature algorithm is not supported ({type(key).__name__})")
     except InvalidSignature:
-        raise Unproven("its signature does not verify with the signer's key") from None
+        raise BadSignature("its signature does not verify with the signer's key") from None
 
 
 def _in_scope(crl: x509.CertificateRevocationList, cert: x509.Certificate) -> None:

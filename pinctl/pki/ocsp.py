@@ -68,6 +68,24 @@ def check(
     nonce: bytes | None = None,
 ) -> Answer:
     """What an OCSP response proves about `cert`; `nonce` is the one sent (None: none sent)."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+
+    try:
+        return _check(der, cert, issuer, now, nonce)
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        # cryptography parses some fields only when they are read: a response that breaks
+        # there is as unproven as garbage, never a crash of the host's check.
+        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise Unproven(f"the response is malformed ({reason})") from None
+
+
+def _check(
+    der: bytes,
+    cert: x509.Certificate,
+    issuer: x509.Certificate,
+    now: datetime,
+    nonce: bytes | None,
+) -> Answer:
     from cryptography import x509
     from cryptography.x509 import ocsp
 

@@ -229,3 +229,20 @@ def test_the_request_names_the_certificate_and_carries_the_nonce() -> None:
     assert request.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce == NONCE
     plain = cocsp.load_der_ocsp_request(ocsp.request(LEAF, ISSUER, None))
     assert len(plain.extensions) == 0
+
+
+def test_a_mangled_response_only_ever_raises_the_clean_error() -> None:
+    """Any byte of a signed response changed: an answer or `Unproven`, never another
+    exception, and never a changed answer that still verifies as good."""
+    import random
+
+    der = _response(status=cocsp.OCSPCertStatus.REVOKED)
+    rng = random.Random(16)  # noqa: S311 - a reproducible fuzz, not a secret
+    for _ in range(400):
+        mangled = bytearray(der)
+        mangled[rng.randrange(len(mangled))] ^= 1 << rng.randrange(8)
+        try:
+            answer = ocsp.check(bytes(mangled), LEAF, ISSUER, NOW, NONCE)
+        except Unproven:
+            continue
+        assert answer.status == "revoked", "a flipped bit never turns revoked into good"
