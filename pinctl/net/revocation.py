@@ -96,9 +96,14 @@ class Fetcher:
     cache: AnswerCache | None = None
     fetches: Counter[str] = field(default_factory=Counter)
     """URLs fetched in this run, and how often (once each, unless a bug)."""
-    _crl_by_url: dict[str, Crl | str | _Pending] = field(default_factory=dict)
-    _ocsp: dict[tuple[str, int, bytes], Answer | str | _Pending] = field(default_factory=dict)
-    _signed: dict[tuple[str, bytes], str | None] = field(default_factory=dict)
+    _crl_by_url: dict[str, Crl | str | _Pending] = field(default_factory=dict, init=False)
+    """Each CRL URL's list, or why it gave none (a str), or a fetch in flight."""
+    _ocsp: dict[tuple[str, int, bytes], Answer | str | _Pending] = field(
+        default_factory=dict, init=False
+    )
+    """(responder, serial, issuer key) -> its answer, or why it gave none."""
+    _signed: dict[tuple[str, bytes], str | None] = field(default_factory=dict, init=False)
+    """(CRL, issuer key) -> None when the signature holds, else why not: checked once."""
 
     def check_path(
         self, path: Sequence[x509.Certificate], staple: bytes | None, mode: str, now: datetime
