@@ -41,12 +41,19 @@ if TYPE_CHECKING:
     help="Also check each certificate's CRL and OCSP sources and show what they say "
     "(the stapled OCSP response is always asked for and shown).",
 )
+@click.option(
+    "--ct-log-list",
+    type=click.Path(dir_okay=False),
+    envvar="PINCTL_CT_LOG_LIST",
+    help="Show the leaf's SCTs, verified against this v3 CT log list (env: PINCTL_CT_LOG_LIST).",
+)
 @output_option("table", "json", "pem", "pins")
 def command(
     targets: tuple[str, ...],
     connection: Connection,
     hashes: tuple[str, ...],
     save: str | None,
+    ct_log_list: str | None,
     revocation: str,
     output: str,
 ) -> Outcome:
@@ -76,6 +83,11 @@ def command(
     options = {t: connection.options(t) for t in parsed}  # a bad proxy fails before any dial
     roots = load_roots(Path(connection.ca_file) if connection.ca_file else None)
     algs = cast("tuple[HashAlg, ...]", tuple(dict.fromkeys(hashes)) or ("sha256",))
+    logs = None
+    if ct_log_list:
+        from pinctl.ct import loglist
+
+        logs = loglist.load(Path(ct_log_list))
     now = datetime.now(timezone.utc)
     checking = None
     if revocation != "off":
@@ -85,7 +97,9 @@ def command(
         from pinctl.net.revocation import Fetcher
 
         checking = (Fetcher(proxy_chooser(connection.proxy, os.environ)), revocation)
-    sources = inspect_all(parsed, options.__getitem__, roots, algs, now, revocation=checking)
+    sources = inspect_all(
+        parsed, options.__getitem__, roots, algs, now, log_list=logs, revocation=checking
+    )
     if save is not None and isinstance(sources[0], SourceReport):
         from pinctl.files import write_atomic
 

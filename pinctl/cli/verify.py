@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,9 @@ from pinctl.cli.common import (
     CONTEXT_SETTINGS,
     TIMEOUT,
     Outcome,
+    at_option,
     complete_hosts,
+    now_or,
     output_option,
     pin_file_option,
 )
@@ -24,6 +26,7 @@ from pinctl.pki.revocation import MODES as REVOCATION_MODES
 
 if TYPE_CHECKING:
     from pinctl.output.reports import ReportFile
+    from pinctl.pinfile.model import Client
     from pinctl.verify.results import VerifyResult
 
 
@@ -97,11 +100,35 @@ if TYPE_CHECKING:
     help="Keep verified revocation answers here until their next update "
     "(env: PINCTL_CACHE_DIR). [default: no cache]",
 )
+@click.option(
+    "--as",
+    "as_clients",
+    metavar="CLIENT[,CLIENT...]",
+    multiple=True,
+    shell_complete=lambda ctx, param, incomplete: complete_clients(incomplete),
+    help="Also judge each host as this client's app would, with the pins its export "
+    "writes: okhttp, curl, android, ios, trustkit, or all. Repeatable; overrides the pin "
+    "file's clients.",
+)
+@at_option
 @output_option("table", "json")
 @click.option(
     "--junit-xml",
     type=click.Path(dir_okay=False, writable=True),
-    help="Also write a JUnit XML report here, one test case per host.",
+    help="Also write a JUnit XML report here, one test case per host (and per client with --as).",
+)
+@click.option(
+    "--ct",
+    "ct_mode",
+    type=click.Choice(["off", "report", "require"]),
+    help="Certificate Transparency: off, report (warn) or require (fail), for every host. "
+    "[default: the pin file's ct, else off]",
+)
+@click.option(
+    "--ct-log-list",
+    type=click.Path(dir_okay=False),
+    envvar="PINCTL_CT_LOG_LIST",
+    help="The v3 CT log list (JSON) you downloaded (env: PINCTL_CT_LOG_LIST).",
 )
 def command(
     names: tuple[str, ...],
@@ -113,12 +140,16 @@ def command(
     retries: int,
     strict: bool,
     chain_file: str | None,
+    as_clients: tuple[str, ...],
+    at: datetime | None,
     revocation: str | None,
     crl_files: tuple[str, ...],
     crl_max_bytes: int,
     cache_dir: str | None,
     output: str,
     junit_xml: str | None,
+    ct_mode: str | None,
+    ct_log_list: str | None,
 ) -> Outcome:
     """Check each HOST of the pin file (all when none is named) against its pins.
 
@@ -135,6 +166,7 @@ def command(
       pinctl verify api.example.com --strict --junit-xml report.xml
       pinctl verify -o json | jq '.hosts[] | select(.ok | not)'
       pinctl verify api.example.com --chain saved.pem
+      pinctl verify --as curl,ios
       pinctl verify --revocation hard api.example.com
     """
     from pinctl.net import pool
@@ -145,6 +177,7 @@ def command(
     from pinctl.verify import run as core
     from pinctl.verify.observation import load_chain
 
+    clients = _clients(as_clients)
     pins = pinfile.load(pinfile.resolve_path(pin_file))
     hosts = select_hosts(pins, names)
     if chain_file is not None and not names and len(hosts) > 1:
@@ -172,12 +205,15 @@ def command(
         proxy=proxy,
         environ=dict(os.environ),
         debug=_debug(),
+        clients=clients,
+        ct=ct_mode,
+        ct_log_list=Path(ct_log_list) if ct_log_list else None,
         revocation=revocation,
         crl_files=tuple(Path(f) for f in crl_files),
         crl_max_bytes=crl_max_bytes,
         cache_dir=Path(cache_dir) if cache_dir else None,
     )
-    now = datetime.now(timezone.utc)
+    now = now_or(at)
     with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:
         result = core.verify(pins, hosts, options, now, chain=chain, progress=tick)
     lost = _write(reports, result)
@@ -193,6 +229,24 @@ def _write(reports: list[ReportFile[VerifyResult]], result: VerifyResult) -> tup
     from pinctl.output.reports import write_reports
 
     return write_reports(reports, result, sys.stderr)
+
+
+def _clients(given: tuple[str, ...]) -> tuple[Client, ...] | None:
+    """`--as`, parsed before the pin file is read: an unknown name is a usage error (exit 2)."""
+    if not given:
+        return None
+    from pinctl.exports.clients import parse_clients
+
+    return parse_clients(given)
+
+
+def complete_clients(incomplete: str) -> list[str]:
+    """The client names, completing the last item of a comma list."""
+    from pinctl.pinfile.model import CLIENTS
+
+    done, _, last = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    return [prefix + name for name in (*CLIENTS, "all") if name.startswith(last)]
 
 
 def _debug() -> bool:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pinctl.inspect.report import SourceReport, SourcesResult
+from pinctl.output.ct import ct_json, sct_lines
 from pinctl.output.revocation import cert_json, revocation_json
 from pinctl.output.terminal import Sink, printable
 from pinctl.pki.entries import Entry, YearZero
@@ -50,7 +51,10 @@ def _key(entry: Entry) -> str:
     return text + (f" ({extra})" if extra else "")
 
 
-REENCODED = "(re-encoded with the NULL parameter: what openssl, curl and OkHttp compute)"
+REENCODED = (
+    "(re-encoded with the NULL parameter: what the openssl pipeline, OkHttp, Android, iOS "
+    "and TrustKit compute; curl and HPKP take the spki pin)"
+)
 
 
 def _reencoded(entry: Entry) -> list[Pin]:
@@ -109,6 +113,8 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
         line = _validation_line(source)
         if line:
             out.append(f"  {line}")
+        if source.ct is not None:
+            out += [f"  {ct_line}" for ct_line in sct_lines(source.ct)]
         out += [f"  {line}" for line in revocation_lines(source)]
         out.append("")
     sink.out.write("\n".join(out[:-1]) + "\n" if out else "")
@@ -171,6 +177,9 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
             v = source.validation
             ok = v is not None and v.trusted and v.hostname_match
             console.print(Text(line, style="green" if ok else "bold red"))
+        if source.ct is not None:
+            for ct_line in sct_lines(source.ct):
+                console.print(Text(ct_line), soft_wrap=True)
         for line in revocation_lines(source):
             console.print(Text(line, style="bold red" if " revoked" in line else ""))
         console.print()
@@ -269,6 +278,7 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
             "error": source.validation.error,
         },
         "entries": [entry_json(entry) for entry in source.entries],
+        **({"ct": ct_json(source.ct)} if source.ct is not None else {}),
         "stapled_ocsp": _staple_json(source.staple),
         "revocation": revocation_json(source.revocation),
     }
