@@ -631,3 +631,31 @@ def test_a_bad_revocation_value_in_the_pin_file_names_the_line(world: World) -> 
     result = invoke(["verify", "--pin-file", str(pins)])
     assert result.exit_code == 2
     assert ':5: revocation must be one of "off", "soft", "hard", "require"' in result.stderr
+
+
+def test_the_text_report_says_what_was_revoked_when_and_by_which_list(world: World) -> None:
+    """The person on call reads the revoked certificate, the reason and the CRL in one line;
+    a soft warning names the URL and the fault."""
+    from tests.support.cli import invoke
+    from tests.support.revocation_world import NO_PROXY_ENV
+
+    leaf = world.leaves["crl-bad"]
+    context = pem_context(leaf.chain_pem(), leaf.key_path.read_bytes())
+    with tls_server(context) as tls:
+        result = invoke(
+            ["verify", "--pin-file", str(world.pin_file(leaf, tls.port))], env=NO_PROXY_ENV
+        )
+    [line] = [x for x in result.stdout.splitlines() if x.startswith("FAIL")]
+    assert "revoked: certificate 0 (CN=crl-bad) is revoked at " in line
+    assert f"(keyCompromise) per crl {world.server.url('/inter.crl')}" in line
+    world.server.serve("/inter.crl", 404, {"Content-Type": "text/html"}, b"gone")
+    good = world.leaves["crl-good"]
+    context = pem_context(good.chain_pem(), good.key_path.read_bytes())
+    with tls_server(context) as tls:
+        result = invoke(
+            ["verify", "--pin-file", str(world.pin_file(good, tls.port))], env=NO_PROXY_ENV
+        )
+    assert result.exit_code == 0
+    url = world.server.url("/inter.crl")
+    warning = "warning: revocation unchecked: certificate 0 (CN=crl-good): no source answered"
+    assert f"{warning}: CRL {url}: HTTP 404" in result.stdout
