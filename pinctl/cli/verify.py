@@ -22,6 +22,7 @@ from pinctl.cli.common import (
     pin_file_option,
 )
 from pinctl.errors import UsageError
+from pinctl.pki.revocation import MODES as REVOCATION_MODES
 
 if TYPE_CHECKING:
     from pinctl.output.reports import ReportFile
@@ -42,7 +43,8 @@ if TYPE_CHECKING:
 @click.option(
     "--proxy",
     metavar="URL",
-    help="HTTP CONNECT proxy (env: HTTPS_PROXY, https_proxy; NO_PROXY honoured).",
+    help="HTTP proxy: CONNECT for the hosts (env: HTTPS_PROXY, https_proxy), plain "
+    "requests for CRL and OCSP fetches (env: http_proxy); NO_PROXY honoured.",
 )
 @click.option(
     "--ca-file",
@@ -69,6 +71,34 @@ if TYPE_CHECKING:
     "chain_file",
     type=click.Path(exists=True, dir_okay=False),
     help="Check this saved PEM chain instead of connecting (offline CI).",
+)
+@click.option(
+    "--revocation",
+    type=click.Choice(REVOCATION_MODES),
+    help="Revocation checking (CRL, OCSP, staple), overriding the pin file's; "
+    "soft fails revoked certificates, hard also unanswered ones, require also "
+    "certificates naming no source. [default: the pin file's, else soft]",
+)
+@click.option(
+    "--crl",
+    "crl_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A CRL (PEM or DER) to use before any fetch; repeatable (with --chain: offline).",
+)
+@click.option(
+    "--crl-max-bytes",
+    type=click.IntRange(min=1),
+    default=100 * 1024 * 1024,
+    show_default=True,
+    help="Refuse a CRL or OCSP answer larger than this.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    envvar="PINCTL_CACHE_DIR",
+    help="Keep verified revocation answers here until their next update "
+    "(env: PINCTL_CACHE_DIR). [default: no cache]",
 )
 @click.option(
     "--as",
@@ -112,6 +142,10 @@ def command(
     chain_file: str | None,
     as_clients: tuple[str, ...],
     at: datetime | None,
+    revocation: str | None,
+    crl_files: tuple[str, ...],
+    crl_max_bytes: int,
+    cache_dir: str | None,
     output: str,
     junit_xml: str | None,
     ct_mode: str | None,
@@ -133,6 +167,7 @@ def command(
       pinctl verify -o json | jq '.hosts[] | select(.ok | not)'
       pinctl verify api.example.com --chain saved.pem
       pinctl verify --as curl,ios
+      pinctl verify --revocation hard api.example.com
     """
     from pinctl.net import pool
     from pinctl.output.terminal import Sink
@@ -173,6 +208,10 @@ def command(
         clients=clients,
         ct=ct_mode,
         ct_log_list=Path(ct_log_list) if ct_log_list else None,
+        revocation=revocation,
+        crl_files=tuple(Path(f) for f in crl_files),
+        crl_max_bytes=crl_max_bytes,
+        cache_dir=Path(cache_dir) if cache_dir else None,
     )
     now = now_or(at)
     with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:

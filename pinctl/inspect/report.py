@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pinctl.net.session import TlsInfo
     from pinctl.pki.entries import Entry
     from pinctl.pki.pins import HashAlg
+    from pinctl.pki.revocation import CertRevocation, PathRevocation
     from pinctl.pki.validation import Validation
 
 
@@ -26,6 +27,10 @@ class SourceReport(NamedTuple):
     validation: Validation | None = None
     ct: CtReport | None = None
     """The leaf's SCTs and CT verdicts, when a log list was given."""
+    staple: CertRevocation | None = None
+    """What the stapled OCSP response proves about the leaf; None when none was stapled."""
+    revocation: PathRevocation | None = None
+    """`fetch --revocation`: what each certificate's sources said; None when off."""
 
 
 class SourcesResult(NamedTuple):

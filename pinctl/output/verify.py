@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import ExitCode
 from pinctl.output.ct import ct_json, summary_line
+from pinctl.output.revocation import revocation_json
 from pinctl.output.terminal import Sink, printable
 from pinctl.verify.results import Crashed, HostResult, Reached, Unreached, VerifyResult
 from pinctl.verify.verdicts import (
@@ -174,7 +175,7 @@ def host_json(host: HostResult) -> dict[str, Any]:
             for i, c in enumerate(chain)
         ],
         "starttls": None,
-        "revocation": None,
+        "revocation": revocation_json(outcome.revocation if isinstance(outcome, Reached) else None),
         "clients": _clients_json(host),
         "ct": ct_json(host.ct),
     }

@@ -73,6 +73,8 @@ class HostEntry:
     verify_chain: bool = True
     ca_file: Path | None = None
     """Resolved against the pin file's directory; overrides [defaults] ca_file."""
+    revocation: str | None = None
+    """Overrides [defaults] revocation; None follows it."""
     pins: tuple[PinEntry, ...] = ()
     clients: tuple[str, ...] | None = None
     """The clients verify judges this host for; None takes [defaults] clients."""
@@ -115,6 +117,8 @@ class Defaults:
     """Which CT policy `require` enforces: ``chrome``, ``apple`` or ``both``."""
     ct_log_list: Path | None = None
     """The v3 log list the user downloads (resolved against the pin file's directory)."""
+    revocation: str = "soft"
+    """``off``, ``soft``, ``hard`` or ``require`` (SPEC.md section 7)."""
 
 
 @dataclass(frozen=True)

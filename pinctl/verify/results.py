@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pinctl.exports.verdicts import ClientVerdict
     from pinctl.net.session import TlsInfo
     from pinctl.pki.pins import Pin
+    from pinctl.pki.revocation import PathRevocation
 
 DECISIVE = "pins"
 """A host passes on its pins: whatever else was skipped, no pass without this check's."""
@@ -62,6 +63,8 @@ class Reached:
     """The pin the pins check matched, whatever the other checks said."""
     clients: tuple[ClientVerdict, ...] = ()
     """Each selected client's verdict (`verify --as`); empty when none was judged."""
+    revocation: PathRevocation | None = None
+    """What the revocation check found; None when it did not run."""
 
 
 @dataclass(frozen=True)
