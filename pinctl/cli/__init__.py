@@ -34,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup-keygen": ("backup_keygen", "Generate spare key pairs whose pins are backups."),
     "export": ("export", "Write the pins in a client's format (OkHttp, Android, iOS, ...)."),
     "completion": ("completion", "Print a shell completion script."),
+    "report": ("report", "Triage the pin-failure reports apps send (TrustKit, HPKP)."),
 }
 
 INTERRUPTED = 130
