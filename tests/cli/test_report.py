@@ -209,3 +209,15 @@ def test_the_real_entry_point_reads_a_pipe(pins: Path, chains: Chains, tmp_path:
     )
     assert (out.returncode, out.stderr) == (1, "")
     assert out.stdout.startswith("interception  api.test:443  app 2.1.0  1 report\n")
+
+
+def test_every_output_choice_has_a_renderer() -> None:
+    """Each -o value of triage has a renderer in the registry the command uses."""
+    import click
+
+    from pinctl.cli.report import triage
+    from pinctl.output.triage import RENDERERS
+
+    [option] = [p for p in triage.params if "--output" in getattr(p, "opts", ())]
+    assert isinstance(option.type, click.Choice)
+    assert set(option.type.choices) == set(RENDERERS)
