@@ -16,24 +16,29 @@ subject is text from a file or a server.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from pinctl.verify.rules import pin_matches
-from pinctl.verify.verdicts import result_name
+from pinctl.verify.verdicts import Passed, result_name
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from pinctl.output.terminal import Sink
-    from pinctl.verify.results import HostResult, VerifyResult
+    from pinctl.pinfile.model import PinEntry
+    from pinctl.verify.results import ChainCert, HostResult, VerifyResult
 
-Labels = tuple[tuple[str, str], ...]
-"""A sample's own labels, after the host's `host` and `port`."""
-Sample = tuple[Labels, float]
-Samples = Callable[["HostResult", date], Iterable[Sample]]
-"""A family's samples for one host, judged on the run's day (pin expiry)."""
+Sample = tuple[str, str]
+"""A sample's own labels, written and escaped (``,status="pass"``; empty for none), and
+its value as the format spells it. Text, not numbers: a fleet's metrics are tens of
+thousands of lines, and a certificate or pin shared by many hosts is spelt once."""
+Samples = Callable[["HostResult", "Run"], Iterable[Sample]]
+"""A family's samples for one host."""
 
+ONE, ZERO = "1", "0"
 REVOCATION_VALUES = {"good": 0, "revoked": 1, "unknown": 2, "unavailable": 3}
 """`pinctl_revocation_status`'s values (SPEC.md section 13); `no-source` is left out:
 a certificate that names no source has no status to alert on."""
@@ -47,75 +52,107 @@ class Family:
     type: str = "gauge"
 
 
-def _check_ok(host: HostResult, today: date) -> Iterable[Sample]:
-    return (((), 1.0 if host.ok else 0.0),)
+class Run:
+    """What the families of one run share: its day, and the spelling of each certificate
+    and pin already written (keyed by identity: the same objects recur across hosts)."""
+
+    def __init__(self, today: date) -> None:
+        self.today = today
+        self._certs: dict[int, tuple[str, str, x509.Certificate]] = {}
+        self._pins: dict[int, tuple[str, str, PinEntry]] = {}
+
+    def cert(self, cert: ChainCert) -> tuple[str, str]:
+        """`,spki="…"` and notAfter, for one certificate."""
+        known = self._certs.get(id(cert.cert))
+        if known is None:
+            after = number(cert.cert.not_valid_after_utc.timestamp())
+            known = self._certs[id(cert.cert)] = (labels(spki=str(cert.spki)), after, cert.cert)
+        return known[0], known[1]
+
+    def pin(self, entry: PinEntry) -> tuple[str, str]:
+        """`,pin="…",level="…",backup="…"` and the first second the pin no longer counts."""
+        known = self._pins.get(id(entry))
+        if known is None:
+            text = labels(pin=str(entry.pin), level=entry.level, backup=_bool(entry.backup))
+            if entry.expires is None:
+                dead = "+Inf"
+            else:
+                end = datetime.combine(entry.expires + timedelta(days=1), time(), timezone.utc)
+                dead = number(end.timestamp())
+            known = self._pins[id(entry)] = (text, dead, entry)
+        return known[0], known[1]
 
 
-def _status(host: HostResult, today: date) -> Iterable[Sample]:
-    return (((("status", host.status),), 1.0),)
+def labels(**values: str) -> str:
+    return "".join(f',{k}="{escape(v)}"' for k, v in values.items())
 
 
-def _checks(host: HostResult, today: date) -> Iterable[Sample]:
+def _check_ok(host: HostResult, run: Run) -> Iterable[Sample]:
+    return (("", ONE if host.ok else ZERO),)
+
+
+def _status(host: HostResult, run: Run) -> Iterable[Sample]:
+    return ((f',status="{host.status}"', ONE),)
+
+
+def _checks(host: HostResult, run: Run) -> Iterable[Sample]:
     """One series per check that ran or was skipped, labelled with its result."""
-    return (((("check", name), ("result", result_name(v))), 1.0) for name, v in host.checks)
+    return ((f',check="{name}",result="{result_name(v)}"', ONE) for name, v in host.checks)
 
 
-def _pin_matched(host: HostResult, today: date) -> Iterable[Sample]:
+def _pin_matched(host: HostResult, run: Run) -> Iterable[Sample]:
     """1 when the pins check found a pin on the chain, whatever the other checks said."""
-    matched = any(name == "pins" and result_name(v) == "pass" for name, v in host.checks)
-    return (((), 1.0 if matched else 0.0),)
+    matched = any(name == "pins" and isinstance(v, Passed) for name, v in host.checks)
+    return (("", ONE if matched else ZERO),)
 
 
-def _backup_pins(host: HostResult, today: date) -> Iterable[Sample]:
+def _backup_pins(host: HostResult, run: Run) -> Iterable[Sample]:
     """Backups that still are backups: not expired, and not found in the chain judged."""
     chain = [c.cert for c in host.chain]
     count = sum(
         1
         for p in host.entry.pins
-        if p.backup and not p.expired(today) and not any(pin_matches(p, c) for c in chain)
+        if p.backup and not p.expired(run.today) and not any(pin_matches(p, c) for c in chain)
     )
-    return (((), float(count)),)
+    return (("", str(count)),)
 
 
-def _cert_not_after(host: HostResult, today: date) -> Iterator[Sample]:
+def _cert_not_after(host: HostResult, run: Run) -> Iterator[Sample]:
     for position, cert in enumerate(host.chain):
-        labels = (("position", str(position)), ("spki", str(cert.spki)))
-        yield labels, cert.cert.not_valid_after_utc.timestamp()
+        spki, after = run.cert(cert)
+        yield f',position="{position}"{spki}', after
 
 
-def _pin_expires(host: HostResult, today: date) -> Iterator[Sample]:
+def _pin_expires(host: HostResult, run: Run) -> Iterator[Sample]:
     """The first second a pin no longer counts (00:00 UTC the day after `expires`);
     +Inf for a pin without `expires`, so every pin of every host has its series."""
-    for p in host.entry.pins:
-        labels = (("pin", str(p.pin)), ("level", p.level), ("backup", _bool(p.backup)))
-        if p.expires is None:
-            yield labels, math.inf
-        else:
-            dead = datetime.combine(p.expires + timedelta(days=1), time(), timezone.utc)
-            yield labels, dead.timestamp()
+    return (run.pin(p) for p in host.entry.pins)
 
 
-def _duration(host: HostResult, today: date) -> Iterable[Sample]:
-    return (((), max(host.elapsed, 0.0)),)
+def _duration(host: HostResult, run: Run) -> Iterable[Sample]:
+    return (("", number(round(max(host.elapsed, 0.0), 6))),)
 
 
-# The families of the checks still being built. Each is filled from that check's own
-# result once it is on HostResult; until then it has no samples, and a family without
-# samples is not written at all.
+# The families of the checks still being built (#14 clients, #16 revocation, #18 CT).
+# Each is filled from that check's own result once HostResult carries it; until then it
+# has no samples, and a family without samples is not written at all.
 
 
-def _revocation(host: HostResult, today: date) -> Iterable[Sample]:
-    """`{position}`: REVOCATION_VALUES of each certificate's revocation status."""
+def _revocation(host: HostResult, run: Run) -> Iterable[Sample]:
+    """`,position="N"` and REVOCATION_VALUES[status] for each certificate of the host's
+    revocation result (`no-source` certificates give no sample)."""
     return ()
 
 
-def _ct(host: HostResult, today: date) -> Iterable[Sample]:
-    """`{policy}`: 1 when the host meets the policy (chrome, apple), 0 when it does not."""
+def _ct(host: HostResult, run: Run) -> Iterable[Sample]:
+    """`,policy="chrome"|"apple"` and 1 when the host meets that policy, 0 when it does not
+    (no sample while the verdict is unknown: `compliant` null)."""
     return ()
 
 
-def _clients(host: HostResult, today: date) -> Iterable[Sample]:
-    """`{client}`: 1 for `accept`/`accept-expired`, 0 for `reject`/`config-error`."""
+def _clients(host: HostResult, run: Run) -> Iterable[Sample]:
+    """`,client="ios"` and 1 for `accept`/`accept-expired`, 0 for `reject`/`config-error`,
+    for each selected client (`not-pinned` gives no sample)."""
     return ()
 
 
@@ -167,29 +204,32 @@ def render_prometheus(result: VerifyResult, sink: Sink) -> None:
     """Every family for every host, then the run's timestamp; one write per family."""
     heads = [f'host="{escape(h.entry.host)}",port="{h.entry.port}"' for h in result.hosts]
     out = sink.out
-    today = result.checked_at.date()
+    run = Run(result.checked_at.date())
     for family in FAMILIES:
-        lines = list(_family_lines(family, result.hosts, heads, today))
+        lines = _family_lines(family, result.hosts, heads, run)
         if lines:
             out.write(_header(family.name, family.help, family.type) + "".join(lines))
     help_text = "When this run judged the hosts (Unix time); alert when it gets old."
-    stamp = result.checked_at.timestamp()
-    out.write(_header(LAST_RUN, help_text, "gauge") + f"{LAST_RUN} {number(stamp)}\n")
+    stamp = number(round(result.checked_at.timestamp(), 3))
+    out.write(_header(LAST_RUN, help_text, "gauge") + f"{LAST_RUN} {stamp}\n")
 
 
 def _family_lines(
-    family: Family, hosts: Iterable[HostResult], heads: list[str], today: date
-) -> Iterator[str]:
-    seen: set[tuple[str, Labels]] = set()
-    name = family.name
+    family: Family, hosts: Sequence[HostResult], heads: list[str], run: Run
+) -> list[str]:
+    """The family's sample lines; a label set seen before (the same host twice, a pin
+    listed twice) is dropped, so that no two series of the family share one."""
+    seen: set[str] = set()
+    lines: list[str] = []
+    prefix = family.name + "{"
     for host, head in zip(hosts, heads, strict=True):
-        for labels, value in family.samples(host, today):
-            key = (head, labels)
-            if key in seen:
+        for extra, value in family.samples(host, run):
+            line = f"{prefix}{head}{extra}}} "
+            if line in seen:
                 continue
-            seen.add(key)
-            extra = "".join(f',{k}="{escape(v)}"' for k, v in labels)
-            yield f"{name}{{{head}{extra}}} {number(value)}\n"
+            seen.add(line)
+            lines.append(f"{line}{value}\n")
+    return lines
 
 
 def _header(name: str, help_text: str, kind: str) -> str:
