@@ -240,6 +240,10 @@ def test_a_textfile_that_cannot_be_written_fails_the_run(
     assert result.stdout.startswith(f"ok    {only_good}")
     twin = run(["verify", "--pin-file", str(pins), only_good, "--textfile", str(tmp_path / "m")])
     assert twin.exit_code == 0
+    assert twin.stderr == (
+        f"pinctl: warning: --textfile {tmp_path / 'm'}: "
+        "node_exporter's textfile collector reads *.prom only\n"
+    ), "written all the same, with a word on the name node_exporter would skip"
 
 
 NAMES = [f"h{i}.api.test" for i in range(10)]

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import trustme
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from pinctl.output.prometheus import FAMILIES, escape, number, render_prometheus
@@ -199,3 +201,11 @@ def test_each_check_result_is_a_series() -> None:
     assert results == {"connect": "pass", "chain": "fail", "pins": "pass"}
     matched = samples["pinctl_pin_matched"]
     assert matched == [({"host": "a.test", "port": "443"}, 1)]
+
+
+@given(st.text(max_size=40))
+def test_any_label_value_parses_back_unchanged(text: str) -> None:
+    """Whatever text a label carries, Prometheus's parser reads back exactly that text."""
+    samples, _ = parse(render(host_result(HostEntry(text), "unreachable")))
+    [(labels, _)] = samples["pinctl_check_ok"]
+    assert labels["host"] == text
