@@ -144,7 +144,7 @@ def command(
     lost = _write(reports, result)
     if lost:  # the checks ran and are shown, but CI lost an artefact: fail closed
         result = replace(result, lost_reports=lost)
-    notes = (capped,) if capped else ()
+    notes: tuple[str, ...] = (capped,) if capped else ()
     if textfile is not None and not textfile.endswith(".prom"):
         notes += (f"--textfile {textfile}: node_exporter's textfile collector reads *.prom only",)
     return Outcome(result, RENDERERS[output], result.exit_code, notes, errors=lost)
