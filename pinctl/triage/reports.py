@@ -61,6 +61,7 @@ Read = Report | Malformed
 
 
 STDIN = "-"
+BOM = b"\xef\xbb\xbf"
 
 
 def read_sources(paths: Sequence[str], stdin: BinaryIO) -> Iterator[Read]:
@@ -107,6 +108,8 @@ def read_stream(name: str, stream: BinaryIO) -> Iterator[Read]:
     if found is None:
         return  # an empty file holds no report, and that is no error
     lineno, first = found
+    if first is not None and first.startswith(BOM):
+        first = first[len(BOM) :]  # what Windows tools put before UTF-8 text
     if first is not None and first.lstrip().startswith(b"["):
         yield from _array(name, first, stream)
         return

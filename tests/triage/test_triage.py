@@ -322,3 +322,11 @@ def test_a_broken_pretty_printed_object_is_one_malformed_report() -> None:
     assert isinstance(bad, Malformed)
     assert bad.where == "r.json"
     assert "line 3" in bad.error
+
+
+def test_a_byte_order_mark_is_no_malformed_report(pki: Pki) -> None:
+    """A file saved by a Windows tool starts with a UTF-8 BOM; its reports still read."""
+    text = json_lines([trustkit_ios([pki.leaf])] * 2).encode()
+    assert [type(r).__name__ for r in read(b"\xef\xbb\xbf" + text)] == ["Report", "Report"]
+    array = json.dumps([trustkit_ios([pki.leaf])]).encode()
+    assert [type(r).__name__ for r in read(b"\xef\xbb\xbf" + array)] == ["Report"]
