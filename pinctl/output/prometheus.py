@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from pinctl.output.terminal import Sink
     from pinctl.pinfile.model import PinEntry
+    from pinctl.pki.pins import Pin
     from pinctl.verify.results import ChainCert, HostResult, VerifyResult
 
 Sample = tuple[str, str]
@@ -58,16 +59,18 @@ class Run:
 
     def __init__(self, today: date) -> None:
         self.today = today
-        self._certs: dict[int, tuple[str, str, x509.Certificate]] = {}
+        self._certs: dict[int, tuple[Pin, str, str, x509.Certificate]] = {}
         self._pins: dict[int, tuple[str, str, PinEntry]] = {}
 
-    def cert(self, cert: ChainCert) -> tuple[str, str]:
-        """`,spki="…"` and notAfter, for one certificate."""
+    def cert(self, cert: ChainCert) -> tuple[Pin, str, str]:
+        """The sha256 SPKI pin, `,spki="…"` and notAfter, for one certificate."""
         known = self._certs.get(id(cert.cert))
         if known is None:
+            spki = cert.spki
             after = number(cert.cert.not_valid_after_utc.timestamp())
-            known = self._certs[id(cert.cert)] = (labels(spki=str(cert.spki)), after, cert.cert)
-        return known[0], known[1]
+            known = (spki, labels(spki=str(spki)), after, cert.cert)
+            self._certs[id(cert.cert)] = known
+        return known[0], known[1], known[2]
 
     def pin(self, entry: PinEntry) -> tuple[str, str]:
         """`,pin="…",level="…",backup="…"` and the first second the pin no longer counts."""
@@ -108,18 +111,23 @@ def _pin_matched(host: HostResult, run: Run) -> Iterable[Sample]:
 
 def _backup_pins(host: HostResult, run: Run) -> Iterable[Sample]:
     """Backups that still are backups: not expired, and not found in the chain judged."""
-    chain = [c.cert for c in host.chain]
-    count = sum(
-        1
-        for p in host.entry.pins
-        if p.backup and not p.expired(run.today) and not any(pin_matches(p, c) for c in chain)
-    )
+    count = 0
+    spkis: set[Pin] | None = None
+    for p in host.entry.pins:
+        if not p.backup or p.expired(run.today):
+            continue
+        if p.kind == "spki" and p.pin.alg == "sha256":  # nearly every pin: no hashing again
+            if spkis is None:
+                spkis = {run.cert(c)[0] for c in host.chain}
+            count += p.pin not in spkis
+        else:
+            count += not any(pin_matches(p, c.cert) for c in host.chain)
     return (("", str(count)),)
 
 
 def _cert_not_after(host: HostResult, run: Run) -> Iterator[Sample]:
     for position, cert in enumerate(host.chain):
-        spki, after = run.cert(cert)
+        _, spki, after = run.cert(cert)
         yield f',position="{position}"{spki}', after
 
 
