@@ -209,3 +209,15 @@ def test_any_label_value_parses_back_unchanged(text: str) -> None:
     samples, _ = parse(render(host_result(HostEntry(text), "unreachable")))
     [(labels, _)] = samples["pinctl_check_ok"]
     assert labels["host"] == text
+
+
+def test_a_crashed_check_still_has_every_series() -> None:
+    """A host whose check hit a bug fails closed in the metrics too: ok 0, every family."""
+    from pinctl.verify.results import Crashed, HostResult
+
+    crashed = HostResult(HostEntry("a.test", pins=(LEAF_PIN, BACKUP)), (), Crashed("boom"))
+    samples, _ = parse(render(crashed))
+    assert PER_HOST - {"pinctl_check_result"} <= set(samples)
+    assert samples["pinctl_check_ok"] == [({"host": "a.test", "port": "443"}, 0)]
+    assert samples["pinctl_check_status"][0][0]["status"] == "tls-error"
+    assert samples["pinctl_backup_pins"][0][1] == 1
