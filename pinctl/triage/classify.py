@@ -83,6 +83,8 @@ class _Judged(NamedTuple):
     path: tuple[x509.Certificate, ...] | None
     window: tuple[float, float]
     """The report times (Unix seconds) for which the same validation holds."""
+    cls: Class = "interception"
+    """What a report of this chain is, for this host, today (the pins do not change)."""
 
 
 def triage(
@@ -100,7 +102,7 @@ def triage(
     counts: dict[tuple[str, int, Class, str | None, tuple[str, ...]], int] = {}
     subjects: dict[tuple[str, ...], tuple[str, ...]] = {}
     malformed: list[Malformed] = []
-    judged: dict[tuple[tuple[str, int], tuple[str, ...]], _Judged] = {}
+    judged: dict[tuple[tuple[str, int], str, tuple[str, ...]], _Judged] = {}
     today = now.date()
     total = 0
     for read in reads:
@@ -119,14 +121,17 @@ def triage(
         else:
             host, port = entry.host, entry.port
             at = read.seen_at or now
-            key = (entry.key, read.chain)
+            key = (entry.key, read.hostname, read.chain)
             known = judged.get(key)
             stamp = at.timestamp()
             if known is None or not known.window[0] <= stamp <= known.window[1]:
                 ca = pin_file.ca_file_for(entry) or ca_file
                 roots_now = load_roots(ca) if entry.verify_chain else ()
-                known = judged[key] = _judge(chain.certs, read.hostname, roots_now, at)
-            cls = _classify(entry, chain.certs, known, today)
+                verdict = _judge(chain.certs, read.hostname, roots_now, at)
+                known = judged[key] = verdict._replace(
+                    cls=_classify(entry, chain.certs, verdict, today)
+                )
+            cls = known.cls
         group = (host, port, cls, read.app_version, chain.pins)
         counts[group] = counts.get(group, 0) + 1
         subjects.setdefault(chain.pins, chain.subjects)

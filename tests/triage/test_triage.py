@@ -330,3 +330,14 @@ def test_a_byte_order_mark_is_no_malformed_report(pki: Pki) -> None:
     assert [type(r).__name__ for r in read(b"\xef\xbb\xbf" + text)] == ["Report", "Report"]
     array = json.dumps([trustkit_ios([pki.leaf])]).encode()
     assert [type(r).__name__ for r in read(b"\xef\xbb\xbf" + array)] == ["Report"]
+
+
+def test_the_same_chain_is_judged_for_each_name_it_was_shown_for(
+    pin_file: PinFile, pki: Pki
+) -> None:
+    """Two subdomains share an entry: the chain valid for one name is interception for
+    the other, whichever comes first (a verdict is remembered per name, not per entry)."""
+    chain = [pki.sub_leaf, pki.intermediate]
+    for names in (("m.apps.test", "x.apps.test"), ("x.apps.test", "m.apps.test")):
+        result = run(pin_file, *(trustkit_ios(chain, hostname=name) for name in names))
+        assert classes(result) == [("apps.test", "interception", 1), ("apps.test", "stale-app", 1)]
