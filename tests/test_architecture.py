@@ -40,7 +40,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "net": frozenset({"pki"}),
     "pinfile": frozenset({"pki"}),
     "inspect": frozenset({"pki", "net", "pinfile"}),
-    "verify": frozenset({"pki", "net", "pinfile"}),
+    "verify": frozenset({"pki", "net", "pinfile", "exports"}),
     "exports": frozenset({"pki", "pinfile"}),
     "triage": frozenset({"pki", "pinfile", "verify"}),
     "output": frozenset({"pki", "net", "pinfile", "inspect", "verify", "exports"}),

@@ -11,7 +11,6 @@ import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import click
@@ -230,6 +229,7 @@ def complete_hosts(ctx: click.Context, param: click.Parameter, incomplete: str) 
     missing or broken pin file simply completes nothing.
     """
     import os
+    from pathlib import Path
 
     from pinctl.files import read_regular
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import ExitCode
 from pinctl.output.terminal import Sink, printable
@@ -25,6 +25,9 @@ from pinctl.verify.verdicts import (
     result_name,
     unhandled,
 )
+
+if TYPE_CHECKING:
+    from pinctl.exports.verdicts import ClientVerdict
 
 PROGRESS_MIN_HOSTS = 8
 """Fewer hosts finish before a bar would be worth drawing."""
@@ -53,9 +56,23 @@ def report_lines(result: VerifyResult) -> list[tuple[str, str | None]]:
             details = failure_details(host) or [host.status]
             lines.append((f"{head}  {details[0]}", _STYLES[verdict]))
             lines += [("    " + line, None) for line in details[1:]]
+        if host.clients:
+            lines.append(("      " + clients_line(host.clients), None))
         lines += [(f"      warning: {w}", _STYLES["warning"]) for w in host.warnings]
     lines.append((_summary(result), None))
     return [(printable(line), style) for line, style in lines]
+
+
+def clients_line(verdicts: tuple[ClientVerdict, ...]) -> str:
+    """``clients: okhttp ok, ios REJECT (no leaf pin matches the served leaf)``."""
+    return "clients: " + ", ".join(client_words(v) for v in verdicts)
+
+
+def client_words(verdict: ClientVerdict) -> str:
+    word = {"accept": "ok", "reject": "REJECT", "config-error": "CONFIG-ERROR"}.get(
+        verdict.verdict, verdict.verdict
+    )
+    return f"{verdict.client} {word}" + (f" ({verdict.reason})" if verdict.reason else "")
 
 
 def _summary(result: VerifyResult) -> str:
@@ -151,8 +168,22 @@ def host_json(host: HostResult) -> dict[str, Any]:
         ],
         "starttls": None,
         "revocation": None,
-        "clients": None,
+        "clients": _clients_json(host),
         "ct": None,
+    }
+
+
+def _clients_json(host: HostResult) -> dict[str, Any] | None:
+    """Exactly the selected clients' verdicts; null when the clients step did not run."""
+    if not any(name == "clients" and isinstance(v, (Passed, Failed)) for name, v in host.checks):
+        return None
+    return {
+        v.client: {
+            "verdict": v.verdict,
+            "matched_pin": str(v.matched.pin) if v.matched else None,
+            "reason": v.reason,
+        }
+        for v in host.clients
     }
 
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pinctl.pki.pins import Pin, PinKind
 
@@ -20,6 +20,9 @@ LEVELS: tuple[Level, ...] = ("leaf", "intermediate", "root")
 VERSION = 1
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 DEFAULT_PORT = 443
+Client = Literal["okhttp", "curl", "android", "ios", "trustkit"]
+CLIENTS: tuple[Client, ...] = get_args(Client)
+"""The clients `verify --as` and `clients = [...]` judge for (`pinctl.exports.clients`)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class HostEntry:
     ca_file: Path | None = None
     """Resolved against the pin file's directory; overrides [defaults] ca_file."""
     pins: tuple[PinEntry, ...] = ()
+    clients: tuple[str, ...] | None = None
+    """The clients verify judges this host for; None takes [defaults] clients."""
     line: int | None = field(default=None, compare=False)
     """The line of the ``[[hosts]]`` header (or of the inline table)."""
 
@@ -84,6 +89,8 @@ class Defaults:
     """``1.0``, ``1.1``, ``1.2`` or ``1.3``."""
     forward_secrecy: bool = True
     ca_file: Path | None = None
+    clients: tuple[str, ...] = ()
+    """The clients verify judges every host for (names of `CLIENTS`, or "all")."""
 
 
 @dataclass(frozen=True)

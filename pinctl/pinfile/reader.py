@@ -71,6 +71,8 @@ class Reader:
         if key.path:
             given = Path(node.value)
             return given if given.is_absolute() else self.path.absolute().parent / given
+        if isinstance(node.value, list):  # an array of plain values (clients): a tuple of them
+            return tuple(item.value for item in node.value)
         return node.value
 
     def fields(self, scope: schema.Scope, values: Mapping[str, Node]) -> dict[str, Any]:

@@ -637,8 +637,10 @@ def test_json_is_the_pin_file_with_every_field() -> None:
         "min_tls": "1.2",
         "forward_secrecy": True,
         "ca_file": None,
+        "clients": [],
     }
     [api] = document["hosts"]
+    assert api["clients"] is None
     assert api["host"] == "api.example.com"
     assert api["port"] == 8443
     assert api["include_subdomains"] is True
