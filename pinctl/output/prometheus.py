@@ -141,9 +141,9 @@ def _duration(host: HostResult, run: Run) -> Iterable[Sample]:
     return (("", number(round(max(host.elapsed, 0.0), 6))),)
 
 
-# The families of the checks still being built (#14 clients, #16 revocation, #18 CT).
-# Each is filled from that check's own result once HostResult carries it; until then it
-# has no samples, and a family without samples is not written at all.
+# The families of the checks still being built (#16 revocation, #18 CT). Each is filled
+# from that check's own result once HostResult carries it, as `_clients` is; until then
+# it has no samples, and a family without samples is not written at all.
 
 
 def _revocation(host: HostResult, run: Run) -> Iterable[Sample]:
@@ -159,9 +159,10 @@ def _ct(host: HostResult, run: Run) -> Iterable[Sample]:
 
 
 def _clients(host: HostResult, run: Run) -> Iterable[Sample]:
-    """`,client="ios"` and 1 for `accept`/`accept-expired`, 0 for `reject`/`config-error`,
-    for each selected client (`not-pinned` gives no sample)."""
-    return ()
+    """`,client="ios"` for each client `verify --as` (or `clients`) judged: 1 when its app
+    would connect (accept, accept-expired, not-pinned), 0 when it would not (reject,
+    config-error). None for a host whose chain no client judged (unreached, untrusted)."""
+    return ((f',client="{v.client}"', ZERO if v.breaks else ONE) for v in host.clients)
 
 
 FAMILIES: tuple[Family, ...] = (
@@ -198,7 +199,11 @@ FAMILIES: tuple[Family, ...] = (
         _revocation,
     ),
     Family("pinctl_ct_compliant", "1 when the host meets the CT policy, else 0.", _ct),
-    Family("pinctl_client_accepts", "1 when the client accepts the host, else 0.", _clients),
+    Family(
+        "pinctl_client_accepts",
+        "1 when the client's app would connect (verify --as), 0 when it would refuse.",
+        _clients,
+    ),
     Family(
         "pinctl_check_duration_seconds",
         "Seconds the host's checks took, connect included.",

@@ -324,3 +324,28 @@ def test_the_reader_does_catch_a_file_written_in_place(
 
     monkeypatch.setattr(reports, "write_atomic", in_place)
     assert rewrite_while_polling(tmp_path, ca, run, 20) != []
+
+
+def test_client_verdicts_agree_with_the_json_of_the_same_run(
+    run: Run, fleet: dict[str, Any], tmp_path: Path, ca_pem: Path, ca: trustme.CA
+) -> None:
+    """verify --as: a host pinned by its CA alone passes okhttp and fails curl (which pins
+    the leaf key only); each client has its series, as the JSON of the same run says."""
+    good: LoopbackServer = fleet["good"]
+    pins = write_pins(
+        tmp_path / "pins.toml", backed_up("localhost", good.port, spki_pin(ca.cert_pem)), ca=ca_pem
+    )
+    textfile = tmp_path / "pinctl.prom"
+    argv = ["verify", "--pin-file", str(pins), "--as", "okhttp,curl", "-o", "json"]
+    result = run([*argv, "--textfile", str(textfile)])
+    assert result.exit_code == 1, result.stderr
+    [entry] = json.loads(result.stdout)["hosts"]
+    assert entry["status"] == "client-reject"
+    series = parse(textfile.read_text())
+    key = ("localhost", good.port)
+    for client, verdict in entry["clients"].items():
+        expected = 0 if verdict["verdict"] in ("reject", "config-error") else 1
+        assert value(series, "pinctl_client_accepts", key, client=client) == expected
+    assert value(series, "pinctl_client_accepts", key, client="curl") == 0
+    assert value(series, "pinctl_client_accepts", key, client="okhttp") == 1
+    assert value(series, "pinctl_check_status", key, status="client-reject") == 1

@@ -185,12 +185,13 @@ def test_numbers_are_spelt_as_the_format_wants() -> None:
 
 
 def test_the_checks_still_being_built_emit_nothing_yet() -> None:
-    """Revocation, CT and client families are declared but empty until their checks land;
-    an empty family is not written (no HELP without samples)."""
+    """Revocation and CT families are declared but empty until their checks land, as the
+    client family is without --as: an empty family is not written (no HELP without samples)."""
     names = {f.name for f in FAMILIES}
     assert {"pinctl_revocation_status", "pinctl_ct_compliant", "pinctl_client_accepts"} <= names
     text = render(host_result(HostEntry("a.test", pins=(LEAF_PIN,)), "pass"))
     assert "pinctl_revocation_status" not in text
+    assert "pinctl_client_accepts" not in text
 
 
 def test_each_check_result_is_a_series() -> None:
@@ -221,3 +222,24 @@ def test_a_crashed_check_still_has_every_series() -> None:
     assert samples["pinctl_check_ok"] == [({"host": "a.test", "port": "443"}, 0)]
     assert samples["pinctl_check_status"][0][0]["status"] == "tls-error"
     assert samples["pinctl_backup_pins"][0][1] == 1
+
+
+def test_each_judged_client_is_a_series(chain: tuple[ChainCert, ...]) -> None:
+    """verify --as: 1 for a client whose app would connect, 0 for one that would refuse."""
+    from dataclasses import replace
+
+    from pinctl.exports.verdicts import ClientVerdict
+
+    verdicts = (
+        ClientVerdict("okhttp", "accept"),
+        ClientVerdict("curl", "reject", "no leaf pin matches the served leaf"),
+        ClientVerdict("android", "accept-expired", "the pin-set expired"),
+        ClientVerdict("trustkit", "config-error", "fewer than two pins"),
+        ClientVerdict("ios", "not-pinned", "no pin for ios"),
+    )
+    host = host_result(HostEntry("a.test", pins=(LEAF_PIN,)), "client-reject", chain=chain)
+    judged = replace(host, outcome=replace(host.outcome, clients=verdicts))
+    samples, _ = parse(render(judged, host_result(HostEntry("b.test"), "unreachable")))
+    accepts = {labels["client"]: value for labels, value in samples["pinctl_client_accepts"]}
+    assert accepts == {"okhttp": 1, "curl": 0, "android": 1, "trustkit": 0, "ios": 1}
+    assert {labels["host"] for labels, _ in samples["pinctl_client_accepts"]} == {"a.test"}
