@@ -17,7 +17,7 @@ from pinctl.output.prometheus import FAMILIES, escape, number, render_prometheus
 from pinctl.output.terminal import Sink
 from pinctl.pinfile.model import HostEntry, PinEntry
 from pinctl.pki.pins import compute
-from pinctl.verify.results import ChainCert, VerifyResult
+from pinctl.verify.results import ChainCert, Reached, VerifyResult
 from tests.support.hosts import certs, host_result
 
 NOW = datetime(2026, 12, 3, 16, 0, tzinfo=timezone.utc)
@@ -238,7 +238,7 @@ def test_each_judged_client_is_a_series(chain: tuple[ChainCert, ...]) -> None:
         ClientVerdict("ios", "not-pinned", "no pin for ios"),
     )
     host = host_result(HostEntry("a.test", pins=(LEAF_PIN,)), "client-reject", chain=chain)
-    judged = replace(host, outcome=replace(host.outcome, clients=verdicts))
+    judged = replace(host, outcome=Reached(chain, None, None, verdicts))
     samples, _ = parse(render(judged, host_result(HostEntry("b.test"), "unreachable")))
     accepts = {labels["client"]: value for labels, value in samples["pinctl_client_accepts"]}
     assert accepts == {"okhttp": 1, "curl": 0, "android": 1, "trustkit": 0, "ios": 1}
