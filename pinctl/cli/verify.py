@@ -111,7 +111,7 @@ if TYPE_CHECKING:
     "file's clients.",
 )
 @at_option
-@output_option("table", "json")
+@output_option("table", "json", "prometheus")
 @click.option(
     "--junit-xml",
     type=click.Path(dir_okay=False, writable=True),
@@ -129,6 +129,12 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False),
     envvar="PINCTL_CT_LOG_LIST",
     help="The v3 CT log list (JSON) you downloaded (env: PINCTL_CT_LOG_LIST).",
+)
+@click.option(
+    "--textfile",
+    type=click.Path(dir_okay=False),
+    help="Also write Prometheus metrics here, atomically, mode 0644 (for node_exporter's "
+    "textfile collector: name it *.prom).",
 )
 def command(
     names: tuple[str, ...],
@@ -150,6 +156,7 @@ def command(
     junit_xml: str | None,
     ct_mode: str | None,
     ct_log_list: str | None,
+    textfile: str | None,
 ) -> Outcome:
     """Check each HOST of the pin file (all when none is named) against its pins.
 
@@ -168,6 +175,7 @@ def command(
       pinctl verify api.example.com --chain saved.pem
       pinctl verify --as curl,ios
       pinctl verify --revocation hard api.example.com
+      pinctl verify --textfile /var/lib/node_exporter/textfile/pinctl.prom
     """
     from pinctl.net import pool
     from pinctl.output.terminal import Sink
@@ -185,15 +193,7 @@ def command(
             f"--chain judges one saved chain, and {pins.path} has {len(hosts)} hosts; "
             "name the host(s) it belongs to: pinctl verify HOST --chain FILE"
         )
-    reports: list[ReportFile[VerifyResult]] = []
-    if junit_xml is not None:
-        from pinctl.output import junit  # only a run that writes the report compiles its pattern
-        from pinctl.output.reports import ReportFile, check_reports
-
-        reports.append(
-            ReportFile("--junit-xml", Path(junit_xml), junit.render_junit, "JUnit report")
-        )
-        check_reports(reports)
+    reports = _reports(junit_xml, textfile)
     chain = load_chain(Path(chain_file)) if chain_file is not None else None
     capped = pool.bound(concurrency).notice
     options = core.VerifyOptions(
@@ -219,8 +219,35 @@ def command(
     lost = _write(reports, result)
     if lost:  # the checks ran and are shown, but CI lost an artefact: fail closed
         result = replace(result, lost_reports=lost)
-    notes = (capped,) if capped else ()
+    notes: tuple[str, ...] = (capped,) if capped else ()
+    if textfile is not None and not textfile.endswith(".prom"):
+        notes += (f"--textfile {textfile}: node_exporter's textfile collector reads *.prom only",)
     return Outcome(result, RENDERERS[output], result.exit_code, notes, errors=lost)
+
+
+def _reports(junit_xml: str | None, textfile: str | None) -> list[ReportFile[VerifyResult]]:
+    """The report files asked for, their paths checked before any host is contacted."""
+    if junit_xml is None and textfile is None:
+        return []  # a run without report files does not import their machinery
+    from pinctl.output.reports import ReportFile, check_reports
+
+    reports: list[ReportFile[VerifyResult]] = []
+    if junit_xml is not None:
+        from pinctl.output import junit  # only a run that writes the report compiles its pattern
+
+        reports.append(
+            ReportFile("--junit-xml", Path(junit_xml), junit.render_junit, "JUnit report")
+        )
+    if textfile is not None:
+        from pinctl.output.prometheus import render_prometheus
+
+        # 0644 whatever the umask or an older file's mode: node_exporter often runs as
+        # another user, and metrics hold no secrets (SPEC.md section 13).
+        reports.append(
+            ReportFile("--textfile", Path(textfile), render_prometheus, "metrics file", 0o644)
+        )
+    check_reports(reports)
+    return reports
 
 
 def _write(reports: list[ReportFile[VerifyResult]], result: VerifyResult) -> tuple[str, ...]:

@@ -222,9 +222,17 @@ def render_json(result: VerifyResult, sink: Sink) -> None:
     out.write("\n  ]\n}\n" if result.hosts else "]\n}\n")
 
 
+def render_prometheus(result: VerifyResult, sink: Sink) -> None:
+    """SPEC.md section 13's metrics (`pinctl.output.prometheus`, loaded only when asked for)."""
+    from pinctl.output.prometheus import render_prometheus as render
+
+    render(result, sink)
+
+
 RENDERERS: dict[str, Callable[[VerifyResult, Sink], None]] = {
     "table": render_table,
     "json": render_json,
+    "prometheus": render_prometheus,
 }
 
 

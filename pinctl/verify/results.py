@@ -152,6 +152,10 @@ class HostResult:
         return self.outcome.clients if isinstance(self.outcome, Reached) else ()
 
     @property
+    def revocation(self) -> PathRevocation | None:
+        return self.outcome.revocation if isinstance(self.outcome, Reached) else None
+
+    @property
     def internal(self) -> bool:
         return isinstance(self.outcome, Crashed)
 

@@ -659,3 +659,25 @@ def test_the_text_report_says_what_was_revoked_when_and_by_which_list(world: Wor
     url = world.server.url("/inter.crl")
     warning = "warning: revocation unchecked: certificate 0 (CN=crl-good): no source answered"
     assert f"{warning}: CRL {url}: HTTP 404" in result.stdout
+
+
+# --- metrics ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("leaf", "values"), [("crl-bad", [1.0, 0.0]), ("crl-good", [0.0, 0.0])])
+def test_the_metrics_give_each_certificates_revocation_status(
+    world: World, tmp_path: Path, leaf: str, values: list[float]
+) -> None:
+    """pinctl_revocation_status per position (1 revoked, 0 good), as the JSON of the run says."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    textfile = tmp_path / "pinctl.prom"
+    checked = world.verify(leaf, "--revocation", "hard", "--textfile", str(textfile))
+    [family] = [
+        f
+        for f in text_string_to_metric_families(textfile.read_text())
+        if f.name == "pinctl_revocation_status"
+    ]
+    got = sorted((int(s.labels["position"]), s.value) for s in family.samples)
+    assert got == list(enumerate(values))
+    assert [c["status"] for c in checked.certs] == [("revoked" if v else "good") for v in values]
