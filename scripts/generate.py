@@ -3,10 +3,11 @@
 
 Usage: python scripts/generate.py [--check]
 
-The click definitions are the one source of truth: the shell scripts come from click's
-own completion classes, each man page from a command's options and help text plus the
-sections below that --help has no room for, and each README block between
-``<!-- help:NAME -->`` and ``<!-- /help -->`` is that command's --help at 80 columns.
+The click definitions are the one source of truth: the shell scripts are the templates
+of pinctl's own completion classes (pinctl/cli/completion.py), each man page comes from
+a command's options and help text plus the sections below that --help has no room
+for, and each README block between ``<!-- help:NAME -->`` and ``<!-- /help -->`` is
+that command's --help at 80 columns.
 Nothing here depends on the date, the version or the terminal, so --check is stable.
 """
 
@@ -357,39 +358,14 @@ def generated(root: Path = ROOT) -> dict[str, str]:
     from pinctl.cli.completion import completion_script
 
     files = {f"completions/{f}": completion_script(s) for s, f in COMPLETION_FILES.items()}
-    files[CLICK_STAMP] = f"click {click_version()}\n"
     files["man/pinctl.1"] = man_page(None)
     files.update({f"man/pinctl-{name}.1": man_page(name) for name in commands()})
     files["README.md"] = readme((root / "README.md").read_text(encoding="utf-8"))
     return files
 
 
-CLICK_STAMP = "completions/.generated-with"
-"""The click release that wrote completions/: its shell scripts change between releases."""
-
-
-def click_version() -> str:
-    from importlib.metadata import version
-
-    return version("click")
-
-
-def other_click(root: Path = ROOT) -> str | None:
-    """The click that wrote the shipped completions, when it is not the one installed.
-
-    Their text is click's own template, so only the same click release can reproduce
-    it; with another one installed, the drift check leaves completions/ alone."""
-    path = root / CLICK_STAMP
-    if not path.exists():
-        return None
-    recorded = path.read_text(encoding="utf-8").strip().removeprefix("click ")
-    return recorded if recorded != click_version() else None
-
-
 def stale(files: dict[str, str], root: Path = ROOT) -> list[str]:
     """The files under `root` that differ from `files`, and man pages of vanished commands."""
-    if other_click(root) is not None:
-        files = {rel: text for rel, text in files.items() if not rel.startswith("completions/")}
     changed = []
     for rel, text in files.items():
         path = root / rel
@@ -413,13 +389,6 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         print(f"generate.py: error: {exc}", file=sys.stderr)
         return 2
     changed = stale(files, root)
-    recorded = other_click(root)
-    if args.check and recorded is not None:
-        print(
-            f"generate.py: note: completions/ were made with click {recorded}, click "
-            f"{click_version()} is installed; not comparing them",
-            file=sys.stderr,
-        )
     if args.check:
         if changed:
             print(

@@ -74,6 +74,14 @@ class LazyGroup(click.Group):
         command: click.Command = module.command
         return command
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Commands with their one-line summaries, without importing every command."""
+        from click.shell_completion import CompletionItem
+
+        names = [n for n in COMMANDS if n.startswith(incomplete)]
+        items = [CompletionItem(n, help=COMMANDS[n][1]) for n in names]
+        return items + click.Command.shell_complete(self, ctx, incomplete)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, summary) for name, (_, summary) in COMMANDS.items()])
@@ -102,6 +110,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
     # allocate hundreds of thousands of objects that the default thresholds would scan
     # again and again during start-up.
     gc.set_threshold(100_000, 20, 20)
+    if "_PINCTL_COMPLETE" in os.environ:  # a TAB: pinctl's own protocol, never click's
+        from pinctl.cli.completion import answer
+
+        sys.exit(answer(cli, os.environ))
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("PINCTL_DEBUG"))
     _handle_sigterm()

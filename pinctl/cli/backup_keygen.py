@@ -10,6 +10,7 @@ import click
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
     Outcome,
+    complete_hosts,
     output_option,
     passphrase_options,
     pin_file_option,
@@ -75,7 +76,12 @@ class KeyTypeChoice(click.Choice):  # type: ignore[type-arg]  # click 8.2+ made 
     multiple=True,
     help="A subjectAltName for the CSR; repeat for several.",
 )
-@click.option("--host", metavar="H[:PORT]", help="Add the pins to this host in the pin file.")
+@click.option(
+    "--host",
+    metavar="H[:PORT]",
+    shell_complete=complete_hosts,
+    help="Add the pins to this host in the pin file.",
+)
 @pin_file_option
 @output_option("table", "json", "pins")
 def command(

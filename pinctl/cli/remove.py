@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import click
 
-from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, complete_hosts, pin_file_option
+from pinctl.cli.common import (
+    CONTEXT_SETTINGS,
+    Outcome,
+    complete_hosts,
+    complete_pins,
+    pin_file_option,
+)
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("host", shell_complete=complete_hosts)
-@click.option("--pin", "pin_text", metavar="PIN", help="Remove only this pin (any spelling).")
+@click.option(
+    "--pin",
+    "pin_text",
+    metavar="PIN",
+    shell_complete=complete_pins,
+    help="Remove only this pin (any spelling).",
+)
 @click.option(
     "--port",
     type=click.IntRange(1, 65535),
