@@ -34,10 +34,21 @@ def _validity(entry: Entry, now: datetime) -> str:
     days = _days_left(entry, now)
     span = f"{_day(entry.not_before)} to {_day(entry.not_after)}"
     if days is not None and days < 0:
-        return f"{span} (expired {-days} days ago)"
+        return f"{span} (expired {_ago(entry, now)})"
     if isinstance(entry.not_before, datetime) and entry.not_before > now:
         return f"{span} (not yet valid)"
     return f"{span} ({days} days left)"
+
+
+def _ago(entry: Entry, now: datetime) -> str:
+    """Whole days since expiry, counted forwards: a negative timedelta's `.days` rounds
+    down, which made 3 days and 12 hours read "4 days ago"."""
+    assert entry.not_after is not None
+    if isinstance(entry.not_after, YearZero):
+        days = now.toordinal() - entry.not_after.ordinal
+    else:
+        days = (now - entry.not_after).days
+    return "less than a day ago" if days == 0 else f"{days} day{'s' * (days != 1)} ago"
 
 
 def _key(entry: Entry) -> str:
