@@ -98,7 +98,7 @@ def verify_suite(result: VerifyResult, timestamp: datetime) -> Suite:
 
 
 def _verify_case(host: HostResult) -> Case:
-    from pinctl.output.verify import failure_details
+    from pinctl.output.verify import failure_details, strict_failures
 
     name = host.label
     notes = [f"warning: {w}" for w in host.warnings]
@@ -108,8 +108,13 @@ def _verify_case(host: HostResult) -> Case:
         notes.insert(0, f"matched {host.matched.pin}")
     failure = None
     if not host.ok:
-        message = f"{host.status}: {host.error}" if host.error else host.status
-        failure = Failure(message, host.status, "\n".join(failure_details(host)))
+        strict = strict_failures(host)
+        if strict:
+            message = "strict: " + "; ".join(strict)
+            failure = Failure(message, "strict", "\n".join(f"strict: {w}" for w in strict))
+        else:
+            message = f"{host.status}: {host.error}" if host.error else host.status
+            failure = Failure(message, host.status, "\n".join(failure_details(host)))
     # The classname CI systems group by; kept from before verify was split into modules.
     return Case("pinctl.verify.run", name, host.elapsed, failure, "\n".join(notes) or None)
 

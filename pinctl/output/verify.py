@@ -49,6 +49,11 @@ def report_lines(result: VerifyResult) -> list[tuple[str, str | None]]:
             matched = host.matched
             head += session + (f"  matched {matched.pin} ({matched.level})" if matched else "")
             lines.append((head, _STYLES[verdict]))
+        elif strict_failures(host):
+            first, *rest = strict_failures(host)
+            lines.append((f"{head}  strict: {first}", _STYLES[verdict]))
+            lines += [(f"      strict: {w}", _STYLES[verdict]) for w in rest]
+            continue
         else:
             details = failure_details(host) or [host.status]
             lines.append((f"{head}  {details[0]}", _STYLES[verdict]))
@@ -56,6 +61,14 @@ def report_lines(result: VerifyResult) -> list[tuple[str, str | None]]:
         lines += [(f"      warning: {w}", _STYLES["warning"]) for w in host.warnings]
     lines.append((_summary(result), None))
     return [(printable(line), style) for line, style in lines]
+
+
+def strict_failures(host: HostResult) -> tuple[str, ...]:
+    """The warnings that alone failed a host under --strict (each said once, as the
+    reason), or () when the host passed or failed on a check."""
+    if host.ok or host.internal or host.status != "pass" or not host.strict:
+        return ()
+    return host.warnings
 
 
 def _summary(result: VerifyResult) -> str:

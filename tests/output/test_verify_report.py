@@ -1,0 +1,82 @@
+"""What verify's text report and JUnit file say, judged offline on saved chains (--chain):
+the wording a person on call reads, once and to the point."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import trustme
+
+from tests.support.cli import Run
+from tests.support.hosts import certs, spki
+
+OTHER = "sha256/YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg="
+
+
+class Saved:
+    """A saved chain for api.test, its CA, and a pin file for it."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        ca = trustme.CA()
+        leaf = ca.issue_cert("api.test")
+        self.dir = tmp_path
+        self.ca = tmp_path / "ca.pem"
+        ca.cert_pem.write_to_path(str(self.ca))
+        self.chain = tmp_path / "chain.pem"
+        self.chain.write_bytes(b"".join(p.bytes() for p in leaf.cert_chain_pems))
+        self.leaf_pin = str(spki(certs(leaf.cert_chain_pems)[0]))
+        self.pins = tmp_path / "pins.toml"
+
+    def write(self, *pin_lines: str) -> Path:
+        body = ",\n".join(f"  {line}" for line in pin_lines)
+        self.pins.write_text(
+            f'version = 1\n\n[defaults]\nca_file = "{self.ca}"\n\n'
+            f'[[hosts]]\nhost = "api.test"\npins = [\n{body},\n]\n'
+        )
+        return self.pins
+
+    def verify(self, run: Run, *args: str) -> tuple[int, str]:
+        result = run(["verify", "--pin-file", str(self.pins), "--chain", str(self.chain), *args])
+        return result.exit_code, result.stdout
+
+
+@pytest.fixture
+def saved(tmp_path: Path) -> Saved:
+    return Saved(tmp_path)
+
+
+NO_BACKUP = "no backup pin (a pin that matches nothing in the current chain)"
+
+
+def test_a_strict_failure_names_the_warning_once(run: Run, saved: Saved) -> None:
+    """Under --strict a host failed by a warning reads `FAIL host  strict: <warning>`, once."""
+    saved.write(f'{{ pin = "{saved.leaf_pin}" }}')
+    code, out = saved.verify(run, "--strict")
+    assert code == 1
+    assert out.splitlines()[0] == f"FAIL  api.test:443  strict: {NO_BACKUP}"
+    assert out.count(NO_BACKUP) == 1
+    assert "pass:" not in out
+    assert "warning(s)" not in out
+
+
+def test_without_strict_the_warning_stays_a_warning(run: Run, saved: Saved) -> None:
+    """The twin: without --strict the host passes and the same text is a warning line."""
+    saved.write(f'{{ pin = "{saved.leaf_pin}" }}')
+    code, out = saved.verify(run)
+    assert code == 0
+    assert f"      warning: {NO_BACKUP}" in out.splitlines()
+    assert "strict:" not in out
+
+
+def test_junit_says_strict_once(run: Run, saved: Saved) -> None:
+    """The JUnit failure message of a --strict failure is `strict: <warning>`."""
+    saved.write(f'{{ pin = "{saved.leaf_pin}" }}')
+    report = saved.dir / "report.xml"
+    code, _ = saved.verify(run, "--strict", "--junit-xml", str(report))
+    assert code == 1
+    failure = ET.parse(report).find(".//failure")  # noqa: S314 — pinctl's own report
+    assert failure is not None
+    assert failure.get("message") == f"strict: {NO_BACKUP}"
+    assert failure.get("type") == "strict"
