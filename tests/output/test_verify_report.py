@@ -80,3 +80,21 @@ def test_junit_says_strict_once(run: Run, saved: Saved) -> None:
     assert failure is not None
     assert failure.get("message") == f"strict: {NO_BACKUP}"
     assert failure.get("type") == "strict"
+
+
+def test_a_mismatch_by_an_expired_pin_says_so(run: Run, saved: Saved) -> None:
+    """When the only pin that matches has expired, the report names its line and date."""
+    saved.write(f'{{ pin = "{saved.leaf_pin}", expires = 2020-11-01 }}', f'{{ pin = "{OTHER}" }}')
+    code, out = saved.verify(run)
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "FAIL  api.test:443  pin-mismatch: the only matching pin (line 9) expired on 2020-11-01"
+    )
+
+
+def test_a_mismatch_with_no_matching_pin_says_none_matches(run: Run, saved: Saved) -> None:
+    """The twin: an expired pin that matches nothing is not blamed; no pin matches."""
+    saved.write(f'{{ pin = "{OTHER}", expires = 2020-11-01 }}')
+    code, out = saved.verify(run)
+    assert code == 1
+    assert out.splitlines()[0] == "FAIL  api.test:443  pin-mismatch: no pin matches the chain"
