@@ -72,6 +72,11 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(f"pinctl.cli.{COMMANDS[cmd_name][0]}")
         command: click.Command = module.command
+        if not any(p.name == "debug" for p in command.params):
+            # `main` reads --debug wherever it is; each command need only accept it.
+            command.params.append(
+                click.Option(["--debug"], is_flag=True, hidden=True, expose_value=False)
+            )
         return command
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
@@ -89,7 +94,11 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="pinctl")
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show tracebacks instead of one-line errors (also after the command).",
+)
 def cli(debug: bool) -> None:
     """TLS certificate pinning that fails closed.
 
