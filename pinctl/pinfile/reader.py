@@ -42,6 +42,29 @@ def read_nodes(text: str, path: Path) -> tuple[PinFile, Node]:
     return Reader(Path(path)).pin_file(root), root
 
 
+def key_line(pin_file: PinFile, host: HostEntry | None, key: str) -> int | None:
+    """The line of the `key` that applies to `host` (its own, else [defaults]'s), found by
+    the precise parser: for messages about a value that was sound TOML but unusable."""
+    try:
+        root = parse_nodes(read_text(pin_file.path)[0], pin_file.path)
+    except PinFileError:  # changed since it was read: name no line rather than a wrong one
+        return None
+    top = root.value if isinstance(root.value, dict) else {}
+    tables: list[Node] = []
+    hosts = top.get("hosts")
+    if host is not None and host in pin_file.hosts and isinstance(hosts, Node):
+        index = pin_file.hosts.index(host)
+        if isinstance(hosts.value, list) and index < len(hosts.value):
+            tables.append(hosts.value[index])
+    if isinstance(top.get("defaults"), Node):
+        tables.append(top["defaults"])
+    for table in tables:
+        found = table.value.get(key) if isinstance(table.value, dict) else None
+        if isinstance(found, Node):
+            return found.line
+    return None
+
+
 def _fast(text: str, path: Path) -> PinFile | None:
     """Any doubt of the fast path, a checking error included, is left to the precise one."""
     root = fast_nodes(text)

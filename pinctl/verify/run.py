@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pinctl.errors import PinctlError
+from pinctl.errors import InputError, PinctlError
 from pinctl.verify.rules import MatchRule, OkHttpRule
 
 if TYPE_CHECKING:
@@ -64,7 +64,6 @@ def verify(
 ) -> VerifyResult:
     """Check `hosts` concurrently; with `chain`, judge that saved chain instead of connecting."""
     from pinctl.net.targets import host_target
-    from pinctl.pki import validation as chains
     from pinctl.verify.evidence import Subject
     from pinctl.verify.observation import live, offline
     from pinctl.verify.pipeline import check_host
@@ -76,7 +75,7 @@ def verify(
     for entry in hosts:
         ca = options.ca_file or pin_file.ca_file_for(entry)
         if entry.verify_chain and ca not in roots:
-            roots[ca] = chains.load_roots(ca)
+            roots[ca] = _roots(ca, pin_file, entry, given=options.ca_file is not None)
     observe: Observe = (
         offline(chain)
         if chain is not None
@@ -134,6 +133,24 @@ def run_pool(
         failed=failed,
         on_done=on_done,
     )
+
+
+def _roots(
+    ca: Path | None, pin_file: PinFile, entry: HostEntry, *, given: bool
+) -> tuple[x509.Certificate, ...]:
+    """The roots of `ca`; a pin file's unusable ca_file is named by file, line and key."""
+    from pinctl.pki import validation as chains
+
+    if given or ca is None:
+        return chains.load_roots(ca)
+    try:
+        return chains.load_roots(ca, what="ca_file")
+    except InputError as exc:
+        from pinctl.pinfile.reader import key_line
+
+        line = key_line(pin_file, entry, "ca_file")
+        where = f"{pin_file.path}:{line}" if line is not None else str(pin_file.path)
+        raise InputError(f"{where}: {exc}; fix the path or the file") from None
 
 
 def internal_failure(entry: HostEntry, exc: BaseException, strict: bool) -> HostResult:

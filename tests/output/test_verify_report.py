@@ -98,3 +98,50 @@ def test_a_mismatch_with_no_matching_pin_says_none_matches(run: Run, saved: Save
     code, out = saved.verify(run)
     assert code == 1
     assert out.splitlines()[0] == "FAIL  api.test:443  pin-mismatch: no pin matches the chain"
+
+
+def test_a_bad_ca_file_in_the_pin_file_names_the_file_line_and_key(run: Run, saved: Saved) -> None:
+    """A host's ca_file that does not exist is reported as pins.toml:LINE: ca_file, exit 2,
+    not as a --ca-file the user never gave."""
+    saved.pins.write_text(
+        'version = 1\n\n[[hosts]]\nhost = "api.test"\nca_file = "certs/missing.pem"\n'
+        f'pins = [{{ pin = "{saved.leaf_pin}" }}]\n'
+    )
+    result = run(["verify", "--pin-file", str(saved.pins), "--chain", str(saved.chain)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"pinctl: error: {saved.pins}:5: cannot read ca_file {saved.dir}/certs/missing.pem: "
+        "No such file or directory; fix the path or the file\n"
+    )
+
+
+def test_a_defaults_ca_file_that_holds_no_roots_names_its_line(run: Run, saved: Saved) -> None:
+    """[defaults] ca_file naming a file with no certificates is named by its own line."""
+    (saved.dir / "empty.pem").write_text("not a certificate\n")
+    saved.pins.write_text(
+        'version = 1\n[defaults]\nwarn_days = 30\nca_file = "empty.pem"\n\n'
+        f'[[hosts]]\nhost = "api.test"\npins = [{{ pin = "{saved.leaf_pin}" }}]\n'
+    )
+    result = run(["verify", "--pin-file", str(saved.pins), "--chain", str(saved.chain)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"pinctl: error: {saved.pins}:4: ca_file {saved.dir}/empty.pem")
+
+
+def test_a_bad_ca_file_option_is_still_named_as_the_option(run: Run, saved: Saved) -> None:
+    """The twin: --ca-file given on the command line is named as --ca-file."""
+    saved.write(f'{{ pin = "{saved.leaf_pin}" }}')
+    missing = saved.dir / "nope.pem"
+    result = run(
+        [
+            "verify",
+            "--pin-file",
+            str(saved.pins),
+            "--chain",
+            str(saved.chain),
+            "--ca-file",
+            str(missing),
+        ]
+    )
+    assert result.exit_code == 2
+    assert "--ca-file" in result.stderr
+    assert str(saved.pins) not in result.stderr
