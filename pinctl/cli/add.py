@@ -74,6 +74,12 @@ def command(
         "connect_to": connection.connect_to,
         "ca_file": connection.ca_file,
     }
+    if len(targets) > 1 and (connection.servername or connection.connect_to):
+        option = "--connect-to" if connection.connect_to else "--servername"
+        raise UsageError(
+            f"{option} names one host's setting and would be recorded for all "
+            f"{len(targets)} TARGETs; add them one at a time: pinctl add {option} VALUE TARGET"
+        )
     chosen = cast("tuple[Level, ...]", tuple(dict.fromkeys(levels)) or ("leaf", "intermediate"))
     expiry = parse_expires(expires, now.date())
     dials = connection.targets(targets)

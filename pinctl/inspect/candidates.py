@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pinctl.errors import ConnectError, InputError, UsageError
 from pinctl.inspect.report import SourceFailure
 from pinctl.pinfile.edit import EditResult, Transaction, absolute_path
-from pinctl.pinfile.model import Level, PinEntry
+from pinctl.pinfile.model import Level, PinEntry, PinFile
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -46,6 +46,7 @@ def add_targets(
     from pinctl.pki.validation import load_roots, signed_prefix, validate
 
     pin_file = edit.pin_file
+    targets = [recorded_settings(pin_file, target, host_fields) for target in targets]
     chains: list[tuple[Target, tuple[x509.Certificate, ...]]] = []
     failures = []
     # Every target's options first, so that a bad proxy URL is refused before any dial;
@@ -95,6 +96,24 @@ def add_targets(
         del fields["ca_file"]
     changes = tuple(edit.add_pins(t.host, t.port, pins, host_fields=fields) for t, pins in chosen)
     return EditResult(changes, tuple(failures))
+
+
+def recorded_settings(pin_file: PinFile, target: Target, given: Mapping[str, object]) -> Target:
+    """A host already in the pin file is reached as recorded (its servername and
+    connect_to, as its ca_file is used), unless the command line says otherwise."""
+    from pinctl.net.targets import host_target
+
+    known = pin_file.find_host(target.host, target.port)
+    if known is None or not (known.servername or known.connect_to):
+        return target
+    servername = given.get("servername") or known.servername
+    connect_to = given.get("connect_to") or known.connect_to
+    return host_target(
+        target.host,
+        target.port,
+        None if servername is None else str(servername),
+        None if connect_to is None else str(connect_to),
+    )
 
 
 def chain_pins(
