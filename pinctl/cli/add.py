@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta, timezone
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -16,6 +17,11 @@ from pinctl.cli.common import (
 )
 from pinctl.errors import ExitCode, UsageError
 from pinctl.pinfile.model import LEVELS, Level
+
+if TYPE_CHECKING:
+    from pinctl.net.targets import Target
+    from pinctl.net.tls import Handshake
+    from pinctl.pinfile.model import PinFile
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -83,7 +89,9 @@ def command(
     chosen = cast("tuple[Level, ...]", tuple(dict.fromkeys(levels)) or ("leaf", "intermediate"))
     expiry = parse_expires(expires, now.date())
     dials = connection.targets(targets)
+    warnings: list[str] = []
     with transaction(resolve_path(pin_file), dry_run=dry_run) as edit:
+        judge = functools.partial(_tls_policy, edit.pin_file, warnings)
         result = add_targets(
             edit,
             dials,
@@ -94,9 +102,22 @@ def command(
             host_fields={key: value for key, value in fields.items() if value is not None},
             verify_chain=not no_verify_chain,
             now=now,
+            on_session=judge,
         )
     exit_code = ExitCode.UNREACHABLE if result.failures else ExitCode.OK
-    return Outcome(result, render_changes, exit_code)
+    return Outcome(result, render_changes, exit_code, warnings=tuple(warnings))
+
+
+def _tls_policy(pin_file: PinFile, warnings: list[str], target: Target, shake: Handshake) -> None:
+    """Warn of a host pinned today that `verify` will fail on its TLS policy."""
+    from pinctl.verify.checks.tls_policy import policy
+    from pinctl.verify.observation import Observed
+    from pinctl.verify.verdicts import Failed
+
+    rule = pin_file.defaults.tls_policy(pin_file.find_host(target.host, target.port))
+    verdict = policy(Observed(shake.chain, shake.tls, shake.forward_secrecy), *rule)
+    if isinstance(verdict, Failed):
+        warnings.append(f"{target.label}: pinned, but verify will fail it: {verdict.reason}")
 
 
 def parse_expires(text: str | None, today: date) -> date | None:

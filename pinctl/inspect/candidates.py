@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from pinctl.net.targets import Target
-    from pinctl.net.tls import ConnectOptions
+    from pinctl.net.tls import ConnectOptions, Handshake
 
 
 def add_targets(
@@ -36,11 +36,13 @@ def add_targets(
     host_fields: Mapping[str, object],
     verify_chain: bool,
     now: datetime,
+    on_session: Callable[[Target, Handshake], None] | None = None,
 ) -> EditResult:
     """Fetch each target's chain, validate it, and add the pins of the chosen levels.
 
     Every target is fetched and checked before anything is written, so one untrusted
-    chain refuses the whole command rather than leaving it half done.
+    chain refuses the whole command rather than leaving it half done. `on_session` sees
+    each completed handshake (the command judges it by verify's TLS policy).
     """
     from pinctl.net.tls import handshake_all
     from pinctl.pki.validation import load_roots, signed_prefix, validate
@@ -56,6 +58,8 @@ def add_targets(
         if isinstance(shake, ConnectError):
             failures.append(SourceFailure(target.label, str(shake)))
             continue
+        if on_session is not None:
+            on_session(target, shake)
         if not verify_chain:
             # Unvalidated, only the leaf and the issuers that really signed it count, as in
             # verify: a served copy of some other certificate proves nothing.

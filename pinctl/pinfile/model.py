@@ -62,6 +62,10 @@ class HostEntry:
     verify_chain: bool = True
     ca_file: Path | None = None
     """Resolved against the pin file's directory; overrides [defaults] ca_file."""
+    min_tls: str | None = None
+    """Overrides [defaults] min_tls for this host; None: the default's."""
+    forward_secrecy: bool | None = None
+    """Overrides [defaults] forward_secrecy for this host; None: the default's."""
     pins: tuple[PinEntry, ...] = ()
     line: int | None = field(default=None, compare=False)
     """The line of the ``[[hosts]]`` header (or of the inline table)."""
@@ -84,6 +88,13 @@ class Defaults:
     """``1.0``, ``1.1``, ``1.2`` or ``1.3``."""
     forward_secrecy: bool = True
     ca_file: Path | None = None
+
+    def tls_policy(self, host: HostEntry | None) -> tuple[str, bool]:
+        """(min_tls, forward_secrecy) for `host`: its own keys, else these defaults."""
+        if host is None:
+            return self.min_tls, self.forward_secrecy
+        secrecy = self.forward_secrecy if host.forward_secrecy is None else host.forward_secrecy
+        return host.min_tls or self.min_tls, secrecy
 
 
 @dataclass(frozen=True)

@@ -162,6 +162,8 @@ KEYS: tuple[Key, ...] = (
     Key("include_subdomains", "host", *_BOOL, False, editable=True),
     Key("verify_chain", "host", *_BOOL, True, editable=True),
     Key("ca_file", "host", *_PATH, editable=True, path=True, json=_path_text),
+    Key("min_tls", "host", _one_of(TLS_VERSIONS), _words(TLS_VERSIONS), hint=_min_tls_hint),
+    Key("forward_secrecy", "host", *_BOOL),
     Key("pins", "host", _is(list), _PINS_WORDS, (), nested=True),
     Key("pin", "pin", _is(str), 'a string such as "sha256/BASE64"', json=lambda v, _: str(v),
         required='a pin table has no pin; write { pin = "sha256/BASE64", ... }'),
