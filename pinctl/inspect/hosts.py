@@ -35,6 +35,7 @@ def inspect_steps(
 ) -> Steps[Inspected]:
     """Handshake and validate; entries are the served chain, then the anchor if not served."""
     from pinctl.net.tls import handshake_steps
+    from pinctl.pki.details import chain_remarks
     from pinctl.pki.validation import validate
 
     try:
@@ -46,11 +47,13 @@ def inspect_steps(
     entries = [certificate_entry(cert, i, hashes) for i, cert in enumerate(shake.chain)]
     if not verdict.anchor_served:
         entries.append(certificate_entry(verdict.path[-1], len(entries), hashes, served=False))
+    trusted = verdict.validation.trusted
     return SourceReport(
         source=target.label,
         entries=tuple(entries),
         tls=shake.tls,
         validation=verdict.validation,
+        chain_remarks=chain_remarks(shake.chain, verdict.path if trusted else None),
     )
 
 

@@ -21,6 +21,8 @@ class SourceReport:
     entries: tuple[Entry, ...]
     tls: TlsInfo | None = None
     validation: Validation | None = None
+    chain_remarks: tuple[str, ...] = ()
+    """What is off about a live chain as served (order, extras, duplicates, a sent anchor)."""
 
 
 @dataclass(frozen=True)

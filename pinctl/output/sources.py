@@ -25,14 +25,17 @@ def _days_left(entry: Entry, now: datetime) -> int | None:
 
 
 def _day(moment: datetime | YearZero) -> str:
-    return moment.text[:10] if isinstance(moment, YearZero) else f"{moment:%Y-%m-%d}"
+    """To the second, in UTC, as `openssl x509 -dates` gives it (less its month names)."""
+    if isinstance(moment, YearZero):
+        return moment.text.replace("T", " ").removesuffix("Z")
+    return f"{moment:%Y-%m-%d %H:%M:%S}"
 
 
 def _validity(entry: Entry, now: datetime) -> str:
     if entry.not_before is None or entry.not_after is None:
         return ""
     days = _days_left(entry, now)
-    span = f"{_day(entry.not_before)} to {_day(entry.not_after)}"
+    span = f"{_day(entry.not_before)} to {_day(entry.not_after)} UTC"
     if days is not None and days < 0:
         return f"{span} (expired {_ago(entry, now)})"
     if isinstance(entry.not_before, datetime) and entry.not_before > now:
@@ -97,27 +100,28 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if not isinstance(source, SourceReport):
             continue
-        head = printable(source.source)
-        if source.tls is not None:
-            head += f"  {source.tls.version}  {source.tls.cipher}"
-        out.append(head)
+        out.append(_title(source))
         for entry in source.entries:
             subject = printable(entry.subject or "")
             out.append(f"  [{entry.index}] {_kind_label(entry)}  {subject}".rstrip())
             rows = [
                 ("issuer", printable(entry.issuer or "")),
                 ("serial", entry.serial),
+                ("san", printable(", ".join(entry.san or ()))),
                 ("validity", _validity(entry, result.now)),
                 ("key", _key(entry)),
+                ("signature", entry.signature_algorithm),
             ]
             rows += [("spki", str(pin)) for pin in entry.spki.values()]
             rows += [("spki*", f"{pin}  {REENCODED}") for pin in _reencoded(entry)]
             rows += [("cert", str(pin)) for pin in (entry.cert or {}).values()]
+            rows.append(("sha256 fp", entry.fingerprint_sha256))
             rows.append(("note", entry.note))
             out += [f"      {label:<9} {value}" for label, value in rows if value]
         line = _validation_line(source)
         if line:
             out.append(f"  {line}")
+        out += [f"  remark: {printable(remark)}" for remark in source.chain_remarks]
         out.append("")
     sink.out.write("\n".join(out[:-1]) + "\n" if out else "")
 
@@ -136,11 +140,8 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if not isinstance(source, SourceReport):
             continue
-        title = printable(source.source) + (
-            f"  {source.tls.version}  {source.tls.cipher}" if source.tls else ""
-        )
         table = Table(
-            title=title,
+            title=_title(source),
             title_justify="left",
             title_style="bold",
             box=box.SIMPLE_HEAD,
@@ -179,7 +180,16 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
             v = source.validation
             ok = v is not None and v.trusted and v.hostname_match
             console.print(Text(line, style="green" if ok else "bold red"))
+        for remark in source.chain_remarks:
+            console.print(Text(f"remark: {printable(remark)}", style="yellow"))
         console.print()
+
+
+def _title(source: SourceReport) -> str:
+    """``host:port  TLSv1.3  TLS_AES_128_GCM_SHA256  X25519``: the session in one line."""
+    tls = source.tls
+    session = [tls.version, tls.cipher, tls.group or ""] if tls is not None else []
+    return "  ".join([printable(source.source), *session]).rstrip()
 
 
 def _validity_text(entry: Entry, now: datetime) -> Any:
@@ -209,6 +219,9 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         "key": {"type": entry.key.type, "bits": entry.key.bits},
         "spki": {alg: str(pin) for alg, pin in entry.spki.items()},
         "cert": None if entry.cert is None else {alg: str(pin) for alg, pin in entry.cert.items()},
+        "san": None if entry.san is None else list(entry.san),
+        "signature_algorithm": entry.signature_algorithm,
+        "fingerprint_sha256": entry.fingerprint_sha256,
     } | _optional(entry)
 
 
@@ -230,13 +243,18 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
             "tls": None,
             "validation": None,
             "entries": [],
+            "chain_remarks": [],
         }
     return {
         "source": source.source,
         "error": None,
         "tls": None
         if source.tls is None
-        else {"version": source.tls.version, "cipher": source.tls.cipher},
+        else {
+            "version": source.tls.version,
+            "cipher": source.tls.cipher,
+            "group": source.tls.group,
+        },
         "validation": None
         if source.validation is None
         else {
@@ -245,6 +263,7 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
             "error": source.validation.error,
         },
         "entries": [entry_json(entry) for entry in source.entries],
+        "chain_remarks": list(source.chain_remarks),
     }
 
 
