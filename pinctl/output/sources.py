@@ -86,6 +86,24 @@ def _validation_line(report: SourceReport) -> str | None:
     return f"validation: {trust}, {name}: {printable(v.error or '')}"
 
 
+def _rows(entry: Entry, now: datetime) -> list[tuple[str, str]]:
+    """An entry's fields as (label, value), in the order both the text and the table show."""
+    rows = [
+        ("issuer", printable(entry.issuer or "")),
+        ("serial", entry.serial),
+        ("san", printable(", ".join(entry.san or ()))),
+        ("validity", _validity(entry, now)),
+        ("key", _key(entry)),
+        ("signature", entry.signature_algorithm),
+    ]
+    rows += [("spki", str(pin)) for pin in entry.spki.values()]
+    rows += [("spki*", f"{pin}  {REENCODED}") for pin in _reencoded(entry)]
+    rows += [("cert", str(pin)) for pin in (entry.cert or {}).values()]
+    rows.append(("sha256 fp", entry.fingerprint_sha256))
+    rows.append(("note", entry.note))
+    return [(label, value) for label, value in rows if value]
+
+
 def _failures(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if not isinstance(source, SourceReport):
@@ -104,20 +122,7 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
         for entry in source.entries:
             subject = printable(entry.subject or "")
             out.append(f"  [{entry.index}] {_kind_label(entry)}  {subject}".rstrip())
-            rows = [
-                ("issuer", printable(entry.issuer or "")),
-                ("serial", entry.serial),
-                ("san", printable(", ".join(entry.san or ()))),
-                ("validity", _validity(entry, result.now)),
-                ("key", _key(entry)),
-                ("signature", entry.signature_algorithm),
-            ]
-            rows += [("spki", str(pin)) for pin in entry.spki.values()]
-            rows += [("spki*", f"{pin}  {REENCODED}") for pin in _reencoded(entry)]
-            rows += [("cert", str(pin)) for pin in (entry.cert or {}).values()]
-            rows.append(("sha256 fp", entry.fingerprint_sha256))
-            rows.append(("note", entry.note))
-            out += [f"      {label:<9} {value}" for label, value in rows if value]
+            out += [f"      {label:<9} {value}" for label, value in _rows(entry, result.now)]
         line = _validation_line(source)
         if line:
             out.append(f"  {line}")
@@ -158,21 +163,12 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
                     f"{_kind_label(entry)}  {printable(entry.subject or '')}".rstrip(), style=style
                 ),
             )
-            if entry.issuer:
-                table.add_row("issuer", Text(printable(entry.issuer)))
-            if entry.not_after is not None:
-                table.add_row("validity", _validity_text(entry, result.now))
-            table.add_row("key", _key(entry))
-            if entry.note:
-                table.add_row("note", Text(entry.note))
-            # A pin that wraps cannot be copied whole: it keeps its line, subjects fold instead.
-            for label, pins in (("spki", entry.spki), ("cert", entry.cert or {})):
-                for pin in pins.values():
-                    table.add_row(label, Text(str(pin), no_wrap=True, overflow="ignore"))
-                if label == "spki":
-                    for pin in _reencoded(entry):
-                        table.add_row("spki*", Text(str(pin), no_wrap=True, overflow="ignore"))
-                        table.add_row("", Text(REENCODED, style="dim"))
+            # The same fields as the plain text, indented under their entry as there.
+            for label, value in _rows(entry, result.now):
+                pin, _, remark = value.partition("  ") if label == "spki*" else (value, "", "")
+                table.add_row(f"    {label}", _cell(label, pin, entry, result.now))
+                if remark:
+                    table.add_row("", Text(remark, style="dim"))
             table.add_section()
         console.print(table)
         line = _validation_line(source)
@@ -190,6 +186,17 @@ def _title(source: SourceReport) -> str:
     tls = source.tls
     session = [tls.version, tls.cipher, tls.group or ""] if tls is not None else []
     return "  ".join([printable(source.source), *session]).rstrip()
+
+
+def _cell(label: str, value: str, entry: Entry, now: datetime) -> Any:
+    from rich.text import Text
+
+    if label == "validity":
+        return _validity_text(entry, now)
+    if label in ("spki", "spki*", "cert"):
+        # A pin that wraps cannot be copied whole: it keeps its line, subjects fold instead.
+        return Text(value, no_wrap=True, overflow="ignore")
+    return Text(value)
 
 
 def _validity_text(entry: Entry, now: datetime) -> Any:
