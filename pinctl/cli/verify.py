@@ -139,7 +139,7 @@ def command(
         debug=_debug(),
     )
     now = datetime.now(timezone.utc)
-    with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:
+    with progress(Sink(sys.stdout, sys.stderr), len(hosts), [h.label for h in hosts]) as tick:
         result = core.verify(pins, hosts, options, now, chain=chain, progress=tick)
     lost = _write(reports, result)
     if lost:  # the checks ran and are shown, but CI lost an artefact: fail closed

@@ -34,7 +34,12 @@ class Sink:
     @property
     def color(self) -> bool:
         """NO_COLOR (any value) and TERM=dumb turn colour off, as no-color.org asks."""
-        return self.out_tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        return self.out_tty and _colour_allowed()
+
+    @property
+    def err_color(self) -> bool:
+        """Colour on stderr follows stderr's terminal, not stdout's (`verify -o json | jq`)."""
+        return self.err_tty and _colour_allowed()
 
     def write_json(self, document: object) -> None:
         """One JSON document on stdout, so `pinctl ... -o json | jq` always parses."""
@@ -64,9 +69,13 @@ class Sink:
             markup=False,
             emoji=False,
             highlight=False,
-            no_color=not self.color,
+            no_color=not (self.err_color if stderr else self.color),
             soft_wrap=False,
         )
+
+
+def _colour_allowed() -> bool:
+    return "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
 def printable(text: str) -> str:

@@ -9,7 +9,7 @@ for a terminal; the JUnit report reuses the same block.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from pinctl.errors import ExitCode
@@ -203,13 +203,33 @@ RENDERERS: dict[str, Callable[[VerifyResult, Sink], None]] = {
 
 
 @contextlib.contextmanager
-def progress(sink: Sink, total: int) -> Iterator[Callable[[HostResult], None]]:
-    """A bar on stderr while hosts are checked, only on a terminal and only for many hosts."""
-    if not sink.err_tty or total < PROGRESS_MIN_HOSTS:
-        yield lambda _: None
-        return
-    from rich.progress import Progress
+def progress(
+    sink: Sink, total: int, names: Sequence[str] = ()
+) -> Iterator[Callable[[HostResult], None]]:
+    """Progress on stderr while hosts are checked, only on a terminal: for many hosts a bar
+    with done/total, elapsed time and the hosts still pending; for a few, after a second,
+    a spinner naming the pending ones. On Ctrl-C the results already known are written
+    (to stderr: stdout gets complete documents only), then the interrupt goes on (exit 130)."""
+    from pinctl.output.progress import Display
 
-    with Progress(console=sink.console(stderr=True), transient=True) as bar:
-        task = bar.add_task("verifying", total=total)
-        yield lambda _: bar.advance(task)
+    display = Display(sink, total, names, bar=total >= PROGRESS_MIN_HOSTS)
+    try:
+        with display:
+            yield display.tick
+    except KeyboardInterrupt:
+        _interrupted(sink, display.done, total)
+        raise
+
+
+def _interrupted(sink: Sink, done: Sequence[HostResult], total: int) -> None:
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    if not done:
+        sink.err.write(f"interrupted: none of {total} hosts had been checked\n")
+        return
+    partial = VerifyResult(tuple(done), Path(), datetime.now(timezone.utc))
+    lines = [line for line, _ in report_lines(partial)]
+    lines[-1] = f"interrupted after {len(done)} of {total} hosts: {lines[-1]}"
+    sink.err.write("".join(f"{line}\n" for line in lines))
+    sink.err.flush()
