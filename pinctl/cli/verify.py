@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import replace
@@ -73,6 +74,12 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, writable=True),
     help="Also write a JUnit XML report here, one test case per host.",
 )
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Show only failures, warnings and the summary (the table; JSON is whole).",
+)
 def command(
     names: tuple[str, ...],
     pin_file: str,
@@ -85,6 +92,7 @@ def command(
     chain_file: str | None,
     output: str,
     junit_xml: str | None,
+    quiet: bool = False,
 ) -> Outcome:
     """Check each HOST of the pin file (all when none is named) against its pins.
 
@@ -104,7 +112,7 @@ def command(
     """
     from pinctl.net import pool
     from pinctl.output.terminal import Sink
-    from pinctl.output.verify import RENDERERS, progress
+    from pinctl.output.verify import RENDERERS, progress, render_table
     from pinctl.pinfile import reader as pinfile
     from pinctl.pinfile.selection import select_hosts
     from pinctl.verify import run as core
@@ -145,7 +153,10 @@ def command(
     if lost:  # the checks ran and are shown, but CI lost an artefact: fail closed
         result = replace(result, lost_reports=lost)
     notes = (capped,) if capped else ()
-    return Outcome(result, RENDERERS[output], result.exit_code, notes, errors=lost)
+    render = RENDERERS[output]
+    if quiet and output == "table":
+        render = functools.partial(render_table, quiet=True)
+    return Outcome(result, render, result.exit_code, notes, errors=lost)
 
 
 def _write(reports: list[ReportFile[VerifyResult]], result: VerifyResult) -> tuple[str, ...]:

@@ -38,10 +38,13 @@ def _verdict(host: HostResult) -> str:
     return "ERROR" if host.exit_code == ExitCode.UNREACHABLE else "FAIL"
 
 
-def report_lines(result: VerifyResult) -> list[tuple[str, str | None]]:
-    """The text report as (line, style) pairs; the style is used on a terminal only."""
+def report_lines(result: VerifyResult, *, quiet: bool = False) -> list[tuple[str, str | None]]:
+    """The text report as (line, style) pairs; the style is used on a terminal only.
+    `quiet` leaves out hosts that passed without a warning (the summary still counts them)."""
     lines: list[tuple[str, str | None]] = []
     for host in result.hosts:
+        if quiet and host.ok and not host.warnings:
+            continue
         verdict = _verdict(host)
         head = f"{verdict:<5} {host.label}"
         if host.ok:
@@ -83,9 +86,9 @@ def _summary(result: VerifyResult) -> str:
     return f"{total} {noun}: {', '.join(parts)}"
 
 
-def render_table(result: VerifyResult, sink: Sink) -> None:
+def render_table(result: VerifyResult, sink: Sink, *, quiet: bool = False) -> None:
     """Plain, stable text off a terminal; the same lines coloured on one."""
-    lines = report_lines(result)
+    lines = report_lines(result, quiet=quiet)
     if not sink.out_tty:
         sink.out.write("".join(f"{line}\n" for line, _ in lines))
         return

@@ -145,3 +145,50 @@ def test_a_bad_ca_file_option_is_still_named_as_the_option(run: Run, saved: Save
     assert result.exit_code == 2
     assert "--ca-file" in result.stderr
     assert str(saved.pins) not in result.stderr
+
+
+class TestQuiet:
+    """`verify --quiet`: a CI log of many passing hosts shows only what needs a look."""
+
+    def _two_hosts(self, saved: Saved, second_pins: str) -> Path:
+        saved.pins.write_text(
+            f'version = 1\n[defaults]\nca_file = "{saved.ca}"\n'
+            f'[[hosts]]\nhost = "api.test"\n'
+            f'pins = [{{ pin = "{saved.leaf_pin}" }}, {{ pin = "{OTHER}", backup = true }}]\n'
+            f'[[hosts]]\nhost = "api.test"\nport = 8443\npins = [{second_pins}]\n'
+        )
+        return saved.pins
+
+    def _run(self, run: Run, saved: Saved, *args: str) -> tuple[int, str]:
+        result = run(
+            ["verify", "--pin-file", str(saved.pins), "--chain", str(saved.chain), "api.test",
+             "api.test:8443", *args]
+        )  # fmt: skip
+        return result.exit_code, result.stdout
+
+    def test_quiet_leaves_out_clean_passes(self, run: Run, saved: Saved) -> None:
+        """A clean pass disappears; a failure and the summary stay."""
+        self._two_hosts(saved, f'{{ pin = "{OTHER}" }}')
+        code, out = self._run(run, saved, "--quiet")
+        assert code == 1
+        assert out.splitlines() == [
+            "FAIL  api.test:8443  pin-mismatch: no pin matches the chain",
+            *out.splitlines()[1:-1],
+            "2 hosts: 1 passed, 1 failed, 0 could not be checked",
+        ]
+        assert "ok    api.test:443" not in out
+
+    def test_quiet_keeps_a_pass_with_a_warning(self, run: Run, saved: Saved) -> None:
+        """A pass with a warning stays, with its warning."""
+        self._two_hosts(saved, f'{{ pin = "{saved.leaf_pin}" }}')
+        code, out = self._run(run, saved, "-q")
+        assert code == 0
+        assert out.splitlines()[0].startswith("ok    api.test:8443")
+        assert f"      warning: {NO_BACKUP}" in out
+        assert "api.test:443 " not in out
+
+    def test_without_quiet_every_host_is_listed(self, run: Run, saved: Saved) -> None:
+        """The twin: without --quiet the clean pass has its line."""
+        self._two_hosts(saved, f'{{ pin = "{OTHER}" }}')
+        _, out = self._run(run, saved)
+        assert out.splitlines()[0].startswith("ok    api.test:443")
