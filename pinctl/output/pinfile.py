@@ -59,11 +59,28 @@ def render_table(listing: Listing, sink: Sink) -> None:
     for row in rows:
         style = "red" if row[5] == "expired" else None
         table.add_row(*row, style=style)
-    # A pin cut short is worse than a line the terminal wraps: people copy pins.
+    # A pin cut short or wrapped is worse than another line: people copy pins.
     needed = sum(max(len(r[i]) for r in (COLUMNS, *rows)) + 2 for i in range(len(COLUMNS)))
     console = sink.console()
-    console.width = max(console.width, needed)
+    if needed > console.width:
+        _narrow(rows, console)
+        return
     console.print(table, crop=False)
+
+
+def _narrow(rows: list[tuple[str, ...]], console: Any) -> None:
+    """For a terminal too narrow for a row: the other columns aligned, the pin below them."""
+    from rich.text import Text
+
+    pin_at = COLUMNS.index("PIN")
+    short = [tuple(c for i, c in enumerate(row) if i != pin_at) for row in (COLUMNS, *rows)]
+    widths = [max(len(row[i]) for row in short) for i in range(len(short[0]))]
+    for index, (row, full) in enumerate(zip(short, (COLUMNS, *rows), strict=True)):
+        cells = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        header = index == 0
+        style = "bold" if header else "red" if full[5] == "expired" else ""
+        console.print(Text(cells.rstrip(), style=style), soft_wrap=True)
+        console.print(Text(f"  {full[pin_at]}", style=style), soft_wrap=True, crop=False)
 
 
 def _host_json(host: HostEntry, listing: Listing) -> dict[str, Any]:

@@ -38,20 +38,29 @@ def _verdict(host: HostResult) -> str:
     return "ERROR" if host.exit_code == ExitCode.UNREACHABLE else "FAIL"
 
 
-def report_lines(result: VerifyResult, *, quiet: bool = False) -> list[tuple[str, str | None]]:
+def report_lines(
+    result: VerifyResult, *, quiet: bool = False, width: int | None = None
+) -> list[tuple[str, str | None]]:
     """The text report as (line, style) pairs; the style is used on a terminal only.
-    `quiet` leaves out hosts that passed without a warning (the summary still counts them)."""
+    `quiet` leaves out hosts that passed without a warning (the summary still counts them).
+    With a terminal's `width`, host names are padded to one column and a line that would
+    wrap mid-pin puts the pin on a line of its own."""
     lines: list[tuple[str, str | None]] = []
+    pad = max((len(h.label) for h in result.hosts), default=0) if width else 0
     for host in result.hosts:
         if quiet and host.ok and not host.warnings:
             continue
         verdict = _verdict(host)
-        head = f"{verdict:<5} {host.label}"
+        head = f"{verdict:<5} {host.label:<{pad}}"
         if host.ok:
             session = f"  {host.tls.version} {host.tls.cipher}" if host.tls else ""
             matched = host.matched
-            head += session + (f"  matched {matched.pin} ({matched.level})" if matched else "")
-            lines.append((head, _STYLES[verdict]))
+            found = f"matched {matched.pin} ({matched.level})" if matched else ""
+            if width and found and len(head + session) + 2 + len(found) > width:
+                lines.append(((head + session).rstrip(), _STYLES[verdict]))
+                lines.append((f"      {found}", _STYLES[verdict]))
+            else:
+                lines.append((head + session + (f"  {found}" if found else ""), _STYLES[verdict]))
         elif strict_failures(host):
             first, *rest = strict_failures(host)
             lines.append((f"{head}  strict: {first}", _STYLES[verdict]))
@@ -88,14 +97,14 @@ def _summary(result: VerifyResult) -> str:
 
 def render_table(result: VerifyResult, sink: Sink, *, quiet: bool = False) -> None:
     """Plain, stable text off a terminal; the same lines coloured on one."""
-    lines = report_lines(result, quiet=quiet)
     if not sink.out_tty:
+        lines = report_lines(result, quiet=quiet)
         sink.out.write("".join(f"{line}\n" for line, _ in lines))
         return
     from rich.text import Text
 
     console = sink.console()
-    for line, style in lines:
+    for line, style in report_lines(result, quiet=quiet, width=console.width):
         console.print(Text(line, style=style or ""), soft_wrap=True)
 
 

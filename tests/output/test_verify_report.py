@@ -192,3 +192,67 @@ class TestQuiet:
         self._two_hosts(saved, f'{{ pin = "{OTHER}" }}')
         _, out = self._run(run, saved)
         assert out.splitlines()[0].startswith("ok    api.test:443")
+
+
+def _terminal(argv: list[str], columns: int) -> list[str]:
+    """The lines `python -m pinctl ARGV` shows on a terminal `columns` wide (rich reads
+    COLUMNS), colours removed."""
+    import os
+    import re
+    import sys
+
+    from tests.support.pty import watch_on_pty
+
+    env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm"}
+    screen, code = watch_on_pty([sys.executable, "-m", "pinctl", *argv], b"", env=env)
+    assert code in (0, 1), screen
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode()).replace("\r", "")
+    return text.splitlines()
+
+
+class TestNarrowTerminals:
+    """At 80 columns no verify or list line wraps in the middle of a pin."""
+
+    def _long_hosts(self, saved: Saved) -> None:
+        saved.pins.write_text(
+            f'version = 1\n[defaults]\nca_file = "{saved.ca}"\n'
+            '[[hosts]]\nhost = "api.test"\n'
+            f'pins = [{{ pin = "{saved.leaf_pin}", note = "the leaf key of 2026" }},\n'
+            f'  {{ pin = "{OTHER}", backup = true, note = "keys/backup-1.key.pem" }}]\n'
+            '[[hosts]]\nhost = "api.test"\nport = 8443\n'
+            f'pins = [{{ pin = "{saved.leaf_pin}" }}, {{ pin = "{OTHER}", backup = true }}]\n'
+        )
+
+    def test_verify_puts_the_pin_on_its_own_line(self, saved: Saved) -> None:
+        """A passing host's matched pin goes on the next line, whole; hosts are padded."""
+        self._long_hosts(saved)
+        args = ["verify", "--pin-file", str(saved.pins), "--chain", str(saved.chain),
+                "api.test", "api.test:8443"]  # fmt: skip
+        lines = _terminal(args, 80)
+        assert all(len(line) <= 80 for line in lines)
+        assert f"      matched {saved.leaf_pin} (leaf)" in lines
+        assert "ok    api.test:443" in lines
+        assert "ok    api.test:8443" in lines
+
+    def test_verify_on_a_wide_terminal_keeps_one_line(self, saved: Saved) -> None:
+        """The twin: at 160 columns the pin stays on the host's line (after the padded name)."""
+        self._long_hosts(saved)
+        args = ["verify", "--pin-file", str(saved.pins), "--chain", str(saved.chain), "api.test"]
+        lines = _terminal(args, 160)
+        assert f"ok    api.test:443   matched {saved.leaf_pin} (leaf)" in lines
+        assert f"ok    api.test:8443  matched {saved.leaf_pin} (leaf)" in lines
+
+    def test_list_puts_each_pin_on_its_own_line(self, saved: Saved) -> None:
+        """`list` at 80 columns: the other columns aligned, each pin whole below its row."""
+        self._long_hosts(saved)
+        lines = _terminal(["list", "--pin-file", str(saved.pins)], 80)
+        assert all(len(line) <= 80 for line in lines)
+        assert lines.count(f"  {saved.leaf_pin}") == 2
+        assert lines.count(f"  {OTHER}") == 2
+        assert lines[0].split() == ["HOST", "LEVEL", "KIND", "BACKUP", "EXPIRES", "DAYS", "NOTE"]
+
+    def test_list_on_a_wide_terminal_is_one_row_per_pin(self, saved: Saved) -> None:
+        """The twin: at 200 columns each pin stays in its row."""
+        self._long_hosts(saved)
+        lines = _terminal(["list", "--pin-file", str(saved.pins)], 200)
+        assert any(line.startswith("api.test:443") and saved.leaf_pin in line for line in lines)
