@@ -10,7 +10,9 @@ import click
 
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    INTERNAL,
     Connection,
+    ExitStatus,
     Outcome,
     connection_options,
     pin_file_option,
@@ -22,6 +24,19 @@ if TYPE_CHECKING:
     from pinctl.net.targets import Target
     from pinctl.net.tls import Handshake
     from pinctl.pinfile.model import PinFile
+
+
+EXIT_STATUS: ExitStatus = (
+    (0, "The pins were added, or were all there already (the pin file is then unchanged)."),
+    INTERNAL,
+    (
+        2,
+        "A usage error, an invalid pin file, or a chain refused because it fails validation "
+        "(after connecting); nothing is written, for the other targets either.",
+    ),
+    (3, "A target could not be reached; the pins of the others were still added."),
+)
+"""What `pinctl add` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

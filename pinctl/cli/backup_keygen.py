@@ -9,6 +9,8 @@ import click
 
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    INTERNAL,
+    ExitStatus,
     Outcome,
     complete_hosts,
     output_option,
@@ -30,6 +32,18 @@ class KeyTypeChoice(click.Choice):  # type: ignore[type-arg]  # click 8.2+ made 
         if reason is not None:
             self.fail(f"{value} is {reason}; use ec-p256 (the default) or rsa-3072", param, ctx)
         return super().convert(value, param, ctx)
+
+
+EXIT_STATUS: ExitStatus = (
+    (0, "The key pairs were written (and with --host their pins added as backups)."),
+    INTERNAL,
+    (
+        2,
+        "A usage error, a passphrase problem, a file that already exists or an invalid pin "
+        "file; no key file is left behind.",
+    ),
+)
+"""What `pinctl backup-keygen` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

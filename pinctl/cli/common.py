@@ -36,6 +36,17 @@ ONE_DAY = 86_400
 about 24.8 days the millisecond count overflows poll()."""
 
 
+ExitStatus = tuple[tuple[int, str], ...]
+"""What each exit status of a command means: declared once, beside the command, and
+printed by its manual page (scripts/generate.py)."""
+INTERNAL = (1, "An internal error (a bug): re-run with --debug and report the traceback.")
+STOPPED: ExitStatus = (
+    (130, "Interrupted (Ctrl-C); nothing half-written is left."),
+    (143, "Terminated (SIGTERM, as a CI job's timeout sends); nothing half-written is left."),
+)
+"""How every command ends when stopped."""
+
+
 class Duration(click.FloatRange):
     """A number of seconds above 0 and at most `maximum`, as every --timeout takes.
 

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 import click
 from click.shell_completion import CompletionItem, ShellComplete
 
-from pinctl.cli.common import CONTEXT_SETTINGS, Outcome
+from pinctl.cli.common import CONTEXT_SETTINGS, INTERNAL, ExitStatus, Outcome
 
 SHELLS = ("bash", "zsh", "fish")
 COMPLETE_VAR = "_PINCTL_COMPLETE"
@@ -209,6 +209,14 @@ def answer(cli: click.Command, environ: Mapping[str, str]) -> int:
 def completion_script(shell: str) -> str:
     """The script for `shell`, exactly as shipped in completions/ (ends with a newline)."""
     return CLASSES[shell].script
+
+
+EXIT_STATUS: ExitStatus = (
+    (0, "The script was printed."),
+    INTERNAL,
+    (2, "An unknown SHELL."),
+)
+"""What `pinctl completion` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

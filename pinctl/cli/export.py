@@ -8,13 +8,26 @@ import click
 
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    INTERNAL,
     MAX_AGE,
+    ExitStatus,
     Outcome,
     complete_hosts,
     pin_file_option,
 )
 from pinctl.errors import UsageError
 from pinctl.exports import DEFAULT_MAX_AGE, FORMATS, Format
+
+EXIT_STATUS: ExitStatus = (
+    (0, "The pins were written; warnings (skipped pins, client differences) do not change it."),
+    INTERNAL,
+    (
+        2,
+        "A usage error, an invalid pin file, a HOST not in it, or a host left with no "
+        "exportable pin; nothing is written.",
+    ),
+)
+"""What `pinctl export` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

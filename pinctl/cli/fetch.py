@@ -10,7 +10,9 @@ import click
 
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    INTERNAL,
     Connection,
+    ExitStatus,
     Outcome,
     connection_options,
     hash_option,
@@ -20,6 +22,15 @@ from pinctl.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from pinctl.pki.pins import HashAlg
+
+
+EXIT_STATUS: ExitStatus = (
+    (0, "Every target was shown, whether or not its chain validated."),
+    INTERNAL,
+    (2, "A usage error or a bad --ca-file; nothing was contacted."),
+    (3, "A target could not be reached; the other targets are still shown."),
+)
+"""What `pinctl fetch` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

@@ -6,11 +6,20 @@ import click
 
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    INTERNAL,
+    ExitStatus,
     Outcome,
     complete_hosts,
     complete_pins,
     pin_file_option,
 )
+
+EXIT_STATUS: ExitStatus = (
+    (0, "The host or the pin was removed (with --dry-run: would be)."),
+    INTERNAL,
+    (2, "A usage error, a missing or invalid pin file, or a host or pin that is not in it."),
+)
+"""What `pinctl remove` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

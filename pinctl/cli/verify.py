@@ -15,6 +15,7 @@ import click
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
     TIMEOUT,
+    ExitStatus,
     Outcome,
     complete_hosts,
     output_option,
@@ -25,6 +26,24 @@ from pinctl.errors import UsageError
 if TYPE_CHECKING:
     from pinctl.output.reports import ReportFile
     from pinctl.verify.results import VerifyResult
+
+
+EXIT_STATUS: ExitStatus = (
+    (0, "Every host passed."),
+    (
+        1,
+        "Some host failed a check: pin mismatch, untrusted chain, name mismatch, TLS "
+        "policy, or a warning under --strict; or a report file could not be written; or "
+        "an internal error. 1 wins over 3.",
+    ),
+    (2, "A usage error or an invalid pin file; nothing was contacted."),
+    (
+        3,
+        "Nothing failed, but some host could not be checked (DNS, refused, reset, timeout, "
+        "handshake failure).",
+    ),
+)
+"""What `pinctl verify` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
