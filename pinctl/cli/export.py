@@ -79,11 +79,13 @@ def command(
     from pathlib import Path
 
     from pinctl.exports import ExportOptions, export
-    from pinctl.files import write_atomic
+    from pinctl.files import check_target, write_atomic
     from pinctl.pinfile import reader as pinfile
 
     if max_age is not None and format_ != "hpkp":
         raise UsageError(f"--max-age applies to --format hpkp only, not {format_}")
+    if output_file is not None:
+        check_target("--output-file", Path(output_file))
     pins = pinfile.load(pinfile.resolve_path(pin_file))
     today = datetime.now(timezone.utc).date()
     options = ExportOptions(today, DEFAULT_MAX_AGE if max_age is None else max_age)

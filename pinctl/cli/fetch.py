@@ -72,6 +72,10 @@ def command(
 
     if save is not None and len(targets) > 1:
         raise UsageError("--save writes one chain; give a single TARGET with --save FILE")
+    if save is not None:
+        from pinctl.files import check_target
+
+        check_target("--save", Path(save))  # before connecting, as --junit-xml is
     parsed = connection.targets(targets)
     options = {t: connection.options(t) for t in parsed}  # a bad proxy fails before any dial
     roots = load_roots(Path(connection.ca_file) if connection.ca_file else None)

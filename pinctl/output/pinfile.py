@@ -131,15 +131,24 @@ def describe(pin: PinEntry) -> str:
 def change_lines(change: Change) -> list[str]:
     """``+`` added, ``=`` already there, ``-`` removed, ``~`` a host setting written."""
     label = change.label
-    lines = [
-        f"~ {label} {key} = {_json_text(_shown(value))}" for key, value in change.fields.items()
-    ]
+    # A setting is shown as the file now holds it: a path relative to the pin file.
+    lines = [f"~ {label} {key} = {_written(value, change)}" for key, value in change.fields.items()]
     lines += [f"+ {label} {p.pin} {describe(p)}" for p in change.added]
     lines += [f"= {label} {p.pin} {describe(p)} already pinned" for p in change.present]
     lines += [f"- {label} {p.pin} {describe(p)}" for p in change.removed]
     if change.removed_host:
         lines.append(f"- {label} (the whole host)")
     return [printable(line) for line in lines]
+
+
+def _written(value: object, change: Change) -> str:
+    from pathlib import Path
+
+    if isinstance(value, Path):
+        from pinctl.pinfile.writer import toml_value
+
+        return toml_value(value, change.path)
+    return _json_text(_shown(value))
 
 
 def _shown(value: object) -> object:
@@ -168,6 +177,22 @@ def render_changes(result: EditResult, sink: Sink) -> None:
         sink.note(f"{path} is unchanged: every pin was already there")
     elif any(change.created_file for change in result.changes):
         sink.note(f"created {path}")
+    else:
+        sink.note(f"updated {path}: {_tally(result.changes)}")
+
+
+def _tally(changes: tuple[Change, ...]) -> str:
+    """``2 pins added, 1 removed``: the final line of an edit of an existing file."""
+    counts = [
+        (sum(len(c.added) for c in changes), "added"),
+        (sum(len(c.removed) for c in changes), "removed"),
+    ]
+    parts = [f"{n} pin{'s' * (n != 1)} {verb}" for n, verb in counts if n]
+    hosts = sum(c.removed_host for c in changes)
+    parts += [f"{hosts} host{'s' * (hosts != 1)} removed"] if hosts else []
+    settings = sum(len(c.fields) for c in changes)
+    parts += [f"{settings} setting{'s' * (settings != 1)} written"] if settings else []
+    return ", ".join(parts) or "changed"
 
 
 def _json_text(value: object) -> str:
