@@ -61,6 +61,17 @@ def watch_on_pty(
 ) -> tuple[bytes, int]:
     """Run argv on a pty until the screen shows `until`, then type `then` (Ctrl-C is
     b"\\x03"); return the whole screen and the exit status once the program ends."""
+    return converse_on_pty(argv, [(until, then or b"")], timeout=timeout, env=env)
+
+
+def converse_on_pty(
+    argv: list[str],
+    replies: list[tuple[bytes, bytes]],
+    timeout: float = 30,
+    env: dict[str, str] | None = None,
+) -> tuple[bytes, int]:
+    """As `run_on_pty`, answering each prompt in turn, but any exit status is returned
+    with the screen (for refusals) instead of being asserted to be 0."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         pid, fd = pty.fork()
@@ -72,7 +83,8 @@ def watch_on_pty(
         finally:
             os._exit(127)
     screen = b""
-    sent = False
+    pending = list(replies)
+    seen = 0
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -85,12 +97,14 @@ def watch_on_pty(
                 if not chunk:
                     break
                 screen += chunk
-            if not sent and until in screen:
-                sent = True
-                if then is not None:
-                    os.write(fd, then)
+            at = screen.find(pending[0][0], seen) if pending else -1
+            if at >= 0:
+                prompt, reply = pending.pop(0)
+                seen = at + len(prompt)
+                if reply:
+                    os.write(fd, reply)
     finally:
         _, status = os.waitpid(pid, 0)
         os.close(fd)
-    assert sent, f"never saw {until!r}; screen: {screen!r}"
+    assert not pending, f"never saw {pending[0][0]!r}; screen: {screen!r}"
     return screen, os.waitstatus_to_exitcode(status)
