@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pinctl.output.terminal import Sink, printable
+from pinctl.output.terminal import table as terminal_table
 from pinctl.pinfile.edit import EditResult
 from pinctl.pinfile.model import Change, HostEntry, Listing, PinEntry
 from pinctl.pinfile.schema import as_json
@@ -51,9 +52,8 @@ def render_table(listing: Listing, sink: Sink) -> None:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
             sink.out.write("  ".join(cells).rstrip() + "\n")
         return
-    from rich.table import Table
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
+    table = terminal_table()
     for column in COLUMNS:
         table.add_column(column, no_wrap=True)
     for row in rows:

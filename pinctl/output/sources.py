@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pinctl.inspect.report import SourceReport, SourcesResult
 from pinctl.output.terminal import Sink, printable
+from pinctl.output.terminal import table as terminal_table
 from pinctl.pki.entries import Entry, YearZero
 from pinctl.pki.pins import Pin
 
@@ -136,8 +137,6 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
     if not sink.out_tty:
         render_text(result, sink)
         return
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     _failures(result, sink)
@@ -145,14 +144,7 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if not isinstance(source, SourceReport):
             continue
-        table = Table(
-            title=_title(source),
-            title_justify="left",
-            title_style="bold",
-            box=box.SIMPLE_HEAD,
-            show_header=False,
-            padding=(0, 1),
-        )
+        table = terminal_table(_title(source), show_header=False)
         table.add_column("field", style="dim", no_wrap=True)
         table.add_column("value", overflow="fold")
         for entry in source.entries:

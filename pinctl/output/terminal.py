@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -72,6 +72,25 @@ class Sink:
             no_color=not (self.err_color if stderr else self.color),
             soft_wrap=False,
         )
+
+
+def table(title: str | None = None, *, show_header: bool = True) -> Any:
+    """The one table style of every command on a terminal: a bold left title, bold column
+    names over a single rule, no frame (so nothing but the data is copied with a pin)."""
+    from rich import box
+    from rich.table import Table
+
+    return Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_header=show_header,
+        header_style="bold",
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+    )
 
 
 def _colour_allowed() -> bool:

@@ -73,3 +73,31 @@ def test_add_to_an_existing_file_ends_with_what_it_did(
     assert first.stderr == f"created {path}\n"
     assert second.stderr == f"updated {path}: 1 pin added\n"
     assert third.stderr == f"{path} is unchanged: every pin was already there\n"
+
+
+def _on_terminal(argv: list[str]) -> str:
+    import os
+    import sys
+
+    from tests.support.pty import converse_on_pty
+
+    env = {**os.environ, "COLUMNS": "200", "TERM": "xterm"}
+    screen, code = converse_on_pty([sys.executable, "-m", "pinctl", *argv], [], env=env)
+    assert code == 0, screen
+    return screen.decode()
+
+
+def test_every_terminal_table_has_the_same_style(tmp_path: Path, many_hosts: Path) -> None:
+    """list and backup-keygen draw their tables alike on a terminal: column names over one
+    rule, no frame or column bars to be copied along with a pin."""
+    keys = tmp_path / "keys"
+    shown = {
+        "list": _on_terminal(["list", "--pin-file", str(many_hosts)]),
+        "backup-keygen": _on_terminal(
+            ["backup-keygen", "--no-encrypt", "--count", "1", "--out-dir", str(keys)]
+        ),
+    }
+    for name, screen in shown.items():
+        assert "─" in screen, name
+        for frame in "│┃╭┏┌└╰":
+            assert frame not in screen, (name, frame)

@@ -70,7 +70,7 @@ def _fields(screen: list[str]) -> dict[str, str]:
     rows = {}
     for line in screen:
         match = re.match(r"^ {2,}(\w[\w* ]*?) {2,}(\S.*)$", line)
-        if match and line.startswith("     "):
+        if match and line.startswith("    "):
             rows[match[1]] = match[2]
     return rows
 
@@ -88,7 +88,8 @@ def test_pin_on_a_terminal_shows_the_serial_indented(run: Run, tmp_path: Path) -
     assert fields["serial"] == serial[1]
     assert {"issuer", "validity", "key", "signature", "spki", "cert"} <= set(fields)
     header = next(i for i, line in enumerate(screen) if "[0]" in line)
-    assert all(line.startswith("     ") for line in screen[header + 1 : header + 4])
+    assert all(line.startswith("    ") for line in screen[header + 1 : header + 4])
+    assert screen[header].startswith("[0]")
 
 
 def test_fetch_on_a_terminal_shows_the_serial_indented(ca: trustme.CA, tmp_path: Path) -> None:
@@ -100,4 +101,4 @@ def test_fetch_on_a_terminal_shows_the_serial_indented(ca: trustme.CA, tmp_path:
         screen = _screen(["fetch", "--ca-file", str(ca_pem), srv.address])
     serials = [line for line in screen if re.match(r"^\s+serial\s", line)]
     assert len(serials) == 3
-    assert all(line.startswith("     ") for line in serials)
+    assert all(line.startswith("    ") for line in serials)
