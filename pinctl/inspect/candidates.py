@@ -45,6 +45,7 @@ def add_targets(
     each completed handshake (the command judges it by verify's TLS policy).
     """
     from pinctl.net.tls import handshake_all
+    from pinctl.pinfile.reader import pin_file_roots
     from pinctl.pki.validation import load_roots, signed_prefix, validate
 
     pin_file = edit.pin_file
@@ -66,10 +67,9 @@ def add_targets(
             chains.append((target, signed_prefix(shake.chain)))
             continue
         known = pin_file.find_host(target.host, target.port)
-        ca_file = host_fields.get("ca_file") or (
-            pin_file.ca_file_for(known) if known else pin_file.defaults.ca_file
-        )
-        verdict = validate(shake.chain, target.check_name, load_roots(absolute_path(ca_file)), now)
+        given = host_fields.get("ca_file")
+        roots = load_roots(absolute_path(given)) if given else pin_file_roots(pin_file, known)
+        verdict = validate(shake.chain, target.check_name, roots, now)
         if not (verdict.validation.trusted and verdict.validation.hostname_match):
             remedy = (
                 "check the name (--servername)"

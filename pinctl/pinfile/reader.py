@@ -12,13 +12,16 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import PinFileError, PinFormatError
 from pinctl.pinfile import schema
 from pinctl.pinfile.model import VERSION, Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pinfile.nodes import Node, fast_nodes, parse_nodes, read_text
 from pinctl.pki.pins import parse_pin
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 
 def resolve_path(option: str | None) -> Path:
@@ -40,6 +43,23 @@ def read_nodes(text: str, path: Path) -> tuple[PinFile, Node]:
     """The checked model and the nodes it came from (edits need the nodes' positions)."""
     root = parse_nodes(text, path)
     return Reader(Path(path)).pin_file(root), root
+
+
+def pin_file_roots(pin_file: PinFile, host: HostEntry | None) -> tuple[x509.Certificate, ...]:
+    """The roots the pin file's ca_file names for `host` (else the system store); an
+    unusable one is named by the pin file, its line and the key, not as --ca-file."""
+    from pinctl.errors import InputError
+    from pinctl.pki.validation import load_roots
+
+    ca = pin_file.ca_file_for(host) if host is not None else pin_file.defaults.ca_file
+    if ca is None:
+        return load_roots(None)
+    try:
+        return load_roots(ca, what="ca_file")
+    except InputError as exc:
+        line = key_line(pin_file, host, "ca_file")
+        where = f"{pin_file.path}:{line}" if line is not None else str(pin_file.path)
+        raise InputError(f"{where}: {exc}; fix the path or the file") from None
 
 
 def key_line(pin_file: PinFile, host: HostEntry | None, key: str) -> int | None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pinctl.errors import InputError, PinctlError
+from pinctl.errors import PinctlError
 from pinctl.verify.rules import MatchRule, OkHttpRule
 
 if TYPE_CHECKING:
@@ -143,14 +143,9 @@ def _roots(
 
     if given or ca is None:
         return chains.load_roots(ca)
-    try:
-        return chains.load_roots(ca, what="ca_file")
-    except InputError as exc:
-        from pinctl.pinfile.reader import key_line
+    from pinctl.pinfile.reader import pin_file_roots
 
-        line = key_line(pin_file, entry, "ca_file")
-        where = f"{pin_file.path}:{line}" if line is not None else str(pin_file.path)
-        raise InputError(f"{where}: {exc}; fix the path or the file") from None
+    return pin_file_roots(pin_file, entry)
 
 
 def internal_failure(entry: HostEntry, exc: BaseException, strict: bool) -> HostResult:

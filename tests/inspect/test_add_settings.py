@@ -82,3 +82,19 @@ def test_one_connect_to_for_several_targets_is_refused(run: Run, tmp_path: Path)
             f"2 TARGETs; add them one at a time: pinctl add {option} VALUE TARGET\n"
         )
     assert not path.exists()
+
+
+def test_add_names_a_bad_ca_file_of_the_pin_file_by_its_line(
+    run: Run, tmp_path: Path, ca: trustme.CA
+) -> None:
+    """A [defaults] ca_file that does not exist is named as pins.toml:LINE: ca_file, exit 2,
+    not as the --ca-file option the user never gave."""
+    path = tmp_path / "pins.toml"
+    path.write_text('version = 1\n[defaults]\nca_file = "gone.pem"\n')
+    with tls_server(server_context(ca.issue_cert("127.0.0.1"))) as server:
+        result = run(["add", "--timeout", "5", "--pin-file", str(path), server.address])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"pinctl: error: {path}:3: cannot read ca_file {tmp_path / 'gone.pem'}: "
+        "No such file or directory; fix the path or the file\n"
+    )
