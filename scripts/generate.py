@@ -31,6 +31,7 @@ HELP_WIDTH = 78
 """What click uses on any terminal of 80 columns or more (it keeps a 2-column margin)."""
 COMPLETION_FILES = {"bash": "pinctl.bash", "zsh": "_pinctl", "fish": "pinctl.fish"}
 HELP_BLOCK = re.compile(r"(<!-- help:([\w-]+) -->\n)(.*?)(<!-- /help -->)", re.DOTALL)
+EXIT_BLOCK = re.compile(r"(<!-- exit-status -->\n)(.*?)(<!-- /exit-status -->)", re.DOTALL)
 
 ENVIRONMENT = [
     ("PINCTL_PIN_FILE", "pin_file", "The pin file, when --pin-file is not given."),
@@ -264,22 +265,38 @@ def _exit_status(name: str | None) -> list[str]:
         return [
             part for code, meaning in entries for part in (".TP", bold(str(code)), line(meaning))
         ]
-    by_code: dict[int, list[tuple[str, str]]] = {}
-    for sub, cmd in commands().items():
-        for code, meaning in sys.modules[cmd.callback.__module__].EXIT_STATUS:  # type: ignore[union-attr]
-            by_code.setdefault(code, []).append((sub, meaning))
     out: list[str] = []
-    for code in sorted(by_code):
+    for code, groups in exit_groups().items():
         out += [".TP", bold(str(code))]
-        groups: dict[str, list[str]] = {}
-        for sub, meaning in by_code[code]:
-            groups.setdefault(meaning, []).append(sub)
         for index, (meaning, subs) in enumerate(groups.items()):
             out += [".br"] if index else []
             out.append(line(f"{', '.join(subs)}: {meaning}"))
     for code, meaning in STOPPED:
         out += [".TP", bold(str(code)), line(meaning)]
     return out
+
+
+def exit_groups() -> dict[int, dict[str, list[str]]]:
+    """Every command's EXIT_STATUS by code, then by meaning: the commands that share it."""
+    by_code: dict[int, dict[str, list[str]]] = {}
+    for sub, cmd in commands().items():
+        for code, meaning in sys.modules[cmd.callback.__module__].EXIT_STATUS:  # type: ignore[union-attr]
+            by_code.setdefault(code, {}).setdefault(meaning, []).append(sub)
+    return dict(sorted(by_code.items()))
+
+
+def exit_table() -> str:
+    """The README's exit-status table, from the same EXIT_STATUS as the man pages."""
+    from pinctl.cli.common import STOPPED
+
+    rows = ["| Code | Commands | Meaning |", "|---|---|---|"]
+    for code, groups in exit_groups().items():
+        rows += [
+            f"| {code} | {', '.join(f'`{s}`' for s in subs)} | {meaning} |"
+            for meaning, subs in groups.items()
+        ]
+    rows += [f"| {code} | all | {meaning} |" for code, meaning in STOPPED]
+    return "\n".join(rows) + "\n"
 
 
 # -- sections taken from the README, so that an offline reader has what it says ---------------
@@ -488,7 +505,8 @@ def readme(current: str) -> str:
         text = help_text(None if name == "pinctl" else name)
         return f"{match.group(1)}```text\n$ {prefix} --help\n{text}```\n{match.group(4)}"
 
-    return HELP_BLOCK.sub(block, current)
+    current = HELP_BLOCK.sub(block, current)
+    return EXIT_BLOCK.sub(lambda m: f"{m.group(1)}{exit_table()}{m.group(3)}", current)
 
 
 def generated(root: Path = ROOT) -> dict[str, str]:
