@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -162,7 +163,12 @@ def test_zsh_completes_a_hosts_pins(tmp_path: Path, pins: Path) -> None:
 def _ask(shell: str, line: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, COMPLETE_VAR: shell, LINE_VAR: line}
     return subprocess.run(
-        ["python", "-m", "pinctl"], env=env, capture_output=True, text=True, cwd=cwd, timeout=60
+        [sys.executable, "-m", "pinctl"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
     )
 
 
