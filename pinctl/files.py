@@ -34,6 +34,18 @@ _DESCRIPTOR = re.compile(r"/(?:dev|proc/(?:self|thread-self|(?P<pid>[0-9]+)))/fd
 _MAX_LINKS = 40  # the kernel's own limit on a chain of symbolic links
 
 
+def check_target(option: str, path: Path) -> None:
+    """Refuse, before any work, a file to write whose directory is missing (or a link
+    loop): the one wording for --output-file, --save and --junit-xml alike (exit 2)."""
+    from pinctl.errors import UsageError
+
+    target = os.path.realpath(path)
+    if os.path.islink(target):
+        raise UsageError(f"{option} {path}: a loop of symbolic links; fix the link")
+    if not os.path.isdir(os.path.dirname(target)):
+        raise UsageError(f"{option} {path}: its directory does not exist; create it first")
+
+
 def write_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Replace (or create) `path` with `data`, keeping an existing file's mode and owner.
 

@@ -3,10 +3,12 @@
 
 Usage: python scripts/generate.py [--check]
 
-The click definitions are the one source of truth: the shell scripts come from click's
-own completion classes, each man page from a command's options and help text plus the
-sections below that --help has no room for, and each README block between
-``<!-- help:NAME -->`` and ``<!-- /help -->`` is that command's --help at 80 columns.
+The click definitions are the one source of truth: the shell scripts are the templates
+of pinctl's own completion classes (pinctl/cli/completion.py), each man page comes from
+a command's options and help text, its EXIT_STATUS (declared beside the command), and
+the README's own sections on it (README_SECTIONS) that --help has no room for; each
+README block between ``<!-- help:NAME -->`` and ``<!-- /help -->`` is that command's
+--help at 80 columns.
 Nothing here depends on the date, the version or the terminal, so --check is stable.
 """
 
@@ -29,75 +31,7 @@ HELP_WIDTH = 78
 """What click uses on any terminal of 80 columns or more (it keeps a 2-column margin)."""
 COMPLETION_FILES = {"bash": "pinctl.bash", "zsh": "_pinctl", "fish": "pinctl.fish"}
 HELP_BLOCK = re.compile(r"(<!-- help:([\w-]+(?: [\w-]+)?) -->\n)(.*?)(<!-- /help -->)", re.DOTALL)
-
-EXIT_STATUS = {
-    "default": [
-        ("0", "Success."),
-        ("1", "An internal error (a bug: re-run with --debug and report the traceback)."),
-        ("2", "A usage error, a bad input file or an invalid pin file."),
-    ],
-    "fetch": [
-        ("0", "Every target was shown, whether or not its chain validated."),
-        ("1", "An internal error."),
-        ("2", "A usage error or a bad input file; nothing was contacted."),
-        ("3", "A target could not be reached; the other targets are still shown."),
-    ],
-    "verify": [
-        ("0", "Every host passed."),
-        (
-            "1",
-            "Some host failed a check: pin mismatch, untrusted chain, name mismatch, "
-            "TLS policy, or a warning under --strict. 1 wins over 3.",
-        ),
-        ("2", "A usage error or an invalid pin file; nothing was contacted."),
-        (
-            "3",
-            "Nothing failed, but some host could not be checked (DNS, refused, reset, "
-            "timeout, handshake failure).",
-        ),
-    ],
-    "pinctl": [
-        ("0", "Success; for verify, every host passed."),
-        ("1", "verify: some host failed a check. Any command: an internal error."),
-        ("2", "A usage error, a bad input file or an invalid pin file; nothing was contacted."),
-        (
-            "3",
-            "fetch, add, verify: a target could not be reached or checked "
-            "(and, for verify, nothing failed).",
-        ),
-    ],
-}
-EXIT_STATUS["add"] = EXIT_STATUS["fetch"]
-EXIT_STATUS["plan"] = [
-    ("0", "Nothing to act on (info findings, such as a stale pin, may be listed)."),
-    ("1", "Some finding asks for action (or an internal error)."),
-    ("2", "A usage error or an invalid pin file; nothing was contacted."),
-    ("3", "A host could not be reached, and no action was found."),
-]
-EXIT_STATUS["promote"] = [
-    ("0", "The backup was promoted (or, with --dry-run, would be)."),
-    ("1", "An internal error."),
-    (
-        "2",
-        "Refused or bad input (not a backup, not served, unknown host or pin); "
-        "the pin file is untouched.",
-    ),
-    ("3", "The server could not be reached; the pin file is untouched."),
-]
-EXIT_STATUS["audit"] = [
-    ("0", "The log was shown; with --verify, its chain and the pin files agree."),
-    (
-        "1",
-        "--verify found a break: a broken chain, a damaged line, or a pin file "
-        "edited outside pinctl.",
-    ),
-    ("2", "A usage error, no audit log configured, or (without --verify) a damaged log."),
-]
-EXIT_STATUS["report triage"] = [
-    ("0", "No report is rotation or interception (stale-app and unknown-host only)."),
-    ("1", "Some report is rotation or interception; or an internal error."),
-    ("2", "A usage error, an unreadable report file or an invalid pin file."),
-]
+EXIT_BLOCK = re.compile(r"(<!-- exit-status -->\n)(.*?)(<!-- /exit-status -->)", re.DOTALL)
 
 ENVIRONMENT = [
     ("PINCTL_PIN_FILE", "pin_file", "The pin file, when --pin-file is not given."),
@@ -110,7 +44,9 @@ ENVIRONMENT = [
     (
         "NO_PROXY, no_proxy",
         "proxy",
-        "Comma-separated hosts and domains reached directly, without the proxy.",
+        "Comma-separated names reached directly, without the proxy (curl's rules): a host "
+        "name or domain (matching its subdomains too, with or without a leading dot), an "
+        "IP address, a CIDR range such as 10.0.0.0/8 or fd00::/8, or * for every host.",
     ),
     (
         "SSL_CERT_FILE",
@@ -148,9 +84,14 @@ ROOT_DESCRIPTION = [
 PIN_FILE_TEXT = (
     "The pin file, in the working directory unless --pin-file or PINCTL_PIN_FILE names "
     "another. It is TOML, version = 1, with [defaults] and one [[hosts]] table per host "
-    "and port, and is meant to be reviewed like code. pinctl rewrites it atomically, "
-    "keeping comments, order and formatting."
+    "and port, and is meant to be reviewed like code."
 )
+EDITS_PIN_FILE = ("add", "remove", "backup-keygen")
+"""The commands that write the pin file; the others only read it."""
+REWRITES = (
+    " This command rewrites it atomically, under a lock, keeping comments, order and formatting."
+)
+READS_ONLY = " This command only reads it."
 PIN_FILE_EXAMPLE = """\
 version = 1
 
@@ -305,15 +246,21 @@ def man_page(name: str | None) -> str:
     out.append(" ".join(italic(piece) for piece in ctx.command.collect_usage_pieces(ctx)))
     out += [".SH DESCRIPTION", *_description(body, root=name is None)]
     out += [".SH OPTIONS", *_options(ctx, params)]
-    out.append(".SH EXIT STATUS")
-    for code, meaning in EXIT_STATUS.get(name or "pinctl", EXIT_STATUS["default"]):
-        out += [".TP", bold(code), line(meaning)]
+    out += _readme_sections(name)
+    out += [".SH EXIT STATUS", *_exit_status(name)]
     out += [".SH ENVIRONMENT", *_environment({p.name for p in params}, root=name is None)]
     if name is None or any(p.name == "pin_file" for p in params):
-        out += [".SH FILES", ".TP", bold("pins.toml"), line(PIN_FILE_TEXT)]
+        how = "" if name is None else REWRITES if name in EDITS_PIN_FILE else READS_ONLY
+        out += [".SH FILES", ".TP", bold("pins.toml"), line(PIN_FILE_TEXT + how)]
         if name is None:
-            out += [".RS", ".PP", "For example:", ".PP", ".nf"]
-            out += [*map(line, PIN_FILE_EXAMPLE.splitlines()), ".fi", ".RE"]
+            keys = markdown(_readme_part("## The pin file (`pins.toml`)"))
+            if keys:
+                out += [".RS", *keys, ".RE"]
+            else:
+                out += [".RS", ".PP", "For example:", ".PP", ".nf"]
+                out += [*map(line, PIN_FILE_EXAMPLE.splitlines()), ".fi", ".RE"]
+        else:
+            out += [".PP", line("Its keys are described in pinctl(1), FILES.")]
     if examples:
         out += [".SH EXAMPLES", ".PP", ".nf", ".RS 4", *map(line, examples), ".RE", ".fi"]
     if name is None:
@@ -322,6 +269,185 @@ def man_page(name: str | None) -> str:
         refs = ["pinctl(1)", *SEE_ALSO.get(name, [])]
     out += [".SH SEE ALSO", ",\n".join(_ref(r) for r in refs)]
     return "\n".join(out) + "\n"
+
+
+def _exit_status(name: str | None) -> list[str]:
+    """Each command's own EXIT_STATUS (declared beside it); pinctl(1) gathers them all."""
+    from pinctl.cli.common import STOPPED
+
+    if name is not None:
+        module = sys.modules[commands()[name].callback.__module__]  # type: ignore[union-attr]
+        entries = [*module.EXIT_STATUS, *STOPPED]
+        return [
+            part for code, meaning in entries for part in (".TP", bold(str(code)), line(meaning))
+        ]
+    out: list[str] = []
+    for code, groups in exit_groups().items():
+        out += [".TP", bold(str(code))]
+        for index, (meaning, subs) in enumerate(groups.items()):
+            out += [".br"] if index else []
+            out.append(line(f"{', '.join(subs)}: {meaning}"))
+    for code, meaning in STOPPED:
+        out += [".TP", bold(str(code)), line(meaning)]
+    return out
+
+
+def exit_groups() -> dict[int, dict[str, list[str]]]:
+    """Every command's EXIT_STATUS by code, then by meaning: the commands that share it."""
+    by_code: dict[int, dict[str, list[str]]] = {}
+    for sub, cmd in commands().items():
+        for code, meaning in sys.modules[cmd.callback.__module__].EXIT_STATUS:  # type: ignore[union-attr]
+            by_code.setdefault(code, {}).setdefault(meaning, []).append(sub)
+    return dict(sorted(by_code.items()))
+
+
+def exit_table() -> str:
+    """The README's exit-status table, from the same EXIT_STATUS as the man pages."""
+    from pinctl.cli.common import STOPPED
+
+    rows = ["| Code | Commands | Meaning |", "|---|---|---|"]
+    for code, groups in exit_groups().items():
+        rows += [
+            f"| {code} | {', '.join(f'`{s}`' for s in subs)} | {meaning} |"
+            for meaning, subs in groups.items()
+        ]
+    rows += [f"| {code} | all | {meaning} |" for code, meaning in STOPPED]
+    return "\n".join(rows) + "\n"
+
+
+# -- sections taken from the README, so that an offline reader has what it says ---------------
+
+README_SECTIONS = {
+    "fetch": [
+        ("DETAILS", "### `pinctl fetch TARGET...`"),
+        ("JSON OUTPUT", "### `fetch` and `pin`"),
+    ],
+    "pin": [("DETAILS", "### `pinctl pin FILE...`"), ("JSON OUTPUT", "### `fetch` and `pin`")],
+    "add": [("DETAILS", "### `pinctl add TARGET...`")],
+    "remove": [("DETAILS", "### `pinctl remove HOST [--pin PIN]`")],
+    "list": [("DETAILS", "### `pinctl list`"), ("JSON OUTPUT", "### `list`")],
+    "verify": [("DETAILS", "### `pinctl verify [HOST...]`"), ("JSON OUTPUT", "### `verify`")],
+    "backup-keygen": [
+        ("DETAILS", "### `pinctl backup-keygen`"),
+        ("JSON OUTPUT", "### `backup-keygen`"),
+    ],
+    "export": [("FORMATS", "### `pinctl export --format FORMAT [HOST...]`")],
+    "completion": [("DETAILS", "### `pinctl completion bash|zsh|fish`")],
+    "pinctl": [("PINS", "## Pins")],
+}
+"""Man page section, README heading whose text it carries (README order, its own words)."""
+
+_README: dict[Path, str] = {}
+
+
+def _readme_part(heading: str, root: Path | None = None) -> str:
+    """The README text under `heading`, up to the next heading of its level or above."""
+    path = (root or ROOT) / "README.md"
+    if path not in _README:
+        _README[path] = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = _README[path]
+    start = text.find(f"\n{heading}\n")
+    if start < 0:
+        return ""
+    level = len(heading) - len(heading.lstrip("#"))
+    kept, fenced = [], False
+    for raw in text[start + len(heading) + 2 :].splitlines():
+        fenced ^= raw.startswith("```")
+        if not fenced and re.match(rf"#{{1,{level}}} ", raw):
+            break
+        kept.append(raw)
+    return "\n".join(kept)
+
+
+def _readme_sections(name: str | None) -> list[str]:
+    out: list[str] = []
+    for title, heading in README_SECTIONS.get(name or "pinctl", []):
+        body = markdown(_readme_part(heading))
+        if body:
+            out += [f".SH {title}", *body]
+    return out
+
+
+_HELP_DETAILS = re.compile(r"<details>.*?</details>\n?", re.DOTALL)
+_INLINE = re.compile(r"`([^`]+)`|\*\*([^*]+)\*\*|\[([^\]]+)\]\([^)]*\)")
+
+
+def inline(text: str) -> str:
+    """Markdown's inline code, bold and links as roff: code and bold in bold, links as text."""
+    out, at = [], 0
+    for match in _INLINE.finditer(text):
+        out.append(esc(text[at : match.start()]))
+        code, strong, link = match.groups()
+        words = code or (strong or "").replace("`", "")
+        out.append(bold(words) if words else esc(link))
+        at = match.end()
+    out.append(esc(text[at:]))
+    rendered = "".join(out)
+    return "\\&" + rendered if rendered.startswith((".", "'")) else rendered
+
+
+def markdown(text: str) -> list[str]:
+    """The README's markdown as man(7) roff: paragraphs, lists, tables, code and subheadings.
+
+    Only the constructs the README uses; the --help excerpts (already OPTIONS) are dropped."""
+    out: list[str] = []
+    block: list[str] = []
+    code: list[str] | None = None
+
+    def flush() -> None:
+        if block:
+            out.extend(_block(block))
+            block.clear()
+
+    for raw in _HELP_DETAILS.sub("", text).splitlines():
+        if code is not None:
+            if raw.startswith("```"):
+                out += [".PP", ".nf", ".RS 4", *map(line, code), ".RE", ".fi"]
+                code = None
+            else:
+                code.append(raw)
+        elif raw.startswith("```"):
+            flush()
+            code = []
+        elif not raw.strip() or raw.lstrip().startswith("<"):
+            flush()
+        elif raw.startswith("#"):
+            flush()
+            out.append(".SS " + esc(re.sub(r"[`*]", "", raw.lstrip("#").strip())))
+        else:
+            block.append(raw)
+    flush()
+    if code:
+        out += [".PP", ".nf", ".RS 4", *map(line, code), ".RE", ".fi"]
+    return out
+
+
+def _block(lines: list[str]) -> list[str]:
+    """One markdown block that is not code or a heading: a table, a list or a paragraph."""
+    head = lines[0]
+    if head.startswith("|"):
+        rows = [
+            [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", row.strip()[1:-1])]
+            for row in lines
+        ]
+        body = [r for r in rows[1:] if not all(set(c) <= set("-: ") for c in r)]
+        out = []
+        for row in body:
+            out += [".TP", inline(row[0]), inline(" \u2014 ".join(row[1:]))]
+        return out
+    if re.match(r"^(\d+\.|-) ", head):
+        items: list[str] = []
+        for raw in lines:
+            if re.match(r"^(\d+\.|-) ", raw):
+                items.append(re.sub(r"^(\d+\.|-) ", "", raw))
+            elif items:
+                items[-1] += " " + raw.strip()
+        out = []
+        for number, item in enumerate(items, 1):
+            mark = f"{number}." if head[0].isdigit() else "\\(bu"
+            out += [f'.IP "{mark}" 4', inline(item)]
+        return out
+    return [".PP", inline(" ".join(raw.strip() for raw in lines))]
 
 
 def _description(body: list[tuple[bool, list[str]]], *, root: bool) -> list[str]:
@@ -398,7 +524,8 @@ def readme(current: str) -> str:
         text = help_text(None if name == "pinctl" else name)
         return f"{match.group(1)}```text\n$ {prefix} --help\n{text}```\n{match.group(4)}"
 
-    return HELP_BLOCK.sub(block, current)
+    current = HELP_BLOCK.sub(block, current)
+    return EXIT_BLOCK.sub(lambda m: f"{m.group(1)}{exit_table()}{m.group(3)}", current)
 
 
 def generated(root: Path = ROOT) -> dict[str, str]:
@@ -406,39 +533,14 @@ def generated(root: Path = ROOT) -> dict[str, str]:
     from pinctl.cli.completion import completion_script
 
     files = {f"completions/{f}": completion_script(s) for s, f in COMPLETION_FILES.items()}
-    files[CLICK_STAMP] = f"click {click_version()}\n"
     files["man/pinctl.1"] = man_page(None)
     files.update({f"man/pinctl-{page_name(name)}.1": man_page(name) for name in commands()})
     files["README.md"] = readme((root / "README.md").read_text(encoding="utf-8"))
     return files
 
 
-CLICK_STAMP = "completions/.generated-with"
-"""The click release that wrote completions/: its shell scripts change between releases."""
-
-
-def click_version() -> str:
-    from importlib.metadata import version
-
-    return version("click")
-
-
-def other_click(root: Path = ROOT) -> str | None:
-    """The click that wrote the shipped completions, when it is not the one installed.
-
-    Their text is click's own template, so only the same click release can reproduce
-    it; with another one installed, the drift check leaves completions/ alone."""
-    path = root / CLICK_STAMP
-    if not path.exists():
-        return None
-    recorded = path.read_text(encoding="utf-8").strip().removeprefix("click ")
-    return recorded if recorded != click_version() else None
-
-
 def stale(files: dict[str, str], root: Path = ROOT) -> list[str]:
     """The files under `root` that differ from `files`, and man pages of vanished commands."""
-    if other_click(root) is not None:
-        files = {rel: text for rel, text in files.items() if not rel.startswith("completions/")}
     changed = []
     for rel, text in files.items():
         path = root / rel
@@ -462,13 +564,6 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
         print(f"generate.py: error: {exc}", file=sys.stderr)
         return 2
     changed = stale(files, root)
-    recorded = other_click(root)
-    if args.check and recorded is not None:
-        print(
-            f"generate.py: note: completions/ were made with click {recorded}, click "
-            f"{click_version()} is installed; not comparing them",
-            file=sys.stderr,
-        )
     if args.check:
         if changed:
             print(

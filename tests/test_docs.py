@@ -234,3 +234,96 @@ def test_readme_documents_every_command_and_exit_code() -> None:
         assert re.search(rf"^### `pinctl {re.escape(name)}\b", readme, re.M), name
     for heading in ("## Exit codes", "## The pin file", "## JSON output", "## Decisions"):
         assert heading in readme
+
+
+# --- what the manual pages tell a reader offline ---------------------------------------------
+
+
+def _page(name: str) -> str:
+    """A shipped man page rendered as plain text, hyphens and line breaks as a reader sees."""
+    out = subprocess.run(
+        ["groff", "-man", "-Tutf8", "-P", "-cbou", "-rLL=200n"],
+        input=(ROOT / "man" / name).read_text(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    return " ".join(out.stdout.replace("\u2010", "-").replace("\u2212", "-").split())
+
+
+def _section(text: str, title: str, following: str) -> str:
+    return text.split(f" {title} ", 1)[1].split(f" {following} ", 1)[0]
+
+
+@needs_groff
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_exit_status_comes_from_the_command(name: str) -> None:
+    """Each page's EXIT STATUS is its command's own EXIT_STATUS, plus 130 and 143."""
+    import importlib
+
+    from pinctl.cli.common import STOPPED
+
+    module = importlib.import_module(f"pinctl.cli.{COMMANDS[name][0]}")
+    shown = _section(_page(f"pinctl-{name}.1"), "EXIT STATUS", "ENVIRONMENT")
+    for code, meaning in (*module.EXIT_STATUS, *STOPPED):
+        assert f"{code} {meaning}" in shown
+
+
+@needs_groff
+def test_add_has_its_own_exit_status_not_fetchs() -> None:
+    """pinctl-add(1) says 2 can come after connecting (a refused chain); fetch's words do not
+    appear there."""
+    add = _section(_page("pinctl-add.1"), "EXIT STATUS", "ENVIRONMENT")
+    fetch = _section(_page("pinctl-fetch.1"), "EXIT STATUS", "ENVIRONMENT")
+    assert "fails validation (after connecting)" in add
+    assert "nothing was contacted" not in add
+    assert "Every target was shown" in fetch
+    assert "Every target was shown" not in add
+
+
+@needs_groff
+def test_pinctl_1_gathers_every_commands_exit_status() -> None:
+    """pinctl(1) names, for each status, the commands that give it and what it means there."""
+    shown = _section(_page("pinctl.1"), "EXIT STATUS", "ENVIRONMENT")
+    assert "add: A usage error, an invalid pin file, or a chain refused" in shown
+    assert "verify, plan: A usage error or an invalid pin file; nothing was contacted." in shown
+    assert "3 fetch: A target could not be reached" in shown
+
+
+@needs_groff
+def test_only_the_editing_commands_say_they_rewrite_the_pin_file() -> None:
+    """export, list and verify only read the pin file, and their pages say so."""
+    for name in ("export", "list", "verify"):
+        files = _section(_page(f"pinctl-{name}.1"), "FILES", "SEE ALSO")
+        assert "rewrites" not in files
+        assert "This command only reads it." in files
+    assert "This command rewrites it atomically" in _page("pinctl-add.1")
+
+
+@needs_groff
+def test_no_proxy_is_described_with_addresses_cidrs_and_star() -> None:
+    """NO_PROXY's entry names what it takes: IP addresses, CIDR ranges and *."""
+    env = _section(_page("pinctl-fetch.1"), "ENVIRONMENT", "EXAMPLES")
+    no_proxy = env.split("NO_PROXY, no_proxy", 1)[1].split("SSL_CERT_FILE", 1)[0]
+    for words in ("an IP address", "a CIDR range such as 10.0.0.0/8", "* for every host"):
+        assert words in no_proxy
+
+
+@needs_groff
+def test_pages_carry_what_the_readme_says_of_the_command() -> None:
+    """Offline, the pages hold verify's pass rules and warnings and its JSON fields, each
+    export format and how the clients differ, fetch's JSON fields and the pin-file keys."""
+    verify = _page("pinctl-verify.1")
+    assert "A host passes when:" in verify
+    assert "Warnings (failures under --strict)" in verify
+    assert "chain_spki SPKI pins of the validated chain" in verify
+    export = _page("pinctl-export.1")
+    for fmt in ("okhttp-kotlin and okhttp-java", "android", "ios", "trustkit", "hpkp", "curl"):
+        assert f" {fmt} " in _section(export, "FORMATS", "EXIT STATUS")
+    assert "curl checks the leaf key only" in export
+    assert "fingerprint_sha256" in _page("pinctl-fetch.1")
+    keys = _section(_page("pinctl.1"), "FILES", "EXAMPLES")
+    for key in ("include_subdomains", "verify_chain", "warn_days", "expires"):
+        assert key in keys
+    assert "--help" not in _section(verify, "DETAILS", "JSON OUTPUT")

@@ -80,7 +80,20 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(f"pinctl.cli.{COMMANDS[cmd_name][0]}")
         command: click.Command = module.command
+        if not any(p.name == "debug" for p in command.params):
+            # `main` reads --debug wherever it is; each command need only accept it.
+            command.params.append(
+                click.Option(["--debug"], is_flag=True, hidden=True, expose_value=False)
+            )
         return command
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """Commands with their one-line summaries, without importing every command."""
+        from click.shell_completion import CompletionItem
+
+        names = [n for n in COMMANDS if n.startswith(incomplete)]
+        items = [CompletionItem(n, help=COMMANDS[n][1]) for n in names]
+        return items + click.Command.shell_complete(self, ctx, incomplete)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
@@ -89,7 +102,11 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "--version", prog_name="pinctl")
-@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="Show tracebacks instead of one-line errors (also after the command).",
+)
 def cli(debug: bool) -> None:
     """TLS certificate pinning that fails closed.
 
@@ -110,6 +127,10 @@ def main(argv: list[str] | None = None) -> NoReturn:
     # allocate hundreds of thousands of objects that the default thresholds would scan
     # again and again during start-up.
     gc.set_threshold(100_000, 20, 20)
+    if "_PINCTL_COMPLETE" in os.environ:  # a TAB: pinctl's own protocol, never click's
+        from pinctl.cli.completion import answer
+
+        sys.exit(answer(cli, os.environ))
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("PINCTL_DEBUG"))
     _handle_sigterm()

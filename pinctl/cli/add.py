@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta, timezone
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import click
 
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    INTERNAL,
     Connection,
+    ExitStatus,
     Outcome,
     audit_log_option,
     connection_options,
@@ -19,6 +22,24 @@ from pinctl.cli.common import (
 )
 from pinctl.errors import ExitCode, UsageError
 from pinctl.pinfile.model import LEVELS, Level
+
+if TYPE_CHECKING:
+    from pinctl.net.targets import Target
+    from pinctl.net.tls import Handshake
+    from pinctl.pinfile.model import PinFile
+
+
+EXIT_STATUS: ExitStatus = (
+    (0, "The pins were added, or were all there already (the pin file is then unchanged)."),
+    INTERNAL,
+    (
+        2,
+        "A usage error, an invalid pin file, or a chain refused because it fails validation "
+        "(after connecting); nothing is written, for the other targets either.",
+    ),
+    (3, "A target could not be reached; the pins of the others were still added."),
+)
+"""What `pinctl add` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -99,10 +120,18 @@ def command(
         "connect_to": connection.connect_to,
         "ca_file": connection.ca_file,
     }
+    if len(targets) > 1 and (connection.servername or connection.connect_to):
+        option = "--connect-to" if connection.connect_to else "--servername"
+        raise UsageError(
+            f"{option} names one host's setting and would be recorded for all "
+            f"{len(targets)} TARGETs; add them one at a time: pinctl add {option} VALUE TARGET"
+        )
     chosen = cast("tuple[Level, ...]", tuple(dict.fromkeys(levels)) or ("leaf", "intermediate"))
     expiry = parse_expires(expires, now.date())
     dials = connection.targets(targets)
+    warnings: list[str] = []
     with transaction(resolve_path(pin_file), dry_run=dry_run, journal=journal(audit_log)) as edit:
+        judge = functools.partial(_tls_policy, edit.pin_file, warnings)
         result = add_targets(
             edit,
             dials,
@@ -113,9 +142,22 @@ def command(
             host_fields={key: value for key, value in fields.items() if value is not None},
             verify_chain=not no_verify_chain,
             now=now,
+            on_session=judge,
         )
     exit_code = ExitCode.UNREACHABLE if result.failures else ExitCode.OK
-    return Outcome(result, render_changes, exit_code)
+    return Outcome(result, render_changes, exit_code, warnings=tuple(warnings))
+
+
+def _tls_policy(pin_file: PinFile, warnings: list[str], target: Target, shake: Handshake) -> None:
+    """Warn of a host pinned today that `verify` will fail on its TLS policy."""
+    from pinctl.verify.checks.tls_policy import policy
+    from pinctl.verify.observation import Observed
+    from pinctl.verify.verdicts import Failed
+
+    rule = pin_file.defaults.tls_policy(pin_file.find_host(target.host, target.port))
+    verdict = policy(Observed(shake.chain, shake.tls, shake.forward_secrecy), *rule)
+    if isinstance(verdict, Failed):
+        warnings.append(f"{target.label}: pinned, but verify will fail it: {verdict.reason}")
 
 
 def _from_files(

@@ -6,8 +6,25 @@ from pathlib import Path
 
 import click
 
-from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, output_option, pin_file_option
+from pinctl.cli.common import (
+    CONTEXT_SETTINGS,
+    ExitStatus,
+    Outcome,
+    output_option,
+    pin_file_option,
+)
 from pinctl.errors import ExitCode, UsageError
+
+EXIT_STATUS: ExitStatus = (
+    (0, "The log was shown; with --verify, its chain and the pin files agree."),
+    (
+        1,
+        "--verify found a break (a broken chain, a damaged line, a pin file edited outside "
+        "pinctl); or an internal error.",
+    ),
+    (2, "A usage error, no audit log configured, or (without --verify) a damaged log."),
+)
+"""What `pinctl audit` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

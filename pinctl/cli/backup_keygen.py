@@ -9,8 +9,11 @@ import click
 
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    INTERNAL,
+    ExitStatus,
     Outcome,
     audit_log_option,
+    complete_hosts,
     journal,
     output_option,
     passphrase_options,
@@ -31,6 +34,18 @@ class KeyTypeChoice(click.Choice):  # type: ignore[type-arg]  # click 8.2+ made 
         if reason is not None:
             self.fail(f"{value} is {reason}; use ec-p256 (the default) or rsa-3072", param, ctx)
         return super().convert(value, param, ctx)
+
+
+EXIT_STATUS: ExitStatus = (
+    (0, "The key pairs were written (and with --host their pins added as backups)."),
+    INTERNAL,
+    (
+        2,
+        "A usage error, a passphrase problem, a file that already exists or an invalid pin "
+        "file; no key file is left behind.",
+    ),
+)
+"""What `pinctl backup-keygen` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -64,6 +79,11 @@ class KeyTypeChoice(click.Choice):  # type: ignore[type-arg]  # click 8.2+ made 
 )
 @passphrase_options
 @click.option("--no-encrypt", is_flag=True, help="Write the private keys unencrypted.")
+@click.option(
+    "--weak-passphrase",
+    is_flag=True,
+    help="Accept a passphrase under 12 characters (refused when typed, warned of otherwise).",
+)
 @click.option("--csr", is_flag=True, help="Also write a CSR signed by each key.")
 @click.option(
     "--subject",
@@ -77,7 +97,12 @@ class KeyTypeChoice(click.Choice):  # type: ignore[type-arg]  # click 8.2+ made 
     multiple=True,
     help="A subjectAltName for the CSR; repeat for several.",
 )
-@click.option("--host", metavar="H[:PORT]", help="Add the pins to this host in the pin file.")
+@click.option(
+    "--host",
+    metavar="H[:PORT]",
+    shell_complete=complete_hosts,
+    help="Add the pins to this host in the pin file.",
+)
 @click.option(
     "--create-host", is_flag=True, help="Let --host name a host the pin file does not have yet."
 )
@@ -100,6 +125,7 @@ def command(
     pin_file: str,
     audit_log: str | None,
     output: str,
+    weak_passphrase: bool = False,
 ) -> Outcome:
     """Generate spare key pairs whose pins serve as backup pins.
 
@@ -115,18 +141,21 @@ def command(
       pinctl backup-keygen --csr --subject "CN=api.example.com,O=Example" \\
           --san DNS:api.example.com --out-dir keys
     """
+    from pinctl.errors import PassphraseError
     from pinctl.output.keygen import RENDERERS, progress
     from pinctl.pki import keygen
     from pinctl.pki.csr import csr_spec
-    from pinctl.pki.passphrase import read_passphrase
+    from pinctl.pki.passphrase import MIN_LENGTH, read_passphrase, too_short
 
     if no_encrypt and (passphrase_file or passphrase_env):
         raise UsageError("--no-encrypt and a passphrase source contradict each other; pick one")
     if csr != (subject is not None) or (sans and not csr):
         raise UsageError("--csr needs --subject, and --subject and --san need --csr")
 
+    warnings: list[str] = []
+
     def ask() -> bytes | None:
-        return read_passphrase(
+        secret = read_passphrase(
             passphrase_file,
             passphrase_env,
             confirm=True,
@@ -134,6 +163,16 @@ def command(
             prompt="Passphrase for the new keys: ",
             alternative="--no-encrypt",
         )
+        short = too_short(secret) if secret is not None and not weak_passphrase else None
+        if short is not None:
+            words = (
+                f"a passphrase of {short} characters is weak for keys kept for years; "
+                f"use {MIN_LENGTH} or more (a few random words)"
+            )
+            if passphrase_file is None and passphrase_env is None:  # typed: ask for better
+                raise PassphraseError(f"{words}, or accept it with --weak-passphrase")
+            warnings.append(f"{words}; --weak-passphrase silences this")
+        return secret
 
     request = keygen.KeygenRequest(
         key_type=cast("keygen.KeyType", key_type),  # click.Choice returns the listed spelling
@@ -149,7 +188,7 @@ def command(
         result = keygen.generate_backup_keys(
             request, None if no_encrypt else ask, progress=report, record=record
         )
-    return Outcome(result, RENDERERS[output])
+    return Outcome(result, RENDERERS[output], warnings=tuple(warnings))
 
 
 def _recorder(host: str, pin_file: Path, create: bool, audit_log: str | None) -> BackupRecorder:

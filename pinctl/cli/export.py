@@ -8,13 +8,26 @@ import click
 
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    INTERNAL,
     MAX_AGE,
+    ExitStatus,
     Outcome,
     complete_hosts,
     pin_file_option,
 )
 from pinctl.errors import UsageError
 from pinctl.exports import DEFAULT_MAX_AGE, FORMATS, Format
+
+EXIT_STATUS: ExitStatus = (
+    (0, "The pins were written; warnings (skipped pins, client differences) do not change it."),
+    INTERNAL,
+    (
+        2,
+        "A usage error, an invalid pin file, a HOST not in it, or a host left with no "
+        "exportable pin; nothing is written.",
+    ),
+)
+"""What `pinctl export` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -66,11 +79,13 @@ def command(
     from pathlib import Path
 
     from pinctl.exports import ExportOptions, export
-    from pinctl.files import write_atomic
+    from pinctl.files import check_target, write_atomic
     from pinctl.pinfile import reader as pinfile
 
     if max_age is not None and format_ != "hpkp":
         raise UsageError(f"--max-age applies to --format hpkp only, not {format_}")
+    if output_file is not None:
+        check_target("--output-file", Path(output_file))
     pins = pinfile.load(pinfile.resolve_path(pin_file))
     today = datetime.now(timezone.utc).date()
     options = ExportOptions(today, DEFAULT_MAX_AGE if max_age is None else max_age)

@@ -10,7 +10,9 @@ import click
 
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    INTERNAL,
     Connection,
+    ExitStatus,
     Outcome,
     connection_options,
     hash_option,
@@ -21,6 +23,15 @@ from pinctl.pki.revocation import MODES as REVOCATION_MODES
 
 if TYPE_CHECKING:
     from pinctl.pki.pins import HashAlg
+
+
+EXIT_STATUS: ExitStatus = (
+    (0, "Every target was shown, whether or not its chain validated."),
+    INTERNAL,
+    (2, "A usage error or a bad --ca-file; nothing was contacted."),
+    (3, "A target could not be reached; the other targets are still shown."),
+)
+"""What `pinctl fetch` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -79,6 +90,10 @@ def command(
 
     if save is not None and len(targets) > 1:
         raise UsageError("--save writes one chain; give a single TARGET with --save FILE")
+    if save is not None:
+        from pinctl.files import check_target
+
+        check_target("--save", Path(save))  # before connecting, as --junit-xml is
     parsed = connection.targets(targets)
     options = {t: connection.options(t) for t in parsed}  # a bad proxy fails before any dial
     roots = load_roots(Path(connection.ca_file) if connection.ca_file else None)

@@ -6,7 +6,21 @@ from datetime import datetime, timezone
 
 import click
 
-from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, output_option, pin_file_option
+from pinctl.cli.common import (
+    CONTEXT_SETTINGS,
+    INTERNAL,
+    ExitStatus,
+    Outcome,
+    output_option,
+    pin_file_option,
+)
+
+EXIT_STATUS: ExitStatus = (
+    (0, "The pin file was shown."),
+    INTERNAL,
+    (2, "A usage error, or a missing or invalid pin file."),
+)
+"""What `pinctl list` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

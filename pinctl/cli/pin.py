@@ -11,12 +11,21 @@ import click
 
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    INTERNAL,
+    ExitStatus,
     Outcome,
     hash_option,
     output_option,
     passphrase_options,
 )
 from pinctl.errors import ExitCode, InputError
+
+EXIT_STATUS: ExitStatus = (
+    (0, "Every FILE was read and its pins shown."),
+    INTERNAL,
+    (2, "A usage error, or a FILE that cannot be read or holds no certificate, key or CSR."),
+)
+"""What `pinctl pin` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

@@ -9,6 +9,7 @@ import click
 from pinctl.cli.checking import Checking, checking_options
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    ExitStatus,
     Outcome,
     at_option,
     complete_hosts,
@@ -18,6 +19,14 @@ from pinctl.cli.common import (
 )
 from pinctl.cli.verify import complete_clients
 from pinctl.errors import UsageError
+
+EXIT_STATUS: ExitStatus = (
+    (0, "Nothing to act on (info findings, such as a stale pin, may be listed)."),
+    (1, "Some finding asks for action; or an internal error (a bug: re-run with --debug)."),
+    (2, "A usage error or an invalid pin file; nothing was contacted."),
+    (3, "A host could not be reached, and no action was found."),
+)
+"""What `pinctl plan` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)

@@ -9,6 +9,8 @@ import click
 from pinctl.cli.checking import Checking, checking_options
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    INTERNAL,
+    ExitStatus,
     Outcome,
     audit_log_option,
     complete_hosts,
@@ -17,6 +19,18 @@ from pinctl.cli.common import (
     pin_file_option,
 )
 from pinctl.errors import ConnectError, UsageError
+
+EXIT_STATUS: ExitStatus = (
+    (0, "The backup was promoted (or, with --dry-run, would be)."),
+    INTERNAL,
+    (
+        2,
+        "Refused or bad input (not a backup, not served, unknown host or pin, a damaged "
+        "audit log); the pin file is untouched.",
+    ),
+    (3, "The server could not be reached; the pin file is untouched."),
+)
+"""What `pinctl promote` exits with: its manual page's EXIT STATUS."""
 
 if TYPE_CHECKING:
     from datetime import datetime

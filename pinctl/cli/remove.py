@@ -10,9 +10,12 @@ import click
 from pinctl.cli.checking import Checking, checking_options
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
+    INTERNAL,
+    ExitStatus,
     Outcome,
     audit_log_option,
     complete_hosts,
+    complete_pins,
     journal,
     now_or,
     pin_file_option,
@@ -24,6 +27,18 @@ if TYPE_CHECKING:
 
     from pinctl.pki.pins import Pin
 
+EXIT_STATUS: ExitStatus = (
+    (0, "The host or the pins were removed (with --dry-run: would be)."),
+    INTERNAL,
+    (
+        2,
+        "A usage error, a missing or invalid pin file, a host or pin that is not in it, "
+        "or a damaged audit log; the pin file is untouched.",
+    ),
+    (3, "--stale: the server could not be reached; the pin file is untouched."),
+)
+"""What `pinctl remove` exits with: its manual page's EXIT STATUS."""
+
 
 @click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("host", shell_complete=complete_hosts)
@@ -32,6 +47,7 @@ if TYPE_CHECKING:
     "pin_texts",
     metavar="PIN",
     multiple=True,
+    shell_complete=complete_pins,
     help="Remove only this pin (any spelling); repeat for several.",
 )
 @click.option(

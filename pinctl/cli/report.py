@@ -8,7 +8,20 @@ from pathlib import Path
 
 import click
 
-from pinctl.cli.common import CONTEXT_SETTINGS, Outcome, output_option, pin_file_option
+from pinctl.cli.common import (
+    CONTEXT_SETTINGS,
+    ExitStatus,
+    Outcome,
+    output_option,
+    pin_file_option,
+)
+
+EXIT_STATUS: ExitStatus = (
+    (0, "No report is rotation or interception (stale-app and unknown-host only)."),
+    (1, "Some report is rotation or interception; or an internal error."),
+    (2, "A usage error, an unreadable report file or an invalid pin file."),
+)
+"""What `pinctl report triage` exits with: its manual page's EXIT STATUS."""
 
 
 @click.group(context_settings=CONTEXT_SETTINGS)

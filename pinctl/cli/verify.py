@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import replace
@@ -14,6 +15,7 @@ import click
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
     TIMEOUT,
+    ExitStatus,
     Outcome,
     at_option,
     complete_hosts,
@@ -28,6 +30,24 @@ if TYPE_CHECKING:
     from pinctl.output.reports import ReportFile
     from pinctl.pinfile.model import Client
     from pinctl.verify.results import VerifyResult
+
+
+EXIT_STATUS: ExitStatus = (
+    (0, "Every host passed."),
+    (
+        1,
+        "Some host failed a check: pin mismatch, untrusted chain, name mismatch, TLS "
+        "policy, or a warning under --strict; or a report file could not be written; or "
+        "an internal error. 1 wins over 3.",
+    ),
+    (2, "A usage error or an invalid pin file; nothing was contacted."),
+    (
+        3,
+        "Nothing failed, but some host could not be checked (DNS, refused, reset, timeout, "
+        "handshake failure).",
+    ),
+)
+"""What `pinctl verify` exits with: its manual page's EXIT STATUS."""
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -136,6 +156,12 @@ if TYPE_CHECKING:
     help="Also write Prometheus metrics here, atomically, mode 0644 (for node_exporter's "
     "textfile collector: name it *.prom).",
 )
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Show only failures, warnings and the summary (the table; JSON is whole).",
+)
 def command(
     names: tuple[str, ...],
     pin_file: str,
@@ -157,6 +183,7 @@ def command(
     ct_mode: str | None,
     ct_log_list: str | None,
     textfile: str | None,
+    quiet: bool = False,
 ) -> Outcome:
     """Check each HOST of the pin file (all when none is named) against its pins.
 
@@ -179,7 +206,7 @@ def command(
     """
     from pinctl.net import pool
     from pinctl.output.terminal import Sink
-    from pinctl.output.verify import RENDERERS, progress
+    from pinctl.output.verify import RENDERERS, progress, render_table
     from pinctl.pinfile import reader as pinfile
     from pinctl.pinfile.selection import select_hosts
     from pinctl.verify import run as core
@@ -214,7 +241,7 @@ def command(
         cache_dir=Path(cache_dir) if cache_dir else None,
     )
     now = now_or(at)
-    with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:
+    with progress(Sink(sys.stdout, sys.stderr), len(hosts), [h.label for h in hosts]) as tick:
         result = core.verify(pins, hosts, options, now, chain=chain, progress=tick)
     lost = _write(reports, result)
     if lost:  # the checks ran and are shown, but CI lost an artefact: fail closed
@@ -222,7 +249,10 @@ def command(
     notes: tuple[str, ...] = (capped,) if capped else ()
     if textfile is not None and not textfile.endswith(".prom"):
         notes += (f"--textfile {textfile}: node_exporter's textfile collector reads *.prom only",)
-    return Outcome(result, RENDERERS[output], result.exit_code, notes, errors=lost)
+    render = RENDERERS[output]
+    if quiet and output == "table":
+        render = functools.partial(render_table, quiet=True)
+    return Outcome(result, render, result.exit_code, notes, errors=lost)
 
 
 def _reports(junit_xml: str | None, textfile: str | None) -> list[ReportFile[VerifyResult]]:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pinctl.errors import ConnectError, InputError, UsageError
 from pinctl.inspect.report import SourceFailure
 from pinctl.pinfile.edit import EditResult, Transaction, absolute_path
-from pinctl.pinfile.model import Level, PinEntry
+from pinctl.pinfile.model import Level, PinEntry, PinFile
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from pinctl.net.targets import Target
-    from pinctl.net.tls import ConnectOptions
+    from pinctl.net.tls import ConnectOptions, Handshake
 
 
 def add_targets(
@@ -36,16 +36,20 @@ def add_targets(
     host_fields: Mapping[str, object],
     verify_chain: bool,
     now: datetime,
+    on_session: Callable[[Target, Handshake], None] | None = None,
 ) -> EditResult:
     """Fetch each target's chain, validate it, and add the pins of the chosen levels.
 
     Every target is fetched and checked before anything is written, so one untrusted
-    chain refuses the whole command rather than leaving it half done.
+    chain refuses the whole command rather than leaving it half done. `on_session` sees
+    each completed handshake (the command judges it by verify's TLS policy).
     """
     from pinctl.net.tls import handshake_all
+    from pinctl.pinfile.reader import pin_file_roots
     from pinctl.pki.validation import load_roots, signed_prefix, validate
 
     pin_file = edit.pin_file
+    targets = [recorded_settings(pin_file, target, host_fields) for target in targets]
     chains: list[tuple[Target, tuple[x509.Certificate, ...]]] = []
     failures = []
     # Every target's options first, so that a bad proxy URL is refused before any dial;
@@ -55,16 +59,17 @@ def add_targets(
         if isinstance(shake, ConnectError):
             failures.append(SourceFailure(target.label, str(shake)))
             continue
+        if on_session is not None:
+            on_session(target, shake)
         if not verify_chain:
             # Unvalidated, only the leaf and the issuers that really signed it count, as in
             # verify: a served copy of some other certificate proves nothing.
             chains.append((target, signed_prefix(shake.chain)))
             continue
         known = pin_file.find_host(target.host, target.port)
-        ca_file = host_fields.get("ca_file") or (
-            pin_file.ca_file_for(known) if known else pin_file.defaults.ca_file
-        )
-        verdict = validate(shake.chain, target.check_name, load_roots(absolute_path(ca_file)), now)
+        given = host_fields.get("ca_file")
+        roots = load_roots(absolute_path(given)) if given else pin_file_roots(pin_file, known)
+        verdict = validate(shake.chain, target.check_name, roots, now)
         if not (verdict.validation.trusted and verdict.validation.hostname_match):
             remedy = (
                 "check the name (--servername)"
@@ -95,6 +100,24 @@ def add_targets(
         del fields["ca_file"]
     changes = tuple(edit.add_pins(t.host, t.port, pins, host_fields=fields) for t, pins in chosen)
     return EditResult(changes, tuple(failures))
+
+
+def recorded_settings(pin_file: PinFile, target: Target, given: Mapping[str, object]) -> Target:
+    """A host already in the pin file is reached as recorded (its servername and
+    connect_to, as its ca_file is used), unless the command line says otherwise."""
+    from pinctl.net.targets import host_target
+
+    known = pin_file.find_host(target.host, target.port)
+    if known is None or not (known.servername or known.connect_to):
+        return target
+    servername = given.get("servername") or known.servername
+    connect_to = given.get("connect_to") or known.connect_to
+    return host_target(
+        target.host,
+        target.port,
+        None if servername is None else str(servername),
+        None if connect_to is None else str(connect_to),
+    )
 
 
 def chain_pins(

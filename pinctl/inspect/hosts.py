@@ -44,6 +44,7 @@ def inspect_steps(
     fetcher and mode) every certificate of the validated path is checked too.
     """
     from pinctl.net.tls import handshake_steps
+    from pinctl.pki.details import chain_remarks
     from pinctl.pki.revocation import prove_staple
     from pinctl.pki.validation import validate
 
@@ -68,6 +69,7 @@ def inspect_steps(
     if revocation is not None and path:
         fetcher, mode = revocation
         checked = yield from fetcher.check_path(path, shake.tls.stapled_ocsp, mode, now)
+    trusted = verdict.validation.trusted
     return SourceReport(
         source=target.label,
         entries=tuple(entries),
@@ -76,6 +78,7 @@ def inspect_steps(
         ct=ct,
         staple=prove_staple(shake.tls.stapled_ocsp, path or shake.chain, now),
         revocation=checked,
+        chain_remarks=chain_remarks(shake.chain, verdict.path if trusted else None),
     )
 
 

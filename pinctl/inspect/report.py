@@ -31,6 +31,8 @@ class SourceReport(NamedTuple):
     """What the stapled OCSP response proves about the leaf; None when none was stapled."""
     revocation: PathRevocation | None = None
     """`fetch --revocation`: what each certificate's sources said; None when off."""
+    chain_remarks: tuple[str, ...] = ()
+    """What is off about a live chain as served (order, extras, duplicates, a sent anchor)."""
 
 
 class SourcesResult(NamedTuple):

@@ -11,5 +11,8 @@ class TlsInfo:
     """As OpenSSL names it: ``TLSv1.3``."""
     cipher: str
     """The IANA/OpenSSL cipher suite name."""
+    group: str | None = None
+    """The key-exchange group, as OpenSSL names it (``X25519``, ``secp384r1``); None when
+    the session had none (RSA key exchange) or the OpenSSL build cannot say."""
     stapled_ocsp: bytes | None = None
     """The DER OCSP response the server stapled, if it was asked for and sent one."""

@@ -126,6 +126,13 @@ def _split_host_port(text: str, what: str) -> tuple[str, int | None]:
             raise UsageError(f"{what}: unexpected {rest!r} after the IPv6 address")
         return host, _port(rest[1:], what)
     if text.count(":") > 1:
+        address, _, last = text.rpartition(":")
+        if is_ipv6(text) and _PORT.fullmatch(last) and is_ipv6(address):
+            # `::1:9481` is an address, but almost always meant as ::1 on port 9481.
+            raise UsageError(
+                f"{what} is ambiguous: for port {last} of {address} write [{address}]:{last}; "
+                f"for the address {text} itself write [{text}]"
+            )
         if is_ipv6(text):
             return text, None
         raise UsageError(f"{what}: write an IPv6 address with a port as [addr]:port")

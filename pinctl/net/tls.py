@@ -253,11 +253,14 @@ def _tls(sock: socket.socket, target: Target, early: bytes) -> Steps[Handshake]:
         raise ConnectError("the server sent no certificate", "tls-error")
     version = conn.get_protocol_version_name()
     cipher = conn.get_cipher_name() or "unknown"
+    group = _group(conn)
     _close_politely(conn, sock)
     return Handshake(
         target=target,
         chain=tuple(chain),
-        tls=TlsInfo(version, cipher, stapled[0] if stapled and stapled[0] else None),
+        tls=TlsInfo(
+            version, cipher, group, stapled_ocsp=stapled[0] if stapled and stapled[0] else None
+        ),
         forward_secrecy=version == "TLSv1.3" or cipher.startswith(("ECDHE-", "DHE-", "EDH-")),
     )
 
@@ -299,6 +302,24 @@ def _flush(conn: SSL.Connection, sock: socket.socket, doing: str) -> Steps[None]
         yield from _send(sock, data, doing)
         if len(data) < _READ_SIZE:
             return  # a memory BIO hands over all it holds, so it is empty now
+
+
+_GROUP_NAMES = {"x25519": "X25519", "x448": "X448"}
+"""OpenSSL 3 reports these in lower case; `openssl s_client` and the SPEC write them so."""
+
+
+def _group(conn: SSL.Connection) -> str | None:
+    """The key-exchange group, None for an RSA key exchange or an OpenSSL without the call."""
+    cipher = conn.get_cipher_name() or ""
+    if conn.get_protocol_version_name() != "TLSv1.3" and not cipher.startswith(
+        ("ECDHE-", "DHE-", "EDH-")
+    ):
+        return None
+    try:
+        name = conn.get_group_name()
+    except (AttributeError, NotImplementedError):  # pyOpenSSL or OpenSSL too old to say
+        return None
+    return _GROUP_NAMES.get(name, name) if name else None
 
 
 def _close_politely(conn: SSL.Connection, sock: socket.socket) -> None:

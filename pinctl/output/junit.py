@@ -2,7 +2,9 @@
 
 The writer follows the common subset that all of them accept: ``testsuites`` >
 ``testsuite`` > ``testcase`` with ``classname``, ``name`` and ``time``, a ``failure``
-element with ``message`` and ``type`` for a failed case, and ``system-out`` for notes.
+element with ``message`` and ``type`` for a failed case, an ``error`` element for one
+that could not be checked (unreachable, timed out: CI dashboards tell the two apart),
+and ``system-out`` for notes.
 Text from certificates is attacker-controlled, so characters XML 1.0 cannot carry are
 replaced rather than allowed to make the whole report unreadable.
 """
@@ -37,6 +39,8 @@ class Case:
     time: float
     failure: Failure | None = None
     system_out: str | None = None
+    error: bool = False
+    """The failure is an ``<error>``: the case could not be run, rather than failed."""
 
 
 @dataclass(frozen=True)
@@ -48,13 +52,21 @@ class Suite:
 
     @property
     def failures(self) -> int:
-        return sum(case.failure is not None for case in self.cases)
+        return sum(case.failure is not None and not case.error for case in self.cases)
+
+    @property
+    def errors(self) -> int:
+        return sum(case.failure is not None and case.error for case in self.cases)
 
 
 def to_xml(suite: Suite) -> bytes:
     import xml.etree.ElementTree as ET
 
-    counts = {"tests": str(len(suite.cases)), "failures": str(suite.failures), "errors": "0"}
+    counts = {
+        "tests": str(len(suite.cases)),
+        "failures": str(suite.failures),
+        "errors": str(suite.errors),
+    }
     totals = {"name": _clean(suite.name), "time": _seconds(suite.time), **counts}
     root = ET.Element("testsuites", totals)
     stamp = suite.timestamp.strftime("%Y-%m-%dT%H:%M:%S")
@@ -70,7 +82,7 @@ def to_xml(suite: Suite) -> bytes:
         if case.failure is not None:
             failure = ET.SubElement(
                 node,
-                "failure",
+                "error" if case.error else "failure",
                 message=_clean(case.failure.message),
                 type=_clean(case.failure.type),
             )
@@ -88,7 +100,8 @@ def render_junit(result: VerifyResult, sink: Sink) -> None:
 
 
 def verify_suite(result: VerifyResult, timestamp: datetime) -> Suite:
-    """One test case per host, named ``host:port``; any host that is not ok is a failure."""
+    """One test case per host, named ``host:port``; a host that failed a check is a
+    failure, one that could not be checked an error."""
     return Suite(
         name=f"pinctl verify {result.pin_file}",
         cases=tuple(case for host in result.hosts for case in _host_cases(host)),
@@ -98,7 +111,8 @@ def verify_suite(result: VerifyResult, timestamp: datetime) -> Suite:
 
 
 def _verify_case(host: HostResult) -> Case:
-    from pinctl.output.verify import failure_details
+    from pinctl.errors import ExitCode
+    from pinctl.output.verify import failure_details, strict_failures
 
     name = host.label
     notes = [f"warning: {w}" for w in host.warnings]
@@ -112,10 +126,18 @@ def _verify_case(host: HostResult) -> Case:
         notes.append(summary_line(host.ct))
     failure = None
     if not host.ok:
-        message = f"{host.status}: {host.error}" if host.error else host.status
-        failure = Failure(message, host.status, "\n".join(failure_details(host)))
+        strict = strict_failures(host)
+        if strict:
+            message = "strict: " + "; ".join(strict)
+            failure = Failure(message, "strict", "\n".join(f"strict: {w}" for w in strict))
+        else:
+            message = f"{host.status}: {host.error}" if host.error else host.status
+            failure = Failure(message, host.status, "\n".join(failure_details(host)))
+    unchecked = not host.ok and host.exit_code == ExitCode.UNREACHABLE
     # The classname CI systems group by; kept from before verify was split into modules.
-    return Case("pinctl.verify.run", name, host.elapsed, failure, "\n".join(notes) or None)
+    return Case(
+        "pinctl.verify.run", name, host.elapsed, failure, "\n".join(notes) or None, unchecked
+    )
 
 
 def _host_cases(host: HostResult) -> list[Case]:

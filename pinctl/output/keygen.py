@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pinctl.output.terminal import Sink
+from pinctl.output.terminal import table as terminal_table
 from pinctl.pki.keygen import BackupKey, KeygenResult
 
 if TYPE_CHECKING:
@@ -59,9 +60,8 @@ def render_table(result: KeygenResult, sink: Sink) -> None:
     if not sink.out_tty:
         render_text(result, sink)
         return
-    from rich.table import Table
 
-    table = Table(title=_title(result), title_justify="left")
+    table = terminal_table(_title(result))
     table.add_column("private key", overflow="fold")
     table.add_column("pin (spki sha256)", no_wrap=True)  # a folded pin gets pasted broken
     for key in result.keys:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pinctl.output.terminal import Sink, printable
+from pinctl.output.terminal import table as terminal_table
 from pinctl.pinfile.edit import EditResult
 from pinctl.pinfile.model import Change, HostEntry, Listing, PinEntry
 from pinctl.pinfile.schema import as_json
@@ -52,19 +53,35 @@ def render_table(listing: Listing, sink: Sink) -> None:
             cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
             sink.out.write("  ".join(cells).rstrip() + "\n")
         return
-    from rich.table import Table
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
+    table = terminal_table()
     for column in COLUMNS:
         table.add_column(column, no_wrap=True)
     for row in rows:
         style = "red" if row[5] == "expired" else None
         table.add_row(*row, style=style)
-    # A pin cut short is worse than a line the terminal wraps: people copy pins.
+    # A pin cut short or wrapped is worse than another line: people copy pins.
     needed = sum(max(len(r[i]) for r in (COLUMNS, *rows)) + 2 for i in range(len(COLUMNS)))
     console = sink.console()
-    console.width = max(console.width, needed)
+    if needed > console.width:
+        _narrow(rows, console)
+        return
     console.print(table, crop=False)
+
+
+def _narrow(rows: list[tuple[str, ...]], console: Any) -> None:
+    """For a terminal too narrow for a row: the other columns aligned, the pin below them."""
+    from rich.text import Text
+
+    pin_at = COLUMNS.index("PIN")
+    short = [tuple(c for i, c in enumerate(row) if i != pin_at) for row in (COLUMNS, *rows)]
+    widths = [max(len(row[i]) for row in short) for i in range(len(short[0]))]
+    for index, (row, full) in enumerate(zip(short, (COLUMNS, *rows), strict=True)):
+        cells = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        header = index == 0
+        style = "bold" if header else "red" if full[5] == "expired" else ""
+        console.print(Text(cells.rstrip(), style=style), soft_wrap=True)
+        console.print(Text(f"  {full[pin_at]}", style=style), soft_wrap=True, crop=False)
 
 
 def _host_json(host: HostEntry, listing: Listing) -> dict[str, Any]:
@@ -116,9 +133,8 @@ def describe(pin: PinEntry) -> str:
 def change_lines(change: Change) -> list[str]:
     """``+`` added, ``=`` already there, ``-`` removed, ``~`` a host setting written."""
     label = change.label
-    lines = [
-        f"~ {label} {key} = {_json_text(_shown(value))}" for key, value in change.fields.items()
-    ]
+    # A setting is shown as the file now holds it: a path relative to the pin file.
+    lines = [f"~ {label} {key} = {_written(value, change)}" for key, value in change.fields.items()]
     lines += [f"+ {label} {p.pin} {describe(p)}" for p in change.added]
     lines += [f"= {label} {p.pin} {describe(p)} already pinned" for p in change.present]
     lines += [f"- {label} {p.pin} {describe(p)}" for p in change.removed]
@@ -134,6 +150,16 @@ def _amendment(old: PinEntry, new: PinEntry) -> str:
     if new.retired and not old.retired:
         return "retired"
     return "promoted" if old.backup and not new.backup else "updated"
+
+
+def _written(value: object, change: Change) -> str:
+    from pathlib import Path
+
+    if isinstance(value, Path):
+        from pinctl.pinfile.writer import toml_value
+
+        return toml_value(value, change.path)
+    return _json_text(_shown(value))
 
 
 def _shown(value: object) -> object:
@@ -162,6 +188,22 @@ def render_changes(result: EditResult, sink: Sink) -> None:
         sink.note(f"{path} is unchanged: every pin was already there")
     elif any(change.created_file for change in result.changes):
         sink.note(f"created {path}")
+    else:
+        sink.note(f"updated {path}: {_tally(result.changes)}")
+
+
+def _tally(changes: tuple[Change, ...]) -> str:
+    """``2 pins added, 1 removed``: the final line of an edit of an existing file."""
+    counts = [
+        (sum(len(c.added) for c in changes), "added"),
+        (sum(len(c.removed) for c in changes), "removed"),
+    ]
+    parts = [f"{n} pin{'s' * (n != 1)} {verb}" for n, verb in counts if n]
+    hosts = sum(c.removed_host for c in changes)
+    parts += [f"{hosts} host{'s' * (hosts != 1)} removed"] if hosts else []
+    settings = sum(len(c.fields) for c in changes)
+    parts += [f"{settings} setting{'s' * (settings != 1)} written"] if settings else []
+    return ", ".join(parts) or "changed"
 
 
 def _json_text(value: object) -> str:

@@ -11,14 +11,13 @@ since the job that asked for it lost its artefact, although the checks still sho
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TextIO, TypeVar
 
-from pinctl.errors import InputError, UsageError
-from pinctl.files import write_atomic
+from pinctl.errors import InputError
+from pinctl.files import check_target, write_atomic
 from pinctl.output.terminal import Sink
 
 R = TypeVar("R")
@@ -40,13 +39,7 @@ class ReportFile(Generic[R]):
 
     def check(self) -> None:
         """Refuse what can be refused before any host is contacted (exit 2: none was)."""
-        target = os.path.realpath(self.path)
-        if os.path.islink(target):
-            raise UsageError(f"{self.option} {self.path}: a loop of symbolic links; fix the link")
-        if not os.path.isdir(os.path.dirname(target)):
-            raise UsageError(
-                f"{self.option} {self.path}: its directory does not exist; create it first"
-            )
+        check_target(self.option, self.path)
 
     def write(self, result: R, err: TextIO) -> str | None:
         """Render and replace the file atomically; say why when it could not be written."""

@@ -11,6 +11,7 @@ from pinctl.inspect.report import SourceReport, SourcesResult
 from pinctl.output.ct import ct_json, sct_lines
 from pinctl.output.revocation import cert_json, revocation_json
 from pinctl.output.terminal import Sink, printable
+from pinctl.output.terminal import table as terminal_table
 from pinctl.pki.entries import Entry, YearZero
 from pinctl.pki.pins import Pin
 
@@ -28,19 +29,33 @@ def _days_left(entry: Entry, now: datetime) -> int | None:
 
 
 def _day(moment: datetime | YearZero) -> str:
-    return moment.text[:10] if isinstance(moment, YearZero) else f"{moment:%Y-%m-%d}"
+    """To the second, in UTC, as `openssl x509 -dates` gives it (less its month names)."""
+    if isinstance(moment, YearZero):
+        return moment.text.replace("T", " ").removesuffix("Z")
+    return f"{moment:%Y-%m-%d %H:%M:%S}"
 
 
 def _validity(entry: Entry, now: datetime) -> str:
     if entry.not_before is None or entry.not_after is None:
         return ""
     days = _days_left(entry, now)
-    span = f"{_day(entry.not_before)} to {_day(entry.not_after)}"
+    span = f"{_day(entry.not_before)} to {_day(entry.not_after)} UTC"
     if days is not None and days < 0:
-        return f"{span} (expired {-days} days ago)"
+        return f"{span} (expired {_ago(entry, now)})"
     if isinstance(entry.not_before, datetime) and entry.not_before > now:
         return f"{span} (not yet valid)"
     return f"{span} ({days} days left)"
+
+
+def _ago(entry: Entry, now: datetime) -> str:
+    """Whole days since expiry, counted forwards: a negative timedelta's `.days` rounds
+    down, which made 3 days and 12 hours read "4 days ago"."""
+    assert entry.not_after is not None
+    if isinstance(entry.not_after, YearZero):
+        days = now.toordinal() - entry.not_after.ordinal
+    else:
+        days = (now - entry.not_after).days
+    return "less than a day ago" if days == 0 else f"{days} day{'s' * (days != 1)} ago"
 
 
 def _key(entry: Entry) -> str:
@@ -78,6 +93,24 @@ def _validation_line(report: SourceReport) -> str | None:
     return f"validation: {trust}, {name}: {printable(v.error or '')}"
 
 
+def _rows(entry: Entry, now: datetime) -> list[tuple[str, str]]:
+    """An entry's fields as (label, value), in the order both the text and the table show."""
+    rows = [
+        ("issuer", printable(entry.issuer or "")),
+        ("serial", entry.serial),
+        ("san", printable(", ".join(entry.san or ()))),
+        ("validity", _validity(entry, now)),
+        ("key", _key(entry)),
+        ("signature", entry.signature_algorithm),
+    ]
+    rows += [("spki", str(pin)) for pin in entry.spki.values()]
+    rows += [("spki*", f"{pin}  {REENCODED}") for pin in _reencoded(entry)]
+    rows += [("cert", str(pin)) for pin in (entry.cert or {}).values()]
+    rows.append(("sha256 fp", entry.fingerprint_sha256))
+    rows.append(("note", entry.note))
+    return [(label, value) for label, value in rows if value]
+
+
 def _failures(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if not isinstance(source, SourceReport):
@@ -92,30 +125,18 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if not isinstance(source, SourceReport):
             continue
-        head = printable(source.source)
-        if source.tls is not None:
-            head += f"  {source.tls.version}  {source.tls.cipher}"
-        out.append(head)
+        out.append(_title(source))
         for entry in source.entries:
             subject = printable(entry.subject or "")
             out.append(f"  [{entry.index}] {_kind_label(entry)}  {subject}".rstrip())
-            rows = [
-                ("issuer", printable(entry.issuer or "")),
-                ("serial", entry.serial),
-                ("validity", _validity(entry, result.now)),
-                ("key", _key(entry)),
-            ]
-            rows += [("spki", str(pin)) for pin in entry.spki.values()]
-            rows += [("spki*", f"{pin}  {REENCODED}") for pin in _reencoded(entry)]
-            rows += [("cert", str(pin)) for pin in (entry.cert or {}).values()]
-            rows.append(("note", entry.note))
-            out += [f"      {label:<9} {value}" for label, value in rows if value]
+            out += [f"      {label:<9} {value}" for label, value in _rows(entry, result.now)]
         line = _validation_line(source)
         if line:
             out.append(f"  {line}")
         if source.ct is not None:
             out += [f"  {ct_line}" for ct_line in sct_lines(source.ct)]
         out += [f"  {line}" for line in revocation_lines(source)]
+        out += [f"  remark: {printable(remark)}" for remark in source.chain_remarks]
         out.append("")
     sink.out.write("\n".join(out[:-1]) + "\n" if out else "")
 
@@ -125,8 +146,6 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
     if not sink.out_tty:
         render_text(result, sink)
         return
-    from rich import box
-    from rich.table import Table
     from rich.text import Text
 
     _failures(result, sink)
@@ -134,17 +153,7 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if not isinstance(source, SourceReport):
             continue
-        title = printable(source.source) + (
-            f"  {source.tls.version}  {source.tls.cipher}" if source.tls else ""
-        )
-        table = Table(
-            title=title,
-            title_justify="left",
-            title_style="bold",
-            box=box.SIMPLE_HEAD,
-            show_header=False,
-            padding=(0, 1),
-        )
+        table = terminal_table(_title(source), show_header=False)
         table.add_column("field", style="dim", no_wrap=True)
         table.add_column("value", overflow="fold")
         for entry in source.entries:
@@ -155,21 +164,12 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
                     f"{_kind_label(entry)}  {printable(entry.subject or '')}".rstrip(), style=style
                 ),
             )
-            if entry.issuer:
-                table.add_row("issuer", Text(printable(entry.issuer)))
-            if entry.not_after is not None:
-                table.add_row("validity", _validity_text(entry, result.now))
-            table.add_row("key", _key(entry))
-            if entry.note:
-                table.add_row("note", Text(entry.note))
-            # A pin that wraps cannot be copied whole: it keeps its line, subjects fold instead.
-            for label, pins in (("spki", entry.spki), ("cert", entry.cert or {})):
-                for pin in pins.values():
-                    table.add_row(label, Text(str(pin), no_wrap=True, overflow="ignore"))
-                if label == "spki":
-                    for pin in _reencoded(entry):
-                        table.add_row("spki*", Text(str(pin), no_wrap=True, overflow="ignore"))
-                        table.add_row("", Text(REENCODED, style="dim"))
+            # The same fields as the plain text, indented under their entry as there.
+            for label, value in _rows(entry, result.now):
+                pin, _, remark = value.partition("  ") if label == "spki*" else (value, "", "")
+                table.add_row(f"    {label}", _cell(label, pin, entry, result.now))
+                if remark:
+                    table.add_row("", Text(remark, style="dim"))
             table.add_section()
         console.print(table)
         line = _validation_line(source)
@@ -182,6 +182,8 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
                 console.print(Text(ct_line), soft_wrap=True)
         for line in revocation_lines(source):
             console.print(Text(line, style="bold red" if " revoked" in line else ""))
+        for remark in source.chain_remarks:
+            console.print(Text(f"remark: {printable(remark)}", style="yellow"))
         console.print()
 
 
@@ -213,6 +215,24 @@ def _revocation_text(cert: CertRevocation) -> str:
     return f"{text} via {via}{until}"
 
 
+def _title(source: SourceReport) -> str:
+    """``host:port  TLSv1.3  TLS_AES_128_GCM_SHA256  X25519``: the session in one line."""
+    tls = source.tls
+    session = [tls.version, tls.cipher, tls.group or ""] if tls is not None else []
+    return "  ".join([printable(source.source), *session]).rstrip()
+
+
+def _cell(label: str, value: str, entry: Entry, now: datetime) -> Any:
+    from rich.text import Text
+
+    if label == "validity":
+        return _validity_text(entry, now)
+    if label in ("spki", "spki*", "cert"):
+        # A pin that wraps cannot be copied whole: it keeps its line, subjects fold instead.
+        return Text(value, no_wrap=True, overflow="ignore")
+    return Text(value)
+
+
 def _validity_text(entry: Entry, now: datetime) -> Any:
     from rich.text import Text
 
@@ -240,6 +260,9 @@ def entry_json(entry: Entry) -> dict[str, Any]:
         "key": {"type": entry.key.type, "bits": entry.key.bits},
         "spki": {alg: str(pin) for alg, pin in entry.spki.items()},
         "cert": None if entry.cert is None else {alg: str(pin) for alg, pin in entry.cert.items()},
+        "san": None if entry.san is None else list(entry.san),
+        "signature_algorithm": entry.signature_algorithm,
+        "fingerprint_sha256": entry.fingerprint_sha256,
     } | _optional(entry)
 
 
@@ -263,13 +286,18 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
             "entries": [],
             "stapled_ocsp": None,
             "revocation": None,
+            "chain_remarks": [],
         }
     return {
         "source": source.source,
         "error": None,
         "tls": None
         if source.tls is None
-        else {"version": source.tls.version, "cipher": source.tls.cipher},
+        else {
+            "version": source.tls.version,
+            "cipher": source.tls.cipher,
+            "group": source.tls.group,
+        },
         "validation": None
         if source.validation is None
         else {
@@ -281,6 +309,7 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
         **({"ct": ct_json(source.ct)} if source.ct is not None else {}),
         "stapled_ocsp": _staple_json(source.staple),
         "revocation": revocation_json(source.revocation),
+        "chain_remarks": list(source.chain_remarks),
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -34,7 +34,12 @@ class Sink:
     @property
     def color(self) -> bool:
         """NO_COLOR (any value) and TERM=dumb turn colour off, as no-color.org asks."""
-        return self.out_tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        return self.out_tty and _colour_allowed()
+
+    @property
+    def err_color(self) -> bool:
+        """Colour on stderr follows stderr's terminal, not stdout's (`verify -o json | jq`)."""
+        return self.err_tty and _colour_allowed()
 
     def write_json(self, document: object) -> None:
         """One JSON document on stdout, so `pinctl ... -o json | jq` always parses."""
@@ -64,9 +69,32 @@ class Sink:
             markup=False,
             emoji=False,
             highlight=False,
-            no_color=not self.color,
+            no_color=not (self.err_color if stderr else self.color),
             soft_wrap=False,
         )
+
+
+def table(title: str | None = None, *, show_header: bool = True) -> Any:
+    """The one table style of every command on a terminal: a bold left title, bold column
+    names over a single rule, no frame (so nothing but the data is copied with a pin)."""
+    from rich import box
+    from rich.table import Table
+
+    return Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_header=show_header,
+        header_style="bold",
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+    )
+
+
+def _colour_allowed() -> bool:
+    return "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
 def printable(text: str) -> str:

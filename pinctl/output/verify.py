@@ -9,7 +9,7 @@ for a terminal; the JUnit report reuses the same block.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import ExitCode
@@ -43,20 +43,34 @@ def _verdict(host: HostResult) -> str:
     return "ERROR" if host.exit_code == ExitCode.UNREACHABLE else "FAIL"
 
 
-def report_lines(result: VerifyResult) -> list[tuple[str, str | None]]:
-    """The text report as (line, style) pairs; the style is used on a terminal only."""
+def report_lines(
+    result: VerifyResult, *, quiet: bool = False, width: int | None = None
+) -> list[tuple[str, str | None]]:
+    """The text report as (line, style) pairs; the style is used on a terminal only.
+    `quiet` leaves out hosts that passed without a warning (the summary still counts them).
+    With a terminal's `width`, host names are padded to one column and a line that would
+    wrap mid-pin puts the pin on a line of its own."""
     lines: list[tuple[str, str | None]] = []
+    pad = max((len(h.label) for h in result.hosts), default=0) if width else 0
     for host in result.hosts:
+        if quiet and host.ok and not host.warnings:
+            continue
         verdict = _verdict(host)
-        head = f"{verdict:<5} {host.label}"
+        head = f"{verdict:<5} {host.label:<{pad}}"
         if host.ok:
             session = f"  {host.tls.version} {host.tls.cipher}" if host.tls else ""
             matched = host.matched
             role = f"{matched.level}, backup" if matched and matched.backup else ""
-            head += session + (
-                f"  matched {matched.pin} ({role or matched.level})" if matched else ""
-            )
-            lines.append((head, _STYLES[verdict]))
+            found = f"matched {matched.pin} ({role or matched.level})" if matched else ""
+            if width and found and len(head + session) + 2 + len(found) > width:
+                lines.append(((head + session).rstrip(), _STYLES[verdict]))
+                lines.append((f"      {found}", _STYLES[verdict]))
+            else:
+                lines.append((head + session + (f"  {found}" if found else ""), _STYLES[verdict]))
+        elif strict_failures(host):
+            first, *rest = strict_failures(host)
+            lines.append((f"{head}  strict: {first}", _STYLES[verdict]))
+            lines += [(f"      strict: {w}", _STYLES[verdict]) for w in rest]
         else:
             details = failure_details(host) or [host.status]
             lines.append((f"{head}  {details[0]}", _STYLES[verdict]))
@@ -65,7 +79,8 @@ def report_lines(result: VerifyResult) -> list[tuple[str, str | None]]:
             lines.append(("      " + clients_line(host.clients), None))
         if host.ct is not None:
             lines.append(("      " + summary_line(host.ct), None))
-        lines += [(f"      warning: {w}", _STYLES["warning"]) for w in host.warnings]
+        if not strict_failures(host):  # a strict failure said its warnings as the reason
+            lines += [(f"      warning: {w}", _STYLES["warning"]) for w in host.warnings]
     lines.append((_summary(result), None))
     return [(printable(line), style) for line, style in lines]
 
@@ -82,6 +97,14 @@ def client_words(verdict: ClientVerdict) -> str:
     return f"{verdict.client} {word}" + (f" ({verdict.reason})" if verdict.reason else "")
 
 
+def strict_failures(host: HostResult) -> tuple[str, ...]:
+    """The warnings that alone failed a host under --strict (each said once, as the
+    reason), or () when the host passed or failed on a check."""
+    if host.ok or host.internal or host.status != "pass" or not host.strict:
+        return ()
+    return host.warnings
+
+
 def _summary(result: VerifyResult) -> str:
     verdicts = [_verdict(h) for h in result.hosts]
     total = len(verdicts)
@@ -94,16 +117,16 @@ def _summary(result: VerifyResult) -> str:
     return f"{total} {noun}: {', '.join(parts)}"
 
 
-def render_table(result: VerifyResult, sink: Sink) -> None:
+def render_table(result: VerifyResult, sink: Sink, *, quiet: bool = False) -> None:
     """Plain, stable text off a terminal; the same lines coloured on one."""
-    lines = report_lines(result)
     if not sink.out_tty:
+        lines = report_lines(result, quiet=quiet)
         sink.out.write("".join(f"{line}\n" for line, _ in lines))
         return
     from rich.text import Text
 
     console = sink.console()
-    for line, style in lines:
+    for line, style in report_lines(result, quiet=quiet, width=console.width):
         console.print(Text(line, style=style or ""), soft_wrap=True)
 
 
@@ -237,13 +260,32 @@ RENDERERS: dict[str, Callable[[VerifyResult, Sink], None]] = {
 
 
 @contextlib.contextmanager
-def progress(sink: Sink, total: int) -> Iterator[Callable[[HostResult], None]]:
-    """A bar on stderr while hosts are checked, only on a terminal and only for many hosts."""
-    if not sink.err_tty or total < PROGRESS_MIN_HOSTS:
-        yield lambda _: None
-        return
-    from rich.progress import Progress
+def progress(
+    sink: Sink, total: int, names: Sequence[str] = ()
+) -> Iterator[Callable[[HostResult], None]]:
+    """Progress on stderr while hosts are checked, only on a terminal: for many hosts a bar
+    with done/total, elapsed time and the hosts still pending; for a few, after a second,
+    a spinner naming the pending ones. On Ctrl-C the results already known are written
+    (to stderr: stdout gets complete documents only), then the interrupt goes on (exit 130)."""
+    from pinctl.output.progress import Display
 
-    with Progress(console=sink.console(stderr=True), transient=True) as bar:
-        task = bar.add_task("verifying", total=total)
-        yield lambda _: bar.advance(task)
+    display = Display(sink, total, names, bar=total >= PROGRESS_MIN_HOSTS)
+    try:
+        with display:
+            yield display.tick
+    except KeyboardInterrupt:
+        _interrupted(sink, display.done, total)
+        raise
+
+
+def _interrupted(sink: Sink, done: Sequence[HostResult], total: int) -> None:
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    if not done:  # the boundary's "interrupted" says it all
+        return
+    partial = VerifyResult(tuple(done), Path(), datetime.now(timezone.utc))
+    lines = [line for line, _ in report_lines(partial)]
+    lines[-1] = f"interrupted after {len(done)} of {total} hosts: {lines[-1]}"
+    sink.err.write("".join(f"{line}\n" for line in lines))
+    sink.err.flush()

@@ -75,6 +75,10 @@ class HostEntry:
     """Resolved against the pin file's directory; overrides [defaults] ca_file."""
     revocation: str | None = None
     """Overrides [defaults] revocation; None follows it."""
+    min_tls: str | None = None
+    """Overrides [defaults] min_tls for this host; None: the default's."""
+    forward_secrecy: bool | None = None
+    """Overrides [defaults] forward_secrecy for this host; None: the default's."""
     pins: tuple[PinEntry, ...] = ()
     clients: tuple[str, ...] | None = None
     """The clients verify judges this host for; None takes [defaults] clients."""
@@ -119,6 +123,13 @@ class Defaults:
     """The v3 log list the user downloads (resolved against the pin file's directory)."""
     revocation: str = "soft"
     """``off``, ``soft``, ``hard`` or ``require`` (SPEC.md section 7)."""
+
+    def tls_policy(self, host: HostEntry | None) -> tuple[str, bool]:
+        """(min_tls, forward_secrecy) for `host`: its own keys, else these defaults."""
+        if host is None:
+            return self.min_tls, self.forward_secrecy
+        secrecy = self.forward_secrecy if host.forward_secrecy is None else host.forward_secrecy
+        return host.min_tls or self.min_tls, secrecy
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,16 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import PinFileError, PinFormatError
 from pinctl.pinfile import schema
 from pinctl.pinfile.model import VERSION, Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pinfile.nodes import Node, fast_nodes, parse_nodes, read_text
 from pinctl.pki.pins import Pin, parse_pin
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 
 def resolve_path(option: str | None) -> Path:
@@ -40,6 +43,46 @@ def read_nodes(text: str, path: Path) -> tuple[PinFile, Node]:
     """The checked model and the nodes it came from (edits need the nodes' positions)."""
     root = parse_nodes(text, path)
     return Reader(Path(path)).pin_file(root), root
+
+
+def pin_file_roots(pin_file: PinFile, host: HostEntry | None) -> tuple[x509.Certificate, ...]:
+    """The roots the pin file's ca_file names for `host` (else the system store); an
+    unusable one is named by the pin file, its line and the key, not as --ca-file."""
+    from pinctl.errors import InputError
+    from pinctl.pki.validation import load_roots
+
+    ca = pin_file.ca_file_for(host) if host is not None else pin_file.defaults.ca_file
+    if ca is None:
+        return load_roots(None)
+    try:
+        return load_roots(ca, what="ca_file")
+    except InputError as exc:
+        line = key_line(pin_file, host, "ca_file")
+        where = f"{pin_file.path}:{line}" if line is not None else str(pin_file.path)
+        raise InputError(f"{where}: {exc}; fix the path or the file") from None
+
+
+def key_line(pin_file: PinFile, host: HostEntry | None, key: str) -> int | None:
+    """The line of the `key` that applies to `host` (its own, else [defaults]'s), found by
+    the precise parser: for messages about a value that was sound TOML but unusable."""
+    try:
+        root = parse_nodes(read_text(pin_file.path)[0], pin_file.path)
+    except PinFileError:  # changed since it was read: name no line rather than a wrong one
+        return None
+    top = root.value if isinstance(root.value, dict) else {}
+    tables: list[Node] = []
+    hosts = top.get("hosts")
+    if host is not None and host in pin_file.hosts and isinstance(hosts, Node):
+        index = pin_file.hosts.index(host)
+        if isinstance(hosts.value, list) and index < len(hosts.value):
+            tables.append(hosts.value[index])
+    if isinstance(top.get("defaults"), Node):
+        tables.append(top["defaults"])
+    for table in tables:
+        found = table.value.get(key) if isinstance(table.value, dict) else None
+        if isinstance(found, Node):
+            return found.line
+    return None
 
 
 def _fast(text: str, path: Path) -> PinFile | None:

@@ -200,6 +200,8 @@ KEYS: tuple[Key, ...] = (
     Key("verify_chain", "host", *_BOOL, True, editable=True),
     Key("ca_file", "host", *_PATH, editable=True, path=True, json=_path_text),
     Key("revocation", "host", _one_of(REVOCATION_MODES), _words(REVOCATION_MODES)),
+    Key("min_tls", "host", _one_of(TLS_VERSIONS), _words(TLS_VERSIONS), hint=_min_tls_hint),
+    Key("forward_secrecy", "host", *_BOOL),
     Key("pins", "host", _is(list), _PINS_WORDS, (), nested=True),
     Key("clients", "host", _valid_clients, _CLIENTS_WORDS, hint=_clients_hint),
     Key("ct", "host", _one_of(CT_MODES), _words(CT_MODES)),

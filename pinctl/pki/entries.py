@@ -71,6 +71,13 @@ class Entry:
     """Pins of the SPKI as the openssl pipeline, OkHttp, Android, iOS and TrustKit
     re-encode it, when that differs from the bytes as carried (an RSA key without its NULL
     parameter); else None. curl and HPKP hash the bytes as carried, as `spki` does."""
+    san: tuple[str, ...] | None = None
+    """Subject alternative names, ``DNS:…``/``IP:…``/``URI:…``/``email:…``; None for
+    non-certificates (and certificates described without details)."""
+    signature_algorithm: str | None = None
+    """OpenSSL's name (``ecdsa-with-SHA256``), else the dotted OID."""
+    fingerprint_sha256: str | None = None
+    """Upper-case colon hex of the DER's SHA-256, as `openssl x509 -fingerprint` prints it."""
 
 
 def spki_der(public_key: PublicKeyTypes) -> bytes:
@@ -150,6 +157,8 @@ def certificate_entry(
         # Some roots in the Mozilla bundle have serial 0; cryptography warns, the pin is fine.
         warnings.simplefilter("ignore")
         serial = format(cert.serial_number, "X")
+    from pinctl.pki.details import colon_fingerprint, signature_algorithm, subject_alt_names
+
     subject, issuer = _names(cert)
     not_before, not_after = validity(cert)
     return Entry(
@@ -166,6 +175,9 @@ def certificate_entry(
         served=served,
         der=der,
         spki_reencoded=again,
+        san=subject_alt_names(cert),
+        signature_algorithm=signature_algorithm(cert),
+        fingerprint_sha256=colon_fingerprint(der),
     )
 
 

@@ -14,6 +14,9 @@ from pathlib import Path
 
 from pinctl.errors import PassphraseError, UsageError
 
+MIN_LENGTH = 12
+"""Characters below which a passphrase is too weak for keys kept for years (backups wait
+offline until the day they are promoted; an attacker with the file has all that time)."""
 MAX_TRIES = 3
 """How many times a terminal user may mistype the confirmation before pinctl gives up."""
 _MAX_FILE = 64 * 1024
@@ -51,6 +54,12 @@ def read_passphrase(
         "a passphrase is needed and stdin is not a terminal to ask on; "
         f"give --passphrase-file FILE or --passphrase-env VAR{other}"
     )
+
+
+def too_short(secret: bytes) -> int | None:
+    """The passphrase's length in characters when it is under `MIN_LENGTH`, else None."""
+    length = len(secret.decode("utf-8", "replace"))
+    return length if length < MIN_LENGTH else None
 
 
 def _stdin_is_terminal() -> bool:

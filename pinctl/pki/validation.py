@@ -56,10 +56,11 @@ class ChainVerdict:
     """False when the trust anchor came from the store rather than from the server."""
 
 
-def load_roots(ca_file: Path | None) -> tuple[x509.Certificate, ...]:
-    """The trust anchors: the certificates in `ca_file`, else the system store."""
+def load_roots(ca_file: Path | None, what: str = "--ca-file") -> tuple[x509.Certificate, ...]:
+    """The trust anchors: the certificates in `ca_file` (`what` names it in messages),
+    else the system store."""
     if ca_file is not None:
-        return _load_bundle(str(ca_file), "--ca-file")
+        return _load_bundle(str(ca_file), what)
     env = os.environ.get("SSL_CERT_FILE")
     if env:
         return _load_bundle(env, "SSL_CERT_FILE")

@@ -81,7 +81,6 @@ def verify(
 ) -> VerifyResult:
     """Check `hosts` concurrently; with `chain`, judge that saved chain instead of connecting."""
     from pinctl.net.targets import host_target
-    from pinctl.pki import validation as chains
     from pinctl.verify.evidence import Subject
     from pinctl.verify.observation import live, offline
     from pinctl.verify.pipeline import check_host
@@ -94,7 +93,7 @@ def verify(
     for entry in hosts:
         ca = options.ca_file or pin_file.ca_file_for(entry)
         if entry.verify_chain and ca not in roots:
-            roots[ca] = chains.load_roots(ca)
+            roots[ca] = _roots(ca, pin_file, entry, given=options.ca_file is not None)
     observe: Observe = (
         offline(chain)
         if chain is not None
@@ -238,6 +237,19 @@ def run_pool(
         failed=failed,
         on_done=on_done,
     )
+
+
+def _roots(
+    ca: Path | None, pin_file: PinFile, entry: HostEntry, *, given: bool
+) -> tuple[x509.Certificate, ...]:
+    """The roots of `ca`; a pin file's unusable ca_file is named by file, line and key."""
+    from pinctl.pki import validation as chains
+
+    if given or ca is None:
+        return chains.load_roots(ca)
+    from pinctl.pinfile.reader import pin_file_roots
+
+    return pin_file_roots(pin_file, entry)
 
 
 def internal_failure(entry: HostEntry, exc: BaseException, strict: bool) -> HostResult:

@@ -144,6 +144,20 @@ def test_debug_reraises(
         run(["--debug", *list_args])
 
 
+@pytest.mark.parametrize("where", ["after the command", "at the end"])
+def test_debug_is_accepted_after_the_command(
+    run: Any, list_args: list[str], monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """`pinctl list --debug` (or at the end of the line) does what `pinctl --debug list` does;
+    without it the same error is one line."""
+    monkeypatch.setattr("pinctl.pinfile.reader.load", _raise(RuntimeError("boom")))
+    args = [list_args[0], "--debug", *list_args[1:]] if where != "at the end" else []
+    with pytest.raises(RuntimeError, match="boom"):
+        run(args or [*list_args, "--debug"])
+    plain = run(list_args)
+    assert (plain.exit_code, plain.stderr.count("\n")) == (1, 1)
+
+
 @pytest.fixture
 def keep_sigterm() -> Iterator[None]:
     """`main` installs pinctl's SIGTERM handler; the test session gets its own back."""

@@ -128,7 +128,9 @@ def test_cli_output_file_in_a_missing_directory_fails(
         ]
     )
     assert (done.exit_code, done.stdout) == (2, "")
-    assert done.stderr.startswith(f"pinctl: error: cannot write {target}")
+    assert done.stderr == (
+        f"pinctl: error: --output-file {target}: its directory does not exist; create it first\n"
+    )
     assert not target.exists()
 
 

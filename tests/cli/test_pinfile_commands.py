@@ -69,7 +69,8 @@ def test_add_pins_leaf_and_intermediate(
     result = add(run, pin_file, "--ca-file", str(ca_pem), address)
     assert result.exit_code == 0, result.stderr
     setting, *lines = result.stdout.splitlines()
-    assert setting == f'~ {address} ca_file = "{ca_pem}"'
+    # As written: relative to the pin file (ca.pem lies beside it).
+    assert setting == f'~ {address} ca_file = "{ca_pem.relative_to(tmp_path)}"'
     assert [line.split(" (")[0] for line in lines] == [
         f"+ {address} {site.leaf}",
         f"+ {address} {site.intermediate}",
@@ -455,7 +456,7 @@ def test_remove_a_pin_written_as_a_table(run: Run, tmp_path: Path) -> None:
     """remove --pin deletes a [[hosts.pins]] table, the host's only one included."""
     pin_file = _tables(tmp_path / "pins.toml", "a.example", LEAF, PAY)
     result = run(["remove", "--pin-file", str(pin_file), "a.example", "--pin", LEAF])
-    assert (result.exit_code, result.stderr) == (0, "")
+    assert (result.exit_code, result.stderr) == (0, f"updated {pin_file}: 1 pin removed\n")
     assert [str(p.pin) for p in load(pin_file).hosts[0].pins] == [PAY]
     result = run(["remove", "--pin-file", str(pin_file), "a.example", "--pin", PAY])
     assert result.exit_code == 0

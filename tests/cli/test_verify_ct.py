@@ -190,7 +190,7 @@ def test_report_warns_and_strict_fails(
     assert any(w.startswith("chrome CT policy not met") for w in host["warnings"])
     assert any(w.startswith("apple CT policy not met") for w in host["warnings"])
     assert strict.exit_code == 1
-    assert "warning: chrome CT policy not met" in strict.stdout
+    assert "strict: chrome CT policy not met" in strict.stdout
 
 
 def test_ct_policy_chooses_what_require_enforces(

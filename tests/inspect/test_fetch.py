@@ -99,7 +99,8 @@ def test_untrusted_chain_is_reported_not_fatal(run: Any, any_ca: trustme.CA) -> 
 
 
 def test_json_matches_spec(run: Any, ca: trustme.CA, ca_pem: Path) -> None:
-    """-o json has exactly SPEC section 3's keys and types, entries leaf first, anchor last."""
+    """-o json has exactly SPEC section 3's and 14's keys and types, entries leaf first, anchor
+    last."""
     leaf = ca.create_child_ca().issue_cert("localhost")
     with tls_server(server_context(leaf)) as srv:
         result = run(["fetch", f"localhost:{srv.port}", "--ca-file", str(ca_pem), "-o", "json"])
@@ -109,12 +110,18 @@ def test_json_matches_spec(run: Any, ca: trustme.CA, ca_pem: Path) -> None:
     assert list(document) == ["sources"]
     (source,) = document["sources"]
     assert set(source) == {
-        "source", "error", "tls", "validation", "entries", "stapled_ocsp", "revocation"
+        "source", "error", "tls", "validation", "entries", "stapled_ocsp", "revocation",
+        "chain_remarks",
     }  # fmt: skip
     assert (source["stapled_ocsp"], source["revocation"]) == (None, None), "no staple, off"
     assert source["source"] == f"localhost:{srv.port}"
     assert source["error"] is None
-    assert source["tls"] == {"version": "TLSv1.3", "cipher": source["tls"]["cipher"]}
+    assert source["tls"] == {
+        "version": "TLSv1.3",
+        "cipher": source["tls"]["cipher"],
+        "group": source["tls"]["group"],
+    }
+    assert source["chain_remarks"] == []
     assert source["validation"] == {"trusted": True, "hostname_match": True, "error": None}
     chain = [*served(leaf), x509.load_pem_x509_certificate(ca_pem.read_bytes())]
     assert [e["index"] for e in source["entries"]] == [0, 1, 2]
@@ -123,6 +130,7 @@ def test_json_matches_spec(run: Any, ca: trustme.CA, ca_pem: Path) -> None:
         assert set(entry) == {
             "index", "kind", "served", "subject", "issuer", "serial",
             "not_before", "not_after", "key", "spki", "cert",
+            "san", "signature_algorithm", "fingerprint_sha256",
         }  # fmt: skip
         assert entry["kind"] == "certificate"
         assert entry["subject"] == cert.subject.rfc4514_string()
@@ -745,4 +753,4 @@ def test_a_served_certificate_dated_year_zero_is_shown_not_a_crash(
     assert source["entries"][1]["not_after"] == "0000-01-01T00:00:00Z"
     assert not source["validation"]["trusted"]
     assert text.exit_code == 0, text.stderr
-    assert "to 0000-01-01 (expired" in text.stdout
+    assert "to 0000-01-01 00:00:00 UTC (expired" in text.stdout

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from pinctl.errors import UsageError
 from pinctl.net.targets import Target, parse_target
+from tests.support.cli import Run
 
 
 @pytest.mark.parametrize(
@@ -180,3 +181,34 @@ def test_a_pin_file_entry_becomes_a_target_without_reparsing() -> None:
         "::1",
         8443,
     )
+
+
+def test_an_ipv6_address_ending_in_a_port_is_refused_with_both_spellings(run: Run) -> None:
+    """`pinctl fetch ::1:9481` exits 2 and suggests [::1]:9481, contacting nothing."""
+    result = run(["fetch", "::1:9481"])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        "pinctl: error: TARGET '::1:9481' is ambiguous: for port 9481 of ::1 write "
+        "[::1]:9481; for the address ::1:9481 itself write [::1:9481]\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "host", "port"),
+    [
+        ("[::1]:9481", "::1", 9481),
+        ("[::1:9481]", "::1:9481", 443),
+        ("2001:db8::1", "2001:db8::1", 443),
+    ],
+)
+def test_the_bracketed_spellings_say_which_was_meant(text: str, host: str, port: int) -> None:
+    """The twins: with brackets either reading is taken as written; an address whose last
+    group cannot be split off as a port is taken as the address."""
+    target = parse_target(text)
+    assert (target.host, target.port) == (host, port)
+
+
+def test_connect_to_refuses_the_same_ambiguity() -> None:
+    """--connect-to ::1:9481 is refused the same way, naming the option."""
+    with pytest.raises(UsageError, match=r"--connect-to '::1:9481' is ambiguous.*\[::1\]:9481"):
+        parse_target("api.example.com", connect_to="::1:9481")

@@ -194,3 +194,35 @@ class TestJUnit:
         assert lines[2] == f"    {spki(leaf)}: {leaf.subject.rfc4514_string()}"
         assert lines[3] == "  Pinned certificates for a.test:443:"
         assert lines[4].endswith("(spki, leaf, expires 2030-01-02, line 7)")
+
+
+def test_unreachable_hosts_are_errors_and_mismatches_failures(
+    run: Run, tmp_path: Path, server: LoopbackServer, ca_pem: Path
+) -> None:
+    """A host that refused the connection is an <error> (could not check); a pin mismatch
+    on a live host is a <failure>; the suite counts each apart."""
+    from tests.support.servers import closed_port
+
+    pin_file = tmp_path / "pins.toml"
+    pin_file.write_text(
+        f'version = 1\n[defaults]\nca_file = "{ca_pem}"\n'
+        f'[[hosts]]\nhost = "127.0.0.1"\nport = {server.port}\n'
+        f'pins = [{{ pin = "{ANOTHER_KEY}" }}]\n'
+        f'[[hosts]]\nhost = "127.0.0.1"\nport = {closed_port()}\n'
+        f'pins = [{{ pin = "{ANOTHER_KEY}" }}]\n'
+    )
+    report = tmp_path / "report.xml"
+    result = _verify(run, pin_file, report, "--retries", "0")
+    assert result.exit_code == 1
+    suite = ET.parse(report).getroot().find("testsuite")  # noqa: S314 — pinctl's own report
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "1", "1")
+    mismatch, refused = suite.findall("testcase")
+    failure = mismatch.find("failure")
+    assert failure is not None
+    assert failure.get("type") == "pin-mismatch"
+    assert mismatch.find("error") is None
+    error = refused.find("error")
+    assert error is not None
+    assert error.get("type") == "unreachable"
+    assert refused.find("failure") is None

@@ -43,7 +43,7 @@ def test_a_year_zero_date_is_shown_in_every_output_format(tmp_path: Path, run: A
     entry = json.loads(results["json"].stdout)["sources"][0]["entries"][0]
     assert entry["not_after"] == "0000-01-01T00:00:00Z"
     assert entry["not_before"].endswith("Z")
-    assert "to 0000-01-01 (expired " in results["table"].stdout
+    assert "to 0000-01-01 00:00:00 UTC (expired " in results["table"].stdout
     assert results["pins"].stdout == entry["spki"]["sha256"] + "\n"
 
 

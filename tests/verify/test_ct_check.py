@@ -32,7 +32,7 @@ def _run(ca: MintCa, stapled: bool, tmp_path: Path, logs: list[MintLog], mode: s
     leaf, _ = ca.leaf(None, host="api.test")
     listed = loglist.load(log_list(logs, tmp_path / "l.json"))
     staple = ocsp_with_scts(ca, leaf, [Stamp(log) for log in logs]) if stapled else None
-    tls = TlsInfo("TLSv1.3", "TLS_AES_128_GCM_SHA256", staple)
+    tls = TlsInfo("TLSv1.3", "TLS_AES_128_GCM_SHA256", stapled_ocsp=staple)
 
     def observe(target: object, deadline: float) -> Steps[Observed]:
         return Observed((leaf,), tls, True)

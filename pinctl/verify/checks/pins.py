@@ -8,6 +8,8 @@ the middle chose to send, so the check is skipped and the host is already failed
 
 from __future__ import annotations
 
+from datetime import date
+
 from pinctl.net.steps import Steps
 from pinctl.verify.evidence import Evidence, Subject
 from pinctl.verify.rules import Presented
@@ -27,7 +29,7 @@ def check(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence
     usable = [p for p in entry.pins if not p.retired]  # SPEC.md section 6: never matches
     matched = subject.rule.match(usable, presented, subject.now.date())
     if matched is None:
-        reason = (
+        reason = _expired_match(subject, presented) or (
             "no pin matches the chain"
             if usable
             else "every pin of the host is retired"
@@ -38,3 +40,19 @@ def check(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence
     note = f"matched {matched.pin} ({matched.level})"
     return Passed(note), evidence._replace(matched=matched)
     yield  # a generator, as every check is
+
+
+def _expired_match(subject: Subject, presented: Presented) -> str | None:
+    """When only expired pins match, say so: the fix is a new pin, not a new chain."""
+    today = subject.now.date()
+    dead = [p for p in subject.entry.pins if p.expired(today)]
+    found = [p for p in dead if subject.rule.match((p,), presented, date.min) is not None]
+    if not found:
+        return None
+    where = [f"line {p.line}" for p in found if p.line is not None]
+    last = max(p.expires for p in found if p.expires is not None)
+    if len(found) == 1:
+        at = f" ({where[0]})" if where else ""
+        return f"the only matching pin{at} expired on {last.isoformat()}"
+    at = f" ({', '.join(where)})" if where else ""
+    return f"the {len(found)} matching pins{at} have expired, the last on {last.isoformat()}"
