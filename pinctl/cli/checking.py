@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
-from pinctl.cli.common import TIMEOUT
+from pinctl.cli.common import TIMEOUT, bundled_options
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -90,11 +89,4 @@ def checking_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
     ]
 
-    @functools.wraps(f)
-    def bundled(**kwargs: Any) -> Any:
-        checking = Checking(*(kwargs.pop(name) for name in Checking._fields))
-        return f(checking=checking, **kwargs)
-
-    for decorator in reversed(decorators):
-        bundled = decorator(bundled)
-    return bundled
+    return bundled_options(f, decorators, Checking, "checking")

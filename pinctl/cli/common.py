@@ -300,10 +300,22 @@ def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
         ),
     ]
 
+    return bundled_options(f, decorators, Connection, "connection")
+
+
+def bundled_options(
+    f: Callable[..., Any],
+    decorators: Sequence[Callable[[Any], Any]],
+    record: type[tuple[Any, ...]],
+    keyword: str,
+) -> Callable[..., Any]:
+    """`f` with `decorators`' options, handed to it as one `record` (a named tuple whose
+    fields are the options' names) under `keyword`, so commands do not unpack them again."""
+    fields: tuple[str, ...] = getattr(record, "_fields")  # noqa: B009  # any NamedTuple
+
     @functools.wraps(f)
     def bundled(**kwargs: Any) -> Any:
-        connection = Connection(*(kwargs.pop(name) for name in Connection._fields))
-        return f(connection=connection, **kwargs)
+        return f(**{keyword: record(*(kwargs.pop(name) for name in fields))}, **kwargs)
 
     for decorator in reversed(decorators):
         bundled = decorator(bundled)
