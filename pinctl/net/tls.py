@@ -11,6 +11,7 @@ against one deadline: a silent or dripping server costs the timeout, never more.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
 import os
@@ -30,6 +31,8 @@ from pinctl.net.targets import Target
 if TYPE_CHECKING:
     from cryptography import x509
     from OpenSSL import SSL
+
+    from pinctl.net.starttls import Upgrade
 
 _READ_SIZE = 65536
 
@@ -80,6 +83,8 @@ class Handshake:
     tls: TlsInfo
     forward_secrecy: bool
     """TLS 1.3, or an (EC)DHE key exchange in older versions."""
+    starttls: Upgrade | None = None
+    """The STARTTLS dialogue spoken before the handshake; None for TLS from the first byte."""
 
 
 def handshake(target: Target, options: ConnectOptions) -> Handshake:
@@ -135,7 +140,15 @@ def handshake_steps(target: Target, options: ConnectOptions) -> Steps[Handshake]
         sock = yield from _dial(target.connect_host, target.connect_port, options.family, "")
         early = b""
     try:
-        return (yield from _tls(sock, target, early))
+        if target.starttls is None:
+            return (yield from _tls(sock, target, early))
+        from pinctl.net.starttls import negotiate
+
+        upgrade = yield from negotiate(
+            sock, target.starttls, target.dialogue_name, early, _send, _recv
+        )
+        shake = yield from _tls(sock, target, b"")
+        return dataclasses.replace(shake, starttls=upgrade)
     finally:
         sock.close()
 
