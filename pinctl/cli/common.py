@@ -156,12 +156,21 @@ class Connection(NamedTuple):
     timeout: float
     proxy: str | None
     ca_file: str | None
+    starttls: str | None
+    starttls_name: str | None
 
     def targets(self, texts: Sequence[str]) -> list[Target]:
         from pinctl.net.targets import parse_target
 
         return [
-            parse_target(t, port=self.port, servername=self.servername, connect_to=self.connect_to)
+            parse_target(
+                t,
+                port=self.port,
+                servername=self.servername,
+                connect_to=self.connect_to,
+                starttls=self.starttls,
+                starttls_name=self.starttls_name,
+            )
             for t in texts
         ]
 
@@ -174,6 +183,19 @@ class Connection(NamedTuple):
         return connect_options(
             target, timeout=self.timeout, family=self.family, proxy=self.proxy, environ=os.environ
         )
+
+
+def starttls_option(f: F) -> F:
+    from pinctl.net.starttls import PROTOCOLS
+
+    return click.option(
+        "--starttls",
+        type=click.Choice(PROTOCOLS),
+        metavar="PROTO",
+        help="Speak this protocol's STARTTLS dialogue before the handshake: "
+        + ", ".join(PROTOCOLS)
+        + ". (smtp:// and the other STARTTLS schemes imply it.)",
+    )(f)
 
 
 def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -209,6 +231,12 @@ def connection_options(f: Callable[..., Any]) -> Callable[..., Any]:
             "--ca-file",
             type=click.Path(exists=True, dir_okay=False),
             help="Trust the roots in this PEM file instead of the system store.",
+        ),
+        starttls_option,
+        click.option(
+            "--starttls-name",
+            metavar="NAME",
+            help="The EHLO name or XMPP domain the dialogue sends (default: the server name).",
         ),
     ]
 

@@ -18,6 +18,7 @@ from pinctl.cli.common import (
     complete_hosts,
     output_option,
     pin_file_option,
+    starttls_option,
 )
 from pinctl.errors import UsageError
 
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
     type=click.Path(exists=True, dir_okay=False),
     help="Check this saved PEM chain instead of connecting (offline CI).",
 )
+@starttls_option
 @output_option("table", "json")
 @click.option(
     "--junit-xml",
@@ -83,6 +85,7 @@ def command(
     retries: int,
     strict: bool,
     chain_file: str | None,
+    starttls: str | None,
     output: str,
     junit_xml: str | None,
 ) -> Outcome:
@@ -137,6 +140,7 @@ def command(
         proxy=proxy,
         environ=dict(os.environ),
         debug=_debug(),
+        starttls=starttls,
     )
     now = datetime.now(timezone.utc)
     with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:

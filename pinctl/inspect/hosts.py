@@ -50,6 +50,7 @@ def inspect_steps(
         source=target.label,
         entries=tuple(entries),
         tls=shake.tls,
+        starttls=shake.starttls,
         validation=verdict.validation,
     )
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pinctl.net.session import TlsInfo
+    from pinctl.net.starttls import Upgrade
     from pinctl.pki.entries import Entry
     from pinctl.pki.pins import HashAlg
     from pinctl.pki.validation import Validation
@@ -21,6 +22,8 @@ class SourceReport:
     entries: tuple[Entry, ...]
     tls: TlsInfo | None = None
     validation: Validation | None = None
+    starttls: Upgrade | None = None
+    """The STARTTLS dialogue before the handshake; None for files and direct TLS."""
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,7 @@ def handshake_steps(target: Target, options: ConnectOptions) -> Steps[Handshake]
     try:
         if target.starttls is None:
             return (yield from _tls(sock, target, early))
-        from pinctl.net.starttls import negotiate
+        from pinctl.net.starttls.dialogue import negotiate
 
         upgrade = yield from negotiate(
             sock, target.starttls, target.dialogue_name, early, _send, _recv

@@ -14,6 +14,7 @@ from pinctl.pki.pins import Pin
 
 if TYPE_CHECKING:
     from pinctl.inspect.report import SourceFailure
+    from pinctl.net.starttls import Upgrade
 
 
 def _days_left(entry: Entry, now: datetime) -> int | None:
@@ -79,6 +80,18 @@ def _failures(result: SourcesResult, sink: Sink) -> None:
     sink.err.flush()
 
 
+def _upgrade(source: SourceReport) -> str:
+    """``  STARTTLS smtp`` after the source, when a dialogue came before the handshake."""
+    return f"  STARTTLS {source.starttls.protocol}" if source.starttls else ""
+
+
+def starttls_json(upgrade: Upgrade | None) -> dict[str, Any] | None:
+    """SPEC.md section 12's object; null for direct TLS."""
+    if upgrade is None:
+        return None
+    return {"protocol": upgrade.protocol, "name": upgrade.name, "greeting": upgrade.greeting}
+
+
 def render_text(result: SourcesResult, sink: Sink) -> None:
     """Plain, stable text for pipes and logs: one block per source, one field per line."""
     _failures(result, sink)
@@ -86,7 +99,7 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if not isinstance(source, SourceReport):
             continue
-        head = printable(source.source)
+        head = printable(source.source) + _upgrade(source)
         if source.tls is not None:
             head += f"  {source.tls.version}  {source.tls.cipher}"
         out.append(head)
@@ -125,7 +138,7 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
     for source in result.sources:
         if not isinstance(source, SourceReport):
             continue
-        title = printable(source.source) + (
+        title = printable(source.source + _upgrade(source)) + (
             f"  {source.tls.version}  {source.tls.cipher}" if source.tls else ""
         )
         table = Table(
@@ -219,6 +232,7 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
             "tls": None,
             "validation": None,
             "entries": [],
+            "starttls": None,
         }
     return {
         "source": source.source,
@@ -234,6 +248,7 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
             "error": source.validation.error,
         },
         "entries": [entry_json(entry) for entry in source.entries],
+        "starttls": starttls_json(source.starttls),
     }
 
 

@@ -46,6 +46,8 @@ def report_lines(result: VerifyResult) -> list[tuple[str, str | None]]:
         head = f"{verdict:<5} {host.label}"
         if host.ok:
             session = f"  {host.tls.version} {host.tls.cipher}" if host.tls else ""
+            if isinstance(host.outcome, Reached) and host.outcome.starttls is not None:
+                session = f"  STARTTLS {host.outcome.starttls.protocol}" + session
             matched = host.matched
             head += session + (f"  matched {matched.pin} ({matched.level})" if matched else "")
             lines.append((head, _STYLES[verdict]))
@@ -149,11 +151,24 @@ def host_json(host: HostResult) -> dict[str, Any]:
             {"position": i, "subject": c.subject, "spki": str(c.spki), "served": c.served}
             for i, c in enumerate(chain)
         ],
-        "starttls": None,
+        "starttls": _starttls(host),
         "revocation": None,
         "clients": None,
         "ct": None,
     }
+
+
+def _starttls(host: HostResult) -> dict[str, Any] | None:
+    """The dialogue spoken; for a host whose dialogue failed, what was asked for (no greeting)."""
+    from pinctl.output.sources import starttls_json
+
+    if isinstance(host.outcome, Reached) and host.outcome.starttls is not None:
+        return starttls_json(host.outcome.starttls)
+    entry = host.entry
+    if entry.starttls is None:
+        return None
+    name = entry.starttls_name or entry.servername or entry.host
+    return {"protocol": entry.starttls, "name": name, "greeting": None}
 
 
 def _reason(verdict: Verdict) -> str | None:

@@ -20,6 +20,18 @@ LEVELS: tuple[Level, ...] = ("leaf", "intermediate", "root")
 VERSION = 1
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 DEFAULT_PORT = 443
+STARTTLS_PROTOCOLS = (
+    "smtp",
+    "imap",
+    "pop3",
+    "ftp",
+    "ldap",
+    "xmpp",
+    "xmpp-server",
+    "postgres",
+    "mysql",
+)
+"""What ``starttls`` may name: `pinctl.net.starttls.PROTOCOLS` (a test holds the two equal)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,10 @@ class HostEntry:
     verify_chain: bool = True
     ca_file: Path | None = None
     """Resolved against the pin file's directory; overrides [defaults] ca_file."""
+    starttls: str | None = None
+    """The STARTTLS protocol spoken before the handshake (SPEC.md section 12)."""
+    starttls_name: str | None = None
+    """The EHLO name or XMPP domain, when not the server name."""
     pins: tuple[PinEntry, ...] = ()
     line: int | None = field(default=None, compare=False)
     """The line of the ``[[hosts]]`` header (or of the inline table)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pinctl.hostnames import is_host_name
-from pinctl.pinfile.model import DEFAULT_PORT, LEVELS, TLS_VERSIONS, VERSION
+from pinctl.pinfile.model import DEFAULT_PORT, LEVELS, STARTTLS_PROTOCOLS, TLS_VERSIONS, VERSION
 from pinctl.pki.pins import PIN_KINDS
 
 Scope = Literal["top", "defaults", "host", "pin"]
@@ -162,6 +162,8 @@ KEYS: tuple[Key, ...] = (
     Key("include_subdomains", "host", *_BOOL, False, editable=True),
     Key("verify_chain", "host", *_BOOL, True, editable=True),
     Key("ca_file", "host", *_PATH, editable=True, path=True, json=_path_text),
+    Key("starttls", "host", _one_of(STARTTLS_PROTOCOLS), _words(STARTTLS_PROTOCOLS), editable=True),
+    Key("starttls_name", "host", _valid_name, _NAME_WORDS, editable=True),
     Key("pins", "host", _is(list), _PINS_WORDS, (), nested=True),
     Key("pin", "pin", _is(str), 'a string such as "sha256/BASE64"', json=lambda v, _: str(v),
         required='a pin table has no pin; write { pin = "sha256/BASE64", ... }'),

@@ -70,7 +70,7 @@ def check_host(
         warnings += chain_warnings(entry.pins, known, subject.now, defaults.warn_days)
         served = seen.served
         described = tuple(ChainCert(c, c in served) for c in known)
-        outcome = Reached(described, seen.tls, evidence.matched)
+        outcome = Reached(described, seen.tls, evidence.matched, seen.starttls)
     return HostResult(
         entry, tuple(verdicts), outcome, warnings, strict, elapsed=time.monotonic() - started
     )

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from pinctl.net.session import TlsInfo
+    from pinctl.net.starttls import Upgrade
     from pinctl.pki.pins import Pin
 
 DECISIVE = "pins"
@@ -58,6 +59,8 @@ class Reached:
     """The negotiated session; None for a saved chain."""
     matched: PinEntry | None
     """The pin the pins check matched, whatever the other checks said."""
+    starttls: Upgrade | None = None
+    """The STARTTLS dialogue spoken before the handshake; None for direct TLS."""
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ class VerifyOptions:
     rule: MatchRule = field(default_factory=OkHttpRule)
     debug: bool = False
     """Re-raise the first unexpected exception after the run, for its traceback."""
+    starttls: str | None = None
+    """``--starttls``: the dialogue for every host, overriding the pin file's ``starttls``."""
 
 
 def verify(
@@ -71,7 +73,17 @@ def verify(
     from pinctl.verify.results import VerifyResult
 
     started = time.monotonic()
-    targets = {e.key: host_target(e.host, e.port, e.servername, e.connect_to) for e in hosts}
+    targets = {
+        e.key: host_target(
+            e.host,
+            e.port,
+            e.servername,
+            e.connect_to,
+            options.starttls or e.starttls,
+            e.starttls_name,
+        )
+        for e in hosts
+    }
     roots: dict[Path | None, tuple[x509.Certificate, ...]] = {}
     for entry in hosts:
         ca = options.ca_file or pin_file.ca_file_for(entry)

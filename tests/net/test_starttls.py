@@ -11,7 +11,7 @@ import trustme
 from cryptography import x509
 
 from pinctl.errors import ConnectError, UsageError
-from pinctl.net.starttls import UNSUPPORTED
+from pinctl.net.starttls.wire import UNSUPPORTED
 from pinctl.net.targets import parse_target
 from pinctl.net.tls import ConnectOptions, Handshake, handshake
 from tests.support import starttls as scripts

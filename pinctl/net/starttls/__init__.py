@@ -15,13 +15,6 @@ downgrade); a byte the server sends after its go-ahead and before the handshake 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    import socket
-
-    from pinctl.net.starttls.wire import Receive, Send
-    from pinctl.net.steps import Steps
 
 PORTS: dict[str, int] = {
     "smtp": 25,
@@ -44,9 +37,6 @@ SCHEMES: dict[str, tuple[str, int]] = {
     "postgresql": ("postgres", 5432),
 }
 """URL schemes that speak a dialogue first: the protocol and the scheme's default port."""
-
-UNSUPPORTED = "starttls-unsupported"
-"""The status of a server that does not offer STARTTLS or refuses it."""
 
 
 @dataclass(frozen=True)
@@ -73,44 +63,3 @@ LABELS: dict[str, str] = {
     "postgres": "PostgreSQL",
     "mysql": "MySQL",
 }
-
-
-def negotiate(
-    sock: socket.socket, protocol: str, name: str, early: bytes, send: Send, receive: Receive
-) -> Steps[Upgrade]:
-    """Speak `protocol`'s dialogue up to the server's go-ahead for TLS.
-
-    `early` is what a proxy sent beyond its CONNECT reply; `send` and `receive` are the
-    handshake's own steps, so the dialogue waits as the handshake does.
-    """
-    from pinctl.errors import ConnectError
-    from pinctl.net.starttls import ftp, imap, ldap, mysql, pop3, postgres, smtp, xmpp
-    from pinctl.net.starttls.wire import Wire
-
-    wire = Wire(sock, early, send, receive, LABELS[protocol])
-    if protocol == "smtp":
-        greeting = yield from smtp.dialogue(wire, name)
-    elif protocol == "imap":
-        greeting = yield from imap.dialogue(wire, name)
-    elif protocol == "pop3":
-        greeting = yield from pop3.dialogue(wire, name)
-    elif protocol == "ftp":
-        greeting = yield from ftp.dialogue(wire, name)
-    elif protocol == "ldap":
-        greeting = yield from ldap.dialogue(wire, name)
-    elif protocol in ("xmpp", "xmpp-server"):
-        greeting = yield from xmpp.dialogue(wire, name, server=protocol == "xmpp-server")
-    elif protocol == "postgres":
-        greeting = yield from postgres.dialogue(wire, name)
-    elif protocol == "mysql":
-        greeting = yield from mysql.dialogue(wire, name)
-    else:
-        raise ValueError(f"unknown STARTTLS protocol {protocol!r}")
-    extra = wire.rest()
-    if extra:
-        raise ConnectError(
-            f"the server sent {extra} byte{'s' * (extra != 1)} before the TLS handshake, after "
-            f"its {wire.protocol} go-ahead; they may have been injected, so nothing is trusted",
-            "tls-error",
-        )
-    return Upgrade(protocol, name, greeting)

@@ -19,6 +19,9 @@ REPLY_LIMIT = 64 * 1024
 LINE_LIMIT = 8 * 1024
 """The longest line of a line protocol (SMTP allows 512 bytes, IMAP servers a few KiB)."""
 
+UNSUPPORTED = "starttls-unsupported"
+"""The status of a server that does not offer STARTTLS or refuses it."""
+
 Send = Callable[[socket.socket, bytes, str], Steps[None]]
 Receive = Callable[[socket.socket, str], Steps[bytes]]
 
@@ -115,8 +118,6 @@ class Wire:
         return ConnectError(f"{what} {self.doing}", status)
 
     def refused(self, what: str) -> ConnectError:
-        from pinctl.net.starttls import UNSUPPORTED
-
         return ConnectError(what, UNSUPPORTED)
 
 
