@@ -203,3 +203,51 @@ def test_verify_checks_mixed_hosts_concurrently(
     assert [h["starttls"] and h["starttls"]["protocol"] for h in document["hosts"]] == [
         None, "smtp", "imap", "postgres"
     ]  # fmt: skip
+
+
+def test_add_sets_starttls_on_a_host_already_pinned(
+    run: Run, context: ssl.SSLContext, ca_pem: Path, tmp_path: Path, pin: str
+) -> None:
+    """A host first pinned without a dialogue gains starttls when added again through one,
+    its comments and other keys kept."""
+    with scripts.scripted(scripts.smtp, context) as server:
+        pins = tmp_path / "pins.toml"
+        pins.write_text(
+            f'version = 1\n\n[[hosts]]\nhost = "localhost"  # relay\nport = {server.port}\n'
+            f'pins = [{{ pin = "{compute(b"old")}" }}]\n'
+        )
+        added = run(
+            ["add", "--pin-file", str(pins), "--ca-file", str(ca_pem), "--level", "leaf",
+             "--starttls-name", "client.example.org", f"smtp://localhost:{server.port}"]
+        )  # fmt: skip
+        assert added.exit_code == 0, added.stderr
+        checked = run(["verify", "--pin-file", str(pins), "-o", "json"])
+    text = pins.read_text()
+    assert 'host = "localhost"  # relay' in text
+    assert 'starttls = "smtp"' in text
+    assert 'starttls_name = "client.example.org"' in text
+    assert pin in text
+    assert checked.exit_code == 0, checked.stdout
+    (host,) = json.loads(checked.stdout)["hosts"]
+    assert host["starttls"]["name"] == "client.example.org"
+
+
+def test_a_bad_starttls_name_names_the_line(run: Run, tmp_path: Path) -> None:
+    """starttls_name must be a host name; anything else is exit 2 naming its line."""
+    pins = tmp_path / "pins.toml"
+    pins.write_text(
+        f'version = 1\n[[hosts]]\nhost = "mail.test"\nstarttls = "smtp"\n'
+        f'starttls_name = "not a name"\npins = [{{ pin = "{compute(b"k")}" }}]\n'
+    )
+    result = run(["verify", "--pin-file", str(pins)])
+    assert result.exit_code == 2
+    assert ":5:" in result.stderr
+    assert "starttls_name must be" in result.stderr
+
+
+def test_unknown_starttls_option_is_a_usage_error(run: Run) -> None:
+    """--starttls smtps lists the protocols pinctl speaks."""
+    result = run(["fetch", "--starttls", "smtps", "mail.test"])
+    assert result.exit_code == 2
+    assert "smtp" in result.stderr
+    assert "postgres" in result.stderr

@@ -9,6 +9,8 @@ import ssl
 import pytest
 import trustme
 from cryptography import x509
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pinctl.errors import ConnectError, UsageError
 from pinctl.net.starttls.wire import UNSUPPORTED
@@ -360,3 +362,29 @@ def test_scheme_and_option_must_agree() -> None:
     with pytest.raises(UsageError, match="speaks imap STARTTLS"):
         parse_target("imap://mail.test", starttls="smtp")
     assert parse_target("smtp://mail.test", starttls="smtp").starttls == "smtp"
+
+
+@given(st.binary(max_size=200))
+def test_ldap_reply_parser_only_raises_its_own_error(body: bytes) -> None:
+    """Any bytes as an LDAP reply parse or raise Malformed, never anything else."""
+    from pinctl.net.starttls import ldap
+
+    try:
+        message_id, code, diagnostic = ldap.parse_response(body)
+    except ldap.Malformed:
+        return
+    assert message_id >= 0
+    assert code >= 0
+    assert isinstance(diagnostic, bytes)
+
+
+@given(st.integers(min_value=0, max_value=5000))
+def test_ldap_parser_reads_both_length_forms(size: int) -> None:
+    """A diagnostic of any size reads back the same in the short and the long form."""
+    from pinctl.net.starttls import ldap
+
+    text = b"d" * size
+    for long_form in (False, True):
+        message = scripts.ldap_response(53, text, long_form=long_form or size >= 0x80)
+        body = message[4:] if message[1] == 0x82 else message[2:]
+        assert ldap.parse_response(body) == (1, 53, text)
