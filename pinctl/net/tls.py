@@ -238,13 +238,16 @@ def _tls(sock: socket.socket, target: Target, early: bytes) -> Steps[Handshake]:
                 data = yield from _recv(sock, doing)
                 if not data:
                     raise ConnectError(
-                        _not_tls(received) or "the server closed the connection " + doing,
+                        _not_tls(received, target.starttls)
+                        or "the server closed the connection " + doing,
                         "tls-error",
                     ) from None
                 received = (received + data)[:64]
                 conn.bio_write(data)
             except SSL.Error as exc:
-                raise ConnectError(_not_tls(received) or _tls_failure(exc), "tls-error") from None
+                raise ConnectError(
+                    _not_tls(received, target.starttls) or _tls_failure(exc), "tls-error"
+                ) from None
         yield from _flush(conn, sock, doing)
     except ConnectError as exc:
         raise _during_tls(exc) from None
@@ -365,10 +368,12 @@ def _tls_failure(exc: Exception) -> str:
     return f"TLS handshake failed: {reasons[-1] if reasons else exc or type(exc).__name__}"
 
 
-def _not_tls(received: bytes) -> str | None:
+def _not_tls(received: bytes, starttls: str | None = None) -> str | None:
     """TLS records start with 0x16 (handshake) or 0x15 (alert); anything else is not TLS."""
     if not received or received[0] in (0x15, 0x16):
         return None
     text = received[:40].decode("latin-1")
     shown = "".join(c if c.isprintable() and c.isascii() else "." for c in text).strip()
+    if starttls is not None:  # after the go-ahead: perhaps injected, as in the dialogue's check
+        return f"the server sent bytes before the TLS handshake, after its go-ahead: {shown!r}"
     return f"the server does not speak TLS on this port; it sent {shown!r}"

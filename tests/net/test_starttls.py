@@ -388,3 +388,22 @@ def test_ldap_parser_reads_both_length_forms(size: int) -> None:
         message = scripts.ldap_response(53, text, long_form=long_form or size >= 0x80)
         body = message[4:] if message[1] == 0x82 else message[2:]
         assert ldap.parse_response(body) == (1, 53, text)
+
+
+def test_bytes_after_the_client_hello_are_a_tls_error(context: ssl.SSLContext) -> None:
+    """Text that arrives once the handshake began, instead of a ServerHello, is named as
+    bytes before the TLS handshake, not as a port that does not speak TLS."""
+
+    def script(peer: scripts.Peer) -> None:
+        peer.send(b"+OK ready\r\n")
+        peer.line()
+        peer.send(b"+OK go\r\n")
+        peer.exactly(5)  # the ClientHello's record header: the client went ahead
+        peer.send(b"+OK injected\r\n")
+        peer.hang()
+
+    error = refused(script, context, "pop3")
+    assert error.status == "tls-error"
+    assert str(error) == (
+        "the server sent bytes before the TLS handshake, after its go-ahead: '+OK injected..'"
+    )
