@@ -6,7 +6,8 @@ broken server can still be inspected; validation happens afterwards in
 (`pinctl.net.resolver`), is a `Wait` in a generator (see `pinctl.net.steps`) and runs
 against one deadline: a silent or dripping server costs the timeout, never more.
 `connect_options` chooses the proxy for a target by curl's rules, which
-`pinctl.net.proxy` implements.
+`pinctl.net.proxy` implements. A target's STARTTLS dialogue (`pinctl.net.starttls`) is
+one step between the connection, tunnelled or not, and the handshake.
 """
 
 from __future__ import annotations

@@ -72,15 +72,20 @@ def _listening(port: int) -> bool:
 
 
 @contextlib.contextmanager
-def running(argv: Sequence[str], ports: Sequence[int], log: Path) -> Iterator[None]:
-    """Run `argv` in its own process group until the block ends; wait for its ports."""
+def running(
+    argv: Sequence[str], ports: Sequence[int], log: Path, ready: str | None = None
+) -> Iterator[None]:
+    """Run `argv` in its own process group until the block ends; wait for its ports (and
+    for `ready` in its log: a port may accept before the daemon serves)."""
     with log.open("ab") as out:
         process = subprocess.Popen(
             list(argv), stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True
         )
     try:
         deadline = time.monotonic() + STARTUP
-        while not all(_listening(port) for port in ports):
+        while not all(_listening(port) for port in ports) or (
+            ready is not None and ready not in log.read_text(errors="replace")
+        ):
             if process.poll() is not None or time.monotonic() > deadline:
                 tail = log.read_text(errors="replace")[-2000:]
                 pytest.fail(f"{argv[0]} did not start listening on {ports}:\n{tail}")
@@ -305,7 +310,7 @@ def postgres(work: Path, cert: Certificate) -> Iterator[Served]:
     }
     argv = [*user, str(bin_dir / "postgres"), "-D", str(work / "data")]
     argv += [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
-    with running(argv, [port], work / "log"):
+    with running(argv, [port], work / "log", ready="ready to accept connections"):
         yield Served("postgres", port, cert.ca)
 
 
