@@ -60,9 +60,13 @@ def binary(*candidates: str) -> str:
 
 
 def _as_user(user: str) -> list[str]:
-    if os.geteuid() != 0:
-        pytest.skip(f"starting this daemon as user {user} needs root")
+    _needs_root(f"starting this daemon as user {user}")
     return ["runuser", "-u", user, "--"]
+
+
+def _needs_root(what: str) -> None:
+    if os.geteuid() != 0:
+        pytest.skip(f"{what} needs root (it drops to its own users)")
 
 
 def _listening(port: int) -> bool:
@@ -124,6 +128,7 @@ def _copy(cert: Certificate, into: Path, owner: str | None = None) -> Certificat
 def postfix(work: Path, cert: Certificate) -> Iterator[Served]:
     """Postfix's master with one smtpd service on a loopback port, logging to a file."""
     master = binary("/usr/lib/postfix/sbin/master")
+    _needs_root("postfix's master")
     port = free_port()
     etc, queue, data = work / "etc", work / "queue", work / "data"
     for folder in (etc, queue / "pid", queue / "private", queue / "public", data):
@@ -166,6 +171,7 @@ tlsmgr unix - - n 1000? 1 tlsmgr
 def dovecot(work: Path, cert: Certificate) -> Iterator[tuple[Served, Served]]:
     """Dovecot's IMAP and POP3 logins on loopback ports, with no mail users at all."""
     daemon = binary("/usr/sbin/dovecot", "dovecot")
+    _needs_root("dovecot")
     imap, pop3 = free_port(), free_port()
     tls = _copy(cert, work / "tls")
     for folder in ("run", "state"):
@@ -230,6 +236,7 @@ def slapd(work: Path, cert: Certificate) -> Iterator[Served]:
 def vsftpd(work: Path, cert: Certificate) -> Iterator[Served]:
     """vsftpd in the foreground with AUTH TLS and no logins allowed."""
     daemon = binary("/usr/sbin/vsftpd", "vsftpd")
+    _needs_root("vsftpd")
     port = free_port()
     tls = _copy(cert, work / "tls")
     (work / "empty").mkdir()
