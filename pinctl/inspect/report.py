@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pinctl.net.session import TlsInfo
-    from pinctl.net.starttls import Upgrade
+    from pinctl.net.starttls.dialogue import Upgrade
     from pinctl.pki.entries import Entry
     from pinctl.pki.pins import HashAlg
     from pinctl.pki.validation import Validation

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from cryptography import x509
     from OpenSSL import SSL
 
-    from pinctl.net.starttls import Upgrade
+    from pinctl.net.starttls.dialogue import Upgrade
 
 _READ_SIZE = 65536
 

@@ -14,7 +14,7 @@ from pinctl.pki.pins import Pin
 
 if TYPE_CHECKING:
     from pinctl.inspect.report import SourceFailure
-    from pinctl.net.starttls import Upgrade
+    from pinctl.net.starttls.dialogue import Upgrade
 
 
 def _days_left(entry: Entry, now: datetime) -> int | None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from pinctl.net.session import TlsInfo
-    from pinctl.net.starttls import Upgrade
+    from pinctl.net.starttls.dialogue import Upgrade
     from pinctl.net.targets import Target
 
 

@@ -14,8 +14,6 @@ downgrade); a byte the server sends after its go-ahead and before the handshake 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 PORTS: dict[str, int] = {
     "smtp": 25,
     "imap": 143,
@@ -37,19 +35,6 @@ SCHEMES: dict[str, tuple[str, int]] = {
     "postgresql": ("postgres", 5432),
 }
 """URL schemes that speak a dialogue first: the protocol and the scheme's default port."""
-
-
-@dataclass(frozen=True)
-class Upgrade:
-    """How a connection was upgraded to TLS, as JSON's ``starttls`` object shows it."""
-
-    protocol: str
-    """One of `PROTOCOLS`."""
-    name: str
-    """The EHLO name or XMPP domain sent; the server name for the others."""
-    greeting: str | None
-    """The server's first line (control characters escaped), or what stands for it: the
-    server version of a MySQL greeting; None for protocols where the client speaks first."""
 
 
 LABELS: dict[str, str] = {

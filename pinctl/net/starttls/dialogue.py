@@ -1,13 +1,28 @@
-"""Which dialogue a protocol speaks, and the check that nothing follows its go-ahead."""
+"""Which dialogue a protocol speaks, what it leaves (`Upgrade`), and the check that nothing
+follows its go-ahead."""
 
 from __future__ import annotations
 
 import socket
+from dataclasses import dataclass
 
 from pinctl.errors import ConnectError
-from pinctl.net.starttls import LABELS, Upgrade, ftp, imap, ldap, mysql, pop3, postgres, smtp, xmpp
+from pinctl.net.starttls import LABELS, ftp, imap, ldap, mysql, pop3, postgres, smtp, xmpp
 from pinctl.net.starttls.wire import Receive, Send, Wire
 from pinctl.net.steps import Steps
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    """How a connection was upgraded to TLS, as JSON's ``starttls`` object shows it."""
+
+    protocol: str
+    """One of `PROTOCOLS`."""
+    name: str
+    """The EHLO name or XMPP domain sent; the server name for the others."""
+    greeting: str | None
+    """The server's first line (control characters escaped), or what stands for it: the
+    server version of a MySQL greeting; None for protocols where the client speaks first."""
 
 
 def negotiate(
