@@ -407,3 +407,18 @@ def test_bytes_after_the_client_hello_are_a_tls_error(context: ssl.SSLContext) -
     assert str(error) == (
         "the server sent bytes before the TLS handshake, after its go-ahead: '+OK injected..'"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "sent"),
+    [
+        ("mail.example.com", "mail.example.com"),
+        ("192.0.2.1", "[192.0.2.1]"),
+        ("2001:db8::1", "[IPv6:2001:db8::1]"),
+    ],
+)
+def test_ehlo_names_an_address_as_a_literal(name: str, sent: str) -> None:
+    """EHLO carries a name as is and an address as RFC 5321's address literal."""
+    from pinctl.net.starttls.smtp import ehlo_name
+
+    assert ehlo_name(name) == sent
