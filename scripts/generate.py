@@ -68,6 +68,31 @@ EXIT_STATUS = {
     ],
 }
 EXIT_STATUS["add"] = EXIT_STATUS["fetch"]
+EXIT_STATUS["plan"] = [
+    ("0", "Nothing to act on (info findings, such as a stale pin, may be listed)."),
+    ("1", "Some finding asks for action (or an internal error)."),
+    ("2", "A usage error or an invalid pin file; nothing was contacted."),
+    ("3", "A host could not be reached, and no action was found."),
+]
+EXIT_STATUS["promote"] = [
+    ("0", "The backup was promoted (or, with --dry-run, would be)."),
+    ("1", "An internal error."),
+    (
+        "2",
+        "Refused or bad input (not a backup, not served, unknown host or pin); "
+        "the pin file is untouched.",
+    ),
+    ("3", "The server could not be reached; the pin file is untouched."),
+]
+EXIT_STATUS["audit"] = [
+    ("0", "The log was shown; with --verify, its chain and the pin files agree."),
+    (
+        "1",
+        "--verify found a break: a broken chain, a damaged line, or a pin file "
+        "edited outside pinctl.",
+    ),
+    ("2", "A usage error, no audit log configured, or (without --verify) a damaged log."),
+]
 
 ENVIRONMENT = [
     ("PINCTL_PIN_FILE", "pin_file", "The pin file, when --pin-file is not given."),
@@ -87,6 +112,11 @@ ENVIRONMENT = [
         "ca_file",
         "A PEM bundle of trusted roots used instead of the system store "
         "(--ca-file and the pin file's ca_file take precedence).",
+    ),
+    (
+        "PINCTL_AUDIT_LOG",
+        "audit_log",
+        "The audit log, when --audit-log is not given (it overrides the pin file's audit_log).",
     ),
     ("NO_COLOR", "output", "Any value turns colour off, as does TERM=dumb (see no-color.org)."),
     (

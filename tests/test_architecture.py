@@ -40,10 +40,16 @@ ALLOWED: dict[str, frozenset[str]] = {
     "net": frozenset({"pki"}),
     "pinfile": frozenset({"pki"}),
     "inspect": frozenset({"pki", "net", "pinfile"}),
-    "verify": frozenset({"pki", "net", "pinfile"}),
+    "verify": frozenset({"pki", "net", "pinfile", "exports"}),
     "exports": frozenset({"pki", "pinfile"}),
-    "output": frozenset({"pki", "net", "pinfile", "inspect", "verify", "exports"}),
-    "cli": frozenset({"pki", "net", "pinfile", "inspect", "verify", "exports", "output"}),
+    "audit": frozenset({"pki", "pinfile"}),
+    "rotation": frozenset({"pki", "net", "pinfile", "verify"}),
+    "output": frozenset(
+        {"pki", "net", "pinfile", "inspect", "verify", "exports", "audit", "rotation"}
+    ),
+    "cli": frozenset(
+        {"pki", "net", "pinfile", "inspect", "verify", "exports", "output", "audit", "rotation"}
+    ),
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,9 @@ from pinctl.cli.common import (
     CONTEXT_SETTINGS,
     TIMEOUT,
     Outcome,
+    at_option,
     complete_hosts,
+    now_or,
     output_option,
     pin_file_option,
     starttls_option,
@@ -24,6 +26,7 @@ from pinctl.errors import UsageError
 
 if TYPE_CHECKING:
     from pinctl.output.reports import ReportFile
+    from pinctl.pinfile.model import Client
     from pinctl.verify.results import VerifyResult
 
 
@@ -68,12 +71,23 @@ if TYPE_CHECKING:
     type=click.Path(exists=True, dir_okay=False),
     help="Check this saved PEM chain instead of connecting (offline CI).",
 )
+@click.option(
+    "--as",
+    "as_clients",
+    metavar="CLIENT[,CLIENT...]",
+    multiple=True,
+    shell_complete=lambda ctx, param, incomplete: complete_clients(incomplete),
+    help="Also judge each host as this client's app would, with the pins its export "
+    "writes: okhttp, curl, android, ios, trustkit, or all. Repeatable; overrides the pin "
+    "file's clients.",
+)
+@at_option
 @starttls_option
 @output_option("table", "json")
 @click.option(
     "--junit-xml",
     type=click.Path(dir_okay=False, writable=True),
-    help="Also write a JUnit XML report here, one test case per host.",
+    help="Also write a JUnit XML report here, one test case per host (and per client with --as).",
 )
 def command(
     names: tuple[str, ...],
@@ -85,6 +99,8 @@ def command(
     retries: int,
     strict: bool,
     chain_file: str | None,
+    as_clients: tuple[str, ...],
+    at: datetime | None,
     starttls: str | None,
     output: str,
     junit_xml: str | None,
@@ -104,6 +120,7 @@ def command(
       pinctl verify api.example.com --strict --junit-xml report.xml
       pinctl verify -o json | jq '.hosts[] | select(.ok | not)'
       pinctl verify api.example.com --chain saved.pem
+      pinctl verify --as curl,ios
     """
     from pinctl.net import pool
     from pinctl.output.terminal import Sink
@@ -113,6 +130,7 @@ def command(
     from pinctl.verify import run as core
     from pinctl.verify.observation import load_chain
 
+    clients = _clients(as_clients)
     pins = pinfile.load(pinfile.resolve_path(pin_file))
     hosts = select_hosts(pins, names)
     if chain_file is not None and not names and len(hosts) > 1:
@@ -140,9 +158,10 @@ def command(
         proxy=proxy,
         environ=dict(os.environ),
         debug=_debug(),
+        clients=clients,
         starttls=starttls,
     )
-    now = datetime.now(timezone.utc)
+    now = now_or(at)
     with progress(Sink(sys.stdout, sys.stderr), len(hosts)) as tick:
         result = core.verify(pins, hosts, options, now, chain=chain, progress=tick)
     lost = _write(reports, result)
@@ -158,6 +177,24 @@ def _write(reports: list[ReportFile[VerifyResult]], result: VerifyResult) -> tup
     from pinctl.output.reports import write_reports
 
     return write_reports(reports, result, sys.stderr)
+
+
+def _clients(given: tuple[str, ...]) -> tuple[Client, ...] | None:
+    """`--as`, parsed before the pin file is read: an unknown name is a usage error (exit 2)."""
+    if not given:
+        return None
+    from pinctl.exports.clients import parse_clients
+
+    return parse_clients(given)
+
+
+def complete_clients(incomplete: str) -> list[str]:
+    """The client names, completing the last item of a comma list."""
+    from pinctl.pinfile.model import CLIENTS
+
+    done, _, last = incomplete.rpartition(",")
+    prefix = f"{done}," if done else ""
+    return [prefix + name for name in (*CLIENTS, "all") if name.startswith(last)]
 
 
 def _debug() -> bool:

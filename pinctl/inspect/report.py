@@ -1,10 +1,13 @@
-"""What fetch and pin report: each source's entries, or why it could not be read or reached."""
+"""What fetch and pin report: each source's entries, or why it could not be read or reached.
+
+Named tuples, not dataclasses: `pin` imports this module at every start, and generating a
+frozen dataclass's methods costs more than the rest of what `pin` defines.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from pinctl.net.session import TlsInfo
@@ -14,8 +17,7 @@ if TYPE_CHECKING:
     from pinctl.pki.validation import Validation
 
 
-@dataclass(frozen=True)
-class SourceReport:
+class SourceReport(NamedTuple):
     """A source that could be read: a file, or a host that completed a handshake."""
 
     source: str
@@ -26,8 +28,7 @@ class SourceReport:
     """The STARTTLS dialogue before the handshake; None for files and direct TLS."""
 
 
-@dataclass(frozen=True)
-class SourcesResult:
+class SourcesResult(NamedTuple):
     """The whole outcome of one `fetch` or `pin` run."""
 
     sources: tuple[SourceReport | SourceFailure, ...]
@@ -40,8 +41,7 @@ class SourcesResult:
         return not all(isinstance(s, SourceReport) for s in self.sources)
 
 
-@dataclass(frozen=True)
-class SourceFailure:
+class SourceFailure(NamedTuple):
     """A target that could not be read or reached; the other targets are still shown."""
 
     source: str

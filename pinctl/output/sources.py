@@ -49,7 +49,10 @@ def _key(entry: Entry) -> str:
     return text + (f" ({extra})" if extra else "")
 
 
-REENCODED = "(re-encoded with the NULL parameter: what openssl, curl and OkHttp compute)"
+REENCODED = (
+    "(re-encoded with the NULL parameter: what the openssl pipeline, OkHttp, Android, iOS "
+    "and TrustKit compute; curl and HPKP take the spki pin)"
+)
 
 
 def _reencoded(entry: Entry) -> list[Pin]:

@@ -27,7 +27,10 @@ from pinctl.verify.verdicts import Verdict
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.exports.clients import Apps
+    from pinctl.exports.verdicts import ClientVerdict
     from pinctl.net.targets import Target
+    from pinctl.pinfile.model import Client
 
 
 class Subject(NamedTuple):
@@ -44,6 +47,10 @@ class Subject(NamedTuple):
     """The host's `time.monotonic()` deadline; the driver enforces it."""
     now: datetime
     """The time the host is judged at: path validation and expiry."""
+    clients: tuple[Client, ...] = ()
+    """The clients (`--as`, else the pin file's `clients`) whose verdicts are asked for."""
+    apps: Apps | None = None
+    """The pin file as each client's export holds it, for those verdicts."""
 
 
 class Evidence(NamedTuple):
@@ -55,6 +62,8 @@ class Evidence(NamedTuple):
     """The validated path, leaf to trust anchor, from chain; None when there is none."""
     matched: PinEntry | None = None
     """The pin that matched, from pins."""
+    clients: tuple[ClientVerdict, ...] = ()
+    """Each selected client's verdict, from clients."""
 
 
 Check = Callable[[Subject, Evidence], Steps[tuple[Verdict, Evidence]]]

@@ -68,9 +68,10 @@ def check_host(
         # signatures again for a path that was just validated would double a host's CPU.
         known = subject.rule.considered(Presented(seen.served, evidence.path))
         warnings += chain_warnings(entry.pins, known, subject.now, defaults.warn_days)
+        warnings += clients.warnings(subject, evidence)
         served = seen.served
         described = tuple(ChainCert(c, c in served) for c in known)
-        outcome = Reached(described, seen.tls, evidence.matched, seen.starttls)
+        outcome = Reached(described, seen.tls, evidence.matched, evidence.clients, seen.starttls)
     return HostResult(
         entry, tuple(verdicts), outcome, warnings, strict, elapsed=time.monotonic() - started
     )

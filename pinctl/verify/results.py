@@ -23,6 +23,7 @@ from pinctl.verify.verdicts import UNCHECKED, Checked, Failed, Passed, Status, U
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.exports.verdicts import ClientVerdict
     from pinctl.net.session import TlsInfo
     from pinctl.net.starttls.dialogue import Upgrade
     from pinctl.pki.pins import Pin
@@ -59,6 +60,8 @@ class Reached:
     """The negotiated session; None for a saved chain."""
     matched: PinEntry | None
     """The pin the pins check matched, whatever the other checks said."""
+    clients: tuple[ClientVerdict, ...] = ()
+    """Each selected client's verdict (`verify --as`); empty when none was judged."""
     starttls: Upgrade | None = None
     """The STARTTLS dialogue spoken before the handshake; None for direct TLS."""
 
@@ -140,6 +143,10 @@ class HostResult:
     @property
     def chain(self) -> tuple[ChainCert, ...]:
         return self.outcome.chain if isinstance(self.outcome, Reached) else ()
+
+    @property
+    def clients(self) -> tuple[ClientVerdict, ...]:
+        return self.outcome.clients if isinstance(self.outcome, Reached) else ()
 
     @property
     def internal(self) -> bool:

@@ -23,8 +23,9 @@ from pinctl.verify.rules import MatchRule, OkHttpRule
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.exports.clients import Apps
     from pinctl.net.steps import Steps
-    from pinctl.pinfile.model import HostEntry, PinFile
+    from pinctl.pinfile.model import Client, HostEntry, PinFile
     from pinctl.verify.observation import Observe
     from pinctl.verify.results import HostResult, VerifyResult
 
@@ -49,6 +50,8 @@ class VerifyOptions:
     environ: Mapping[str, str] = field(default_factory=dict)
     """For HTTPS_PROXY/NO_PROXY; passed in so the core never reads the process state."""
     rule: MatchRule = field(default_factory=OkHttpRule)
+    clients: tuple[Client, ...] | None = None
+    """`--as`: the clients to judge every host for; None takes the pin file's `clients`."""
     debug: bool = False
     """Re-raise the first unexpected exception after the run, for its traceback."""
     starttls: str | None = None
@@ -73,6 +76,7 @@ def verify(
     from pinctl.verify.results import VerifyResult
 
     started = time.monotonic()
+    apps, selection = _apps(pin_file, hosts, options.clients, now)
     targets = {
         e.key: host_target(
             e.host,
@@ -112,6 +116,8 @@ def verify(
             observe,
             deadline,
             now,
+            selection.get(entry.key, ()),
+            apps,
         )
         return check_host(subject, strict=options.strict)
 
@@ -122,6 +128,20 @@ def verify(
     return VerifyResult(
         tuple(results), pin_file.path, now, options.rule.name, time.monotonic() - started
     )
+
+
+def _apps(
+    pin_file: PinFile,
+    hosts: Sequence[HostEntry],
+    given: tuple[Client, ...] | None,
+    now: datetime,
+) -> tuple[Apps, dict[tuple[str, int], tuple[Client, ...]]]:
+    """The clients each host is judged for, read before any host is contacted (a bad name
+    in the pin file is a usage error, exit 2), and the pin file as their exports hold it."""
+    from pinctl.exports.clients import Apps, selected
+
+    selection = {entry.key: selected(entry, pin_file, given) for entry in hosts}
+    return Apps(pin_file, now.date()), selection
 
 
 def run_pool(

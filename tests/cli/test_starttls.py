@@ -251,3 +251,19 @@ def test_unknown_starttls_option_is_a_usage_error(run: Run) -> None:
     assert result.exit_code == 2
     assert "smtp" in result.stderr
     assert "postgres" in result.stderr
+
+
+def test_plan_speaks_the_dialogue(
+    run: Run, context: ssl.SSLContext, ca_pem: Path, tmp_path: Path, pin: str
+) -> None:
+    """plan --starttls smtp reaches a host the pin file lists without a dialogue; plan
+    without it cannot (exit 3), as verify."""
+    with scripts.scripted(scripts.smtp, context) as server:
+        pins = _pin_file(tmp_path, ca_pem, [(server.port, None)], pin)
+        spoken = run(["plan", "--pin-file", str(pins), "--starttls", "smtp", "-o", "json"])
+        direct = run(["plan", "--pin-file", str(pins), "-o", "json", "--timeout", "1"])
+    assert spoken.exit_code in (0, 1), spoken.stderr
+    (host,) = json.loads(spoken.stdout)["hosts"]
+    assert host["status"] == "pass"
+    assert direct.exit_code == 3
+    assert json.loads(direct.stdout)["hosts"][0]["status"] == "tls-error"

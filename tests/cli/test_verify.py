@@ -78,7 +78,8 @@ def write_pins(path: Path, *hosts: str, defaults: str = "", ca: Path | None = No
 
 
 def host(name: str, port: int, *pins: str, extra: str = "") -> str:
-    body = "".join(f'  {{ pin = "{p}" }},\n' for p in pins)
+    # ANOTHER_KEY stands for a backup key held offline (SPEC.md section 10: backup = true)
+    body = "".join(f'  {{ pin = "{p}"{", backup = true" * (p == ANOTHER_KEY)} }},\n' for p in pins)
     return f'[[hosts]]\nhost = "{name}"\nport = {port}\n{extra}pins = [\n{body}]\n'
 
 
@@ -151,7 +152,7 @@ class TestStatuses:
         assert lines[3].startswith(f"        {spki_pin(ca.cert_pem)}: ")
         assert lines[3].endswith("(trust anchor, not served)")
         assert lines[4] == f"      Pinned certificates for localhost:{good.port}:"
-        assert lines[5] == f"        {ANOTHER_KEY} (spki, leaf, line 10)"
+        assert lines[5] == f"        {ANOTHER_KEY} (spki, backup, line 10)"
         assert lines[6:] == ["1 host: 0 passed, 1 failed, 0 could not be checked"]
 
     def test_untrusted(
@@ -594,7 +595,7 @@ class TestWarnings:
         [entry] = hosts_json(strict.stdout)
         assert (entry["status"], entry["ok"]) == ("pass", False)
         assert entry["warnings"] == [
-            "no backup pin (a pin that matches nothing in the current chain)"
+            "no backup pin (a backup = true pin that matches nothing in the current chain)"
         ]
         assert str(entry["error"]).startswith("--strict")
 
