@@ -37,18 +37,20 @@ def _module(path: Path) -> str:
 BASE = frozenset({"errors", "files", "hostnames"})
 ALLOWED: dict[str, frozenset[str]] = {
     "pki": frozenset(),
+    "ct": frozenset({"pki"}),
     "net": frozenset({"pki"}),
     "pinfile": frozenset({"pki"}),
-    "inspect": frozenset({"pki", "net", "pinfile"}),
-    "verify": frozenset({"pki", "net", "pinfile", "exports"}),
+    "inspect": frozenset({"pki", "net", "pinfile", "ct"}),
+    "verify": frozenset({"pki", "net", "pinfile", "exports", "ct"}),
     "exports": frozenset({"pki", "pinfile"}),
     "audit": frozenset({"pki", "pinfile"}),
-    "rotation": frozenset({"pki", "net", "pinfile", "verify"}),
+    "rotation": frozenset({"pki", "net", "pinfile", "verify", "exports"}),
     "output": frozenset(
-        {"pki", "net", "pinfile", "inspect", "verify", "exports", "audit", "rotation"}
+        {"pki", "net", "pinfile", "inspect", "verify", "exports", "audit", "rotation", "ct"}
     ),
     "cli": frozenset(
         {"pki", "net", "pinfile", "inspect", "verify", "exports", "output", "audit", "rotation"}
+        | {"ct"}
     ),
 }
 

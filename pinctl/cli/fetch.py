@@ -32,12 +32,19 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False),
     help="Write the served chain as PEM to FILE (one TARGET only).",
 )
+@click.option(
+    "--ct-log-list",
+    type=click.Path(dir_okay=False),
+    envvar="PINCTL_CT_LOG_LIST",
+    help="Show the leaf's SCTs, verified against this v3 CT log list (env: PINCTL_CT_LOG_LIST).",
+)
 @output_option("table", "json", "pem", "pins")
 def command(
     targets: tuple[str, ...],
     connection: Connection,
     hashes: tuple[str, ...],
     save: str | None,
+    ct_log_list: str | None,
     output: str,
 ) -> Outcome:
     """Connect to hosts and show their chain, its validation and its pins.
@@ -68,8 +75,13 @@ def command(
     options = {t: connection.options(t) for t in parsed}  # a bad proxy fails before any dial
     roots = load_roots(Path(connection.ca_file) if connection.ca_file else None)
     algs = cast("tuple[HashAlg, ...]", tuple(dict.fromkeys(hashes)) or ("sha256",))
+    logs = None
+    if ct_log_list:
+        from pinctl.ct import loglist
+
+        logs = loglist.load(Path(ct_log_list))
     now = datetime.now(timezone.utc)
-    sources = inspect_all(parsed, options.__getitem__, roots, algs, now)
+    sources = inspect_all(parsed, options.__getitem__, roots, algs, now, log_list=logs)
     if save is not None and isinstance(sources[0], SourceReport):
         from pinctl.files import write_atomic
 

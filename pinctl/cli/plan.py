@@ -16,9 +16,8 @@ from pinctl.cli.common import (
     output_option,
     pin_file_option,
 )
+from pinctl.cli.verify import complete_clients
 from pinctl.errors import UsageError
-
-CLIENT_CHOICES = ("okhttp", "curl", "android", "ios", "trustkit", "all")
 
 
 @click.command(context_settings=CONTEXT_SETTINGS)
@@ -27,9 +26,12 @@ CLIENT_CHOICES = ("okhttp", "curl", "android", "ios", "trustkit", "all")
 @checking_options
 @click.option(
     "--as",
-    "clients",
-    metavar="CLIENT,...",
-    help=f"Judge the configuration for these clients ({', '.join(CLIENT_CHOICES)}).",
+    "as_clients",
+    metavar="CLIENT[,CLIENT...]",
+    multiple=True,
+    shell_complete=lambda ctx, param, incomplete: complete_clients(incomplete),
+    help="Judge the configuration for these clients (okhttp, curl, android, ios, trustkit, "
+    "or all), as verify --as does. Repeatable; overrides the pin file's clients.",
 )
 @at_option
 @output_option("table", "json")
@@ -37,7 +39,7 @@ def command(
     names: tuple[str, ...],
     pin_file: str,
     checking: Checking,
-    clients: str | None,
+    as_clients: tuple[str, ...],
     at: datetime | None,
     output: str,
 ) -> Outcome:
@@ -55,6 +57,7 @@ def command(
       pinctl plan --at 2027-03-01 -o json
       pinctl plan api.example.com --chain saved.pem
     """
+    from pinctl.exports.clients import parse_clients
     from pinctl.output.plan import RENDERERS
     from pinctl.pinfile import reader as pinfile
     from pinctl.pinfile.selection import select_hosts
@@ -67,18 +70,8 @@ def command(
             f"--chain is one saved chain, and {len(hosts)} hosts are selected; "
             "name the host it belongs to: pinctl plan HOST --chain FILE"
         )
-    chosen = _clients(clients)
+    chosen = parse_clients(as_clients) if as_clients else None
     result = plan(
         pins, hosts, checking.options(), now_or(at), chain=checking.chain(), clients=chosen
     )
     return Outcome(result, RENDERERS[output], result.exit_code)
-
-
-def _clients(text: str | None) -> tuple[str, ...]:
-    if not text:
-        return ()
-    names = [t.strip().lower() for t in text.split(",") if t.strip()]
-    unknown = [n for n in names if n not in CLIENT_CHOICES]
-    if unknown:
-        raise UsageError(f"--as {unknown[0]!r}: choose from {', '.join(CLIENT_CHOICES)}")
-    return CLIENT_CHOICES[:-1] if "all" in names else tuple(dict.fromkeys(names))

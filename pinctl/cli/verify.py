@@ -89,6 +89,19 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False, writable=True),
     help="Also write a JUnit XML report here, one test case per host (and per client with --as).",
 )
+@click.option(
+    "--ct",
+    "ct_mode",
+    type=click.Choice(["off", "report", "require"]),
+    help="Certificate Transparency: off, report (warn) or require (fail), for every host. "
+    "[default: the pin file's ct, else off]",
+)
+@click.option(
+    "--ct-log-list",
+    type=click.Path(dir_okay=False),
+    envvar="PINCTL_CT_LOG_LIST",
+    help="The v3 CT log list (JSON) you downloaded (env: PINCTL_CT_LOG_LIST).",
+)
 def command(
     names: tuple[str, ...],
     pin_file: str,
@@ -104,6 +117,8 @@ def command(
     starttls: str | None,
     output: str,
     junit_xml: str | None,
+    ct_mode: str | None,
+    ct_log_list: str | None,
 ) -> Outcome:
     """Check each HOST of the pin file (all when none is named) against its pins.
 
@@ -159,6 +174,8 @@ def command(
         environ=dict(os.environ),
         debug=_debug(),
         clients=clients,
+        ct=ct_mode,
+        ct_log_list=Path(ct_log_list) if ct_log_list else None,
         starttls=starttls,
     )
     now = now_or(at)

@@ -22,6 +22,8 @@ from pinctl.pki.pins import HashAlg
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.ct.loglist import LogList
+
 OptionsFor = Callable[[Target], ConnectOptions]
 Inspected = SourceReport | SourceFailure
 
@@ -32,6 +34,7 @@ def inspect_steps(
     roots: Sequence[x509.Certificate],
     hashes: tuple[HashAlg, ...],
     now: datetime,
+    log_list: LogList | None = None,
 ) -> Steps[Inspected]:
     """Handshake and validate; entries are the served chain, then the anchor if not served."""
     from pinctl.net.tls import handshake_steps
@@ -46,12 +49,20 @@ def inspect_steps(
     entries = [certificate_entry(cert, i, hashes) for i, cert in enumerate(shake.chain)]
     if not verdict.anchor_served:
         entries.append(certificate_entry(verdict.path[-1], len(entries), hashes, served=False))
+    ct = None
+    if log_list is not None:
+        from pinctl.ct.report import evaluate, issuer_of
+
+        path = tuple(verdict.path) if verdict.validation.trusted and verdict.path else None
+        issuer = issuer_of(path, shake.chain)
+        ct = evaluate(shake.chain[0], issuer, shake.tls.stapled_ocsp, log_list, now)
     return SourceReport(
         source=target.label,
         entries=tuple(entries),
         tls=shake.tls,
         starttls=shake.starttls,
         validation=verdict.validation,
+        ct=ct,
     )
 
 
@@ -62,6 +73,7 @@ def inspect_all(
     hashes: tuple[HashAlg, ...],
     now: datetime,
     concurrency: int | None = None,
+    log_list: LogList | None = None,
 ) -> tuple[Inspected, ...]:
     """Every target's report or failure, in input order; `options` may differ per target.
 
@@ -80,7 +92,7 @@ def inspect_all(
 
     results = run_pool(
         range(len(targets)),
-        lambda i, _deadline: inspect_steps(targets[i], chosen[i], roots, hashes, now),
+        lambda i, _deadline: inspect_steps(targets[i], chosen[i], roots, hashes, now, log_list),
         timeout=max((o.timeout for o in chosen), default=0.0),
         concurrency=concurrency,
         failed=failed,

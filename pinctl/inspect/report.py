@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from pinctl.ct.report import CtReport
     from pinctl.net.session import TlsInfo
     from pinctl.net.starttls.dialogue import Upgrade
     from pinctl.pki.entries import Entry
@@ -24,6 +25,8 @@ class SourceReport(NamedTuple):
     entries: tuple[Entry, ...]
     tls: TlsInfo | None = None
     validation: Validation | None = None
+    ct: CtReport | None = None
+    """The leaf's SCTs and CT verdicts, when a log list was given."""
     starttls: Upgrade | None = None
     """The STARTTLS dialogue before the handshake; None for files and direct TLS."""
 

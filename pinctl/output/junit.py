@@ -106,6 +106,10 @@ def _verify_case(host: HostResult) -> Case:
         notes.insert(0, f"{host.tls.version} {host.tls.cipher}")
     if host.matched is not None:
         notes.insert(0, f"matched {host.matched.pin}")
+    if host.ct is not None:
+        from pinctl.output.ct import summary_line
+
+        notes.append(summary_line(host.ct))
     failure = None
     if not host.ok:
         message = f"{host.status}: {host.error}" if host.error else host.status

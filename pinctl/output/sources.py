@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pinctl.inspect.report import SourceReport, SourcesResult
+from pinctl.output.ct import ct_json, sct_lines
 from pinctl.output.terminal import Sink, printable
 from pinctl.pki.entries import Entry, YearZero
 from pinctl.pki.pins import Pin
@@ -123,6 +124,8 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
         line = _validation_line(source)
         if line:
             out.append(f"  {line}")
+        if source.ct is not None:
+            out += [f"  {ct_line}" for ct_line in sct_lines(source.ct)]
         out.append("")
     sink.out.write("\n".join(out[:-1]) + "\n" if out else "")
 
@@ -184,6 +187,9 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
             v = source.validation
             ok = v is not None and v.trusted and v.hostname_match
             console.print(Text(line, style="green" if ok else "bold red"))
+        if source.ct is not None:
+            for ct_line in sct_lines(source.ct):
+                console.print(Text(ct_line), soft_wrap=True)
         console.print()
 
 
@@ -252,6 +258,7 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
         },
         "entries": [entry_json(entry) for entry in source.entries],
         "starttls": starttls_json(source.starttls),
+        **({"ct": ct_json(source.ct)} if source.ct is not None else {}),
     }
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import ExitCode
+from pinctl.output.ct import ct_json, summary_line
 from pinctl.output.terminal import Sink, printable
 from pinctl.verify.results import Crashed, HostResult, Reached, Unreached, VerifyResult
 from pinctl.verify.verdicts import (
@@ -63,6 +64,8 @@ def report_lines(result: VerifyResult) -> list[tuple[str, str | None]]:
             lines += [("    " + line, None) for line in details[1:]]
         if host.clients:
             lines.append(("      " + clients_line(host.clients), None))
+        if host.ct is not None:
+            lines.append(("      " + summary_line(host.ct), None))
         lines += [(f"      warning: {w}", _STYLES["warning"]) for w in host.warnings]
     lines.append((_summary(result), None))
     return [(printable(line), style) for line, style in lines]
@@ -175,7 +178,7 @@ def host_json(host: HostResult) -> dict[str, Any]:
         "starttls": _starttls(host),
         "revocation": None,
         "clients": _clients_json(host),
-        "ct": None,
+        "ct": ct_json(host.ct),
     }
 
 

@@ -23,6 +23,8 @@ DEFAULT_PORT = 443
 Client = Literal["okhttp", "curl", "android", "ios", "trustkit"]
 CLIENTS: tuple[Client, ...] = get_args(Client)
 """The clients `verify --as` and `clients = [...]` judge for (`pinctl.exports.clients`)."""
+CT_MODES = ("off", "report", "require")
+CT_POLICIES = ("chrome", "apple", "both")
 STARTTLS_PROTOCOLS = (
     "smtp",
     "imap",
@@ -90,6 +92,10 @@ class HostEntry:
     pins: tuple[PinEntry, ...] = ()
     clients: tuple[str, ...] | None = None
     """The clients verify judges this host for; None takes [defaults] clients."""
+    ct: str | None = None
+    """``off``, ``report`` or ``require`` for this host; None follows [defaults]."""
+    ct_policy: str | None = None
+    """``chrome``, ``apple`` or ``both`` for this host; None follows [defaults]."""
     line: int | None = field(default=None, compare=False)
     """The line of the ``[[hosts]]`` header (or of the inline table)."""
 
@@ -119,6 +125,12 @@ class Defaults:
     """Days an app release needs to carry a new pin: `plan`'s deadlines come this early."""
     audit_log: Path | None = None
     """Where every change is recorded (`pinctl.audit`), resolved against the pin file."""
+    ct: str = "off"
+    """Certificate Transparency: ``off``, ``report`` (warn) or ``require`` (fail)."""
+    ct_policy: str = "both"
+    """Which CT policy `require` enforces: ``chrome``, ``apple`` or ``both``."""
+    ct_log_list: Path | None = None
+    """The v3 log list the user downloads (resolved against the pin file's directory)."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from typing import Any, Literal
 from pinctl.hostnames import is_host_name
 from pinctl.pinfile.model import (
     CLIENTS,
+    CT_MODES,
+    CT_POLICIES,
     DEFAULT_PORT,
     LEVELS,
     STARTTLS_PROTOCOLS,
@@ -132,6 +134,7 @@ class Key:
 
 _BOOL = (_is(bool), "true or false")
 _PATH = (lambda v: isinstance(v, str) and bool(v.strip()), "a path to a PEM file")
+_CT_LIST = (lambda v: isinstance(v, str) and bool(v.strip()), "a path to a v3 log list (JSON)")
 _NAME_WORDS = 'a host name such as "api.example.com"'
 _HOST_WORDS = 'a host name or IP address such as "api.example.com"'
 _CONNECT_WORDS = 'an address such as "10.0.0.5", "10.0.0.5:8443" or "[::1]:443"'
@@ -184,6 +187,9 @@ KEYS: tuple[Key, ...] = (
     Key("release_lead_days", "defaults", _int_in(0, 100_000), "a whole number of days", 30),
     Key("audit_log", "defaults", _PATH[0], "a path to a JSON lines file", path=True,
         json=_path_text),
+    Key("ct", "defaults", _one_of(CT_MODES), _words(CT_MODES), "off"),
+    Key("ct_policy", "defaults", _one_of(CT_POLICIES), _words(CT_POLICIES), "both"),
+    Key("ct_log_list", "defaults", *_CT_LIST, path=True, json=_path_text),
     Key("host", "host", _valid_name, _HOST_WORDS, hint=_host_hint,
         required='a [[hosts]] table has no host; add host = "NAME"'),
     Key("port", "host", _int_in(1, 65535), "an integer from 1 to 65535", DEFAULT_PORT),
@@ -196,6 +202,8 @@ KEYS: tuple[Key, ...] = (
     Key("starttls_name", "host", _valid_name, _NAME_WORDS, editable=True),
     Key("pins", "host", _is(list), _PINS_WORDS, (), nested=True),
     Key("clients", "host", _valid_clients, _CLIENTS_WORDS, hint=_clients_hint),
+    Key("ct", "host", _one_of(CT_MODES), _words(CT_MODES)),
+    Key("ct_policy", "host", _one_of(CT_POLICIES), _words(CT_POLICIES)),
     Key("pin", "pin", _is(str), 'a string such as "sha256/BASE64"', json=lambda v, _: str(v),
         required='a pin table has no pin; write { pin = "sha256/BASE64", ... }'),
     Key("kind", "pin", _one_of(PIN_KINDS), _words(PIN_KINDS), "spki"),

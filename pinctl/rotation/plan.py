@@ -22,12 +22,11 @@ from pinctl.verify.standing import Standing, standing
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
+    from pinctl.exports.verdicts import ClientVerdict
+    from pinctl.pinfile.model import Client, HostEntry, PinEntry, PinFile
     from pinctl.pki.pins import Pin
     from pinctl.verify.results import HostResult
     from pinctl.verify.run import VerifyOptions
-
-CLIENTS = ("okhttp", "curl", "android", "ios", "trustkit")
 
 
 @dataclass(frozen=True)
@@ -71,13 +70,22 @@ def plan(
     now: datetime,
     *,
     chain: tuple[x509.Certificate, ...] | None = None,
-    clients: Sequence[str] = (),
+    clients: tuple[Client, ...] | None = None,
 ) -> PlanResult:
-    """Observe every host (concurrently, as verify does) and list what needs doing."""
+    """Observe every host (concurrently, as verify does) and list what needs doing.
+
+    `clients` is `--as`; None takes each host's `clients` from the pin file, as verify
+    does, whose clients check also judges the live chain for them."""
+    from dataclasses import replace
+
+    from pinctl.exports.clients import selected
     from pinctl.verify.run import verify
 
-    observed = verify(pin_file, hosts, options, now, chain=chain)
-    plans = tuple(host_plan(pin_file, result, now, clients) for result in observed.hosts)
+    observed = verify(pin_file, hosts, replace(options, clients=clients), now, chain=chain)
+    plans = tuple(
+        host_plan(pin_file, result, now, selected(result.entry, pin_file, clients))
+        for result in observed.hosts
+    )
     return PlanResult(plans, pin_file.path, now)
 
 
@@ -92,7 +100,23 @@ def host_plan(
         return HostPlan(entry, result.status, tuple(found), result.error)
     known = tuple(c.cert for c in result.outcome.chain)
     found = chain_findings(pin_file, entry, known, now) + found
+    found += verdict_findings(entry, result.outcome.clients, found)
     return HostPlan(entry, "pass", tuple(found))
+
+
+def verdict_findings(
+    entry: HostEntry, verdicts: Sequence[ClientVerdict], found: Sequence[Finding]
+) -> list[Finding]:
+    """A selected client that would refuse the live chain or not start (verify --as's own
+    verdict), unless the pin file alone already said so for that client."""
+    said = " ".join(f.message.lower() for f in found if f.finding == "client-config")
+    return [
+        Finding(
+            "client-config", f"{v.client} {v.verdict}: {v.reason} (pinctl verify --as {v.client})"
+        )
+        for v in verdicts
+        if v.breaks and v.client not in said
+    ]
 
 
 def chain_findings(

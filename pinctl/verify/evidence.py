@@ -27,6 +27,7 @@ from pinctl.verify.verdicts import Verdict
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.ct.report import CtReport, CtSetting
     from pinctl.exports.clients import Apps
     from pinctl.exports.verdicts import ClientVerdict
     from pinctl.net.targets import Target
@@ -51,6 +52,8 @@ class Subject(NamedTuple):
     """The clients (`--as`, else the pin file's `clients`) whose verdicts are asked for."""
     apps: Apps | None = None
     """The pin file as each client's export holds it, for those verdicts."""
+    ct: CtSetting | None = None
+    """What the CT check is asked for; None when CT is off for the host."""
 
 
 class Evidence(NamedTuple):
@@ -64,6 +67,10 @@ class Evidence(NamedTuple):
     """The pin that matched, from pins."""
     clients: tuple[ClientVerdict, ...] = ()
     """Each selected client's verdict, from clients."""
+    ct: CtReport | None = None
+    """The leaf's SCTs and the CT verdicts, from ct."""
+    ct_warnings: tuple[str, ...] = ()
+    """What ct warns of (policies not met under `report`, the log list's age)."""
 
 
 Check = Callable[[Subject, Evidence], Steps[tuple[Verdict, Evidence]]]

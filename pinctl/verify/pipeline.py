@@ -72,6 +72,13 @@ def check_host(
         served = seen.served
         described = tuple(ChainCert(c, c in served) for c in known)
         outcome = Reached(described, seen.tls, evidence.matched, evidence.clients, seen.starttls)
+    warnings += evidence.ct_warnings
     return HostResult(
-        entry, tuple(verdicts), outcome, warnings, strict, elapsed=time.monotonic() - started
+        entry,
+        tuple(verdicts),
+        outcome,
+        warnings,
+        strict,
+        elapsed=time.monotonic() - started,
+        ct=evidence.ct,
     )

@@ -23,6 +23,7 @@ from pinctl.verify.verdicts import UNCHECKED, Checked, Failed, Passed, Status, U
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.ct.report import CtReport
     from pinctl.exports.verdicts import ClientVerdict
     from pinctl.net.session import TlsInfo
     from pinctl.net.starttls.dialogue import Upgrade
@@ -92,6 +93,8 @@ class HostResult:
     warnings: tuple[str, ...] = ()
     strict: bool = False
     elapsed: float = 0.0
+    ct: CtReport | None = None
+    """The leaf's SCTs and the CT verdicts; None when the ct check did not run."""
 
     @property
     def label(self) -> str:

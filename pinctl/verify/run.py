@@ -17,12 +17,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pinctl.errors import PinctlError
+from pinctl.errors import PinctlError, UsageError
 from pinctl.verify.rules import MatchRule, OkHttpRule
 
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.ct.policy import PolicyName
+    from pinctl.ct.report import CtSetting
     from pinctl.exports.clients import Apps
     from pinctl.net.steps import Steps
     from pinctl.pinfile.model import Client, HostEntry, PinFile
@@ -54,6 +56,10 @@ class VerifyOptions:
     """`--as`: the clients to judge every host for; None takes the pin file's `clients`."""
     debug: bool = False
     """Re-raise the first unexpected exception after the run, for its traceback."""
+    ct: str | None = None
+    """``--ct``: overrides every host's and [defaults]' ``ct``."""
+    ct_log_list: Path | None = None
+    """``--ct-log-list`` or ``$PINCTL_CT_LOG_LIST``: overrides the pin file's ``ct_log_list``."""
     starttls: str | None = None
     """``--starttls``: the dialogue for every host, overriding the pin file's ``starttls``."""
 
@@ -105,6 +111,8 @@ def verify(
         )
     )
 
+    ct = ct_settings(pin_file, hosts, options)
+
     def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
         ca = options.ca_file or pin_file.ca_file_for(entry)
         subject = Subject(
@@ -118,6 +126,7 @@ def verify(
             now,
             selection.get(entry.key, ()),
             apps,
+            ct.get(entry.key),
         )
         return check_host(subject, strict=options.strict)
 
@@ -142,6 +151,46 @@ def _apps(
 
     selection = {entry.key: selected(entry, pin_file, given) for entry in hosts}
     return Apps(pin_file, now.date()), selection
+
+
+def ct_settings(
+    pin_file: PinFile, hosts: Sequence[HostEntry], options: VerifyOptions
+) -> dict[tuple[str, int], CtSetting]:
+    """Each host's CT setting, the log list read once; `require` without a list is a usage
+    error, and a list that cannot be read is refused, before any host is contacted."""
+    from pinctl.ct.report import CtSetting
+
+    defaults = pin_file.defaults
+    modes = {e.key: options.ct or e.ct or defaults.ct for e in hosts}
+    wanted = {key: mode for key, mode in modes.items() if mode != "off"}
+    if not wanted:
+        return {}
+    path = options.ct_log_list or defaults.ct_log_list
+    if path is None:
+        strict = [e.label for e in hosts if wanted.get(e.key) == "require"]
+        if strict:
+            raise UsageError(
+                f"ct = require for {strict[0]} needs a CT log list; give --ct-log-list FILE, "
+                "$PINCTL_CT_LOG_LIST or ct_log_list in [defaults] (see the README: "
+                "Certificate Transparency)"
+            )
+    from pinctl.ct import loglist
+
+    logs = loglist.load(path) if path is not None else None
+    settings = {}
+    for entry in hosts:
+        if entry.key in wanted:
+            chosen = entry.ct_policy or defaults.ct_policy
+            policies = POLICY_SETS[chosen]
+            settings[entry.key] = CtSetting(wanted[entry.key], policies, logs)
+    return settings
+
+
+POLICY_SETS: dict[str, tuple[PolicyName, ...]] = {
+    "chrome": ("chrome",),
+    "apple": ("apple",),
+    "both": ("chrome", "apple"),
+}
 
 
 def run_pool(

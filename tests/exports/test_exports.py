@@ -641,6 +641,9 @@ def test_json_is_the_pin_file_with_every_field() -> None:
         "rotate_days": 90,
         "release_lead_days": 30,
         "audit_log": None,
+        "ct": "off",
+        "ct_policy": "both",
+        "ct_log_list": None,
     }
     [api] = document["hosts"]
     assert api["clients"] is None

@@ -237,7 +237,32 @@ class TestFindings:
         assert "TrustKit" in found["client-config"][0]["message"]
         assert "client-config" not in plan(run, one)[1]  # no client selected
         two = write(tmp_path, server.port, root_pem, leaf(site), fixed(SPARE_PIN))
-        assert "client-config" not in plan(run, two, "--as", "trustkit")[1]
+        # (The live verdict still refuses `localhost` itself: TrustKit takes no single label.)
+        [left] = plan(run, two, "--as", "trustkit")[1]["client-config"]
+        assert "fewer than two pins" not in left["message"]
+        assert left["message"].startswith("trustkit config-error: ")
+
+    def test_client_config_from_the_pin_file_and_the_live_chain(
+        self, run: Run, tmp_path: Path, site: RotatingHost, server: LoopbackServer, root_pem: Path
+    ) -> None:
+        """The pin file's clients select as --as does, and a client verify --as would see
+        refuse the live chain is a finding: a stale leaf pin beside a matching CA pin is
+        curl's reject; the twin with the live leaf pinned has none."""
+        stale = pin(str(compute(b"the leaf key before the rotation")))
+        path = write(
+            tmp_path, server.port, root_pem, stale, inter(site), fixed(SPARE_PIN),
+            defaults='clients = ["curl"]',
+        )  # fmt: skip
+        _, found, _ = plan(run, path)
+        [curl] = found["client-config"]
+        assert curl["message"].startswith("curl reject: no leaf pin matches the served leaf")
+        assert "pinctl verify --as curl" in curl["message"]
+        assert "client-config" not in plan(run, path, "--as", "okhttp")[1]  # --as wins
+        twin = write(
+            tmp_path, server.port, root_pem, leaf(site), inter(site), fixed(SPARE_PIN),
+            defaults='clients = ["curl"]',
+        )  # fmt: skip
+        assert "client-config" not in plan(run, twin)[1]
 
 
 class TestRuns:
@@ -279,7 +304,7 @@ class TestRuns:
         ("args", "words"),
         [
             (["--at", "next tuesday"], "not an ISO 8601 date"),
-            (["--as", "netscape"], "--as 'netscape'"),
+            (["--as", "netscape"], "unknown client 'netscape'"),
             (["nothere.example"], "host 'nothere.example' is not in"),
         ],
     )
