@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("audit", "Show or check the audit log of pin-file changes."),
     "export": ("export", "Write the pins in a client's format (OkHttp, Android, iOS, ...)."),
     "completion": ("completion", "Print a shell completion script."),
+    "report": ("report", "Triage the pin-failure reports apps send (TrustKit, HPKP)."),
 }
 
 INTERRUPTED = 130

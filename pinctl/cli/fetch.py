@@ -17,6 +17,7 @@ from pinctl.cli.common import (
     output_option,
 )
 from pinctl.errors import ExitCode, UsageError
+from pinctl.pki.revocation import MODES as REVOCATION_MODES
 
 if TYPE_CHECKING:
     from pinctl.pki.pins import HashAlg
@@ -33,6 +34,14 @@ if TYPE_CHECKING:
     help="Write the served chain as PEM to FILE (one TARGET only).",
 )
 @click.option(
+    "--revocation",
+    type=click.Choice(REVOCATION_MODES),
+    default="off",
+    show_default=True,
+    help="Also check each certificate's CRL and OCSP sources and show what they say "
+    "(the stapled OCSP response is always asked for and shown).",
+)
+@click.option(
     "--ct-log-list",
     type=click.Path(dir_okay=False),
     envvar="PINCTL_CT_LOG_LIST",
@@ -45,6 +54,7 @@ def command(
     hashes: tuple[str, ...],
     save: str | None,
     ct_log_list: str | None,
+    revocation: str,
     output: str,
 ) -> Outcome:
     """Connect to hosts and show their chain, its validation and its pins.
@@ -62,6 +72,7 @@ def command(
       pinctl fetch --connect-to 10.0.0.5:8443 api.example.com
       HTTPS_PROXY=http://proxy:3128 pinctl fetch -o json example.com
       pinctl fetch --ca-file internal-root.pem --save chain.pem db.internal:5433
+      pinctl fetch --revocation soft example.com
       pinctl fetch smtp://mail.example.com --starttls-name client.example.com
     """
     from pinctl.inspect.hosts import inspect_all
@@ -81,7 +92,17 @@ def command(
 
         logs = loglist.load(Path(ct_log_list))
     now = datetime.now(timezone.utc)
-    sources = inspect_all(parsed, options.__getitem__, roots, algs, now, log_list=logs)
+    checking = None
+    if revocation != "off":
+        import os
+
+        from pinctl.net.http import proxy_chooser
+        from pinctl.net.revocation import Fetcher
+
+        checking = (Fetcher(proxy_chooser(connection.proxy, os.environ)), revocation)
+    sources = inspect_all(
+        parsed, options.__getitem__, roots, algs, now, log_list=logs, revocation=checking
+    )
     if save is not None and isinstance(sources[0], SourceReport):
         from pinctl.files import write_atomic
 

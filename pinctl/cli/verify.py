@@ -23,6 +23,7 @@ from pinctl.cli.common import (
     starttls_option,
 )
 from pinctl.errors import UsageError
+from pinctl.pki.revocation import MODES as REVOCATION_MODES
 
 if TYPE_CHECKING:
     from pinctl.output.reports import ReportFile
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
 @click.option(
     "--proxy",
     metavar="URL",
-    help="HTTP CONNECT proxy (env: HTTPS_PROXY, https_proxy; NO_PROXY honoured).",
+    help="HTTP proxy: CONNECT for the hosts (env: HTTPS_PROXY, https_proxy), plain "
+    "requests for CRL and OCSP fetches (env: http_proxy); NO_PROXY honoured.",
 )
 @click.option(
     "--ca-file",
@@ -72,6 +74,34 @@ if TYPE_CHECKING:
     help="Check this saved PEM chain instead of connecting (offline CI).",
 )
 @click.option(
+    "--revocation",
+    type=click.Choice(REVOCATION_MODES),
+    help="Revocation checking (CRL, OCSP, staple), overriding the pin file's; "
+    "soft fails revoked certificates, hard also unanswered ones, require also "
+    "certificates naming no source. [default: the pin file's, else soft]",
+)
+@click.option(
+    "--crl",
+    "crl_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A CRL (PEM or DER) to use before any fetch; repeatable (with --chain: offline).",
+)
+@click.option(
+    "--crl-max-bytes",
+    type=click.IntRange(min=1),
+    default=100 * 1024 * 1024,
+    show_default=True,
+    help="Refuse a CRL or OCSP answer larger than this.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    envvar="PINCTL_CACHE_DIR",
+    help="Keep verified revocation answers here until their next update "
+    "(env: PINCTL_CACHE_DIR). [default: no cache]",
+)
+@click.option(
     "--as",
     "as_clients",
     metavar="CLIENT[,CLIENT...]",
@@ -83,7 +113,7 @@ if TYPE_CHECKING:
 )
 @at_option
 @starttls_option
-@output_option("table", "json")
+@output_option("table", "json", "prometheus")
 @click.option(
     "--junit-xml",
     type=click.Path(dir_okay=False, writable=True),
@@ -102,6 +132,12 @@ if TYPE_CHECKING:
     envvar="PINCTL_CT_LOG_LIST",
     help="The v3 CT log list (JSON) you downloaded (env: PINCTL_CT_LOG_LIST).",
 )
+@click.option(
+    "--textfile",
+    type=click.Path(dir_okay=False),
+    help="Also write Prometheus metrics here, atomically, mode 0644 (for node_exporter's "
+    "textfile collector: name it *.prom).",
+)
 def command(
     names: tuple[str, ...],
     pin_file: str,
@@ -114,11 +150,16 @@ def command(
     chain_file: str | None,
     as_clients: tuple[str, ...],
     at: datetime | None,
+    revocation: str | None,
+    crl_files: tuple[str, ...],
+    crl_max_bytes: int,
+    cache_dir: str | None,
     starttls: str | None,
     output: str,
     junit_xml: str | None,
     ct_mode: str | None,
     ct_log_list: str | None,
+    textfile: str | None,
 ) -> Outcome:
     """Check each HOST of the pin file (all when none is named) against its pins.
 
@@ -136,6 +177,8 @@ def command(
       pinctl verify -o json | jq '.hosts[] | select(.ok | not)'
       pinctl verify api.example.com --chain saved.pem
       pinctl verify --as curl,ios
+      pinctl verify --revocation hard api.example.com
+      pinctl verify --textfile /var/lib/node_exporter/textfile/pinctl.prom
     """
     from pinctl.net import pool
     from pinctl.output.terminal import Sink
@@ -153,15 +196,7 @@ def command(
             f"--chain judges one saved chain, and {pins.path} has {len(hosts)} hosts; "
             "name the host(s) it belongs to: pinctl verify HOST --chain FILE"
         )
-    reports: list[ReportFile[VerifyResult]] = []
-    if junit_xml is not None:
-        from pinctl.output import junit  # only a run that writes the report compiles its pattern
-        from pinctl.output.reports import ReportFile, check_reports
-
-        reports.append(
-            ReportFile("--junit-xml", Path(junit_xml), junit.render_junit, "JUnit report")
-        )
-        check_reports(reports)
+    reports = _reports(junit_xml, textfile)
     chain = load_chain(Path(chain_file)) if chain_file is not None else None
     capped = pool.bound(concurrency).notice
     options = core.VerifyOptions(
@@ -176,6 +211,10 @@ def command(
         clients=clients,
         ct=ct_mode,
         ct_log_list=Path(ct_log_list) if ct_log_list else None,
+        revocation=revocation,
+        crl_files=tuple(Path(f) for f in crl_files),
+        crl_max_bytes=crl_max_bytes,
+        cache_dir=Path(cache_dir) if cache_dir else None,
         starttls=starttls,
     )
     now = now_or(at)
@@ -184,8 +223,35 @@ def command(
     lost = _write(reports, result)
     if lost:  # the checks ran and are shown, but CI lost an artefact: fail closed
         result = replace(result, lost_reports=lost)
-    notes = (capped,) if capped else ()
+    notes: tuple[str, ...] = (capped,) if capped else ()
+    if textfile is not None and not textfile.endswith(".prom"):
+        notes += (f"--textfile {textfile}: node_exporter's textfile collector reads *.prom only",)
     return Outcome(result, RENDERERS[output], result.exit_code, notes, errors=lost)
+
+
+def _reports(junit_xml: str | None, textfile: str | None) -> list[ReportFile[VerifyResult]]:
+    """The report files asked for, their paths checked before any host is contacted."""
+    if junit_xml is None and textfile is None:
+        return []  # a run without report files does not import their machinery
+    from pinctl.output.reports import ReportFile, check_reports
+
+    reports: list[ReportFile[VerifyResult]] = []
+    if junit_xml is not None:
+        from pinctl.output import junit  # only a run that writes the report compiles its pattern
+
+        reports.append(
+            ReportFile("--junit-xml", Path(junit_xml), junit.render_junit, "JUnit report")
+        )
+    if textfile is not None:
+        from pinctl.output.prometheus import render_prometheus
+
+        # 0644 whatever the umask or an older file's mode: node_exporter often runs as
+        # another user, and metrics hold no secrets (SPEC.md section 13).
+        reports.append(
+            ReportFile("--textfile", Path(textfile), render_prometheus, "metrics file", 0o644)
+        )
+    check_reports(reports)
+    return reports
 
 
 def _write(reports: list[ReportFile[VerifyResult]], result: VerifyResult) -> tuple[str, ...]:

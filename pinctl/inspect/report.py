@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pinctl.net.starttls.dialogue import Upgrade
     from pinctl.pki.entries import Entry
     from pinctl.pki.pins import HashAlg
+    from pinctl.pki.revocation import CertRevocation, PathRevocation
     from pinctl.pki.validation import Validation
 
 
@@ -27,6 +28,10 @@ class SourceReport(NamedTuple):
     validation: Validation | None = None
     ct: CtReport | None = None
     """The leaf's SCTs and CT verdicts, when a log list was given."""
+    staple: CertRevocation | None = None
+    """What the stapled OCSP response proves about the leaf; None when none was stapled."""
+    revocation: PathRevocation | None = None
+    """`fetch --revocation`: what each certificate's sources said; None when off."""
     starttls: Upgrade | None = None
     """The STARTTLS dialogue before the handshake; None for files and direct TLS."""
 

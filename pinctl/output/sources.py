@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pinctl.inspect.report import SourceReport, SourcesResult
 from pinctl.output.ct import ct_json, sct_lines
+from pinctl.output.revocation import cert_json, revocation_json
 from pinctl.output.terminal import Sink, printable
 from pinctl.pki.entries import Entry, YearZero
 from pinctl.pki.pins import Pin
@@ -16,6 +17,7 @@ from pinctl.pki.pins import Pin
 if TYPE_CHECKING:
     from pinctl.inspect.report import SourceFailure
     from pinctl.net.starttls.dialogue import Upgrade
+    from pinctl.pki.revocation import CertRevocation
 
 
 def _days_left(entry: Entry, now: datetime) -> int | None:
@@ -126,6 +128,7 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
             out.append(f"  {line}")
         if source.ct is not None:
             out += [f"  {ct_line}" for ct_line in sct_lines(source.ct)]
+        out += [f"  {line}" for line in revocation_lines(source)]
         out.append("")
     sink.out.write("\n".join(out[:-1]) + "\n" if out else "")
 
@@ -190,7 +193,37 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
         if source.ct is not None:
             for ct_line in sct_lines(source.ct):
                 console.print(Text(ct_line), soft_wrap=True)
+        for line in revocation_lines(source):
+            console.print(Text(line, style="bold red" if " revoked" in line else ""))
         console.print()
+
+
+def revocation_lines(source: SourceReport) -> list[str]:
+    """The staple, whatever the mode; then with --revocation one line per certificate."""
+    staple = source.staple
+    if staple is None:
+        lines = ["stapled OCSP: none" if source.tls is not None else ""]
+    else:
+        lines = [f"stapled OCSP: {_revocation_text(staple)}"]
+    if source.revocation is not None:
+        lines += [
+            f"revocation [{c.position}]: {_revocation_text(c)}" for c in source.revocation.certs
+        ]
+    return [printable(line) for line in lines if line]
+
+
+def _revocation_text(cert: CertRevocation) -> str:
+    answer = cert.answer
+    if cert.status == "no-source":
+        return "no-source (the certificate names no CRL or OCSP responder)"
+    if answer is None:
+        return f"{cert.status}: {cert.error or 'no answer'}"
+    text: str = cert.status
+    if answer.revoked_at is not None:
+        text += f" at {_iso(answer.revoked_at)}" + (f" ({answer.reason})" if answer.reason else "")
+    via = f"{cert.source} {cert.url}" if cert.url else f"{cert.source}"
+    until = f", next update {_iso(answer.next_update)}" if answer.next_update else ""
+    return f"{text} via {via}{until}"
 
 
 def _validity_text(entry: Entry, now: datetime) -> Any:
@@ -242,6 +275,8 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
             "validation": None,
             "entries": [],
             "starttls": None,
+            "stapled_ocsp": None,
+            "revocation": None,
         }
     return {
         "source": source.source,
@@ -259,7 +294,17 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
         "entries": [entry_json(entry) for entry in source.entries],
         "starttls": starttls_json(source.starttls),
         **({"ct": ct_json(source.ct)} if source.ct is not None else {}),
+        "stapled_ocsp": _staple_json(source.staple),
+        "revocation": revocation_json(source.revocation),
     }
+
+
+def _staple_json(staple: CertRevocation | None) -> dict[str, Any] | None:
+    if staple is None:
+        return None
+    shown = cert_json(staple)
+    keys = ("status", "this_update", "next_update", "revoked_at", "reason", "error")
+    return {key: shown[key] for key in keys}
 
 
 def render_json(result: SourcesResult, sink: Sink) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import ExitCode
 from pinctl.output.ct import ct_json, summary_line
+from pinctl.output.revocation import revocation_json
 from pinctl.output.terminal import Sink, printable
 from pinctl.verify.results import Crashed, HostResult, Reached, Unreached, VerifyResult
 from pinctl.verify.verdicts import (
@@ -176,7 +177,7 @@ def host_json(host: HostResult) -> dict[str, Any]:
             for i, c in enumerate(chain)
         ],
         "starttls": _starttls(host),
-        "revocation": None,
+        "revocation": revocation_json(outcome.revocation if isinstance(outcome, Reached) else None),
         "clients": _clients_json(host),
         "ct": ct_json(host.ct),
     }
@@ -236,9 +237,17 @@ def render_json(result: VerifyResult, sink: Sink) -> None:
     out.write("\n  ]\n}\n" if result.hosts else "]\n}\n")
 
 
+def render_prometheus(result: VerifyResult, sink: Sink) -> None:
+    """SPEC.md section 13's metrics (`pinctl.output.prometheus`, loaded only when asked for)."""
+    from pinctl.output.prometheus import render_prometheus as render
+
+    render(result, sink)
+
+
 RENDERERS: dict[str, Callable[[VerifyResult, Sink], None]] = {
     "table": render_table,
     "json": render_json,
+    "prometheus": render_prometheus,
 }
 
 

@@ -89,6 +89,8 @@ class HostEntry:
     """The STARTTLS protocol spoken before the handshake (SPEC.md section 12)."""
     starttls_name: str | None = None
     """The EHLO name or XMPP domain, when not the server name."""
+    revocation: str | None = None
+    """Overrides [defaults] revocation; None follows it."""
     pins: tuple[PinEntry, ...] = ()
     clients: tuple[str, ...] | None = None
     """The clients verify judges this host for; None takes [defaults] clients."""
@@ -131,6 +133,8 @@ class Defaults:
     """Which CT policy `require` enforces: ``chrome``, ``apple`` or ``both``."""
     ct_log_list: Path | None = None
     """The v3 log list the user downloads (resolved against the pin file's directory)."""
+    revocation: str = "soft"
+    """``off``, ``soft``, ``hard`` or ``require`` (SPEC.md section 7)."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from pinctl.pinfile.model import (
     VERSION,
 )
 from pinctl.pki.pins import PIN_KINDS
+from pinctl.pki.revocation import MODES as REVOCATION_MODES
 
 Scope = Literal["top", "defaults", "host", "pin"]
 Check = Callable[[object], bool]
@@ -190,6 +191,7 @@ KEYS: tuple[Key, ...] = (
     Key("ct", "defaults", _one_of(CT_MODES), _words(CT_MODES), "off"),
     Key("ct_policy", "defaults", _one_of(CT_POLICIES), _words(CT_POLICIES), "both"),
     Key("ct_log_list", "defaults", *_CT_LIST, path=True, json=_path_text),
+    Key("revocation", "defaults", _one_of(REVOCATION_MODES), _words(REVOCATION_MODES), "soft"),
     Key("host", "host", _valid_name, _HOST_WORDS, hint=_host_hint,
         required='a [[hosts]] table has no host; add host = "NAME"'),
     Key("port", "host", _int_in(1, 65535), "an integer from 1 to 65535", DEFAULT_PORT),
@@ -200,6 +202,7 @@ KEYS: tuple[Key, ...] = (
     Key("ca_file", "host", *_PATH, editable=True, path=True, json=_path_text),
     Key("starttls", "host", _one_of(STARTTLS_PROTOCOLS), _words(STARTTLS_PROTOCOLS), editable=True),
     Key("starttls_name", "host", _valid_name, _NAME_WORDS, editable=True),
+    Key("revocation", "host", _one_of(REVOCATION_MODES), _words(REVOCATION_MODES)),
     Key("pins", "host", _is(list), _PINS_WORDS, (), nested=True),
     Key("clients", "host", _valid_clients, _CLIENTS_WORDS, hint=_clients_hint),
     Key("ct", "host", _one_of(CT_MODES), _words(CT_MODES)),

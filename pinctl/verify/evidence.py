@@ -30,8 +30,10 @@ if TYPE_CHECKING:
     from pinctl.ct.report import CtReport, CtSetting
     from pinctl.exports.clients import Apps
     from pinctl.exports.verdicts import ClientVerdict
+    from pinctl.net.revocation import Fetcher
     from pinctl.net.targets import Target
     from pinctl.pinfile.model import Client
+    from pinctl.pki.revocation import PathRevocation
 
 
 class Subject(NamedTuple):
@@ -54,6 +56,10 @@ class Subject(NamedTuple):
     """The pin file as each client's export holds it, for those verdicts."""
     ct: CtSetting | None = None
     """What the CT check is asked for; None when CT is off for the host."""
+    fetcher: Fetcher | None = None
+    """The run's revocation sources, shared by its hosts; None: revocation is not checked."""
+    revocation: str | None = None
+    """`--revocation`, which overrides the pin file's modes; None follows them."""
 
 
 class Evidence(NamedTuple):
@@ -71,6 +77,8 @@ class Evidence(NamedTuple):
     """The leaf's SCTs and the CT verdicts, from ct."""
     ct_warnings: tuple[str, ...] = ()
     """What ct warns of (policies not met under `report`, the log list's age)."""
+    revocation: PathRevocation | None = None
+    """What each certificate's revocation sources said, from revocation."""
 
 
 Check = Callable[[Subject, Evidence], Steps[tuple[Verdict, Evidence]]]

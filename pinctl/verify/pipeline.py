@@ -69,9 +69,17 @@ def check_host(
         known = subject.rule.considered(Presented(seen.served, evidence.path))
         warnings += chain_warnings(entry.pins, known, subject.now, defaults.warn_days)
         warnings += clients.warnings(subject, evidence)
+        warnings += revocation.warnings(evidence.revocation)
         served = seen.served
         described = tuple(ChainCert(c, c in served) for c in known)
-        outcome = Reached(described, seen.tls, evidence.matched, evidence.clients, seen.starttls)
+        outcome = Reached(
+            described,
+            seen.tls,
+            evidence.matched,
+            evidence.clients,
+            evidence.revocation,
+            starttls=seen.starttls,
+        )
     warnings += evidence.ct_warnings
     return HostResult(
         entry,

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pinctl.net.session import TlsInfo
     from pinctl.net.starttls.dialogue import Upgrade
     from pinctl.pki.pins import Pin
+    from pinctl.pki.revocation import PathRevocation
 
 DECISIVE = "pins"
 """A host passes on its pins: whatever else was skipped, no pass without this check's."""
@@ -63,6 +64,8 @@ class Reached:
     """The pin the pins check matched, whatever the other checks said."""
     clients: tuple[ClientVerdict, ...] = ()
     """Each selected client's verdict (`verify --as`); empty when none was judged."""
+    revocation: PathRevocation | None = None
+    """What the revocation check found; None when it did not run."""
     starttls: Upgrade | None = None
     """The STARTTLS dialogue spoken before the handshake; None for direct TLS."""
 
@@ -150,6 +153,10 @@ class HostResult:
     @property
     def clients(self) -> tuple[ClientVerdict, ...]:
         return self.outcome.clients if isinstance(self.outcome, Reached) else ()
+
+    @property
+    def revocation(self) -> PathRevocation | None:
+        return self.outcome.revocation if isinstance(self.outcome, Reached) else None
 
     @property
     def internal(self) -> bool:

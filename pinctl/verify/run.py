@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pinctl.ct.policy import PolicyName
     from pinctl.ct.report import CtSetting
     from pinctl.exports.clients import Apps
+    from pinctl.net.revocation import Fetcher
     from pinctl.net.steps import Steps
     from pinctl.pinfile.model import Client, HostEntry, PinFile
     from pinctl.verify.observation import Observe
@@ -60,6 +61,13 @@ class VerifyOptions:
     """``--ct``: overrides every host's and [defaults]' ``ct``."""
     ct_log_list: Path | None = None
     """``--ct-log-list`` or ``$PINCTL_CT_LOG_LIST``: overrides the pin file's ``ct_log_list``."""
+    revocation: str | None = None
+    """`--revocation`, overriding the pin file's modes; None follows them."""
+    crl_files: tuple[Path, ...] = ()
+    crl_max_bytes: int | None = None
+    """None: `pinctl.pki.crl.CRL_MAX_BYTES`."""
+    cache_dir: Path | None = None
+    """Where verified revocation answers are kept (--cache-dir, $PINCTL_CACHE_DIR)."""
     starttls: str | None = None
     """``--starttls``: the dialogue for every host, overriding the pin file's ``starttls``."""
 
@@ -112,6 +120,7 @@ def verify(
     )
 
     ct = ct_settings(pin_file, hosts, options)
+    fetcher = revocation_fetcher(pin_file, hosts, options)
 
     def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
         ca = options.ca_file or pin_file.ca_file_for(entry)
@@ -127,6 +136,8 @@ def verify(
             selection.get(entry.key, ()),
             apps,
             ct.get(entry.key),
+            fetcher,
+            options.revocation,
         )
         return check_host(subject, strict=options.strict)
 
@@ -191,6 +202,30 @@ POLICY_SETS: dict[str, tuple[PolicyName, ...]] = {
     "apple": ("apple",),
     "both": ("chrome", "apple"),
 }
+
+
+def revocation_fetcher(
+    pin_file: PinFile, hosts: Sequence[HostEntry], options: VerifyOptions
+) -> Fetcher | None:
+    """The run's shared revocation sources; None when no host checks revocation.
+
+    Made before any host is contacted: a bad --crl file or proxy URL exits 2 first.
+    """
+    modes = {options.revocation or e.revocation or pin_file.defaults.revocation for e in hosts}
+    if modes <= {"off"}:
+        return None
+    from pinctl.net.cache import AnswerCache
+    from pinctl.net.http import proxy_chooser
+    from pinctl.net.revocation import Fetcher, load_crl_files
+    from pinctl.pki.crl import CRL_MAX_BYTES
+
+    cap = options.crl_max_bytes or CRL_MAX_BYTES
+    return Fetcher(
+        proxy_chooser(options.proxy, options.environ),
+        cap,
+        load_crl_files(options.crl_files, cap),
+        AnswerCache(options.cache_dir, cap) if options.cache_dir else None,
+    )
 
 
 def run_pool(

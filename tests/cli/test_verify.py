@@ -780,13 +780,12 @@ class TestOptions:
             ("connect", "pass"),
             ("tls-policy", "pass"),
             ("chain", "pass"),
-            ("revocation", "skipped"),
+            ("revocation", "pass"),
             ("pins", "pass"),
             ("clients", "skipped"),
             ("ct", "skipped"),
         ]
         assert entry["checks"][4]["reason"] == f"matched {pin} (leaf)"
-        assert "not implemented yet" in entry["checks"][3]["reason"]
         subjects = [
             x509.load_pem_x509_certificate(pem.bytes()).subject.rfc4514_string()
             for pem in (leaf.cert_chain_pems[0], ca.cert_pem)
@@ -795,7 +794,11 @@ class TestOptions:
             {"position": 0, "subject": subjects[0], "spki": pin, "served": True},
             {"position": 1, "subject": subjects[1], "spki": spki_pin(ca.cert_pem), "served": False},
         ]
-        assert [entry[k] for k in PIPELINE_KEYS[2:]] == [None, None, None, None]
+        assert [entry[k] for k in ("starttls", "clients", "ct")] == [None, None, None]
+        # trustme's leaf names no CRL or OCSP source: soft passes it silently as no-source
+        assert entry["revocation"]["mode"] == "soft"
+        assert entry["revocation"]["status"] == "good"
+        assert [c["status"] for c in entry["revocation"]["certs"]] == ["no-source"]
         assert result.stderr == ""
 
     def test_no_progress_off_a_terminal(

@@ -330,3 +330,38 @@ def test_report_without_a_list_is_skipped_with_a_warning(
     host = one(out.stdout)
     assert ct_check(host)["result"] == "skipped"
     assert any("no log list is given" in w for w in host["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("stamped", "compliant"),
+    [(("a", "b"), 1.0), (("a",), 0.0)],
+    ids=["two-operators", "one-sct"],
+)
+def test_the_metrics_say_whether_each_policy_is_met(
+    run: Run,
+    mint: MintCa,
+    logs: dict[str, MintLog],
+    listed: Path,
+    tmp_path: Path,
+    stamped: tuple[str, ...],
+    compliant: float,
+) -> None:
+    """pinctl_ct_compliant{policy} is 1 for a met policy and 0 for one not met (its twin),
+    the values of the same run's JSON."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    textfile = tmp_path / "pinctl.prom"
+    with serving(mint, [Stamp(logs[k], at=START) for k in stamped]) as (srv, leaf):
+        out = run(
+            ["verify", "--pin-file", str(pins(tmp_path, mint, srv.port, leaf)), "--ct", "report",
+             "--ct-log-list", str(listed), "-o", "json", "--textfile", str(textfile)]
+        )  # fmt: skip
+    host = one(out.stdout)
+    [family] = [
+        f
+        for f in text_string_to_metric_families(textfile.read_text())
+        if f.name == "pinctl_ct_compliant"
+    ]
+    got = {s.labels["policy"]: s.value for s in family.samples}
+    assert got == {"chrome": compliant, "apple": compliant}
+    assert {p: float(host["ct"][p]["compliant"]) for p in ("chrome", "apple")} == got

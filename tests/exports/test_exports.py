@@ -644,6 +644,7 @@ def test_json_is_the_pin_file_with_every_field() -> None:
         "ct": "off",
         "ct_policy": "both",
         "ct_log_list": None,
+        "revocation": "soft",
     }
     [api] = document["hosts"]
     assert api["clients"] is None

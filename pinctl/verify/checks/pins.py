@@ -36,5 +36,5 @@ def check(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence
         )
         return Failed("pin-mismatch", reason), evidence
     note = f"matched {matched.pin} ({matched.level})"
-    return Passed(note), Evidence(evidence.seen, evidence.path, matched)
+    return Passed(note), evidence._replace(matched=matched)
     yield  # a generator, as every check is
