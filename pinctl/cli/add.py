@@ -94,7 +94,8 @@ def command(
 
     The pin file is created if missing. A pin already present changes nothing.
     A chain that fails validation is refused unless --no-verify-chain is given.
-    A new host records its port, --servername, --connect-to and --ca-file.
+    A new host records its port, --servername, --connect-to, --ca-file and
+    its STARTTLS protocol and name.
 
     \b
     Examples:

@@ -13,12 +13,12 @@ from pinctl.cli.common import (
     ExitStatus,
     Outcome,
     audit_log_option,
-    complete_hosts,
     journal,
     output_option,
     passphrase_options,
     pin_file_option,
 )
+from pinctl.cli.suggestions import complete_hosts
 from pinctl.errors import UsageError
 from pinctl.pki.keygen import KEY_TYPES, MAX_COUNT, WEAK_KEY_TYPES
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
-from pinctl.cli.common import TIMEOUT, bundled_options
+from pinctl.cli.common import TIMEOUT, bundled_options, starttls_option
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -27,6 +27,7 @@ class Checking(NamedTuple):
     concurrency: int | None
     retries: int
     chain_file: str | None
+    starttls: str | None
 
     def options(self) -> VerifyOptions:
         from pinctl.verify.run import VerifyOptions
@@ -38,6 +39,7 @@ class Checking(NamedTuple):
             ca_file=Path(self.ca_file) if self.ca_file else None,
             proxy=self.proxy,
             environ=dict(os.environ),
+            starttls=self.starttls,
         )
 
     def chain(self) -> tuple[x509.Certificate, ...] | None:
@@ -87,6 +89,7 @@ def checking_options(f: Callable[..., Any]) -> Callable[..., Any]:
             type=click.Path(exists=True, dir_okay=False),
             help="Judge this saved PEM chain instead of connecting (offline).",
         ),
+        starttls_option,
     ]
 
     return bundled_options(f, decorators, Checking, "checking")

@@ -12,9 +12,9 @@ from pinctl.cli.common import (
     MAX_AGE,
     ExitStatus,
     Outcome,
-    complete_hosts,
     pin_file_option,
 )
+from pinctl.cli.suggestions import complete_hosts
 from pinctl.errors import UsageError
 from pinctl.exports import DEFAULT_MAX_AGE, FORMATS, Format
 

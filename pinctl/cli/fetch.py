@@ -71,8 +71,10 @@ def command(
     """Connect to hosts and show their chain, its validation and its pins.
 
     TARGET is host, host:port, [v6addr]:port or a URL (https, smtps, imaps,
-    pop3s, ldaps, ftps set the default port). A chain that fails validation
-    is shown with the reason; a host that cannot be reached exits 3.
+    pop3s, ldaps, ftps set the default port). smtp, submission, imap, pop3,
+    ftp, ldap, xmpp, xmpp-server, postgres and mysql URLs speak their STARTTLS
+    dialogue first, as --starttls does. A chain that fails validation is shown
+    with the reason; a host that cannot be reached exits 3.
 
     \b
     Examples:
@@ -82,6 +84,7 @@ def command(
       HTTPS_PROXY=http://proxy:3128 pinctl fetch -o json example.com
       pinctl fetch --ca-file internal-root.pem --save chain.pem db.internal:5433
       pinctl fetch --revocation soft example.com
+      pinctl fetch smtp://mail.example.com --starttls-name client.example.com
     """
     from pinctl.inspect.hosts import inspect_all
     from pinctl.inspect.report import SourceReport, SourcesResult

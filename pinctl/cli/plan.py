@@ -12,11 +12,11 @@ from pinctl.cli.common import (
     ExitStatus,
     Outcome,
     at_option,
-    complete_hosts,
     now_or,
     output_option,
     pin_file_option,
 )
+from pinctl.cli.suggestions import complete_hosts
 from pinctl.cli.verify import complete_clients
 from pinctl.errors import UsageError
 

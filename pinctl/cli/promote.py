@@ -13,11 +13,11 @@ from pinctl.cli.common import (
     ExitStatus,
     Outcome,
     audit_log_option,
-    complete_hosts,
     journal,
     now_or,
     pin_file_option,
 )
+from pinctl.cli.suggestions import complete_hosts
 from pinctl.errors import ConnectError, UsageError
 
 EXIT_STATUS: ExitStatus = (

@@ -14,12 +14,11 @@ from pinctl.cli.common import (
     ExitStatus,
     Outcome,
     audit_log_option,
-    complete_hosts,
-    complete_pins,
     journal,
     now_or,
     pin_file_option,
 )
+from pinctl.cli.suggestions import complete_hosts, complete_pins
 from pinctl.errors import UsageError
 
 if TYPE_CHECKING:

@@ -18,11 +18,12 @@ from pinctl.cli.common import (
     ExitStatus,
     Outcome,
     at_option,
-    complete_hosts,
     now_or,
     output_option,
     pin_file_option,
+    starttls_option,
 )
+from pinctl.cli.suggestions import complete_hosts
 from pinctl.errors import UsageError
 from pinctl.pki.revocation import MODES as REVOCATION_MODES
 
@@ -131,6 +132,7 @@ EXIT_STATUS: ExitStatus = (
     "file's clients.",
 )
 @at_option
+@starttls_option
 @output_option("table", "json", "prometheus")
 @click.option(
     "--junit-xml",
@@ -178,6 +180,7 @@ def command(
     crl_files: tuple[str, ...],
     crl_max_bytes: int,
     cache_dir: str | None,
+    starttls: str | None,
     output: str,
     junit_xml: str | None,
     ct_mode: str | None,
@@ -239,6 +242,7 @@ def command(
         crl_files=tuple(Path(f) for f in crl_files),
         crl_max_bytes=crl_max_bytes,
         cache_dir=Path(cache_dir) if cache_dir else None,
+        starttls=starttls,
     )
     now = now_or(at)
     with progress(Sink(sys.stdout, sys.stderr), len(hosts), [h.label for h in hosts]) as tick:

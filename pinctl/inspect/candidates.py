@@ -98,7 +98,10 @@ def add_targets(
         fields["verify_chain"] = False
     if fields.get("ca_file") and absolute_path(fields["ca_file"]) == pin_file.defaults.ca_file:
         del fields["ca_file"]
-    changes = tuple(edit.add_pins(t.host, t.port, pins, host_fields=fields) for t, pins in chosen)
+    changes = tuple(
+        edit.add_pins(t.host, t.port, pins, host_fields={**fields, **_dialogue(t)})
+        for t, pins in chosen
+    )
     return EditResult(changes, tuple(failures))
 
 
@@ -118,6 +121,16 @@ def recorded_settings(pin_file: PinFile, target: Target, given: Mapping[str, obj
         None if servername is None else str(servername),
         None if connect_to is None else str(connect_to),
     )
+
+
+def _dialogue(target: Target) -> dict[str, object]:
+    """A host pinned through STARTTLS records it, so that verify speaks it too."""
+    fields: dict[str, object] = {}
+    if target.starttls is not None:
+        fields["starttls"] = target.starttls
+    if target.starttls_name is not None:
+        fields["starttls_name"] = target.starttls_name
+    return fields
 
 
 def chain_pins(

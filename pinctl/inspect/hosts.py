@@ -74,6 +74,7 @@ def inspect_steps(
         source=target.label,
         entries=tuple(entries),
         tls=shake.tls,
+        starttls=shake.starttls,
         validation=verdict.validation,
         ct=ct,
         staple=prove_staple(shake.tls.stapled_ocsp, path or shake.chain, now),

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from pinctl.ct.report import CtReport
     from pinctl.net.session import TlsInfo
+    from pinctl.net.starttls.dialogue import Upgrade
     from pinctl.pki.entries import Entry
     from pinctl.pki.pins import HashAlg
     from pinctl.pki.revocation import CertRevocation, PathRevocation
@@ -33,6 +34,8 @@ class SourceReport(NamedTuple):
     """`fetch --revocation`: what each certificate's sources said; None when off."""
     chain_remarks: tuple[str, ...] = ()
     """What is off about a live chain as served (order, extras, duplicates, a sent anchor)."""
+    starttls: Upgrade | None = None
+    """The STARTTLS dialogue before the handshake; None for files and direct TLS."""
 
 
 class SourcesResult(NamedTuple):

@@ -131,11 +131,11 @@ def _exchange(
     max_bytes: int,
 ) -> Steps[Response]:
     # One way to open a socket and move bytes by a deadline: the handshake's.
-    from pinctl.net.tls import _dial, _recv, _send
+    from pinctl.net.sockets import dial, recv, send
 
     via = f"proxy {proxy.label}" if proxy else ""
     where = (proxy.host, proxy.port) if proxy else (parsed.host, parsed.port)
-    sock = yield from _dial(where[0], where[1], None, via)
+    sock = yield from dial(where[0], where[1], None, via)
     doing = "waiting for the answer"
     try:
         lines = [
@@ -150,12 +150,12 @@ def _exchange(
         if body is not None:
             lines += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
         request = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + (body or b"")
-        yield from _send(sock, request, doing)
+        yield from send(sock, request, doing)
         buffer = bytearray()
         while b"\r\n\r\n" not in buffer:
             if len(buffer) > _MAX_HEAD:
                 raise ConnectError(f"the response headers are over {_MAX_HEAD} bytes")
-            chunk = yield from _recv(sock, doing)
+            chunk = yield from recv(sock, doing)
             if not chunk:
                 raise ConnectError("the server closed the connection before answering")
             buffer += chunk
@@ -172,7 +172,7 @@ def _exchange(
         while expected is None or len(buffer) < expected:
             if len(buffer) > max_bytes + (_MAX_HEAD if chunked else 0):
                 raise ConnectError(f"the body is over the cap of {max_bytes} bytes")
-            chunk = yield from _recv(sock, doing)
+            chunk = yield from recv(sock, doing)
             if not chunk:
                 if expected is not None:
                     raise ConnectError(

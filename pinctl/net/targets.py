@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 from pinctl.errors import UsageError
 from pinctl.hostnames import a_label, is_host_name, is_ip_address, is_ipv6, join_host_port
+from pinctl.net.starttls import PORTS as STARTTLS_PORTS
+from pinctl.net.starttls import PROTOCOLS as STARTTLS_PROTOCOLS
+from pinctl.net.starttls import SCHEMES as STARTTLS_SCHEMES
 
 SCHEME_PORTS: dict[str, int] = {
     "https": 443,
@@ -37,6 +40,15 @@ class Target:
     connect_host: str
     """Where to dial: the --connect-to address, or `host`."""
     connect_port: int
+    starttls: str | None = None
+    """The STARTTLS protocol spoken before the handshake (`pinctl.net.starttls`), if any."""
+    starttls_name: str | None = None
+    """The EHLO name or XMPP domain, when it is not the server name."""
+
+    @property
+    def dialogue_name(self) -> str:
+        """The name the STARTTLS dialogue sends: starttls_name, else the server name."""
+        return self.starttls_name or (self.servername or self.host).rstrip(".") or self.host
 
     @property
     def label(self) -> str:
@@ -64,43 +76,76 @@ def parse_target(
     port: int | None = None,
     servername: str | None = None,
     connect_to: str | None = None,
+    starttls: str | None = None,
+    starttls_name: str | None = None,
 ) -> Target:
-    """Read a TARGET argument; a port in TARGET wins over `port`, which wins over the scheme's."""
+    """Read a TARGET argument; a port in TARGET wins over `port`, which wins over the scheme's.
+
+    A STARTTLS scheme (``smtp://``) chooses its dialogue; `starttls` (``--starttls``) may
+    say the same, or choose one for a TARGET without a scheme.
+    """
     given = text.strip()
     if not given:
         raise UsageError("empty TARGET: give host, host:port, [v6addr]:port or https://host/")
     default_port = DEFAULT_PORT
     if "://" in given:
-        host, target_port, default_port = _split_url(given)
+        host, target_port, default_port, spoken = _split_url(given)
+        if starttls is not None and spoken != starttls:
+            speaks = f"speaks {spoken} STARTTLS" if spoken else "is TLS from the first byte"
+            raise UsageError(
+                f"TARGET {given!r} {speaks}, which contradicts --starttls {starttls}; "
+                f"drop --starttls or give the host as host:port"
+            )
+        starttls = spoken
     else:
         host, target_port = _split_host_port(given, f"TARGET {given!r}")
+        if starttls is not None:
+            default_port = STARTTLS_PORTS[starttls]
     host = _check_host(host, f"TARGET {given!r}")
-    return host_target(host, target_port or port or default_port, servername, connect_to)
+    return host_target(
+        host, target_port or port or default_port, servername, connect_to, starttls, starttls_name
+    )
 
 
 def host_target(
-    host: str, port: int, servername: str | None = None, connect_to: str | None = None
+    host: str,
+    port: int,
+    servername: str | None = None,
+    connect_to: str | None = None,
+    starttls: str | None = None,
+    starttls_name: str | None = None,
 ) -> Target:
     """The target for a host and port already apart (a pin-file entry's fields): nothing is
     re-parsed from a label, so `::1` and `[::1]:443` cannot be read two ways."""
     name = _servername(servername) if servername is not None else _default_servername(host)
-    if connect_to is None:
-        return Target(host, port, name, host, port)
-    dial_host, dial_port = _split_host_port(connect_to.strip(), f"--connect-to {connect_to!r}")
-    dial_host = _check_host(dial_host, f"--connect-to {connect_to!r}")
-    return Target(host, port, name, dial_host, dial_port or port)
+    if starttls is not None and starttls not in STARTTLS_PROTOCOLS:
+        raise UsageError(
+            f"STARTTLS protocol {starttls!r} is unknown; use one of {', '.join(STARTTLS_PROTOCOLS)}"
+        )
+    if starttls_name is not None:
+        starttls_name = _dialogue_name(starttls_name)
+    dial_host, dial_port = host, port
+    if connect_to is not None:
+        dial_host, given_port = _split_host_port(connect_to.strip(), f"--connect-to {connect_to!r}")
+        dial_host = _check_host(dial_host, f"--connect-to {connect_to!r}")
+        dial_port = given_port or port
+    return Target(host, port, name, dial_host, dial_port, starttls, starttls_name)
 
 
-def _split_url(text: str) -> tuple[str, int | None, int]:
+def _dialogue_name(name: str) -> str:
+    value = name.strip().rstrip(".")
+    if not is_host_name(value):
+        raise UsageError(f"STARTTLS name {name!r} is not a host name or IP address")
+    return value if is_ip_address(value) else _idna(value, f"STARTTLS name {name!r}")
+
+
+def _split_url(text: str) -> tuple[str, int | None, int, str | None]:
     from urllib.parse import urlsplit
 
     scheme = text.split("://", 1)[0].lower()
-    if scheme not in SCHEME_PORTS:
-        known = ", ".join(SCHEME_PORTS)
-        raise UsageError(
-            f"TARGET {text!r}: unsupported scheme {scheme!r}; pinctl speaks TLS from the "
-            f"first byte, so use one of {known} (STARTTLS is not supported yet)"
-        )
+    if scheme not in SCHEME_PORTS and scheme not in STARTTLS_SCHEMES:
+        known = ", ".join([*SCHEME_PORTS, *STARTTLS_SCHEMES])
+        raise UsageError(f"TARGET {text!r}: unsupported scheme {scheme!r}; use one of {known}")
     try:
         parts = urlsplit(text)
     except ValueError:  # "Invalid IPv6 URL": a '[' with no ']'
@@ -112,7 +157,10 @@ def _split_url(text: str) -> tuple[str, int | None, int]:
     if not netloc:
         raise UsageError(f"TARGET {text!r}: the URL has no host")
     host, port = _split_host_port(netloc, f"TARGET {text!r}")
-    return host, port, SCHEME_PORTS[scheme]
+    if scheme in STARTTLS_SCHEMES:
+        protocol, default = STARTTLS_SCHEMES[scheme]
+        return host, port, default, protocol
+    return host, port, SCHEME_PORTS[scheme], None
 
 
 def _split_host_port(text: str, what: str) -> tuple[str, int | None]:

@@ -6,14 +6,14 @@ broken server can still be inspected; validation happens afterwards in
 (`pinctl.net.resolver`), is a `Wait` in a generator (see `pinctl.net.steps`) and runs
 against one deadline: a silent or dripping server costs the timeout, never more.
 `connect_options` chooses the proxy for a target by curl's rules, which
-`pinctl.net.proxy` implements.
+`pinctl.net.proxy` implements. A target's STARTTLS dialogue (`pinctl.net.starttls`) is
+one step between the connection, tunnelled or not, and the handshake.
 """
 
 from __future__ import annotations
 
-import errno
+import dataclasses
 import functools
-import os
 import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,16 +22,16 @@ from typing import TYPE_CHECKING, cast
 from pinctl.errors import ConnectError
 from pinctl.hostnames import a_label, join_host_port
 from pinctl.net.proxy import Proxy, parse_proxy, proxy_from_env
-from pinctl.net.resolver import descriptor_error, resolve
 from pinctl.net.session import TlsInfo
-from pinctl.net.steps import Steps, Wait, drive
+from pinctl.net.sockets import READ_SIZE, dial, recv, send
+from pinctl.net.steps import Steps, drive
 from pinctl.net.targets import Target
 
 if TYPE_CHECKING:
     from cryptography import x509
     from OpenSSL import SSL
 
-_READ_SIZE = 65536
+    from pinctl.net.starttls.dialogue import Upgrade
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,8 @@ class Handshake:
     tls: TlsInfo
     forward_secrecy: bool
     """TLS 1.3, or an (EC)DHE key exchange in older versions."""
+    starttls: Upgrade | None = None
+    """The STARTTLS dialogue spoken before the handshake; None for TLS from the first byte."""
 
 
 def handshake(target: Target, options: ConnectOptions) -> Handshake:
@@ -125,50 +127,27 @@ def handshake_steps(target: Target, options: ConnectOptions) -> Steps[Handshake]
     """The handshake as waits, for a driver that owns the deadline (`options.timeout`)."""
     if options.proxy:
         proxy = parse_proxy(options.proxy)
-        sock = yield from _dial(proxy.host, proxy.port, None, f"proxy {proxy.label}")
+        sock = yield from dial(proxy.host, proxy.port, None, f"proxy {proxy.label}")
         try:
             early = yield from _tunnel(sock, proxy, target)
         except BaseException:
             sock.close()
             raise
     else:
-        sock = yield from _dial(target.connect_host, target.connect_port, options.family, "")
+        sock = yield from dial(target.connect_host, target.connect_port, options.family, "")
         early = b""
     try:
-        return (yield from _tls(sock, target, early))
+        if target.starttls is None:
+            return (yield from _tls(sock, target, early))
+        from pinctl.net.starttls.dialogue import negotiate
+
+        upgrade = yield from negotiate(
+            sock, target.starttls, target.dialogue_name, early, send, recv
+        )
+        shake = yield from _tls(sock, target, b"")
+        return dataclasses.replace(shake, starttls=upgrade)
     finally:
         sock.close()
-
-
-def _dial(host: str, port: int, family: int | None, via: str) -> Steps[socket.socket]:
-    where = join_host_port(host, port)
-    addresses = yield from resolve(host, port, family)
-    last: ConnectError | None = None
-    for af, address in addresses:
-        try:
-            sock = socket.socket(af, socket.SOCK_STREAM)
-        except OSError as exc:
-            raise descriptor_error(exc, f"a socket to {via or where}") from None
-        sock.setblocking(False)
-        try:
-            yield from _connect(sock, address, f"when connecting to {via or where}")
-            return sock
-        except BaseException as exc:
-            sock.close()
-            if not isinstance(exc, ConnectError) or exc.status == "timeout":
-                raise
-            last = exc  # refused or unreachable: try the next address
-    assert last is not None  # resolve never returns an empty list
-    raise last
-
-
-def _connect(sock: socket.socket, address: tuple[object, ...], doing: str) -> Steps[None]:
-    code = sock.connect_ex(address)
-    if code in (errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
-        yield Wait(sock, write=True, doing=doing)
-        code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-    if code:
-        raise _socket_error(OSError(code, os.strerror(code)), doing)
 
 
 def _tunnel(sock: socket.socket, proxy: Proxy, target: Target) -> Steps[bytes]:
@@ -179,12 +158,12 @@ def _tunnel(sock: socket.socket, proxy: Proxy, target: Target) -> Steps[bytes]:
     if proxy.authorization:
         lines.append(f"Proxy-Authorization: {proxy.authorization}")
     doing = f"while talking to proxy {proxy.label}"
-    yield from _send(sock, ("\r\n".join(lines) + "\r\n\r\n").encode(), doing)
+    yield from send(sock, ("\r\n".join(lines) + "\r\n\r\n").encode(), doing)
     buffer = b""
     while b"\r\n\r\n" not in buffer:
         if len(buffer) > 65536:
             raise ConnectError(f"proxy {proxy.label} sent an oversized CONNECT response")
-        chunk = yield from _recv(sock, doing)
+        chunk = yield from recv(sock, doing)
         if not chunk:
             raise ConnectError(f"proxy {proxy.label} closed the connection during CONNECT")
         buffer += chunk
@@ -225,16 +204,19 @@ def _tls(sock: socket.socket, target: Target, early: bytes) -> Steps[Handshake]:
                 break
             except SSL.WantReadError:
                 yield from _flush(conn, sock, doing)
-                data = yield from _recv(sock, doing)
+                data = yield from recv(sock, doing)
                 if not data:
                     raise ConnectError(
-                        _not_tls(received) or "the server closed the connection " + doing,
+                        _not_tls(received, target.starttls)
+                        or "the server closed the connection " + doing,
                         "tls-error",
                     ) from None
                 received = (received + data)[:64]
                 conn.bio_write(data)
             except SSL.Error as exc:
-                raise ConnectError(_not_tls(received) or _tls_failure(exc), "tls-error") from None
+                raise ConnectError(
+                    _not_tls(received, target.starttls) or _tls_failure(exc), "tls-error"
+                ) from None
         yield from _flush(conn, sock, doing)
     except ConnectError as exc:
         raise _during_tls(exc) from None
@@ -296,11 +278,11 @@ def _flush(conn: SSL.Connection, sock: socket.socket, doing: str) -> Steps[None]
 
     while True:
         try:
-            data = conn.bio_read(_READ_SIZE)
+            data = conn.bio_read(READ_SIZE)
         except SSL.WantReadError:
             return
-        yield from _send(sock, data, doing)
-        if len(data) < _READ_SIZE:
+        yield from send(sock, data, doing)
+        if len(data) < READ_SIZE:
             return  # a memory BIO hands over all it holds, so it is empty now
 
 
@@ -328,48 +310,9 @@ def _close_politely(conn: SSL.Connection, sock: socket.socket) -> None:
 
     try:
         conn.shutdown()
-        sock.send(conn.bio_read(_READ_SIZE))
+        sock.send(conn.bio_read(READ_SIZE))
     except (SSL.Error, OSError):
         pass
-
-
-def _send(sock: socket.socket, data: bytes, doing: str) -> Steps[None]:
-    view = memoryview(data)
-    while view:
-        try:
-            sent = sock.send(view)  # a fresh socket takes a handshake flight at once
-        except (BlockingIOError, InterruptedError):
-            yield Wait(sock, write=True, doing=doing)
-            continue
-        except OSError as exc:
-            raise _socket_error(exc, doing) from None
-        view = view[sent:]
-
-
-def _recv(sock: socket.socket, doing: str) -> Steps[bytes]:
-    while True:
-        # Wait first, even when bytes may be there: a peer that streams forever must still
-        # meet the deadline, which is checked at every wait.
-        yield Wait(sock, doing=doing)
-        try:
-            return sock.recv(_READ_SIZE)
-        except (BlockingIOError, InterruptedError):
-            continue
-        except OSError as exc:
-            raise _socket_error(exc, doing) from None
-
-
-def _socket_error(exc: OSError, doing: str) -> ConnectError:
-    code = exc.errno
-    if code == errno.ECONNREFUSED:
-        return ConnectError(f"connection refused {doing}; is the port right?", retryable=True)
-    if code in (errno.ECONNRESET, errno.EPIPE, errno.ECONNABORTED):
-        return ConnectError(f"connection reset by the peer {doing}", retryable=True)
-    if code == errno.ETIMEDOUT:
-        return ConnectError(f"timed out {doing}", "timeout")
-    if code in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
-        return ConnectError(f"{exc.strerror} {doing}; check the address and -4/-6")
-    return ConnectError(f"{exc.strerror or exc} {doing}")
 
 
 def _during_tls(exc: ConnectError) -> ConnectError:
@@ -385,10 +328,12 @@ def _tls_failure(exc: Exception) -> str:
     return f"TLS handshake failed: {reasons[-1] if reasons else exc or type(exc).__name__}"
 
 
-def _not_tls(received: bytes) -> str | None:
+def _not_tls(received: bytes, starttls: str | None = None) -> str | None:
     """TLS records start with 0x16 (handshake) or 0x15 (alert); anything else is not TLS."""
     if not received or received[0] in (0x15, 0x16):
         return None
     text = received[:40].decode("latin-1")
     shown = "".join(c if c.isprintable() and c.isascii() else "." for c in text).strip()
+    if starttls is not None:  # after the go-ahead: perhaps injected, as in the dialogue's check
+        return f"the server sent bytes before the TLS handshake, after its go-ahead: {shown!r}"
     return f"the server does not speak TLS on this port; it sent {shown!r}"

@@ -17,6 +17,7 @@ from pinctl.pki.pins import Pin
 
 if TYPE_CHECKING:
     from pinctl.inspect.report import SourceFailure
+    from pinctl.net.starttls.dialogue import Upgrade
     from pinctl.pki.revocation import CertRevocation
 
 
@@ -116,6 +117,18 @@ def _failures(result: SourcesResult, sink: Sink) -> None:
         if not isinstance(source, SourceReport):
             sink.error(f"{source.source}: {source.error}")
     sink.err.flush()
+
+
+def _upgrade(source: SourceReport) -> str:
+    """``  STARTTLS smtp`` after the source, when a dialogue came before the handshake."""
+    return f"  STARTTLS {source.starttls.protocol}" if source.starttls else ""
+
+
+def starttls_json(upgrade: Upgrade | None) -> dict[str, Any] | None:
+    """SPEC.md section 12's object; null for direct TLS."""
+    if upgrade is None:
+        return None
+    return {"protocol": upgrade.protocol, "name": upgrade.name, "greeting": upgrade.greeting}
 
 
 def render_text(result: SourcesResult, sink: Sink) -> None:
@@ -219,7 +232,7 @@ def _title(source: SourceReport) -> str:
     """``host:port  TLSv1.3  TLS_AES_128_GCM_SHA256  X25519``: the session in one line."""
     tls = source.tls
     session = [tls.version, tls.cipher, tls.group or ""] if tls is not None else []
-    return "  ".join([printable(source.source), *session]).rstrip()
+    return "  ".join([printable(source.source + _upgrade(source)), *session]).rstrip()
 
 
 def _cell(label: str, value: str, entry: Entry, now: datetime) -> Any:
@@ -284,6 +297,7 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
             "tls": None,
             "validation": None,
             "entries": [],
+            "starttls": None,
             "stapled_ocsp": None,
             "revocation": None,
             "chain_remarks": [],
@@ -306,6 +320,7 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
             "error": source.validation.error,
         },
         "entries": [entry_json(entry) for entry in source.entries],
+        "starttls": starttls_json(source.starttls),
         **({"ct": ct_json(source.ct)} if source.ct is not None else {}),
         "stapled_ocsp": _staple_json(source.staple),
         "revocation": revocation_json(source.revocation),

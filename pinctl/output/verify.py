@@ -59,6 +59,8 @@ def report_lines(
         head = f"{verdict:<5} {host.label:<{pad}}"
         if host.ok:
             session = f"  {host.tls.version} {host.tls.cipher}" if host.tls else ""
+            if isinstance(host.outcome, Reached) and host.outcome.starttls is not None:
+                session = f"  STARTTLS {host.outcome.starttls.protocol}" + session
             matched = host.matched
             role = f"{matched.level}, backup" if matched and matched.backup else ""
             found = f"matched {matched.pin} ({role or matched.level})" if matched else ""
@@ -197,7 +199,7 @@ def host_json(host: HostResult) -> dict[str, Any]:
             {"position": i, "subject": c.subject, "spki": str(c.spki), "served": c.served}
             for i, c in enumerate(chain)
         ],
-        "starttls": None,
+        "starttls": _starttls(host),
         "revocation": revocation_json(outcome.revocation if isinstance(outcome, Reached) else None),
         "clients": _clients_json(host),
         "ct": ct_json(host.ct),
@@ -216,6 +218,19 @@ def _clients_json(host: HostResult) -> dict[str, Any] | None:
         }
         for v in host.clients
     }
+
+
+def _starttls(host: HostResult) -> dict[str, Any] | None:
+    """The dialogue spoken; for a host whose dialogue failed, what was asked for (no greeting)."""
+    from pinctl.output.sources import starttls_json
+
+    if isinstance(host.outcome, Reached) and host.outcome.starttls is not None:
+        return starttls_json(host.outcome.starttls)
+    entry = host.entry
+    if entry.starttls is None:
+        return None
+    name = entry.starttls_name or entry.servername or entry.host
+    return {"protocol": entry.starttls, "name": name, "greeting": None}
 
 
 def _reason(verdict: Verdict) -> str | None:

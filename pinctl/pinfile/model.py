@@ -25,6 +25,18 @@ CLIENTS: tuple[Client, ...] = get_args(Client)
 """The clients `verify --as` and `clients = [...]` judge for (`pinctl.exports.clients`)."""
 CT_MODES = ("off", "report", "require")
 CT_POLICIES = ("chrome", "apple", "both")
+STARTTLS_PROTOCOLS = (
+    "smtp",
+    "imap",
+    "pop3",
+    "ftp",
+    "ldap",
+    "xmpp",
+    "xmpp-server",
+    "postgres",
+    "mysql",
+)
+"""What ``starttls`` may name: `pinctl.net.starttls.PROTOCOLS` (a test holds the two equal)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +85,10 @@ class HostEntry:
     verify_chain: bool = True
     ca_file: Path | None = None
     """Resolved against the pin file's directory; overrides [defaults] ca_file."""
+    starttls: str | None = None
+    """The STARTTLS protocol spoken before the handshake (SPEC.md section 12)."""
+    starttls_name: str | None = None
+    """The EHLO name or XMPP domain, when not the server name."""
     revocation: str | None = None
     """Overrides [defaults] revocation; None follows it."""
     min_tls: str | None = None

@@ -23,6 +23,7 @@ from pinctl.pinfile.model import (
     CT_POLICIES,
     DEFAULT_PORT,
     LEVELS,
+    STARTTLS_PROTOCOLS,
     TLS_VERSIONS,
     VERSION,
 )
@@ -199,6 +200,8 @@ KEYS: tuple[Key, ...] = (
     Key("include_subdomains", "host", *_BOOL, False, editable=True),
     Key("verify_chain", "host", *_BOOL, True, editable=True),
     Key("ca_file", "host", *_PATH, editable=True, path=True, json=_path_text),
+    Key("starttls", "host", _one_of(STARTTLS_PROTOCOLS), _words(STARTTLS_PROTOCOLS), editable=True),
+    Key("starttls_name", "host", _valid_name, _NAME_WORDS, editable=True),
     Key("revocation", "host", _one_of(REVOCATION_MODES), _words(REVOCATION_MODES)),
     Key("min_tls", "host", _one_of(TLS_VERSIONS), _words(TLS_VERSIONS), hint=_min_tls_hint),
     Key("forward_secrecy", "host", *_BOOL),

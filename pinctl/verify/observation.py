@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from cryptography import x509
 
     from pinctl.net.session import TlsInfo
+    from pinctl.net.starttls.dialogue import Upgrade
     from pinctl.net.targets import Target
 
 
@@ -30,6 +31,8 @@ class Observed:
     served: tuple[x509.Certificate, ...]
     tls: TlsInfo | None = None
     forward_secrecy: bool | None = None
+    starttls: Upgrade | None = None
+    """The STARTTLS dialogue that came before the handshake, if any."""
 
 
 Observe = Callable[["Target", float], Steps[Observed]]
@@ -101,6 +104,6 @@ def live(
                 if attempt:
                     raise ConnectError(f"{exc} (after {attempt + 1} attempts)", exc.status) from exc
                 raise
-            return Observed(shake.chain, shake.tls, shake.forward_secrecy)
+            return Observed(shake.chain, shake.tls, shake.forward_secrecy, shake.starttls)
 
     return observe

@@ -73,7 +73,12 @@ def check_host(
         served = seen.served
         described = tuple(ChainCert(c, c in served) for c in known)
         outcome = Reached(
-            described, seen.tls, evidence.matched, evidence.clients, evidence.revocation
+            described,
+            seen.tls,
+            evidence.matched,
+            evidence.clients,
+            evidence.revocation,
+            starttls=seen.starttls,
         )
     warnings += evidence.ct_warnings
     return HostResult(

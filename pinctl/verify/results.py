@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from pinctl.ct.report import CtReport
     from pinctl.exports.verdicts import ClientVerdict
     from pinctl.net.session import TlsInfo
+    from pinctl.net.starttls.dialogue import Upgrade
     from pinctl.pki.pins import Pin
     from pinctl.pki.revocation import PathRevocation
 
@@ -65,6 +66,8 @@ class Reached:
     """Each selected client's verdict (`verify --as`); empty when none was judged."""
     revocation: PathRevocation | None = None
     """What the revocation check found; None when it did not run."""
+    starttls: Upgrade | None = None
+    """The STARTTLS dialogue spoken before the handshake; None for direct TLS."""
 
 
 @dataclass(frozen=True)

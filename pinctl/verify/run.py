@@ -68,6 +68,8 @@ class VerifyOptions:
     """None: `pinctl.pki.crl.CRL_MAX_BYTES`."""
     cache_dir: Path | None = None
     """Where verified revocation answers are kept (--cache-dir, $PINCTL_CACHE_DIR)."""
+    starttls: str | None = None
+    """``--starttls``: the dialogue for every host, overriding the pin file's ``starttls``."""
 
 
 def verify(
@@ -88,7 +90,17 @@ def verify(
 
     started = time.monotonic()
     apps, selection = _apps(pin_file, hosts, options.clients, now)
-    targets = {e.key: host_target(e.host, e.port, e.servername, e.connect_to) for e in hosts}
+    targets = {
+        e.key: host_target(
+            e.host,
+            e.port,
+            e.servername,
+            e.connect_to,
+            options.starttls or e.starttls,
+            e.starttls_name,
+        )
+        for e in hosts
+    }
     roots: dict[Path | None, tuple[x509.Certificate, ...]] = {}
     for entry in hosts:
         ca = options.ca_file or pin_file.ca_file_for(entry)

@@ -19,6 +19,7 @@ from click.shell_completion import CompletionItem
 
 from pinctl.cli import COMMANDS, cli
 from pinctl.cli.completion import COMPLETE_VAR, LINE_VAR, SHELLS, BashComplete, split_line
+from pinctl.cli.suggestions import complete_hosts
 from tests.support import shells
 from tests.support.cli import Run
 from tests.support.generator import ROOT
@@ -287,7 +288,6 @@ def test_host_arguments_complete_from_the_pin_file(name: str, pins: Path) -> Non
 
 def test_host_completion_tolerates_a_broken_pin_file(tmp_path: Path) -> None:
     """A pin file that is not TOML completes nothing rather than failing the TAB."""
-    from pinctl.cli.common import complete_hosts
 
     broken = tmp_path / "pins.toml"
     broken.write_text("version = [\n")
@@ -302,8 +302,6 @@ def test_host_completion_tolerates_a_broken_pin_file(tmp_path: Path) -> None:
 def test_host_completion_never_blocks_on_a_fifo(tmp_path: Path) -> None:
     """A pin file that is a FIFO with no writer completes nothing at once (no hung prompt)."""
     import os
-
-    from pinctl.cli.common import complete_hosts
 
     fifo = tmp_path / "pins.toml"
     os.mkfifo(fifo)

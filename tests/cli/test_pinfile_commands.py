@@ -13,6 +13,7 @@ import pytest
 import trustme
 from cryptography import x509
 
+from pinctl.cli.suggestions import complete_hosts
 from pinctl.pinfile.reader import load
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
@@ -523,7 +524,6 @@ def test_host_completion_completes_nothing_from_a_deeply_nested_file(tmp_path: P
     import click
 
     from pinctl.cli import cli
-    from pinctl.cli.common import complete_hosts
 
     pin_file = tmp_path / "pins.toml"
     ctx = click.Context(cli)

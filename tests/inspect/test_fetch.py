@@ -112,6 +112,7 @@ def test_json_matches_spec(run: Any, ca: trustme.CA, ca_pem: Path) -> None:
     assert set(source) == {
         "source", "error", "tls", "validation", "entries", "stapled_ocsp", "revocation",
         "chain_remarks",
+        "starttls",
     }  # fmt: skip
     assert (source["stapled_ocsp"], source["revocation"]) == (None, None), "no staple, off"
     assert source["source"] == f"localhost:{srv.port}"

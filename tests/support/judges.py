@@ -114,3 +114,18 @@ def check_ios(text: str) -> dict[str, Any]:
                 assert set(identity) == {"SPKI-SHA256-BASE64"}
                 assert len(base64.b64decode(identity["SPKI-SHA256-BASE64"], validate=True)) == 32
     return domains
+
+
+def openssl_starttls_pin(protocol: str, port: int, name: str = "localhost") -> str:
+    """The pipeline users run today for a STARTTLS server's key:
+    ``openssl s_client -starttls PROTO -connect ... | openssl x509 -pubkey -noout |
+    openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64``."""
+    args = ["s_client", "-starttls", protocol, "-connect", f"127.0.0.1:{port}"]
+    args += ["-servername", name]
+    if protocol.startswith("xmpp"):
+        args += ["-xmpphost", name]
+    served = subprocess.run(
+        ["openssl", *args], input=b"", capture_output=True, check=False, timeout=30
+    ).stdout
+    public = openssl("x509", "-pubkey", "-noout", data=served)
+    return openssl_pin(openssl("pkey", "-pubin", "-outform", "der", data=public))
