@@ -11,11 +11,23 @@ import trustme
 from hypothesis import settings
 
 from tests.support.cli import Run, invoke
+from tests.support.tools import require
 
 # Property tests check behaviour, not speed: hypothesis's default 200 ms deadline per
 # example failed on Python 3.10, whose pin files are all read by tomlkit (no tomllib).
 settings.register_profile("pinctl", deadline=None)
 settings.load_profile("pinctl")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_tools(*names): skip without these tools on PATH; fail on CI=true"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs_tools"):
+        require(*mark.args)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from pinctl.cli import COMMANDS, cli
 from pinctl.cli.completion import COMPLETE_VAR, SHELLS, completion_script
 from tests.support.cli import Run
 from tests.support.generator import ROOT, generate
+from tests.support.tools import require
 
 SCRIPT = ROOT / "completions" / "pinctl.bash"
 PIN_FILE = """\
@@ -246,8 +247,7 @@ def test_completion_refuses_an_unknown_shell(run: Run) -> None:
 @pytest.mark.parametrize(("shell", "check"), [("zsh", ["zsh", "-n"]), ("fish", ["fish", "-n"])])
 def test_other_shells_parse_their_script(shell: str, check: list[str]) -> None:
     """The zsh and fish scripts are valid syntax for their shell (when it is installed)."""
-    if shutil.which(check[0]) is None:
-        pytest.skip(f"{check[0]} is not installed")
+    require(check[0])
     script = {"zsh": "_pinctl", "fish": "pinctl.fish"}[shell]
     out = subprocess.run([*check, str(ROOT / "completions" / script)], capture_output=True)
     assert (out.returncode, out.stderr) == (0, b"")

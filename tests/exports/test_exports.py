@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -32,6 +31,7 @@ from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
 from tests.support.judges import check_android, check_ios
 from tests.support.servers import server_context, tls_server
+from tests.support.tools import needs
 
 TODAY = date(2025, 6, 1)
 OPTIONS = ExportOptions(TODAY)
@@ -512,7 +512,7 @@ def test_hpkp_warns_when_no_pin_is_a_backup() -> None:
 
 # -- curl --------------------------------------------------------------------------------
 
-requires_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+requires_curl = needs("curl")
 
 
 @pytest.fixture(scope="module")
