@@ -233,6 +233,17 @@ def test_okhttp_warns_when_a_host_has_no_backup() -> None:
     assert not run_export("okhttp-kotlin", pin_file(two_pins())).warnings
 
 
+def test_ios_warns_when_a_host_has_no_backup() -> None:
+    """The iOS export names the app, the host and the fix; with a backup pin it is silent."""
+    single = run_export("ios", pin_file(host("api.example.com", entry(A))))
+    assert (
+        "api.example.com: only one pin, so no backup: if that key changes, the app cannot "
+        "connect until an update ships; add one with `pinctl backup-keygen --host "
+        "api.example.com`"
+    ) in single.warnings
+    assert not any("no backup" in w for w in run_export("ios", pin_file(two_pins())).warnings)
+
+
 @pytest.mark.parametrize(
     ("text", "kotlin", "expected"),
     [
