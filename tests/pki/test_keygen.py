@@ -24,6 +24,7 @@ from pinctl.pinfile.model import Change
 from pinctl.pki import csr, keygen
 from pinctl.pki.keygen import KEY_TYPES
 from tests.support.judges import openssl, openssl_fails, openssl_pin
+from tests.support.privileges import unprivileged
 from tests.support.pty import run_on_pty
 
 PASSPHRASE = "correct horse battery staple 4"
@@ -508,17 +509,42 @@ def test_mkdir_refused_by_the_os_is_a_clean_error(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory anyway")
-def test_a_read_only_directory_is_refused_before_generating(tmp_path: Path, run: Any) -> None:
-    """Without write permission the run stops at once, before any key is made."""
+def test_a_read_only_directory_is_refused_before_generating(tmp_path: Path) -> None:
+    """Without write permission the run stops at once, before any key is made (as root too:
+    the child runs without root's permission override, tests/support/privileges.py)."""
     tmp_path.chmod(0o500)
+    argv = [sys.executable, "-m", "pinctl", "backup-keygen", "--no-encrypt", "--out-dir"]
     try:
-        result = kg(run, "--no-encrypt", "--out-dir", tmp_path)
+        done = subprocess.run(
+            unprivileged([*argv, str(tmp_path)]),
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
     finally:
         tmp_path.chmod(0o700)
-    assert result.exit_code == 2
-    assert "is not a writable directory" in result.stderr
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("pinctl: error: ")
+    assert "is not a writable directory" in done.stderr
+    assert done.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_writable_twin_of_the_read_only_directory(tmp_path: Path) -> None:
+    """The same unprivileged child writes its key into a directory it may write to."""
+    argv = [sys.executable, "-m", "pinctl", "backup-keygen", "--no-encrypt", "--count", "1"]
+    done = subprocess.run(
+        unprivileged([*argv, "--type", "ec-p256", "--out-dir", str(tmp_path)]),
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(tmp_path.iterdir())
 
 
 def test_an_out_dir_below_a_file_is_refused(tmp_path: Path, run: Any) -> None:
