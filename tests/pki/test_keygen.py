@@ -428,7 +428,9 @@ def test_a_dangling_symlink_counts_as_taken(tmp_path: Path, run: Any) -> None:
     (tmp_path / "backup-1.key.pem").symlink_to(tmp_path / "elsewhere.pem")
     result = kg(run, "--no-encrypt", "--out-dir", tmp_path)
     assert result.exit_code == 2
-    assert "backup-1.key.pem already exists" in result.stderr
+    assert result.stderr.startswith(
+        f"pinctl: error: {tmp_path / 'backup-1.key.pem'} already exists; pinctl never overwrites"
+    ), "one taken name is named alone, with no '(and 0 more)'"
     assert not (tmp_path / "elsewhere.pem").exists()
 
 
@@ -684,6 +686,17 @@ def test_san_spellings() -> None:
     assert csr.parse_san("DNS:bücher.example") == x509.DNSName("xn--bcher-kva.example")
     assert csr.parse_san("DNS:*.example.com") == x509.DNSName("*.example.com")
     assert isinstance(csr.parse_san("ip:::1"), x509.IPAddress)
+
+
+@pytest.mark.parametrize(
+    "value", ["bad_label.example.com", "-x.example.com", "*.com", "a.*.example.com", "*x.example"]
+)
+def test_san_names_no_client_accepts_are_refused(value: str) -> None:
+    """An invalid label anywhere (also in a name of three labels or more), a wildcard over a
+    single label, or one that is not the whole leftmost label: refused, naming the value."""
+    with pytest.raises(UsageError) as refused:
+        csr.parse_san(f"DNS:{value}")
+    assert str(refused.value) == f"--san 'DNS:{value}': {value!r} is not a valid host name"
 
 
 @given(st.text(max_size=60))
