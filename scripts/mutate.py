@@ -262,12 +262,17 @@ def main() -> None:
     parser.add_argument("--refresh", action="store_true", help="redo the coverage run")
     parser.add_argument("--limit", type=float, default=300.0, help="seconds per mutant")
     parser.add_argument("--json", type=Path, help="write every outcome here")
+    parser.add_argument(
+        "--only", nargs="+", default=[], metavar="FILE:LINE", help="only the mutants of these lines"
+    )
     args = parser.parse_args()
 
     files = sorted(
         f for p in args.packages for f in ([p] if p.is_file() else p.resolve().rglob("*.py"))
     )
     everything = mutants([f.resolve() for f in files])
+    if args.only:
+        everything = [m for m in everything if f"{m.path}:{m.line}" in set(args.only)]
     chosen = everything
     if args.sample and args.sample < len(everything):
         sampler = random.Random(args.seed)  # noqa: S311 - a sample, not a secret
