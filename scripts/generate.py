@@ -28,7 +28,7 @@ REGENERATE = "python scripts/generate.py"
 HELP_WIDTH = 78
 """What click uses on any terminal of 80 columns or more (it keeps a 2-column margin)."""
 COMPLETION_FILES = {"bash": "pinctl.bash", "zsh": "_pinctl", "fish": "pinctl.fish"}
-HELP_BLOCK = re.compile(r"(<!-- help:([\w-]+) -->\n)(.*?)(<!-- /help -->)", re.DOTALL)
+HELP_BLOCK = re.compile(r"(<!-- help:([\w-]+(?: [\w-]+)?) -->\n)(.*?)(<!-- /help -->)", re.DOTALL)
 
 EXIT_STATUS = {
     "default": [
@@ -68,6 +68,36 @@ EXIT_STATUS = {
     ],
 }
 EXIT_STATUS["add"] = EXIT_STATUS["fetch"]
+EXIT_STATUS["plan"] = [
+    ("0", "Nothing to act on (info findings, such as a stale pin, may be listed)."),
+    ("1", "Some finding asks for action (or an internal error)."),
+    ("2", "A usage error or an invalid pin file; nothing was contacted."),
+    ("3", "A host could not be reached, and no action was found."),
+]
+EXIT_STATUS["promote"] = [
+    ("0", "The backup was promoted (or, with --dry-run, would be)."),
+    ("1", "An internal error."),
+    (
+        "2",
+        "Refused or bad input (not a backup, not served, unknown host or pin); "
+        "the pin file is untouched.",
+    ),
+    ("3", "The server could not be reached; the pin file is untouched."),
+]
+EXIT_STATUS["audit"] = [
+    ("0", "The log was shown; with --verify, its chain and the pin files agree."),
+    (
+        "1",
+        "--verify found a break: a broken chain, a damaged line, or a pin file "
+        "edited outside pinctl.",
+    ),
+    ("2", "A usage error, no audit log configured, or (without --verify) a damaged log."),
+]
+EXIT_STATUS["report triage"] = [
+    ("0", "No report is rotation or interception (stale-app and unknown-host only)."),
+    ("1", "Some report is rotation or interception; or an internal error."),
+    ("2", "A usage error, an unreadable report file or an invalid pin file."),
+]
 
 ENVIRONMENT = [
     ("PINCTL_PIN_FILE", "pin_file", "The pin file, when --pin-file is not given."),
@@ -87,6 +117,11 @@ ENVIRONMENT = [
         "ca_file",
         "A PEM bundle of trusted roots used instead of the system store "
         "(--ca-file and the pin file's ca_file take precedence).",
+    ),
+    (
+        "PINCTL_AUDIT_LOG",
+        "audit_log",
+        "The audit log, when --audit-log is not given (it overrides the pin file's audit_log).",
     ),
     ("NO_COLOR", "output", "Any value turns colour off, as does TERM=dumb (see no-color.org)."),
     (
@@ -143,6 +178,8 @@ SEE_ALSO = {
     "backup-keygen": ["pinctl-add(1)", "pinctl-verify(1)", "pinctl-export(1)"],
     "export": ["pinctl-list(1)", "pinctl-verify(1)", "curl(1)"],
     "completion": ["bash(1)", "zsh(1)", "fish(1)"],
+    "report": ["pinctl-report-triage(1)"],
+    "report triage": ["pinctl-report(1)", "pinctl-verify(1)"],
 }
 
 
@@ -166,7 +203,14 @@ def commands() -> dict[str, click.Command]:
             continue
         if cmd is not None:
             found[name] = cmd
+            if isinstance(cmd, click.Group):  # `report triage`: a page and a block of its own
+                found.update({f"{name} {sub}": c for sub, c in cmd.commands.items()})
     return found
+
+
+def page_name(name: str) -> str:
+    """`report triage` has the page pinctl-report-triage.1, as git's subcommands do."""
+    return name.replace(" ", "-")
 
 
 def root_context() -> click.Context:
@@ -182,8 +226,10 @@ def context(name: str | None) -> click.Context:
     if name is None:
         return root
     cmd = commands()[name]
+    group, _, sub = name.rpartition(" ")
+    parent = context(group) if group else root
     return click.Context(
-        cmd, info_name=name, parent=root, **{**cmd.context_settings, "terminal_width": HELP_WIDTH}
+        cmd, info_name=sub, parent=parent, **{**cmd.context_settings, "terminal_width": HELP_WIDTH}
     )
 
 
@@ -250,7 +296,7 @@ def option_tag(record: str) -> str:
 def man_page(name: str | None) -> str:
     """`pinctl.1` (name None) or `pinctl-NAME.1`, in roff for man(7)."""
     ctx = context(name)
-    title = "pinctl" if name is None else f"pinctl-{name}"
+    title = "pinctl" if name is None else f"pinctl-{page_name(name)}"
     body, examples = split_help(ctx.command.help or "")
     params = ctx.command.get_params(ctx)
     out = [f'.TH "{esc(title.upper())}" "1" "" "pinctl" "pinctl manual"', ".nh", ".ad l"]
@@ -271,7 +317,7 @@ def man_page(name: str | None) -> str:
     if examples:
         out += [".SH EXAMPLES", ".PP", ".nf", ".RS 4", *map(line, examples), ".RE", ".fi"]
     if name is None:
-        refs = [f"pinctl-{sub}(1)" for sub in commands()] + SEE_ALSO["pinctl"]
+        refs = [f"pinctl-{page_name(sub)}(1)" for sub in commands()] + SEE_ALSO["pinctl"]
     else:
         refs = ["pinctl(1)", *SEE_ALSO.get(name, [])]
     out += [".SH SEE ALSO", ",\n".join(_ref(r) for r in refs)]
@@ -316,7 +362,10 @@ def _environment(param_names: set[str | None], *, root: bool) -> list[str]:
 def _summary(name: str | None) -> str:
     from pinctl.cli import COMMANDS
 
-    text = ROOT_SUMMARY if name is None else COMMANDS[name][1]
+    if name is not None and name not in COMMANDS:
+        text = commands()[name].get_short_help_str(limit=300)
+    else:
+        text = ROOT_SUMMARY if name is None else COMMANDS[name][1]
     if len(text) > 1 and text[1].islower():
         text = text[0].lower() + text[1:]
     return text.rstrip(".")
@@ -359,7 +408,7 @@ def generated(root: Path = ROOT) -> dict[str, str]:
     files = {f"completions/{f}": completion_script(s) for s, f in COMPLETION_FILES.items()}
     files[CLICK_STAMP] = f"click {click_version()}\n"
     files["man/pinctl.1"] = man_page(None)
-    files.update({f"man/pinctl-{name}.1": man_page(name) for name in commands()})
+    files.update({f"man/pinctl-{page_name(name)}.1": man_page(name) for name in commands()})
     files["README.md"] = readme((root / "README.md").read_text(encoding="utf-8"))
     return files
 

@@ -12,16 +12,20 @@ from __future__ import annotations
 import gc
 import importlib
 import os
-import signal
 import sys
 from types import FrameType
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from pinctl import __version__
 from pinctl.cli.common import CONTEXT_SETTINGS, Outcome
 from pinctl.errors import ExitCode, PinctlError
+
+if TYPE_CHECKING:
+    import signal as _signal
+else:  # the same functions, without the enum wrappers `signal` builds at every start
+    import _signal
 
 # name -> (module under pinctl.cli, one-line summary shown by `pinctl --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -32,13 +36,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "list": ("list", "Show the pin file's hosts and pins."),
     "verify": ("verify", "Check live hosts against the pin file (for CI)."),
     "backup-keygen": ("backup_keygen", "Generate spare key pairs whose pins are backups."),
+    "plan": ("plan", "List what the pins need before the next key change."),
+    "promote": ("promote", "Switch a host to its backup pin, retiring old pins."),
+    "audit": ("audit", "Show or check the audit log of pin-file changes."),
     "export": ("export", "Write the pins in a client's format (OkHttp, Android, iOS, ...)."),
     "completion": ("completion", "Print a shell completion script."),
+    "report": ("report", "Triage the pin-failure reports apps send (TrustKit, HPKP)."),
 }
 
 INTERRUPTED = 130
 """128 + SIGINT, what a shell reports for Ctrl-C."""
-TERMINATED = 128 + signal.SIGTERM
+TERMINATED = 128 + _signal.SIGTERM
 
 
 class Terminated(KeyboardInterrupt):
@@ -110,8 +118,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
 
 def _handle_sigterm() -> None:
     """Turn SIGTERM into `Terminated`, unless whoever started us chose to ignore it."""
-    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-        signal.signal(signal.SIGTERM, _terminate)
+    if _signal.getsignal(_signal.SIGTERM) == _signal.SIG_DFL:
+        _signal.signal(_signal.SIGTERM, _terminate)
 
 
 def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
@@ -127,7 +135,7 @@ def _run(args: list[str], debug: bool) -> int:
 
 def _boundary(args: list[str], debug: bool) -> int:
     try:
-        rv: Any = cli.main(args=args, prog_name="pinctl", standalone_mode=False)
+        rv: Any = cli.main(args=args, prog_name="pinctl", standalone_mode=False, obj={"argv": args})
         if isinstance(rv, Outcome):
             rv.write()
             return int(rv.exit_code)

@@ -10,6 +10,8 @@ import click
 from pinctl.cli.common import (
     CONTEXT_SETTINGS,
     Outcome,
+    audit_log_option,
+    journal,
     output_option,
     passphrase_options,
     pin_file_option,
@@ -76,7 +78,11 @@ class KeyTypeChoice(click.Choice):  # type: ignore[type-arg]  # click 8.2+ made 
     help="A subjectAltName for the CSR; repeat for several.",
 )
 @click.option("--host", metavar="H[:PORT]", help="Add the pins to this host in the pin file.")
+@click.option(
+    "--create-host", is_flag=True, help="Let --host name a host the pin file does not have yet."
+)
 @pin_file_option
+@audit_log_option
 @output_option("table", "json", "pins")
 def command(
     key_type: str,
@@ -90,7 +96,9 @@ def command(
     subject: str | None,
     sans: tuple[str, ...],
     host: str | None,
+    create_host: bool,
     pin_file: str,
+    audit_log: str | None,
     output: str,
 ) -> Outcome:
     """Generate spare key pairs whose pins serve as backup pins.
@@ -134,7 +142,9 @@ def command(
         prefix=prefix,
         csr=None if subject is None else csr_spec(subject, sans),
     )
-    record = _recorder(host, Path(pin_file)) if host is not None else None
+    if create_host and host is None:
+        raise UsageError("--create-host goes with --host H")
+    record = _recorder(host, Path(pin_file), create_host, audit_log) if host else None
     with progress(request.key_type) as report:
         result = keygen.generate_backup_keys(
             request, None if no_encrypt else ask, progress=report, record=record
@@ -142,12 +152,11 @@ def command(
     return Outcome(result, RENDERERS[output])
 
 
-def _recorder(host: str, pin_file: Path) -> BackupRecorder:
-    """Where --host's pins go; the pin file is checked now, before any key is made."""
-    from pinctl.net.targets import parse_target
+def _recorder(host: str, pin_file: Path, create: bool, audit_log: str | None) -> BackupRecorder:
+    """Where --host's pins go; the pin file and the host are checked now, before any key
+    is made."""
     from pinctl.pinfile.backups import BackupRecorder
 
-    target = parse_target(host)
-    recorder = BackupRecorder(pin_file, target.host, target.port)
+    recorder = BackupRecorder(pin_file, host, create, journal(audit_log))
     recorder.check()
     return recorder

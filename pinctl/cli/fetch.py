@@ -17,6 +17,7 @@ from pinctl.cli.common import (
     output_option,
 )
 from pinctl.errors import ExitCode, UsageError
+from pinctl.pki.revocation import MODES as REVOCATION_MODES
 
 if TYPE_CHECKING:
     from pinctl.pki.pins import HashAlg
@@ -32,12 +33,28 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False),
     help="Write the served chain as PEM to FILE (one TARGET only).",
 )
+@click.option(
+    "--revocation",
+    type=click.Choice(REVOCATION_MODES),
+    default="off",
+    show_default=True,
+    help="Also check each certificate's CRL and OCSP sources and show what they say "
+    "(the stapled OCSP response is always asked for and shown).",
+)
+@click.option(
+    "--ct-log-list",
+    type=click.Path(dir_okay=False),
+    envvar="PINCTL_CT_LOG_LIST",
+    help="Show the leaf's SCTs, verified against this v3 CT log list (env: PINCTL_CT_LOG_LIST).",
+)
 @output_option("table", "json", "pem", "pins")
 def command(
     targets: tuple[str, ...],
     connection: Connection,
     hashes: tuple[str, ...],
     save: str | None,
+    ct_log_list: str | None,
+    revocation: str,
     output: str,
 ) -> Outcome:
     """Connect to hosts and show their chain, its validation and its pins.
@@ -53,6 +70,7 @@ def command(
       pinctl fetch --connect-to 10.0.0.5:8443 api.example.com
       HTTPS_PROXY=http://proxy:3128 pinctl fetch -o json example.com
       pinctl fetch --ca-file internal-root.pem --save chain.pem db.internal:5433
+      pinctl fetch --revocation soft example.com
     """
     from pinctl.inspect.hosts import inspect_all
     from pinctl.inspect.report import SourceReport, SourcesResult
@@ -65,8 +83,23 @@ def command(
     options = {t: connection.options(t) for t in parsed}  # a bad proxy fails before any dial
     roots = load_roots(Path(connection.ca_file) if connection.ca_file else None)
     algs = cast("tuple[HashAlg, ...]", tuple(dict.fromkeys(hashes)) or ("sha256",))
+    logs = None
+    if ct_log_list:
+        from pinctl.ct import loglist
+
+        logs = loglist.load(Path(ct_log_list))
     now = datetime.now(timezone.utc)
-    sources = inspect_all(parsed, options.__getitem__, roots, algs, now)
+    checking = None
+    if revocation != "off":
+        import os
+
+        from pinctl.net.http import proxy_chooser
+        from pinctl.net.revocation import Fetcher
+
+        checking = (Fetcher(proxy_chooser(connection.proxy, os.environ)), revocation)
+    sources = inspect_all(
+        parsed, options.__getitem__, roots, algs, now, log_list=logs, revocation=checking
+    )
     if save is not None and isinstance(sources[0], SourceReport):
         from pinctl.files import write_atomic
 

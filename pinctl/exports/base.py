@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Protocol
 
@@ -78,6 +78,7 @@ def targets(
     client: str,
     *,
     by_port: bool = False,
+    reencodes: bool = False,
 ) -> tuple[list[Target], list[str]]:
     """The selected hosts with their usable pins, and a warning for every pin left out.
 
@@ -91,36 +92,62 @@ def targets(
         groups.setdefault(key, []).append(entry)
     result = []
     for group in groups.values():
-        name = group[0].host.lower()
-        pins: dict[Pin, PinEntry] = {}
-        skipped: list[str] = []
-        for entry in group:
-            for pin in entry.pins:
-                reason = _unusable(pin, options.today, client)
-                if reason is None:
-                    pins.setdefault(pin.pin, pin)
-                    continue
-                skipped.append(reason.split(";")[0])
-                at = where(pinfile, pin.line)
-                warnings.append(f"{name}: left out {pin.pin} ({at}): {reason}")
-        first = where(pinfile, group[0].line)
-        if not pins:
+        target, notes, skipped = build(pinfile, group, options.today, client, reencodes)
+        warnings += notes
+        if target is None:
+            name = group[0].host.lower()
             why = f" ({', '.join(dict.fromkeys(skipped))})" if skipped else ""
             raise InputError(
-                f"{first}: {name} has no pin that {client} can use{why}; add a current "
-                f"spki sha256 pin with `pinctl add {name}`, or name only the other hosts"
+                f"{where(pinfile, group[0].line)}: {name} has no pin that {client} can use{why}; "
+                f"add a current spki sha256 pin with `pinctl add {name}`, or name only the "
+                "other hosts"
             )
-        subdomains = {e.include_subdomains for e in group}
-        if len(subdomains) > 1:
-            warnings.append(
-                f"{name}: its entries disagree on include_subdomains; {client} pins by host "
-                "name, so subdomains are included"
-            )
-        result.append(Target(name, any(subdomains), tuple(pins.values()), tuple(group), first))
+        result.append(target)
     return result, warnings
 
 
+def build(
+    pinfile: PinFile,
+    group: Sequence[HostEntry],
+    today: date,
+    client: str,
+    reencodes: bool = False,
+) -> tuple[Target | None, list[str], list[str]]:
+    """One host name as `client` pins it (None when no pin is usable), the warnings, and why
+    each pin was left out. Exports and `verify --as` verdicts both come from here.
+
+    A client that `reencodes` the key before hashing it gets each pin's `reencoded`
+    spelling where the pin file records one: the only value that client can match."""
+    name = group[0].host.lower()
+    warnings: list[str] = []
+    pins: dict[Pin, PinEntry] = {}
+    skipped: list[str] = []
+    for entry in group:
+        for pin in entry.pins:
+            reason = _unusable(pin, today, client)
+            if reason is None:
+                if reencodes and pin.reencoded is not None:
+                    pin = replace(pin, pin=pin.reencoded, reencoded=None)
+                pins.setdefault(pin.pin, pin)
+                continue
+            skipped.append(reason.split(";")[0])
+            warnings.append(f"{name}: left out {pin.pin} ({where(pinfile, pin.line)}): {reason}")
+    if not pins:
+        return None, warnings, skipped
+    subdomains = {e.include_subdomains for e in group}
+    if len(subdomains) > 1:
+        warnings.append(
+            f"{name}: its entries disagree on include_subdomains; {client} pins by host "
+            "name, so subdomains are included"
+        )
+    first = where(pinfile, group[0].line)
+    target = Target(name, any(subdomains), tuple(pins.values()), tuple(group), first)
+    return target, warnings, skipped
+
+
 def _unusable(pin: PinEntry, today: date, client: str) -> str | None:
+    if pin.retired:
+        return "retired; a retired pin is kept on record and never exported"
     if pin.kind != "spki":
         return f"a {pin.kind} pin; {client} pins public keys, so only spki pins are exportable"
     if pin.pin.alg != "sha256":
@@ -165,3 +192,37 @@ def describe(pin: PinEntry) -> str:
     text = ", ".join(parts)
     note = one_line(pin.note or "")
     return f"{text}: {note}" if note else text
+
+
+def private_trust(pinfile: PinFile, target: Target) -> tuple[str, str] | None:
+    """How pinctl trusts a host outside the system roots: ("ca_file", path as written), or
+    ("verify_chain", "") for a host pinned by key alone; None for the public roots."""
+    for entry in target.entries:
+        if not entry.verify_chain:
+            return ("verify_chain", "")
+    for entry in target.entries:
+        ca = pinfile.ca_file_for(entry)
+        if ca is not None:
+            base = pinfile.path.absolute().parent
+            shown = ca.relative_to(base).as_posix() if ca.is_relative_to(base) else str(ca)
+            return ("ca_file", shown)
+    return None
+
+
+def trust_warnings(pinfile: PinFile, found: Sequence[Target], how: str) -> list[str]:
+    """Pins narrow the roots an app trusts; they never add one, so a host trusted through a
+    private CA, or pinned by key alone, needs the app to trust that certificate as well."""
+    out = []
+    for target in found:
+        trust = private_trust(pinfile, target)
+        if trust is None:
+            continue
+        kind, path = trust
+        why = (
+            f"is trusted through ca_file {path} (a private CA), which the app does not trust"
+            if kind == "ca_file"
+            else "is pinned by key alone (verify_chain = false): its chain does not validate "
+            "to a root the app trusts"
+        )
+        out.append(f"{target.name}: {why}, so it refuses the server before any pin counts; {how}")
+    return out

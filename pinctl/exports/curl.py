@@ -10,14 +10,22 @@ selection of several hosts is an error naming them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from pinctl.errors import InputError, UsageError
-from pinctl.exports.base import Export, ExportOptions, targets
-from pinctl.pinfile.model import PinFile
+from pinctl.exports.base import Export, ExportOptions, Target, targets, trust_warnings
+from pinctl.exports.verdicts import NO_LEAF, ClientVerdict, Covering, Served, first_match
+from pinctl.pinfile.model import PinEntry, PinFile
+
+LEAF_ONLY = "curl checks the leaf key only"
+REENCODES = False
+"""curl hashes the key as the certificate carries it (`i2d_X509_PUBKEY` of the parsed
+certificate), as RFC 7469 and pinctl do."""
+CURL_TRUST = "give curl that CA with --cacert; --pinnedpubkey adds no trust"
 
 
 def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:
-    found, warnings = targets(pinfile, hosts, options, "curl", by_port=True)
+    found, warnings = targets(pinfile, hosts, options, "curl", by_port=True, reencodes=REENCODES)
     if len(found) > 1:
         names = ", ".join(t.entries[0].label for t in found)
         raise UsageError(
@@ -30,10 +38,28 @@ def export(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Ex
             f"{target.name}: left out {pin.pin} ({pin.level}): curl checks the leaf key only, "
             "so a CA pin never matches there"
         )
-    if not target.leaf_pins:
+    if not pinned(target):
         raise InputError(
-            f"{target.where}: {target.name} has no leaf pin, and curl checks the leaf key "
-            f"only; add one with `pinctl add --level leaf {target.name}`"
+            f"{target.where}: {target.name} has no leaf pin, and {LEAF_ONLY}; "
+            f"add one with `pinctl add --level leaf {target.name}`"
         )
-    value = ";".join(f"sha256//{pin.pin.base64}" for pin in target.leaf_pins)
+    value = ";".join(f"sha256//{pin.pin.base64}" for pin in pinned(target))
+    warnings += trust_warnings(pinfile, found, CURL_TRUST)
     return Export(value + "\n", tuple(warnings))
+
+
+def pinned(target: Target) -> tuple[PinEntry, ...]:
+    """What the --pinnedpubkey value holds: the leaf pins, since a CA pin never matches."""
+    return target.leaf_pins
+
+
+def judge(host: str, covering: Sequence[Covering], served: Served, at: date) -> ClientVerdict:
+    """curl compares the leaf's public key with the value; nothing else of the chain counts."""
+    own = [c.target for c in covering if c.depth == 0]
+    pins = pinned(own[0]) if own else ()
+    if not pins:
+        return ClientVerdict("curl", "not-pinned", f"{host} has no leaf pin, and {LEAF_ONLY}")
+    matched = first_match(pins, served.pins[:1])
+    if matched is None:
+        return ClientVerdict("curl", "reject", NO_LEAF)
+    return ClientVerdict("curl", "accept", matched=matched)

@@ -8,6 +8,7 @@ and its subdomains at any depth.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from pinctl.exports.base import (
     Export,
@@ -16,8 +17,15 @@ from pinctl.exports.base import (
     backup_warnings,
     describe,
     targets,
+    trust_warnings,
 )
+from pinctl.exports.verdicts import ClientVerdict, Covering, Served, first_match
 from pinctl.pinfile.model import PinFile
+
+REJECT = "no pin matches a certificate of the validated chain"
+REENCODES = True
+"""CertificatePinner hashes `publicKey.encoded`, Java's own encoding of the key (proven
+with the OkHttp jar on a key that lacks RSA's NULL parameter)."""
 
 
 def export_kotlin(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) -> Export:
@@ -31,7 +39,7 @@ def export_java(pinfile: PinFile, hosts: Sequence[str], options: ExportOptions) 
 def _export(
     pinfile: PinFile, hosts: Sequence[str], options: ExportOptions, *, kotlin: bool
 ) -> Export:
-    found, warnings = targets(pinfile, hosts, options, "OkHttp")
+    found, warnings = targets(pinfile, hosts, options, "OkHttp", reencodes=REENCODES)
     head = (
         "val certificatePinner = CertificatePinner.Builder()"
         if kotlin
@@ -48,8 +56,27 @@ def _export(
             lines.append(f'    .add({pattern}, "{pin.pin}") // {comment}')
     lines.append("    .build()" if kotlin else "    .build();")
     warnings += _subdomain_warnings(found)
+    warnings += trust_warnings(pinfile, found, OKHTTP_TRUST)
     warnings += backup_warnings(found, "the app")
     return Export("\n".join(lines) + "\n", tuple(warnings))
+
+
+OKHTTP_TRUST = (
+    "the OkHttpClient must trust it itself (an sslSocketFactory whose X509TrustManager holds "
+    "that certificate); CertificatePinner only narrows trust, it adds none"
+)
+
+
+def judge(host: str, covering: Sequence[Covering], served: Served, at: date) -> ClientVerdict:
+    """CertificatePinner.findMatchingPins: the host's own pins and every **. pattern that
+    covers it, together; any one on any certificate of the cleaned chain connects."""
+    pins = [pin for c in covering for pin in c.target.pins]
+    if not pins:
+        return ClientVerdict("okhttp", "not-pinned", f"the OkHttp export has no pin for {host}")
+    matched = first_match(pins, served.pins)
+    if matched is None:
+        return ClientVerdict("okhttp", "reject", REJECT)
+    return ClientVerdict("okhttp", "accept", matched=matched)
 
 
 def _pattern(target: Target) -> str:

@@ -125,7 +125,11 @@ def chain_pins(
             continue
         entry = certificate_entry(cert, index, ("sha256",))
         pin = PinEntry(
-            entry.spki["sha256"], level=level, note=note or _common_name(cert), expires=expires
+            entry.spki["sha256"],
+            level=level,
+            note=note or _common_name(cert),
+            expires=expires,
+            reencoded=(entry.spki_reencoded or {}).get("sha256"),
         )
         pins.setdefault(pin.identity, pin)
     return tuple(pins.values())

@@ -22,6 +22,9 @@ from pinctl.pki.pins import HashAlg
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.ct.loglist import LogList
+    from pinctl.net.revocation import Fetcher
+
 OptionsFor = Callable[[Target], ConnectOptions]
 Inspected = SourceReport | SourceFailure
 
@@ -32,9 +35,16 @@ def inspect_steps(
     roots: Sequence[x509.Certificate],
     hashes: tuple[HashAlg, ...],
     now: datetime,
+    log_list: LogList | None = None,
+    revocation: tuple[Fetcher, str] | None = None,
 ) -> Steps[Inspected]:
-    """Handshake and validate; entries are the served chain, then the anchor if not served."""
+    """Handshake and validate; entries are the served chain, then the anchor if not served.
+
+    The stapled OCSP response is always proven and shown; with `revocation` (the run's
+    fetcher and mode) every certificate of the validated path is checked too.
+    """
     from pinctl.net.tls import handshake_steps
+    from pinctl.pki.revocation import prove_staple
     from pinctl.pki.validation import validate
 
     try:
@@ -46,11 +56,26 @@ def inspect_steps(
     entries = [certificate_entry(cert, i, hashes) for i, cert in enumerate(shake.chain)]
     if not verdict.anchor_served:
         entries.append(certificate_entry(verdict.path[-1], len(entries), hashes, served=False))
+    ct = None
+    if log_list is not None:
+        from pinctl.ct.report import evaluate, issuer_of
+
+        path = tuple(verdict.path) if verdict.validation.trusted and verdict.path else None
+        issuer = issuer_of(path, shake.chain)
+        ct = evaluate(shake.chain[0], issuer, shake.tls.stapled_ocsp, log_list, now)
+    path = tuple(verdict.path) if verdict.validation.trusted else ()
+    checked = None
+    if revocation is not None and path:
+        fetcher, mode = revocation
+        checked = yield from fetcher.check_path(path, shake.tls.stapled_ocsp, mode, now)
     return SourceReport(
         source=target.label,
         entries=tuple(entries),
         tls=shake.tls,
         validation=verdict.validation,
+        ct=ct,
+        staple=prove_staple(shake.tls.stapled_ocsp, path or shake.chain, now),
+        revocation=checked,
     )
 
 
@@ -61,6 +86,8 @@ def inspect_all(
     hashes: tuple[HashAlg, ...],
     now: datetime,
     concurrency: int | None = None,
+    log_list: LogList | None = None,
+    revocation: tuple[Fetcher, str] | None = None,
 ) -> tuple[Inspected, ...]:
     """Every target's report or failure, in input order; `options` may differ per target.
 
@@ -79,7 +106,9 @@ def inspect_all(
 
     results = run_pool(
         range(len(targets)),
-        lambda i, _deadline: inspect_steps(targets[i], chosen[i], roots, hashes, now),
+        lambda i, _deadline: inspect_steps(
+            targets[i], chosen[i], roots, hashes, now, log_list, revocation
+        ),
         timeout=max((o.timeout for o in chosen), default=0.0),
         concurrency=concurrency,
         failed=failed,

@@ -18,7 +18,8 @@ so a busy loop does not time out a reply that is already waiting. A check that h
 chain yields `COMPUTE`, and its validation waits until the network is quiet (or a batch
 is full), then runs back to back with the others': the verifier's code stays in the CPU
 caches. It keeps its claim to a slot meanwhile, so it may go back to the network after
-validating (a revocation fetch) without taking the descriptor of a check not yet started.
+validating (a revocation fetch) without taking the descriptor of a check not yet started;
+from its compute step on, it has one more timeout of its own.
 """
 
 from __future__ import annotations
@@ -176,7 +177,10 @@ def run_pool(
 
     def compute() -> None:
         for _ in range(len(computing)):  # not those that come back to compute again
-            index, steps, deadline = computing.popleft()
+            index, steps, _ = computing.popleft()
+            # Whatever the check waits for after its compute step (revocation fetches) gets
+            # one more timeout, its own: a slow handshake does not starve it (SPEC.md 7).
+            deadline = time.monotonic() + timeout
             advance(index, steps, deadline, None)
             if index in running:  # back on the network: its deadline may have left the heap
                 heapq.heappush(timers, (deadline, next(order), index, None))
@@ -220,6 +224,8 @@ def run_pool(
                 entry = running.get(index)
                 if entry is None or (wait is not None and entry.wait is not wait):
                     continue  # that check ended, or moved on from that pause
+                if wait is None and when < entry.deadline:
+                    continue  # a deadline it has outgrown: its compute step gave it more time
                 if wait is not None and when < entry.deadline:
                     resume(index)
                 else:

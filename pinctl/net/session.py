@@ -11,3 +11,5 @@ class TlsInfo:
     """As OpenSSL names it: ``TLSv1.3``."""
     cipher: str
     """The IANA/OpenSSL cipher suite name."""
+    stapled_ocsp: bytes | None = None
+    """The DER OCSP response the server stapled, if it was asked for and sent one."""

@@ -39,7 +39,8 @@ class Wait:
     compute: bool = False
     """Not a wait: CPU work follows, which no deadline cuts short. A driver may run it
     later, together with other checks' (see `COMPUTE`). The check may go back to the
-    network afterwards (a revocation fetch); its waits there meet its deadline again."""
+    network afterwards (a revocation fetch); its waits there meet a new deadline, one
+    more timeout from the compute step."""
 
 
 Steps = Generator[Wait, None, R]
@@ -65,6 +66,10 @@ def drive(steps: Steps[R], timeout: float) -> R:
     try:
         wait = next(steps)
         while True:
+            if (
+                wait.compute
+            ):  # what follows the compute step has a timeout of its own, as in the pool
+                deadline = time.monotonic() + (0.0 if math.isnan(timeout) else timeout)
             if _ready(wait, deadline):
                 wait = steps.send(None)
             else:

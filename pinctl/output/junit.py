@@ -91,7 +91,7 @@ def verify_suite(result: VerifyResult, timestamp: datetime) -> Suite:
     """One test case per host, named ``host:port``; any host that is not ok is a failure."""
     return Suite(
         name=f"pinctl verify {result.pin_file}",
-        cases=tuple(_verify_case(host) for host in result.hosts),
+        cases=tuple(case for host in result.hosts for case in _host_cases(host)),
         timestamp=timestamp,
         time=result.elapsed,
     )
@@ -106,12 +106,37 @@ def _verify_case(host: HostResult) -> Case:
         notes.insert(0, f"{host.tls.version} {host.tls.cipher}")
     if host.matched is not None:
         notes.insert(0, f"matched {host.matched.pin}")
+    if host.ct is not None:
+        from pinctl.output.ct import summary_line
+
+        notes.append(summary_line(host.ct))
     failure = None
     if not host.ok:
         message = f"{host.status}: {host.error}" if host.error else host.status
         failure = Failure(message, host.status, "\n".join(failure_details(host)))
     # The classname CI systems group by; kept from before verify was split into modules.
     return Case("pinctl.verify.run", name, host.elapsed, failure, "\n".join(notes) or None)
+
+
+def _host_cases(host: HostResult) -> list[Case]:
+    """The host's case, then one per client judged (`verify --as`): a CI dashboard then
+    names the app that would break, not only the host."""
+    from pinctl.output.verify import client_words
+
+    cases = [_verify_case(host)]
+    for verdict in host.clients:
+        failed = verdict.breaks or (host.strict and verdict.warns)
+        failure = (
+            Failure(client_words(verdict), f"client-{verdict.verdict}", verdict.reason or "")
+            if failed
+            else None
+        )
+        note = f"{client_words(verdict)}" + (
+            f"; matched {verdict.matched.pin}" if verdict.matched else ""
+        )
+        name = f"{host.label} as {verdict.client}"
+        cases.append(Case("pinctl.verify.clients", name, 0.0, failure, note))
+    return cases
 
 
 def _clean(text: str) -> str:

@@ -13,6 +13,7 @@ from pinctl.output.terminal import Sink, printable
 from pinctl.pinfile.edit import EditResult
 from pinctl.pinfile.model import Change, HostEntry, Listing, PinEntry
 from pinctl.pinfile.schema import as_json
+from pinctl.rotation.promote import Promotion
 
 COLUMNS = ("HOST", "LEVEL", "KIND", "BACKUP", "EXPIRES", "DAYS", "PIN", "NOTE")
 
@@ -29,7 +30,7 @@ def _rows(listing: Listing) -> list[tuple[str, ...]]:
                     host.label,
                     pin.level,
                     pin.kind,
-                    "yes" if pin.backup else "no",
+                    "retired" if pin.retired else "yes" if pin.backup else "no",
                     pin.expires.isoformat() if pin.expires else "-",
                     "-" if days is None else "expired" if days < 0 else str(days),
                     str(pin.pin),
@@ -105,6 +106,7 @@ def describe(pin: PinEntry) -> str:
     """``(leaf, backup, R11, expires 2026-03-01)``: what a reviewer needs beside the pin."""
     facts: list[str] = [pin.level]
     facts += ["backup"] if pin.backup else []
+    facts += ["retired"] if pin.retired else []
     facts += ["cert"] if pin.kind == "cert" else []
     facts += [pin.note] if pin.note else []
     facts += [f"expires {pin.expires.isoformat()}"] if pin.expires else []
@@ -120,9 +122,18 @@ def change_lines(change: Change) -> list[str]:
     lines += [f"+ {label} {p.pin} {describe(p)}" for p in change.added]
     lines += [f"= {label} {p.pin} {describe(p)} already pinned" for p in change.present]
     lines += [f"- {label} {p.pin} {describe(p)}" for p in change.removed]
+    lines += [
+        f"~ {label} {new.pin} {_amendment(old, new)} {describe(new)}" for old, new in change.amended
+    ]
     if change.removed_host:
         lines.append(f"- {label} (the whole host)")
     return [printable(line) for line in lines]
+
+
+def _amendment(old: PinEntry, new: PinEntry) -> str:
+    if new.retired and not old.retired:
+        return "retired"
+    return "promoted" if old.backup and not new.backup else "updated"
 
 
 def _shown(value: object) -> object:
@@ -157,3 +168,14 @@ def _json_text(value: object) -> str:
     import json
 
     return json.dumps(value)
+
+
+def render_promotion(done: Promotion, sink: Sink) -> None:
+    """What promote changed, then the commands the person on call runs next."""
+    change = done.change
+    sink.out.write("".join(f"{line}\n" for line in change_lines(change)))
+    sink.out.write("next:\n")
+    sink.out.write("".join(printable(f"  {command}") + "\n" for command in done.next_commands))
+    sink.out.flush()
+    if change.dry_run:
+        sink.note(f"dry run: {change.path} was not written")

@@ -8,12 +8,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pinctl.inspect.report import SourceReport, SourcesResult
+from pinctl.output.ct import ct_json, sct_lines
+from pinctl.output.revocation import cert_json, revocation_json
 from pinctl.output.terminal import Sink, printable
 from pinctl.pki.entries import Entry, YearZero
 from pinctl.pki.pins import Pin
 
 if TYPE_CHECKING:
     from pinctl.inspect.report import SourceFailure
+    from pinctl.pki.revocation import CertRevocation
 
 
 def _days_left(entry: Entry, now: datetime) -> int | None:
@@ -48,7 +51,10 @@ def _key(entry: Entry) -> str:
     return text + (f" ({extra})" if extra else "")
 
 
-REENCODED = "(re-encoded with the NULL parameter: what openssl, curl and OkHttp compute)"
+REENCODED = (
+    "(re-encoded with the NULL parameter: what the openssl pipeline, OkHttp, Android, iOS "
+    "and TrustKit compute; curl and HPKP take the spki pin)"
+)
 
 
 def _reencoded(entry: Entry) -> list[Pin]:
@@ -107,6 +113,9 @@ def render_text(result: SourcesResult, sink: Sink) -> None:
         line = _validation_line(source)
         if line:
             out.append(f"  {line}")
+        if source.ct is not None:
+            out += [f"  {ct_line}" for ct_line in sct_lines(source.ct)]
+        out += [f"  {line}" for line in revocation_lines(source)]
         out.append("")
     sink.out.write("\n".join(out[:-1]) + "\n" if out else "")
 
@@ -168,7 +177,40 @@ def render_table(result: SourcesResult, sink: Sink) -> None:
             v = source.validation
             ok = v is not None and v.trusted and v.hostname_match
             console.print(Text(line, style="green" if ok else "bold red"))
+        if source.ct is not None:
+            for ct_line in sct_lines(source.ct):
+                console.print(Text(ct_line), soft_wrap=True)
+        for line in revocation_lines(source):
+            console.print(Text(line, style="bold red" if " revoked" in line else ""))
         console.print()
+
+
+def revocation_lines(source: SourceReport) -> list[str]:
+    """The staple, whatever the mode; then with --revocation one line per certificate."""
+    staple = source.staple
+    if staple is None:
+        lines = ["stapled OCSP: none" if source.tls is not None else ""]
+    else:
+        lines = [f"stapled OCSP: {_revocation_text(staple)}"]
+    if source.revocation is not None:
+        lines += [
+            f"revocation [{c.position}]: {_revocation_text(c)}" for c in source.revocation.certs
+        ]
+    return [printable(line) for line in lines if line]
+
+
+def _revocation_text(cert: CertRevocation) -> str:
+    answer = cert.answer
+    if cert.status == "no-source":
+        return "no-source (the certificate names no CRL or OCSP responder)"
+    if answer is None:
+        return f"{cert.status}: {cert.error or 'no answer'}"
+    text: str = cert.status
+    if answer.revoked_at is not None:
+        text += f" at {_iso(answer.revoked_at)}" + (f" ({answer.reason})" if answer.reason else "")
+    via = f"{cert.source} {cert.url}" if cert.url else f"{cert.source}"
+    until = f", next update {_iso(answer.next_update)}" if answer.next_update else ""
+    return f"{text} via {via}{until}"
 
 
 def _validity_text(entry: Entry, now: datetime) -> Any:
@@ -219,6 +261,8 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
             "tls": None,
             "validation": None,
             "entries": [],
+            "stapled_ocsp": None,
+            "revocation": None,
         }
     return {
         "source": source.source,
@@ -234,7 +278,18 @@ def source_json(source: SourceReport | SourceFailure) -> dict[str, Any]:
             "error": source.validation.error,
         },
         "entries": [entry_json(entry) for entry in source.entries],
+        **({"ct": ct_json(source.ct)} if source.ct is not None else {}),
+        "stapled_ocsp": _staple_json(source.staple),
+        "revocation": revocation_json(source.revocation),
     }
+
+
+def _staple_json(staple: CertRevocation | None) -> dict[str, Any] | None:
+    if staple is None:
+        return None
+    shown = cert_json(staple)
+    keys = ("status", "this_update", "next_update", "revoked_at", "reason", "error")
+    return {key: shown[key] for key in keys}
 
 
 def render_json(result: SourcesResult, sink: Sink) -> None:

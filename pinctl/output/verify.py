@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pinctl.errors import ExitCode
+from pinctl.output.ct import ct_json, summary_line
+from pinctl.output.revocation import revocation_json
 from pinctl.output.terminal import Sink, printable
 from pinctl.verify.results import Crashed, HostResult, Reached, Unreached, VerifyResult
 from pinctl.verify.verdicts import (
@@ -25,6 +27,9 @@ from pinctl.verify.verdicts import (
     result_name,
     unhandled,
 )
+
+if TYPE_CHECKING:
+    from pinctl.exports.verdicts import ClientVerdict
 
 PROGRESS_MIN_HOSTS = 8
 """Fewer hosts finish before a bar would be worth drawing."""
@@ -47,15 +52,34 @@ def report_lines(result: VerifyResult) -> list[tuple[str, str | None]]:
         if host.ok:
             session = f"  {host.tls.version} {host.tls.cipher}" if host.tls else ""
             matched = host.matched
-            head += session + (f"  matched {matched.pin} ({matched.level})" if matched else "")
+            role = f"{matched.level}, backup" if matched and matched.backup else ""
+            head += session + (
+                f"  matched {matched.pin} ({role or matched.level})" if matched else ""
+            )
             lines.append((head, _STYLES[verdict]))
         else:
             details = failure_details(host) or [host.status]
             lines.append((f"{head}  {details[0]}", _STYLES[verdict]))
             lines += [("    " + line, None) for line in details[1:]]
+        if host.clients:
+            lines.append(("      " + clients_line(host.clients), None))
+        if host.ct is not None:
+            lines.append(("      " + summary_line(host.ct), None))
         lines += [(f"      warning: {w}", _STYLES["warning"]) for w in host.warnings]
     lines.append((_summary(result), None))
     return [(printable(line), style) for line, style in lines]
+
+
+def clients_line(verdicts: tuple[ClientVerdict, ...]) -> str:
+    """``clients: okhttp ok, ios REJECT (no leaf pin matches the served leaf)``."""
+    return "clients: " + ", ".join(client_words(v) for v in verdicts)
+
+
+def client_words(verdict: ClientVerdict) -> str:
+    word = {"accept": "ok", "reject": "REJECT", "config-error": "CONFIG-ERROR"}.get(
+        verdict.verdict, verdict.verdict
+    )
+    return f"{verdict.client} {word}" + (f" ({verdict.reason})" if verdict.reason else "")
 
 
 def _summary(result: VerifyResult) -> str:
@@ -110,6 +134,7 @@ def _mismatch(host: HostResult) -> list[str]:
     lines.append(f"  Pinned certificates for {host.label}:")
     for pin in host.entry.pins:
         facts = [pin.kind, "backup" if pin.backup else pin.level]
+        facts += ["retired"] if pin.retired else []
         if pin.expires is not None:
             facts.append(f"expires {pin.expires.isoformat()}")
         if pin.line is not None:
@@ -150,9 +175,23 @@ def host_json(host: HostResult) -> dict[str, Any]:
             for i, c in enumerate(chain)
         ],
         "starttls": None,
-        "revocation": None,
-        "clients": None,
-        "ct": None,
+        "revocation": revocation_json(outcome.revocation if isinstance(outcome, Reached) else None),
+        "clients": _clients_json(host),
+        "ct": ct_json(host.ct),
+    }
+
+
+def _clients_json(host: HostResult) -> dict[str, Any] | None:
+    """Exactly the selected clients' verdicts; null when the clients step did not run."""
+    if not any(name == "clients" and isinstance(v, (Passed, Failed)) for name, v in host.checks):
+        return None
+    return {
+        v.client: {
+            "verdict": v.verdict,
+            "matched_pin": str(v.matched.pin) if v.matched else None,
+            "reason": v.reason,
+        }
+        for v in host.clients
     }
 
 
@@ -183,9 +222,17 @@ def render_json(result: VerifyResult, sink: Sink) -> None:
     out.write("\n  ]\n}\n" if result.hosts else "]\n}\n")
 
 
+def render_prometheus(result: VerifyResult, sink: Sink) -> None:
+    """SPEC.md section 13's metrics (`pinctl.output.prometheus`, loaded only when asked for)."""
+    from pinctl.output.prometheus import render_prometheus as render
+
+    render(result, sink)
+
+
 RENDERERS: dict[str, Callable[[VerifyResult, Sink], None]] = {
     "table": render_table,
     "json": render_json,
+    "prometheus": render_prometheus,
 }
 
 

@@ -21,26 +21,23 @@ from typing import Any, Protocol
 from pinctl.errors import PinFileError, UsageError
 from pinctl.files import write_atomic
 from pinctl.pinfile import lock, schema
+from pinctl.pinfile.amend import append_pins, set_fields
 from pinctl.pinfile.model import Change, HostEntry, PinEntry, PinFile
 from pinctl.pinfile.nodes import Identity, Node, decode, identity, read_file
 from pinctl.pinfile.reader import read_nodes
 from pinctl.pinfile.selection import one_host
 from pinctl.pinfile.splice import (
-    INDENT,
     Edit,
     LayoutError,
-    after_line,
     append_elements,
     apply_edits,
-    blank_above,
-    indent_at,
     line_end,
     outside,
     remove_element,
     remove_table,
     span_of,
 )
-from pinctl.pinfile.writer import host_inline, host_table, pin_table, pin_values, toml_value
+from pinctl.pinfile.writer import host_inline, host_table
 from pinctl.pki.pins import Pin
 
 
@@ -64,15 +61,23 @@ class EditResult:
     """Targets `add` could not reach; the others were still added."""
 
 
+class Journal(Protocol):
+    """Whatever must be written with the change (`pinctl.audit.journal`): entered before the
+    rename, left after it; an exception inside means the change was not made."""
+
+    def committing(self, edit: Transaction) -> contextlib.AbstractContextManager[None]: ...
+
+
 class Transaction:
     """The pin file as read, the text as edited so far, and the changes that made it."""
 
-    def __init__(self, path: Path, *, dry_run: bool) -> None:
+    def __init__(self, path: Path, *, dry_run: bool, journal: Journal | None = None) -> None:
         found = read_file(path)
         data = None if found is None else found[0]
         self._identity: Identity | None = None if found is None else found[1]
         self.path = path
         self.dry_run = dry_run
+        self.journal = journal
         self.before_bytes = data
         """The file as read, or None when there was none: what the audit log hashes."""
         self.created = data is None
@@ -85,6 +90,11 @@ class Transaction:
             self.pin_file, self._root = read_nodes(self.text, path)
         self._current = self.pin_file
         self.changes: list[Change] = []
+
+    @property
+    def current(self) -> PinFile:
+        """The pin file as edited so far."""
+        return self._current
 
     @property
     def after_text(self) -> str:
@@ -136,7 +146,10 @@ class Transaction:
                 present = tuple(e for e in existing.pins if e.identity in wanted)
                 updates = {k: v for k, v in fields.items() if getattr(existing, k) != v}
                 node = _host_node(root, current, existing)
-                edits = [*_set_fields(text, node, updates, self.path), *_append(text, node, added)]
+                edits = [
+                    *set_fields(text, node, updates, self.path, "host"),
+                    *append_pins(text, node, added),
+                ]
                 text = apply_edits(text, edits)
                 change = Change(self.path, existing.host, port, added, present, fields=updates)
                 change = replace(change, pins_left=len(existing.pins) + len(added))
@@ -175,6 +188,55 @@ class Transaction:
                 change = Change(self.path, entry.host, entry.port, removed=gone, pins_left=left)
             change = replace(change, dry_run=self.dry_run)
             self._accept(text, change)
+        self.changes.append(change)
+        return change
+
+    def amend_pins(
+        self, host_text: str, port: int | None, updates: Mapping[Pin, Mapping[str, Any]]
+    ) -> Change:
+        """Set keys of some of a host's pins (`promote`: backup, note, retired); each pin
+        is named by its digest and must be the host's."""
+        if self._root is None:
+            raise PinFileError(f"no pin file at {self.path}; create one with `pinctl add HOST`")
+        entry = one_host(self._current, host_text, port)
+        by_pin = {p.pin: p for p in entry.pins}
+        unknown = [pin for pin in updates if pin not in by_pin]
+        if unknown:
+            raise UsageError(f"pin {unknown[0]} is not pinned for {entry.label} in {self.path}")
+        pairs = tuple(
+            (by_pin[pin], replace(by_pin[pin], **fields)) for pin, fields in updates.items()
+        )
+        pairs = tuple((old, new) for old, new in pairs if old != new)
+        with self._refusing(entry.label, entry):
+            text, pin_file, root = self.text, self._current, self._root
+            for old, new in pairs:
+                current = pin_file.find_host(entry.host, entry.port)
+                if current is None:
+                    raise LayoutError("the host went missing while its pins were edited")
+                array = _host_node(root, pin_file, current).value["pins"]
+                node = array.value[next(i for i, p in enumerate(current.pins) if p.pin == old.pin)]
+                wanted = {
+                    k: getattr(new, k)
+                    for k in schema.names("pin")
+                    if getattr(new, k) != getattr(old, k)
+                }
+                text = apply_edits(text, set_fields(text, node, wanted, self.path, "pin"))
+                pin_file, root = _reread(text, self.path)
+            after = pin_file.find_host(entry.host, entry.port)
+            expected = tuple(dict(pairs).get(p, p) for p in entry.pins)
+            if (
+                after is None
+                or after.pins != expected
+                or replace(after, pins=()) != replace(entry, pins=())
+            ):
+                raise LayoutError("the edited text did not say what was asked")
+            if [h for h in pin_file.hosts if h.key != entry.key] != [
+                h for h in self._current.hosts if h.key != entry.key
+            ] or pin_file.defaults != self._current.defaults:
+                raise LayoutError("the edit would have changed other entries too")
+            change = Change(self.path, entry.host, entry.port, amended=pairs, dry_run=self.dry_run)
+            change = replace(change, pins_left=len(entry.pins))
+            self.text, self._current, self._root = text, pin_file, root
         self.changes.append(change)
         return change
 
@@ -219,7 +281,9 @@ class Transaction:
             raise PinFileError(
                 f"{self.path} changed while pinctl was editing it; run the command again"
             )
-        write_atomic(self.path, self.after_bytes)
+        held = self.journal.committing(self) if self.journal else contextlib.nullcontext()
+        with held:
+            write_atomic(self.path, self.after_bytes)
 
     @contextlib.contextmanager
     def _refusing(self, label: str, near: HostEntry | None) -> Iterator[None]:
@@ -236,17 +300,22 @@ class Transaction:
 
 @contextlib.contextmanager
 def transaction(
-    path: Path, *, dry_run: bool = False, lock_wait: float | None = None
+    path: Path,
+    *,
+    dry_run: bool = False,
+    lock_wait: float | None = None,
+    journal: Journal | None = None,
 ) -> Iterator[Transaction]:
     """Read the pin file under its lock, let the block edit it, and write it once on a clean
     exit; an exception leaves the file as it was. A dry run takes no lock.
 
-    `lock_wait` (default `lock.WAIT`) is how long to wait for another writer."""
+    `lock_wait` (default `lock.WAIT`) is how long to wait for another writer; `journal`
+    (the audit log) writes its line while the lock is held, around the rename."""
     path = Path(path)
     wait = lock.WAIT if lock_wait is None else lock_wait
     held = contextlib.nullcontext() if dry_run else lock.locked(path, wait=wait)
     with held:
-        edit = Transaction(path, dry_run=dry_run)
+        edit = Transaction(path, dry_run=dry_run, journal=journal)
         yield edit
         edit.commit()
 
@@ -314,58 +383,6 @@ def _add_host(text: str, root: Node | None, entry: HostEntry, path: Path) -> str
     at = line_end(text, span_of(hosts.value[-1]).end) if hosts and hosts.value else len(text)
     lead = "" if text[:at].endswith("\n\n") else "\n" if text[:at].endswith("\n") else "\n\n"
     return apply_edits(text, [Edit(at, at, lead + host_table(entry, path))])
-
-
-def _set_fields(text: str, node: Node, updates: Mapping[str, object], path: Path) -> list[Edit]:
-    order = schema.names("host")
-    edits = []
-    for key, value in updates.items():
-        written = toml_value(value, path)
-        if key in node.value:
-            span = span_of(node.value[key])
-            edits.append(Edit(span.start, span.end, written))
-            continue
-        before = [span_of(n) for k, n in node.value.items() if order.index(k) < order.index(key)]
-        anchor = max(before, key=lambda span: span.end)
-        if node.inline:
-            edits.append(Edit(anchor.end, anchor.end, f", {key} = {written}"))
-        else:
-            edits.append(
-                after_line(text, anchor, f"{indent_at(text, anchor.start)}{key} = {written}\n")
-            )
-    return edits
-
-
-def _append(text: str, node: Node, pins: Sequence[PinEntry]) -> list[Edit]:
-    if not pins:
-        return []
-    tables = [pin_table(p) for p in pins]
-    if "pins" in node.value and not node.value["pins"].inline:
-        return [_append_sections(text, node.value["pins"], pins)]
-    if "pins" in node.value:
-        return append_elements(text, node.value["pins"], tables)
-    anchor = max((span_of(n) for n in node.value.values()), key=lambda span: span.end)
-    if node.inline:
-        return [Edit(anchor.end, anchor.end, f", pins = [{', '.join(tables)}]")]
-    indent = indent_at(text, anchor.start)
-    body = "".join(f"{indent}{INDENT}{t},\n" for t in tables)
-    return [after_line(text, anchor, f"{indent}pins = [\n{body}{indent}]\n")]
-
-
-def _append_sections(text: str, array: Node, pins: Sequence[PinEntry]) -> Edit:
-    """Pins written as ``[[hosts.pins]]`` tables get more tables, after the host's last one,
-    indented and spaced like it."""
-    last = array.value[-1]
-    head = text[span_of(last).start : line_end(text, span_of(last).start)]
-    header, keys = head[: len(head) - len(head.lstrip(" \t"))], indent_at(text, span_of(last).end)
-    gap = "\n" if blank_above(text, span_of(last).start) else ""
-    sections = [
-        f"{header}[[hosts.pins]]\n" + "".join(f"{keys}{k} = {v}\n" for k, v in pin_values(p))
-        for p in pins
-    ]
-    at = line_end(text, span_of(last).end)
-    lead = "" if text[:at].endswith("\n") else "\n"
-    return Edit(at, at, lead + gap + gap.join(sections))
 
 
 def _reread(text: str, path: Path) -> tuple[PinFile, Node]:

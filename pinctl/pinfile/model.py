@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pinctl.pki.pins import Pin, PinKind
 
@@ -20,6 +20,11 @@ LEVELS: tuple[Level, ...] = ("leaf", "intermediate", "root")
 VERSION = 1
 TLS_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 DEFAULT_PORT = 443
+Client = Literal["okhttp", "curl", "android", "ios", "trustkit"]
+CLIENTS: tuple[Client, ...] = get_args(Client)
+"""The clients `verify --as` and `clients = [...]` judge for (`pinctl.exports.clients`)."""
+CT_MODES = ("off", "report", "require")
+CT_POLICIES = ("chrome", "apple", "both")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,12 @@ class PinEntry:
     backup: bool = False
     note: str | None = None
     expires: date | None = None
+    reencoded: Pin | None = None
+    """The key's pin as OkHttp, Android, iOS and TrustKit compute it, where that differs
+    from `pin`: they hash their own re-encoding of the key, which restores the NULL
+    parameter an RSA key may lack. `pin` is the key as carried (RFC 7469, curl, HPKP)."""
+    retired: bool = False
+    """Kept on record but never matches and is never exported (a leaked or replaced key)."""
     line: int | None = field(default=None, compare=False)
     """1-based line in the pin file, for messages; None for pins not read from a file.
     Not part of equality: a pin is the same pin wherever it is written."""
@@ -62,7 +73,15 @@ class HostEntry:
     verify_chain: bool = True
     ca_file: Path | None = None
     """Resolved against the pin file's directory; overrides [defaults] ca_file."""
+    revocation: str | None = None
+    """Overrides [defaults] revocation; None follows it."""
     pins: tuple[PinEntry, ...] = ()
+    clients: tuple[str, ...] | None = None
+    """The clients verify judges this host for; None takes [defaults] clients."""
+    ct: str | None = None
+    """``off``, ``report`` or ``require`` for this host; None follows [defaults]."""
+    ct_policy: str | None = None
+    """``chrome``, ``apple`` or ``both`` for this host; None follows [defaults]."""
     line: int | None = field(default=None, compare=False)
     """The line of the ``[[hosts]]`` header (or of the inline table)."""
 
@@ -84,6 +103,22 @@ class Defaults:
     """``1.0``, ``1.1``, ``1.2`` or ``1.3``."""
     forward_secrecy: bool = True
     ca_file: Path | None = None
+    clients: tuple[str, ...] = ()
+    """The clients verify judges every host for (names of `CLIENTS`, or "all")."""
+    rotate_days: int = 90
+    """A leaf certificate older than this is due for rotation (`plan`'s rotation-due)."""
+    release_lead_days: int = 30
+    """Days an app release needs to carry a new pin: `plan`'s deadlines come this early."""
+    audit_log: Path | None = None
+    """Where every change is recorded (`pinctl.audit`), resolved against the pin file."""
+    ct: str = "off"
+    """Certificate Transparency: ``off``, ``report`` (warn) or ``require`` (fail)."""
+    ct_policy: str = "both"
+    """Which CT policy `require` enforces: ``chrome``, ``apple`` or ``both``."""
+    ct_log_list: Path | None = None
+    """The v3 log list the user downloads (resolved against the pin file's directory)."""
+    revocation: str = "soft"
+    """``off``, ``soft``, ``hard`` or ``require`` (SPEC.md section 7)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +147,8 @@ class Change:
     present: tuple[PinEntry, ...] = ()
     """Pins asked for that the host already had: adding them again changes nothing."""
     removed: tuple[PinEntry, ...] = ()
+    amended: tuple[tuple[PinEntry, PinEntry], ...] = ()
+    """Pins whose keys were set (`promote`), each as it was and as it is now."""
     fields: Mapping[str, object] = field(default_factory=dict)
     """Host settings written, such as ``verify_chain = False``."""
     created_file: bool = False
@@ -124,7 +161,12 @@ class Change:
     @property
     def changed(self) -> bool:
         return bool(
-            self.added or self.removed or self.fields or self.added_host or self.removed_host
+            self.added
+            or self.removed
+            or self.amended
+            or self.fields
+            or self.added_host
+            or self.removed_host
         )
 
     @property

@@ -18,7 +18,7 @@ from pinctl.errors import PinFileError, PinFormatError
 from pinctl.pinfile import schema
 from pinctl.pinfile.model import VERSION, Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pinfile.nodes import Node, fast_nodes, parse_nodes, read_text
-from pinctl.pki.pins import parse_pin
+from pinctl.pki.pins import Pin, parse_pin
 
 
 def resolve_path(option: str | None) -> Path:
@@ -71,6 +71,8 @@ class Reader:
         if key.path:
             given = Path(node.value)
             return given if given.is_absolute() else self.path.absolute().parent / given
+        if isinstance(node.value, list):  # an array of plain values (clients): a tuple of them
+            return tuple(item.value for item in node.value)
         return node.value
 
     def fields(self, scope: schema.Scope, values: Mapping[str, Node]) -> dict[str, Any]:
@@ -160,7 +162,23 @@ class Reader:
             pin = parse_pin(fields.pop("pin"))
         except PinFormatError as exc:
             raise self.fail(values["pin"], str(exc)) from None
+        if "reencoded" in fields:
+            fields["reencoded"] = self.reencoded(pin, fields, values["reencoded"])
         return PinEntry(pin, **fields, line=node.line)
+
+    def reencoded(self, pin: Pin, fields: Mapping[str, Any], node: Node) -> Pin:
+        """A second spelling of the same key's pin, so it names the same hash and kind."""
+        try:
+            again = parse_pin(node.value)
+        except PinFormatError as exc:
+            raise self.fail(node, f"reencoded: {exc}") from None
+        if fields.get("kind", "spki") != "spki" or again.alg != pin.alg:
+            raise self.fail(
+                node,
+                f"reencoded must be a {pin.alg} pin of the same spki key as pin; "
+                "remove it, or write it as `pinctl add` does",
+            )
+        return again
 
 
 def _unique(items: Sequence[Any], key: Any, error: Any) -> None:

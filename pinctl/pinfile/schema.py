@@ -17,8 +17,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pinctl.hostnames import is_host_name
-from pinctl.pinfile.model import DEFAULT_PORT, LEVELS, TLS_VERSIONS, VERSION
+from pinctl.pinfile.model import (
+    CLIENTS,
+    CT_MODES,
+    CT_POLICIES,
+    DEFAULT_PORT,
+    LEVELS,
+    TLS_VERSIONS,
+    VERSION,
+)
 from pinctl.pki.pins import PIN_KINDS
+from pinctl.pki.revocation import MODES as REVOCATION_MODES
 
 Scope = Literal["top", "defaults", "host", "pin"]
 Check = Callable[[object], bool]
@@ -125,6 +134,7 @@ class Key:
 
 _BOOL = (_is(bool), "true or false")
 _PATH = (lambda v: isinstance(v, str) and bool(v.strip()), "a path to a PEM file")
+_CT_LIST = (lambda v: isinstance(v, str) and bool(v.strip()), "a path to a v3 log list (JSON)")
 _NAME_WORDS = 'a host name such as "api.example.com"'
 _HOST_WORDS = 'a host name or IP address such as "api.example.com"'
 _CONNECT_WORDS = 'an address such as "10.0.0.5", "10.0.0.5:8443" or "[::1]:443"'
@@ -137,6 +147,24 @@ def _min_tls_hint(value: object) -> str:
 
 def _date_hint(value: object) -> str:
     return " (a TOML date has no quotes)" if isinstance(value, str) else ""
+
+
+_CLIENT_NAMES = (*CLIENTS, "all")
+_CLIENTS_WORDS = "an array of client names, " + _words(_CLIENT_NAMES)
+
+
+def _client_names(value: object) -> list[object]:
+    """The items of an array as read (the reader gives arrays as lists of nodes)."""
+    return [getattr(item, "value", item) for item in value] if isinstance(value, list) else []
+
+
+def _valid_clients(value: object) -> bool:
+    return isinstance(value, list) and all(n in _CLIENT_NAMES for n in _client_names(value))
+
+
+def _clients_hint(value: object) -> str:
+    unknown = [n for n in _client_names(value) if n not in _CLIENT_NAMES]
+    return f" (unknown: {', '.join(repr(n) for n in unknown)})" if unknown else ""
 
 
 def _leaf_backup_implied(pin: Any) -> bool:
@@ -154,6 +182,15 @@ KEYS: tuple[Key, ...] = (
         hint=_min_tls_hint),
     Key("forward_secrecy", "defaults", *_BOOL, True),
     Key("ca_file", "defaults", *_PATH, path=True, json=_path_text),
+    Key("clients", "defaults", _valid_clients, _CLIENTS_WORDS, (), hint=_clients_hint),
+    Key("rotate_days", "defaults", _int_in(1, 100_000), "a whole number of days, 1 or more", 90),
+    Key("release_lead_days", "defaults", _int_in(0, 100_000), "a whole number of days", 30),
+    Key("audit_log", "defaults", _PATH[0], "a path to a JSON lines file", path=True,
+        json=_path_text),
+    Key("ct", "defaults", _one_of(CT_MODES), _words(CT_MODES), "off"),
+    Key("ct_policy", "defaults", _one_of(CT_POLICIES), _words(CT_POLICIES), "both"),
+    Key("ct_log_list", "defaults", *_CT_LIST, path=True, json=_path_text),
+    Key("revocation", "defaults", _one_of(REVOCATION_MODES), _words(REVOCATION_MODES), "soft"),
     Key("host", "host", _valid_name, _HOST_WORDS, hint=_host_hint,
         required='a [[hosts]] table has no host; add host = "NAME"'),
     Key("port", "host", _int_in(1, 65535), "an integer from 1 to 65535", DEFAULT_PORT),
@@ -162,7 +199,11 @@ KEYS: tuple[Key, ...] = (
     Key("include_subdomains", "host", *_BOOL, False, editable=True),
     Key("verify_chain", "host", *_BOOL, True, editable=True),
     Key("ca_file", "host", *_PATH, editable=True, path=True, json=_path_text),
+    Key("revocation", "host", _one_of(REVOCATION_MODES), _words(REVOCATION_MODES)),
     Key("pins", "host", _is(list), _PINS_WORDS, (), nested=True),
+    Key("clients", "host", _valid_clients, _CLIENTS_WORDS, hint=_clients_hint),
+    Key("ct", "host", _one_of(CT_MODES), _words(CT_MODES)),
+    Key("ct_policy", "host", _one_of(CT_POLICIES), _words(CT_POLICIES)),
     Key("pin", "pin", _is(str), 'a string such as "sha256/BASE64"', json=lambda v, _: str(v),
         required='a pin table has no pin; write { pin = "sha256/BASE64", ... }'),
     Key("kind", "pin", _one_of(PIN_KINDS), _words(PIN_KINDS), "spki"),
@@ -172,6 +213,9 @@ KEYS: tuple[Key, ...] = (
     Key("note", "pin", _is(str), "a string"),
     Key("expires", "pin", _is_date, "a date such as 2026-03-01", hint=_date_hint,
         json=_date_text),
+    Key("reencoded", "pin", _is(str), 'a string such as "sha256/BASE64"',
+        json=lambda v, _: None if v is None else str(v)),
+    Key("retired", "pin", *_BOOL, False),
 )  # fmt: skip
 
 

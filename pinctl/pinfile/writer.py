@@ -71,6 +71,8 @@ def toml_value(value: object, path: Path | None = None) -> str:
         return str(value)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(toml_value(item, path) for item in value) + "]"
     if isinstance(value, Path) and path is not None:
         base = path.absolute().parent
         value = value.relative_to(base).as_posix() if value.is_relative_to(base) else str(value)

@@ -68,8 +68,9 @@ class Entry:
     note: str | None = None
     """How the SPKI was had, when the input did not state it."""
     spki_reencoded: Mapping[HashAlg, Pin] | None = None
-    """Pins of the SPKI as openssl, curl and OkHttp re-encode it, when that differs from
-    the bytes as carried (an RSA key without its NULL parameter); else None."""
+    """Pins of the SPKI as the openssl pipeline, OkHttp, Android, iOS and TrustKit
+    re-encode it, when that differs from the bytes as carried (an RSA key without its NULL
+    parameter); else None. curl and HPKP hash the bytes as carried, as `spki` does."""
 
 
 def spki_der(public_key: PublicKeyTypes) -> bytes:
@@ -128,7 +129,7 @@ def certificate_entry(
 
     key_der = certificate_spki(cert)
     info = _certificate_key_info(cert, key_der)
-    again = _reencoded(key_der, hashes)
+    again = reencoded_pins(key_der, hashes)
     if not details:
         _decodable(cert)  # one file, one verdict, whatever -o is
         spki = {alg: compute(key_der, alg) for alg in hashes}
@@ -249,7 +250,7 @@ def key_entry(
         spki={alg: compute(key_der, alg) for alg in hashes},
         subject=subject,
         note=note,
-        spki_reencoded=_reencoded(key_der, hashes) if raw_spki is not None else None,
+        spki_reencoded=reencoded_pins(key_der, hashes) if raw_spki is not None else None,
     )
 
 
@@ -257,7 +258,8 @@ _RSA_OID = bytes.fromhex("06092a864886f70d010101")
 _RSA_WITH_NULL = bytes.fromhex("300d06092a864886f70d0101010500")
 
 
-def _reencoded(spki: bytes, hashes: tuple[HashAlg, ...]) -> Mapping[HashAlg, Pin] | None:
+def reencoded_pins(spki: bytes, hashes: tuple[HashAlg, ...]) -> Mapping[HashAlg, Pin] | None:
+    """The pins of `spki` as clients that re-encode the key compute them, when they differ."""
     # Nearly every key is not RSA, or RSA with its NULL parameter, which re-encodes to
     # itself: tell those from the head of the bytes, without loading the DER walker.
     head = spki[:24]

@@ -145,10 +145,11 @@ def _cryptography_spki(public_key: PublicKeyTypes) -> bytes:
 
 
 def reencoded(spki: bytes) -> bytes | None:
-    """The RSA SPKI as openssl, curl and OkHttp re-encode it, when that differs from `spki`.
+    """The RSA SPKI as openssl and the Java and Apple clients re-encode it, when that differs.
 
-    RFC 7469 hashes the bytes as carried, which pinctl does; those clients hash their own
-    re-encoding of the parsed key instead, which restores a missing NULL parameter. None
+    RFC 7469 hashes the bytes as carried, which pinctl, curl and HPKP do; the openssl
+    pipeline, OkHttp, Android, iOS and TrustKit hash their own re-encoding of the parsed
+    key instead, which restores a missing NULL parameter. None
     when the two agree (always, for keys other than rsaEncryption).
     """
     try:

@@ -27,7 +27,13 @@ from pinctl.verify.verdicts import Verdict
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.ct.report import CtReport, CtSetting
+    from pinctl.exports.clients import Apps
+    from pinctl.exports.verdicts import ClientVerdict
+    from pinctl.net.revocation import Fetcher
     from pinctl.net.targets import Target
+    from pinctl.pinfile.model import Client
+    from pinctl.pki.revocation import PathRevocation
 
 
 class Subject(NamedTuple):
@@ -44,6 +50,16 @@ class Subject(NamedTuple):
     """The host's `time.monotonic()` deadline; the driver enforces it."""
     now: datetime
     """The time the host is judged at: path validation and expiry."""
+    clients: tuple[Client, ...] = ()
+    """The clients (`--as`, else the pin file's `clients`) whose verdicts are asked for."""
+    apps: Apps | None = None
+    """The pin file as each client's export holds it, for those verdicts."""
+    ct: CtSetting | None = None
+    """What the CT check is asked for; None when CT is off for the host."""
+    fetcher: Fetcher | None = None
+    """The run's revocation sources, shared by its hosts; None: revocation is not checked."""
+    revocation: str | None = None
+    """`--revocation`, which overrides the pin file's modes; None follows them."""
 
 
 class Evidence(NamedTuple):
@@ -55,6 +71,14 @@ class Evidence(NamedTuple):
     """The validated path, leaf to trust anchor, from chain; None when there is none."""
     matched: PinEntry | None = None
     """The pin that matched, from pins."""
+    clients: tuple[ClientVerdict, ...] = ()
+    """Each selected client's verdict, from clients."""
+    ct: CtReport | None = None
+    """The leaf's SCTs and the CT verdicts, from ct."""
+    ct_warnings: tuple[str, ...] = ()
+    """What ct warns of (policies not met under `report`, the log list's age)."""
+    revocation: PathRevocation | None = None
+    """What each certificate's revocation sources said, from revocation."""
 
 
 Check = Callable[[Subject, Evidence], Steps[tuple[Verdict, Evidence]]]

@@ -68,9 +68,20 @@ def check_host(
         # signatures again for a path that was just validated would double a host's CPU.
         known = subject.rule.considered(Presented(seen.served, evidence.path))
         warnings += chain_warnings(entry.pins, known, subject.now, defaults.warn_days)
+        warnings += clients.warnings(subject, evidence)
+        warnings += revocation.warnings(evidence.revocation)
         served = seen.served
         described = tuple(ChainCert(c, c in served) for c in known)
-        outcome = Reached(described, seen.tls, evidence.matched)
+        outcome = Reached(
+            described, seen.tls, evidence.matched, evidence.clients, evidence.revocation
+        )
+    warnings += evidence.ct_warnings
     return HostResult(
-        entry, tuple(verdicts), outcome, warnings, strict, elapsed=time.monotonic() - started
+        entry,
+        tuple(verdicts),
+        outcome,
+        warnings,
+        strict,
+        elapsed=time.monotonic() - started,
+        ct=evidence.ct,
     )

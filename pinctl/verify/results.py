@@ -23,8 +23,11 @@ from pinctl.verify.verdicts import UNCHECKED, Checked, Failed, Passed, Status, U
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.ct.report import CtReport
+    from pinctl.exports.verdicts import ClientVerdict
     from pinctl.net.session import TlsInfo
     from pinctl.pki.pins import Pin
+    from pinctl.pki.revocation import PathRevocation
 
 DECISIVE = "pins"
 """A host passes on its pins: whatever else was skipped, no pass without this check's."""
@@ -58,6 +61,10 @@ class Reached:
     """The negotiated session; None for a saved chain."""
     matched: PinEntry | None
     """The pin the pins check matched, whatever the other checks said."""
+    clients: tuple[ClientVerdict, ...] = ()
+    """Each selected client's verdict (`verify --as`); empty when none was judged."""
+    revocation: PathRevocation | None = None
+    """What the revocation check found; None when it did not run."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,8 @@ class HostResult:
     warnings: tuple[str, ...] = ()
     strict: bool = False
     elapsed: float = 0.0
+    ct: CtReport | None = None
+    """The leaf's SCTs and the CT verdicts; None when the ct check did not run."""
 
     @property
     def label(self) -> str:
@@ -137,6 +146,14 @@ class HostResult:
     @property
     def chain(self) -> tuple[ChainCert, ...]:
         return self.outcome.chain if isinstance(self.outcome, Reached) else ()
+
+    @property
+    def clients(self) -> tuple[ClientVerdict, ...]:
+        return self.outcome.clients if isinstance(self.outcome, Reached) else ()
+
+    @property
+    def revocation(self) -> PathRevocation | None:
+        return self.outcome.revocation if isinstance(self.outcome, Reached) else None
 
     @property
     def internal(self) -> bool:

@@ -75,6 +75,17 @@ def pin_matches(entry: PinEntry, cert: x509.Certificate) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
+def reencoded_pin_of(cert: x509.Certificate) -> Pin | None:
+    """The sha256 SPKI pin as a client that re-encodes the key computes it, when that is
+    not `pin_of(cert)` (an RSA key without its NULL parameter)."""
+    from pinctl.pki.der import certificate_spki
+    from pinctl.pki.entries import reencoded_pins
+
+    again = reencoded_pins(certificate_spki(cert), ("sha256",))
+    return None if again is None else again["sha256"]
+
+
+@functools.lru_cache(maxsize=4096)
 def pin_of(cert: x509.Certificate, kind: PinKind = "spki", alg: HashAlg = "sha256") -> Pin:
     """A certificate's pin, computed once: matching, warnings and reports all ask for it."""
     from cryptography.hazmat.primitives.serialization import Encoding

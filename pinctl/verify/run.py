@@ -17,14 +17,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pinctl.errors import PinctlError
+from pinctl.errors import PinctlError, UsageError
 from pinctl.verify.rules import MatchRule, OkHttpRule
 
 if TYPE_CHECKING:
     from cryptography import x509
 
+    from pinctl.ct.policy import PolicyName
+    from pinctl.ct.report import CtSetting
+    from pinctl.exports.clients import Apps
+    from pinctl.net.revocation import Fetcher
     from pinctl.net.steps import Steps
-    from pinctl.pinfile.model import HostEntry, PinFile
+    from pinctl.pinfile.model import Client, HostEntry, PinFile
     from pinctl.verify.observation import Observe
     from pinctl.verify.results import HostResult, VerifyResult
 
@@ -49,8 +53,21 @@ class VerifyOptions:
     environ: Mapping[str, str] = field(default_factory=dict)
     """For HTTPS_PROXY/NO_PROXY; passed in so the core never reads the process state."""
     rule: MatchRule = field(default_factory=OkHttpRule)
+    clients: tuple[Client, ...] | None = None
+    """`--as`: the clients to judge every host for; None takes the pin file's `clients`."""
     debug: bool = False
     """Re-raise the first unexpected exception after the run, for its traceback."""
+    ct: str | None = None
+    """``--ct``: overrides every host's and [defaults]' ``ct``."""
+    ct_log_list: Path | None = None
+    """``--ct-log-list`` or ``$PINCTL_CT_LOG_LIST``: overrides the pin file's ``ct_log_list``."""
+    revocation: str | None = None
+    """`--revocation`, overriding the pin file's modes; None follows them."""
+    crl_files: tuple[Path, ...] = ()
+    crl_max_bytes: int | None = None
+    """None: `pinctl.pki.crl.CRL_MAX_BYTES`."""
+    cache_dir: Path | None = None
+    """Where verified revocation answers are kept (--cache-dir, $PINCTL_CACHE_DIR)."""
 
 
 def verify(
@@ -71,6 +88,7 @@ def verify(
     from pinctl.verify.results import VerifyResult
 
     started = time.monotonic()
+    apps, selection = _apps(pin_file, hosts, options.clients, now)
     targets = {e.key: host_target(e.host, e.port, e.servername, e.connect_to) for e in hosts}
     roots: dict[Path | None, tuple[x509.Certificate, ...]] = {}
     for entry in hosts:
@@ -89,6 +107,9 @@ def verify(
         )
     )
 
+    ct = ct_settings(pin_file, hosts, options)
+    fetcher = revocation_fetcher(pin_file, hosts, options)
+
     def check(entry: HostEntry, deadline: float) -> Steps[HostResult]:
         ca = options.ca_file or pin_file.ca_file_for(entry)
         subject = Subject(
@@ -100,6 +121,11 @@ def verify(
             observe,
             deadline,
             now,
+            selection.get(entry.key, ()),
+            apps,
+            ct.get(entry.key),
+            fetcher,
+            options.revocation,
         )
         return check_host(subject, strict=options.strict)
 
@@ -109,6 +135,84 @@ def verify(
         raise errors[0]
     return VerifyResult(
         tuple(results), pin_file.path, now, options.rule.name, time.monotonic() - started
+    )
+
+
+def _apps(
+    pin_file: PinFile,
+    hosts: Sequence[HostEntry],
+    given: tuple[Client, ...] | None,
+    now: datetime,
+) -> tuple[Apps, dict[tuple[str, int], tuple[Client, ...]]]:
+    """The clients each host is judged for, read before any host is contacted (a bad name
+    in the pin file is a usage error, exit 2), and the pin file as their exports hold it."""
+    from pinctl.exports.clients import Apps, selected
+
+    selection = {entry.key: selected(entry, pin_file, given) for entry in hosts}
+    return Apps(pin_file, now.date()), selection
+
+
+def ct_settings(
+    pin_file: PinFile, hosts: Sequence[HostEntry], options: VerifyOptions
+) -> dict[tuple[str, int], CtSetting]:
+    """Each host's CT setting, the log list read once; `require` without a list is a usage
+    error, and a list that cannot be read is refused, before any host is contacted."""
+    from pinctl.ct.report import CtSetting
+
+    defaults = pin_file.defaults
+    modes = {e.key: options.ct or e.ct or defaults.ct for e in hosts}
+    wanted = {key: mode for key, mode in modes.items() if mode != "off"}
+    if not wanted:
+        return {}
+    path = options.ct_log_list or defaults.ct_log_list
+    if path is None:
+        strict = [e.label for e in hosts if wanted.get(e.key) == "require"]
+        if strict:
+            raise UsageError(
+                f"ct = require for {strict[0]} needs a CT log list; give --ct-log-list FILE, "
+                "$PINCTL_CT_LOG_LIST or ct_log_list in [defaults] (see the README: "
+                "Certificate Transparency)"
+            )
+    from pinctl.ct import loglist
+
+    logs = loglist.load(path) if path is not None else None
+    settings = {}
+    for entry in hosts:
+        if entry.key in wanted:
+            chosen = entry.ct_policy or defaults.ct_policy
+            policies = POLICY_SETS[chosen]
+            settings[entry.key] = CtSetting(wanted[entry.key], policies, logs)
+    return settings
+
+
+POLICY_SETS: dict[str, tuple[PolicyName, ...]] = {
+    "chrome": ("chrome",),
+    "apple": ("apple",),
+    "both": ("chrome", "apple"),
+}
+
+
+def revocation_fetcher(
+    pin_file: PinFile, hosts: Sequence[HostEntry], options: VerifyOptions
+) -> Fetcher | None:
+    """The run's shared revocation sources; None when no host checks revocation.
+
+    Made before any host is contacted: a bad --crl file or proxy URL exits 2 first.
+    """
+    modes = {options.revocation or e.revocation or pin_file.defaults.revocation for e in hosts}
+    if modes <= {"off"}:
+        return None
+    from pinctl.net.cache import AnswerCache
+    from pinctl.net.http import proxy_chooser
+    from pinctl.net.revocation import Fetcher, load_crl_files
+    from pinctl.pki.crl import CRL_MAX_BYTES
+
+    cap = options.crl_max_bytes or CRL_MAX_BYTES
+    return Fetcher(
+        proxy_chooser(options.proxy, options.environ),
+        cap,
+        load_crl_files(options.crl_files, cap),
+        AnswerCache(options.cache_dir, cap) if options.cache_dir else None,
     )
 
 

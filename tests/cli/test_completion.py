@@ -142,7 +142,7 @@ def test_options_are_proposed_by_prefix() -> None:
     [
         (["fetch", "--hash"], "", ["sha256", "sha384", "sha512"]),
         (["pin", "--hash"], "sha5", ["sha512"]),
-        (["verify", "-o"], "", ["table", "json"]),
+        (["verify", "-o"], "", ["table", "json", "prometheus"]),
         (["backup-keygen", "--type"], "rsa", ["rsa-2048", "rsa-3072", "rsa-4096"]),
         (["export", "--format"], "okhttp", ["okhttp-kotlin", "okhttp-java"]),
         (["completion"], "", list(SHELLS)),

@@ -193,7 +193,9 @@ def test_cli_json_round_trips_the_pin_file(run: Any, pins_toml: Path) -> None:
         "level": "leaf",
         "backup": False,
         "note": None,
+        "retired": False,
         "expires": None,
+        "reencoded": None,
     }
 
 

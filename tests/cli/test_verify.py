@@ -78,7 +78,8 @@ def write_pins(path: Path, *hosts: str, defaults: str = "", ca: Path | None = No
 
 
 def host(name: str, port: int, *pins: str, extra: str = "") -> str:
-    body = "".join(f'  {{ pin = "{p}" }},\n' for p in pins)
+    # ANOTHER_KEY stands for a backup key held offline (SPEC.md section 10: backup = true)
+    body = "".join(f'  {{ pin = "{p}"{", backup = true" * (p == ANOTHER_KEY)} }},\n' for p in pins)
     return f'[[hosts]]\nhost = "{name}"\nport = {port}\n{extra}pins = [\n{body}]\n'
 
 
@@ -151,7 +152,7 @@ class TestStatuses:
         assert lines[3].startswith(f"        {spki_pin(ca.cert_pem)}: ")
         assert lines[3].endswith("(trust anchor, not served)")
         assert lines[4] == f"      Pinned certificates for localhost:{good.port}:"
-        assert lines[5] == f"        {ANOTHER_KEY} (spki, leaf, line 10)"
+        assert lines[5] == f"        {ANOTHER_KEY} (spki, backup, line 10)"
         assert lines[6:] == ["1 host: 0 passed, 1 failed, 0 could not be checked"]
 
     def test_untrusted(
@@ -584,7 +585,7 @@ class TestWarnings:
         [entry] = hosts_json(strict.stdout)
         assert (entry["status"], entry["ok"]) == ("pass", False)
         assert entry["warnings"] == [
-            "no backup pin (a pin that matches nothing in the current chain)"
+            "no backup pin (a backup = true pin that matches nothing in the current chain)"
         ]
         assert str(entry["error"]).startswith("--strict")
 
@@ -769,13 +770,12 @@ class TestOptions:
             ("connect", "pass"),
             ("tls-policy", "pass"),
             ("chain", "pass"),
-            ("revocation", "skipped"),
+            ("revocation", "pass"),
             ("pins", "pass"),
             ("clients", "skipped"),
             ("ct", "skipped"),
         ]
         assert entry["checks"][4]["reason"] == f"matched {pin} (leaf)"
-        assert "not implemented yet" in entry["checks"][3]["reason"]
         subjects = [
             x509.load_pem_x509_certificate(pem.bytes()).subject.rfc4514_string()
             for pem in (leaf.cert_chain_pems[0], ca.cert_pem)
@@ -784,7 +784,11 @@ class TestOptions:
             {"position": 0, "subject": subjects[0], "spki": pin, "served": True},
             {"position": 1, "subject": subjects[1], "spki": spki_pin(ca.cert_pem), "served": False},
         ]
-        assert [entry[k] for k in PIPELINE_KEYS[2:]] == [None, None, None, None]
+        assert [entry[k] for k in ("starttls", "clients", "ct")] == [None, None, None]
+        # trustme's leaf names no CRL or OCSP source: soft passes it silently as no-source
+        assert entry["revocation"]["mode"] == "soft"
+        assert entry["revocation"]["status"] == "good"
+        assert [c["status"] for c in entry["revocation"]["certs"]] == ["no-source"]
         assert result.stderr == ""
 
     def test_no_progress_off_a_terminal(

@@ -648,8 +648,17 @@ def test_json_is_the_pin_file_with_every_field() -> None:
         "min_tls": "1.2",
         "forward_secrecy": True,
         "ca_file": None,
+        "clients": [],
+        "rotate_days": 90,
+        "release_lead_days": 30,
+        "audit_log": None,
+        "ct": "off",
+        "ct_policy": "both",
+        "ct_log_list": None,
+        "revocation": "soft",
     }
     [api] = document["hosts"]
+    assert api["clients"] is None
     assert api["host"] == "api.example.com"
     assert api["port"] == 8443
     assert api["include_subdomains"] is True
@@ -662,6 +671,8 @@ def test_json_is_the_pin_file_with_every_field() -> None:
             "backup": False,
             "note": "api key",
             "expires": "2026-03-01",
+            "reencoded": None,
+            "retired": False,
         },
         {
             "pin": str(B),
@@ -670,6 +681,8 @@ def test_json_is_the_pin_file_with_every_field() -> None:
             "backup": True,
             "note": None,
             "expires": None,
+            "reencoded": None,
+            "retired": False,
         },
     ]
 

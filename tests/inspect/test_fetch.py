@@ -145,7 +145,10 @@ def test_json_matches_spec(run: Any, ca: trustme.CA, ca_pem: Path) -> None:
     document = json.loads(result.stdout)
     assert list(document) == ["sources"]
     (source,) = document["sources"]
-    assert set(source) == {"source", "error", "tls", "validation", "entries"}
+    assert set(source) == {
+        "source", "error", "tls", "validation", "entries", "stapled_ocsp", "revocation"
+    }  # fmt: skip
+    assert (source["stapled_ocsp"], source["revocation"]) == (None, None), "no staple, off"
     assert source["source"] == f"localhost:{srv.port}"
     assert source["error"] is None
     assert source["tls"] == {"version": "TLSv1.3", "cipher": source["tls"]["cipher"]}

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -171,6 +172,33 @@ def test_a_wait_after_computing_still_meets_the_deadline(pipes: list[tuple[int, 
         on_done=lambda _: None,
     )
     assert results == ["timed out after 0.2 s while fetching the CRL", "answered"]
+
+
+def test_the_network_after_computing_has_a_timeout_of_its_own(
+    pipes: list[tuple[int, int]],
+) -> None:
+    """Revocation fetches get one more --timeout (SPEC.md 7): a check that spent most of
+    its first timeout before COMPUTE still gets a whole one after it, in the pool and
+    driven alone; its twin that overstays the second one times out there."""
+
+    def check(item: int, deadline: float) -> Steps[str]:
+        yield Wait(None, doing="during the handshake", until=time.monotonic() + 0.6)
+        yield COMPUTE
+        read, write = _pipe(pipes)
+        if item == 0:  # the other never answers
+            threading.Timer(0.6, os.write, (write, b"x")).start()
+        try:
+            yield Wait(read, doing="while fetching the CRL")
+        except ConnectError as exc:
+            return str(exc)
+        return "answered"
+
+    results = run_pool(
+        range(2), check, timeout=1.0, concurrency=None, failed=lambda i, e: "?",
+        on_done=lambda _: None,
+    )  # fmt: skip
+    assert results == ["answered", "timed out after 1 s while fetching the CRL"]
+    assert drive(check(0, 0.0), 1.0) == "answered"
 
 
 @pytest.mark.parametrize("timeout", [1e12, math.inf])

@@ -853,7 +853,10 @@ def test_host_adds_the_pins_as_backups_naming_the_key_files(
     (host,) = pinfile.load(pins_toml).hosts
     backups = [p for p in host.pins if p.backup]
     assert [str(p.pin) for p in backups] == result.stdout.splitlines()
-    assert [p.note for p in backups] == [str(out_dir / f"backup-{n}.key.pem") for n in (1, 2)]
+    # relative to the pin file's directory, never this machine's absolute path
+    base = pins_toml.parent
+    expected = [(out_dir / f"backup-{n}.key.pem").relative_to(base).as_posix() for n in (1, 2)]
+    assert [p.note for p in backups] == expected
     assert all(p.level == "leaf" for p in backups)
 
 
@@ -862,7 +865,7 @@ def test_recording_the_pins_returns_its_change(tmp_path: Path) -> None:
     pins_toml = tmp_path / "pins.toml"
     pins_toml.write_text(PIN_FILE)
     request = keygen.KeygenRequest(count=2, out_dir=tmp_path / "keys")
-    record = BackupRecorder(pins_toml, "api.example.com", 443)
+    record = BackupRecorder(pins_toml, "api.example.com:443")
     result = keygen.generate_backup_keys(request, None, record=record)
     change = result.recorded
     assert isinstance(change, Change)

@@ -234,7 +234,7 @@ def test_rsa_spki_without_null_shows_both_pins(tmp_path: Path, run: Any) -> None
     assert entry["spki_reencoded"] == {"sha256": openssl_pin(judged)}
     text = run(["pin", str(path)]).stdout
     assert f"spki*     {openssl_pin(judged)}  (re-encoded" in text
-    assert "openssl, curl and OkHttp" in text
+    assert "OkHttp, Android, iOS and TrustKit compute; curl and HPKP take the spki pin" in text
 
 
 def test_a_certificate_with_an_rsa_spki_without_null_shows_both_pins(

@@ -32,7 +32,7 @@ def openssl_fails(*args: str) -> bool:
 
 # From developer.android.com/privacy-and-security/security-config ("Configuration file
 # format"): element -> (allowed attributes and values, allowed children, text allowed).
-ANDROID_SCHEMA: dict[str, tuple[dict[str, set[str] | None], set[str], bool]] = {
+ANDROID_SCHEMA: dict[str, tuple[dict[str, set[str] | re.Pattern[str] | None], set[str], bool]] = {
     "network-security-config": ({}, {"base-config", "domain-config", "debug-overrides"}, False),
     "domain-config": (
         {"cleartextTrafficPermitted": {"true", "false"}},
@@ -42,6 +42,13 @@ ANDROID_SCHEMA: dict[str, tuple[dict[str, set[str] | None], set[str], bool]] = {
     "domain": ({"includeSubdomains": {"true", "false"}}, set(), True),
     "pin-set": ({"expiration": None}, {"pin"}, False),
     "pin": ({"digest": {"SHA-256"}}, set(), True),
+    "trust-anchors": ({}, {"certificates"}, False),
+    # src: "system", "user", or a raw resource, whose names are [a-z0-9_] starting a letter.
+    "certificates": (
+        {"src": re.compile(r"system|user|@raw/[a-z][a-z0-9_]*"), "overridePins": {"true", "false"}},
+        set(),
+        False,
+    ),
 }
 
 
@@ -56,7 +63,9 @@ def check_android(text: str) -> ET.Element:
         for name, value in el.attrib.items():
             assert name in attrs, f"<{el.tag}> has no attribute {name}"
             allowed = attrs[name]
-            if allowed is None:
+            if isinstance(allowed, re.Pattern):
+                assert allowed.fullmatch(value), f"{el.tag}@{name}={value!r}"
+            elif allowed is None:
                 assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", value), f"bad date {value!r}"
                 date.fromisoformat(value)
             else:

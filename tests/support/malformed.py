@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+from typing import NamedTuple
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -128,12 +129,45 @@ def rsa_spki_without_null(spki: bytes) -> bytes:
 
 def rsa_leaf_without_null(name: str) -> bytes:
     """DER of a certificate for an RSA key whose SPKI lacks the NULL parameter."""
+    return rsa_chain_without_null(name).leaf
+
+
+class NullLessChain(NamedTuple):
+    leaf: bytes
+    """DER of a leaf for `name` whose RSA SPKI lacks the NULL parameter."""
+    key_pem: bytes
+    """The leaf's private key, PKCS#8 PEM, for a server to serve it."""
+    ca_pem: bytes
+    """The ECDSA issuer, PEM, as a client's trust anchor."""
+    carried: bytes
+    """The leaf's SPKI as the certificate carries it."""
+    canonical: bytes
+    """The same key re-encoded with its NULL parameter."""
+
+
+def rsa_chain_without_null(name: str) -> NullLessChain:
+    """A leaf for `name` (a SAN too) with a NULL-less RSA key, signed by a CA of its own."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     issuer, issuer_key = self_signed_key()
-    key = rsa.generate_private_key(65537, 2048)
     now = datetime.datetime.now(datetime.timezone.utc)
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(issuer)
+        .issuer_name(issuer)
+        .public_key(issuer_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
+        .sign(issuer_key, hashes.SHA256())
+    )
+    key = rsa.generate_private_key(65537, 2048)
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
@@ -142,10 +176,18 @@ def rsa_leaf_without_null(name: str) -> bytes:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
         .sign(issuer_key, hashes.SHA256())
     )
     spki = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    tbs = _rewrap(cert.tbs_certificate_bytes, spki, rsa_spki_without_null(spki))
-    return resign(tbs, issuer_key)
+    carried = rsa_spki_without_null(spki)
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    leaf_der = resign(_rewrap(cert.tbs_certificate_bytes, spki, carried), issuer_key)
+    ca_pem = ca.public_bytes(serialization.Encoding.PEM)
+    return NullLessChain(leaf_der, key_pem, ca_pem, carried, spki)

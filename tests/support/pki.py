@@ -49,9 +49,11 @@ def issue(
     *,
     sans: list[str] | None = None,
     eku: list[x509.ObjectIdentifier] | None = None,
+    key: ec.EllipticCurvePrivateKey | None = None,
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """A CA (no `sans`) or a leaf, signed by `issuer` or by itself, with an optional EKU."""
-    key = ec.generate_private_key(ec.SECP256R1())
+    """A CA (no `sans`) or a leaf, signed by `issuer` or by itself, with an optional EKU;
+    `key` is the certificate's key (a backup key being deployed), else a new one."""
+    key = key or ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     signer = issuer or (None, key)
     builder = (

@@ -1,7 +1,8 @@
 """A small HTTP CONNECT proxy on loopback, recording what it was asked, for `--proxy` tests.
 
 It tunnels bytes both ways once it has answered ``200``, refuses with ``status`` when told
-to, and only ever connects to loopback addresses: a test can never reach the internet.
+to, relays plain HTTP requests in absolute form (as CRL and OCSP fetches go through a
+proxy), and only ever connects to loopback addresses: a test can never reach the internet.
 """
 
 from __future__ import annotations
@@ -61,6 +62,36 @@ def _pump(a: socket.socket, b: socket.socket, stop: threading.Event) -> None:
             (b if sock is a else a).sendall(data)
 
 
+@dataclass
+class _Absolute:
+    method: str
+    host: str
+    port: int
+    target: str
+
+
+def _absolute(line: str) -> _Absolute:
+    from urllib.parse import urlsplit
+
+    method, url, _ = line.split(" ", 2)
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return _Absolute(method, parts.hostname or "", parts.port or 80, target)
+
+
+def _forward(conn: socket.socket, head: bytes, early: bytes, stop: threading.Event) -> None:
+    """Relay a plain HTTP request made to the proxy in absolute form, to loopback only."""
+    first, _, rest = head.partition(b"\r\n")
+    wanted = _absolute(first.decode("latin-1"))
+    if not ipaddress.ip_address(wanted.host).is_loopback:
+        conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+        return
+    with socket.create_connection((wanted.host, wanted.port), timeout=5) as upstream:
+        line = f"{wanted.method} {wanted.target} HTTP/1.1\r\n".encode()
+        upstream.sendall(line + rest + b"\r\n\r\n" + early)
+        _pump(conn, upstream, stop)
+
+
 @contextlib.contextmanager
 def connect_proxy(
     status: int = 200, require_auth: str | None = None
@@ -74,6 +105,9 @@ def connect_proxy(
         head, _, early = _read_head(conn).partition(b"\r\n\r\n")
         request = head.decode("latin-1")
         log.requests.append(request)
+        if request.startswith(("GET http://", "POST http://")):
+            _forward(conn, head, early, stop)  # plain HTTP in absolute form (CRL and OCSP)
+            return
         if not request.startswith("CONNECT "):
             conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")
             return

@@ -21,6 +21,7 @@ from tests.support.hosts import (
     certs,
     other_pin,
     pin,
+    verify_saved_chain,
 )
 
 
@@ -163,3 +164,48 @@ class TestWarnDaysBoundaries:
         assert outcomes[self.WARN, True][0] == ExitCode.FAILED
         assert outcomes[self.WARN + 1, False] == (ExitCode.OK, ())
         assert outcomes[self.WARN + 1, True] == (ExitCode.OK, ())
+
+
+class TestStanding:
+    """SPEC.md section 5's warnings, from the definitions `plan` shares (verify/standing.py)."""
+
+    def test_retired_pin_never_matches(self, tmp_path: Path, pki: ServedPki) -> None:
+        """A retired pin on the served leaf does not pass the host; unretired, it does."""
+        root, _, served = pki
+        retired = verify_saved_chain(tmp_path, root, served, [pin(served[0], retired=True)])
+        assert (retired.status, retired.ok) == ("pin-mismatch", False)
+        assert "retired" in (retired.error or "")
+        twin = verify_saved_chain(tmp_path, root, served, [pin(served[0]), other_pin()])
+        assert twin.status == "pass"
+
+    def test_retired_pin_presented_warns(self, pki: ServedPki) -> None:
+        """A retired pin the server still presents is named; a retired absent key is not."""
+        _, _, served = pki
+        pins = [pin(served[0]), pin(served[1], retired=True), other_pin()]
+        assert any("retired pin" in w for w in chain_warnings(pins, served, NOW, 0))
+        absent = [pin(served[0]), replace(other_pin(), backup=False, retired=True), other_pin()]
+        assert chain_warnings(absent, served, NOW, 0) == ()
+
+    def test_retired_pin_is_no_backup(self, pki: ServedPki) -> None:
+        """A retired key's pin that matches nothing does not count as a backup."""
+        _, _, served = pki
+        retired = replace(other_pin(), retired=True)
+        assert "no backup pin" in chain_warnings([pin(served[0]), retired], served, NOW, 0)[0]
+
+    def test_backup_in_live_chain_warns(self, pki: ServedPki) -> None:
+        """A backup pin on a served certificate is no longer a backup: a warning, twice over."""
+        _, _, served = pki
+        warnings = chain_warnings([pin(served[0], backup=True)], served, NOW, 0)
+        assert warnings[0].startswith("no backup pin")
+        assert "is in the live chain" in warnings[1]
+        assert "promote" in warnings[1]
+        assert chain_warnings([pin(served[0]), other_pin()], served, NOW, 0) == ()
+
+    def test_stale_pin_warns(self, pki: ServedPki) -> None:
+        """A pin of no served key that is not a backup is stale; flagged as backup, it is not."""
+        _, _, served = pki
+        stale = replace(other_pin(), backup=False)
+        warnings = chain_warnings([pin(served[0]), stale, other_pin()], served, NOW, 0)
+        assert len(warnings) == 1
+        assert "is stale" in warnings[0]
+        assert chain_warnings([pin(served[0]), other_pin()], served, NOW, 0) == ()

@@ -1,4 +1,4 @@
-"""pins: at least one unexpired pin matches the chain, by the client's rule (OkHttp's).
+"""pins: at least one unexpired, unretired pin matches the chain, by the client's rule (OkHttp's).
 
 Pins are matched on the validated path when the chain check found one, and on the leaf
 and its served signers when the host says verify_chain = false. A chain that failed
@@ -24,10 +24,17 @@ def check(subject: Subject, evidence: Evidence) -> Steps[tuple[Verdict, Evidence
     if entry.verify_chain and evidence.path is None:
         return NO_PATH, evidence
     presented = Presented(evidence.seen.served, evidence.path)
-    matched = subject.rule.match(entry.pins, presented, subject.now.date())
+    usable = [p for p in entry.pins if not p.retired]  # SPEC.md section 6: never matches
+    matched = subject.rule.match(usable, presented, subject.now.date())
     if matched is None:
-        reason = "no pin matches the chain" if entry.pins else "the host has no pins"
+        reason = (
+            "no pin matches the chain"
+            if usable
+            else "every pin of the host is retired"
+            if entry.pins
+            else "the host has no pins"
+        )
         return Failed("pin-mismatch", reason), evidence
     note = f"matched {matched.pin} ({matched.level})"
-    return Passed(note), Evidence(evidence.seen, evidence.path, matched)
+    return Passed(note), evidence._replace(matched=matched)
     yield  # a generator, as every check is

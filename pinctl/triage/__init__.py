@@ -1,0 +1,1 @@
+"""Triage of the pin-failure reports apps send: read, pinned, classified against the pin file."""

@@ -1,0 +1,219 @@
+"""pinctl.pki.crl: a CRL counts only when every rule of SPEC.md section 7 holds, one test each."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from pinctl.pki import crl
+from pinctl.pki.crl import Unproven
+
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.timezone.utc)
+SHARD = "http://crl.test/7.crl"
+
+
+def _key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _name(text: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+
+
+ISSUER_KEY = _key()
+ISSUER = (
+    x509.CertificateBuilder()
+    .subject_name(_name("issuer"))
+    .issuer_name(_name("issuer"))
+    .public_key(ISSUER_KEY.public_key())
+    .serial_number(1)
+    .not_valid_before(NOW - dt.timedelta(days=10))
+    .not_valid_after(NOW + dt.timedelta(days=10))
+    .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+    .sign(ISSUER_KEY, hashes.SHA256())
+)
+
+
+def _cert(serial: int, *, ca: bool = False, point: str | None = SHARD) -> x509.Certificate:
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(f"cert {serial}"))
+        .issuer_name(ISSUER.subject)
+        .public_key(_key().public_key())
+        .serial_number(serial)
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=5))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+    if point:
+        dp = x509.DistributionPoint([x509.UniformResourceIdentifier(point)], None, None, None)
+        builder = builder.add_extension(x509.CRLDistributionPoints([dp]), critical=False)
+    return builder.sign(ISSUER_KEY, hashes.SHA256())
+
+
+LEAF = _cert(10)
+REVOKED = _cert(11)
+
+
+def _crl(**kwargs: Any) -> crl.Crl:
+    listed = _signed(**kwargs)
+    return crl.Crl(listed, listed.public_bytes(serialization.Encoding.DER))
+
+
+def _signed(
+    *,
+    key: ec.EllipticCurvePrivateKey = ISSUER_KEY,
+    issuer: x509.Name = ISSUER.subject,
+    last: dt.timedelta = dt.timedelta(hours=-1),
+    next_: dt.timedelta = dt.timedelta(days=1),
+    idp: x509.IssuingDistributionPoint | None = None,
+    delta: bool = False,
+) -> x509.CertificateRevocationList:
+    entry = (
+        x509.RevokedCertificateBuilder()
+        .serial_number(REVOKED.serial_number)
+        .revocation_date(NOW - dt.timedelta(days=2))
+        .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False)
+        .build()
+    )
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer)
+        .last_update(NOW + last)
+        .next_update(NOW + next_)
+        .add_revoked_certificate(entry)
+    )
+    if idp is not None:
+        builder = builder.add_extension(idp, critical=True)
+    if delta:
+        builder = builder.add_extension(x509.DeltaCRLIndicator(1), critical=True)
+    return builder.sign(key, hashes.SHA256())
+
+
+def _idp(url: str | None = SHARD, **flags: Any) -> x509.IssuingDistributionPoint:
+    values: dict[str, object] = {
+        "full_name": [x509.UniformResourceIdentifier(url)] if url else None,
+        "relative_name": None,
+        "only_contains_user_certs": False,
+        "only_contains_ca_certs": False,
+        "only_some_reasons": None,
+        "indirect_crl": False,
+        "only_contains_attribute_certs": False,
+    } | flags
+    return x509.IssuingDistributionPoint(**values)  # type: ignore[arg-type]
+
+
+def test_a_signed_fresh_crl_says_good_or_revoked() -> None:
+    """The twin of every refusal: an unlisted certificate is good, a listed one revoked."""
+    listed = _crl()
+    assert crl.check(listed, LEAF, ISSUER, NOW).status == "good"
+    answer = crl.check(listed, REVOKED, ISSUER, NOW)
+    assert (answer.status, answer.reason) == ("revoked", "keyCompromise")
+    assert answer.revoked_at == NOW - dt.timedelta(days=2)
+
+
+def test_another_key_is_refused() -> None:
+    """A CRL with the issuer's name signed by another key proves nothing."""
+    with pytest.raises(Unproven, match="signed by another key"):
+        crl.check(_crl(key=_key()), REVOKED, ISSUER, NOW)
+
+
+def test_another_issuer_is_refused() -> None:
+    """A CRL of another issuer does not speak for this certificate."""
+    with pytest.raises(Unproven, match="not the certificate's issuer"):
+        crl.check(_crl(issuer=_name("someone else")), LEAF, ISSUER, NOW)
+
+
+@pytest.mark.parametrize(
+    ("last", "next_", "words"),
+    [
+        (dt.timedelta(minutes=5), dt.timedelta(days=1), "in the future"),
+        (dt.timedelta(days=-8), dt.timedelta(minutes=-1), "stale"),
+    ],
+)
+def test_a_crl_out_of_its_time_is_refused(
+    last: dt.timedelta, next_: dt.timedelta, words: str
+) -> None:
+    """Dated in the future or past its next update: refused, even if it lists the cert."""
+    with pytest.raises(Unproven, match=words):
+        crl.check(_crl(last=last, next_=next_), REVOKED, ISSUER, NOW)
+
+
+def test_the_certificates_own_shard_counts_and_another_does_not() -> None:
+    """A partitioned CRL counts for the certificates of its shard only."""
+    assert crl.check(_crl(idp=_idp()), REVOKED, ISSUER, NOW).status == "revoked"
+    with pytest.raises(Unproven, match=r"partition http://crl\.test/8\.crl"):
+        crl.check(_crl(idp=_idp("http://crl.test/8.crl")), REVOKED, ISSUER, NOW)
+    with pytest.raises(Unproven, match="none named"):
+        crl.check(_crl(idp=_idp()), _cert(12, point=None), ISSUER, NOW)
+
+
+@pytest.mark.parametrize(
+    ("flags", "ca", "words"),
+    [
+        ({"only_contains_user_certs": True}, True, "end-entity certificates only"),
+        ({"only_contains_ca_certs": True}, False, "CA certificates only"),
+        ({"only_some_reasons": frozenset({x509.ReasonFlags.key_compromise})}, False, "some"),
+        ({"indirect_crl": True}, False, "indirect"),
+    ],
+)
+def test_a_scope_that_leaves_the_certificate_out_is_refused(
+    flags: dict[str, Any], ca: bool, words: str
+) -> None:
+    """A user-only list for a CA, a CA-only list for a leaf, a reasons subset, indirect."""
+    cert = _cert(13, ca=ca)
+    with pytest.raises(Unproven, match=words):
+        crl.check(_crl(idp=_idp(**flags)), cert, ISSUER, NOW)
+
+
+def test_a_scope_that_covers_the_certificate_counts() -> None:
+    """Twin: a user-only list for a leaf, a CA-only one for a CA."""
+    assert crl.check(_crl(idp=_idp(only_contains_user_certs=True)), LEAF, ISSUER, NOW)
+    assert crl.check(_crl(idp=_idp(only_contains_ca_certs=True)), _cert(14, ca=True), ISSUER, NOW)
+
+
+def test_a_delta_crl_is_refused() -> None:
+    """A delta CRL lists changes only: it cannot show a certificate good."""
+    with pytest.raises(Unproven, match="delta"):
+        crl.check(_crl(delta=True), LEAF, ISSUER, NOW)
+
+
+def test_pem_and_der_are_read_and_garbage_refused() -> None:
+    """Both encodings load; empty, garbage, truncated and oversized bodies are refused."""
+    listed = _signed()
+    der = listed.public_bytes(serialization.Encoding.DER)
+    assert crl.load_crl(der) == crl.Crl(listed, der)
+    assert crl.load_crl(listed.public_bytes(serialization.Encoding.PEM)) == crl.Crl(listed, der)
+    for body, words in ((b"", "empty"), (b"<html>", "not a CRL"), (der[:-10], "truncated")):
+        with pytest.raises(Unproven, match=words):
+            crl.load_crl(body)
+    with pytest.raises(Unproven, match="over the cap of 100"):
+        crl.load_crl(der, max_bytes=100)
+
+
+def test_distribution_points_keep_every_scheme() -> None:
+    """ldap:// points are listed too, so the result can name them as skipped."""
+    assert crl.distribution_points(_cert(15, point="ldap://dir/cn=crl")) == ["ldap://dir/cn=crl"]
+    assert crl.distribution_points(_cert(16, point=None)) == []
+
+
+def test_a_mangled_crl_only_ever_raises_the_clean_error() -> None:
+    """Any byte of a signed CRL changed: loading and checking give an answer or `Unproven`,
+    never another exception (which would crash the host's check)."""
+    import random
+
+    der = _signed(idp=_idp()).public_bytes(serialization.Encoding.DER)
+    rng = random.Random(16)  # noqa: S311 - a reproducible fuzz, not a secret
+    for _ in range(400):
+        mangled = bytearray(der)
+        for _ in range(rng.randint(1, 3)):
+            mangled[rng.randrange(len(mangled))] = rng.randrange(256)
+        with contextlib.suppress(Unproven):
+            crl.check(crl.load_crl(bytes(mangled)), REVOKED, ISSUER, NOW)

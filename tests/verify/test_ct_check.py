@@ -1,0 +1,88 @@
+"""verify's ct check in the pipeline: the stapled OCSP response's SCTs reach the verdict.
+
+No server here staples (net/tls.py asks for staples on the revocation branch), so the
+handshake's result is given as a saved observation with `TlsInfo.stapled_ocsp` set,
+the shape the TLS layer hands over; everything after it is the real pipeline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pinctl.ct import loglist
+from pinctl.ct.report import CtSetting
+from pinctl.net.session import TlsInfo
+from pinctl.net.steps import Steps
+from pinctl.net.targets import parse_target
+from pinctl.pinfile.model import Defaults, HostEntry, PinEntry
+from pinctl.pki.entries import spki_der
+from pinctl.pki.pins import compute
+from pinctl.verify.evidence import Subject
+from pinctl.verify.observation import Observed
+from pinctl.verify.pipeline import check_host
+from pinctl.verify.results import HostResult
+from pinctl.verify.rules import OkHttpRule
+from pinctl.verify.verdicts import Failed, Passed
+from tests.support.ct import NOW, MintCa, MintLog, Stamp, log_list, ocsp_with_scts
+
+
+def _run(ca: MintCa, stapled: bool, tmp_path: Path, logs: list[MintLog], mode: str) -> HostResult:
+    leaf, _ = ca.leaf(None, host="api.test")
+    listed = loglist.load(log_list(logs, tmp_path / "l.json"))
+    staple = ocsp_with_scts(ca, leaf, [Stamp(log) for log in logs]) if stapled else None
+    tls = TlsInfo("TLSv1.3", "TLS_AES_128_GCM_SHA256", staple)
+
+    def observe(target: object, deadline: float) -> Steps[Observed]:
+        return Observed((leaf,), tls, True)
+        yield
+
+    entry = HostEntry("api.test", pins=(PinEntry(compute(spki_der(leaf.public_key()))),))
+    subject = Subject(
+        entry,
+        parse_target("api.test"),
+        Defaults(),
+        (ca.cert,),
+        OkHttpRule(),
+        observe,
+        0.0,
+        NOW,
+        ct=CtSetting(mode, ("chrome", "apple"), listed),
+    )
+    steps = check_host(subject)
+    try:
+        while True:
+            steps.send(None)
+    except StopIteration as stop:
+        result: HostResult = stop.value
+    return result
+
+
+@pytest.fixture(scope="module")
+def ca() -> MintCa:
+    return MintCa()
+
+
+def test_stapled_scts_make_a_leaf_without_embedded_ones_compliant(
+    ca: MintCa, tmp_path: Path
+) -> None:
+    """A leaf with no embedded SCTs, stapled with two logs' SCTs: `require` passes."""
+    logs = [MintLog("A", "Operator A"), MintLog("B", "Operator B")]
+    result = _run(ca, True, tmp_path, logs, "require")
+    verdict = dict(result.checks)["ct"]
+    assert isinstance(verdict, Passed), verdict
+    assert result.ct is not None
+    assert [(s.sct.source, s.signature) for s in result.ct.scts] == [("ocsp", "valid")] * 2
+    assert result.status == "pass"
+
+
+def test_no_staple_and_no_embedded_scts_fail_require(ca: MintCa, tmp_path: Path) -> None:
+    """Failing twin: the same leaf without the staple is ct-noncompliant."""
+    logs = [MintLog("A", "Operator A"), MintLog("B", "Operator B")]
+    result = _run(ca, False, tmp_path, logs, "require")
+    verdict = dict(result.checks)["ct"]
+    assert isinstance(verdict, Failed)
+    assert verdict.status == "ct-noncompliant"
+    assert result.status == "ct-noncompliant"
+    assert "carries no SCTs" in verdict.reason
