@@ -104,6 +104,19 @@ def test_packages_import_only_downwards() -> None:
     assert offenders == [], "forbidden imports (see ALLOWED in this file):\n" + "\n".join(offenders)
 
 
+def test_tests_share_helpers_only_through_support() -> None:
+    """A test module imports no other test module: what two test files share lives in
+    tests/support/, so moving or deleting one test file never breaks another."""
+    tests = Path(__file__).parent
+    offenders = []
+    for path in sorted(tests.rglob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module and module.startswith("tests.") and module.rsplit(".")[-1][:5] == "test_":
+                offenders.append(f"{path.relative_to(tests.parent)} imports {module}")
+    assert offenders == [], "move what they share into tests/support/:\n" + "\n".join(offenders)
+
+
 def test_every_package_has_a_row() -> None:
     """A new sub-package cannot slip in without a place in the dependency table."""
     packages = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}

@@ -110,11 +110,11 @@ def _pin_matched(host: HostResult, run: Run) -> Iterable[Sample]:
 
 
 def _backup_pins(host: HostResult, run: Run) -> Iterable[Sample]:
-    """Backups that still are backups: not expired, and not found in the chain judged."""
+    """Backups that still are backups: not retired, not expired, and not in the chain judged."""
     count = 0
     spkis: set[Pin] | None = None
     for p in host.entry.pins:
-        if not p.backup or p.expired(run.today):
+        if not p.backup or p.retired or p.expired(run.today):
             continue
         if p.kind == "spki" and p.pin.alg == "sha256":  # nearly every pin: no hashing again
             if spkis is None:

@@ -22,8 +22,8 @@ import pytest
 import trustme
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.cli.test_verify import ANOTHER_KEY, host, spki_pin, write_pins
 from tests.support.cli import Run
+from tests.support.pinfiles import ANOTHER_KEY, host, spki_pin, write_pins
 from tests.support.servers import LoopbackServer, closed_port, server_context, tls_server
 
 BACKUP = ANOTHER_KEY
@@ -138,7 +138,7 @@ def test_metrics_agree_with_the_json_of_the_same_run(
     closed = ("localhost", fleet["closed"])
     assert value(series, "pinctl_backup_pins", good) == 1, "the backup is not in the chain"
     assert value(series, "pinctl_backup_pins", closed) == 1, "unreached: every backup counts"
-    assert value(series, "pinctl_backup_pins", ("127.0.0.1", fleet["good"].port)) == 0
+    assert value(series, "pinctl_backup_pins", ("localhost", fleet["rogue"].port)) == 0
     short = ("localhost", fleet["short"].port)
     leaf_expiry = value(series, "pinctl_cert_not_after_timestamp_seconds", short, position="0")
     days_left = (leaf_expiry - datetime.now(timezone.utc).timestamp()) / 86_400

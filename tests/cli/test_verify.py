@@ -32,6 +32,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import compute
 from tests.support.cli import Run
+from tests.support.pinfiles import ANOTHER_KEY, host, spki_pin, write_pins
 from tests.support.pki import client_only_pki, issue
 from tests.support.proxy import connect_proxy
 from tests.support.servers import (
@@ -47,7 +48,6 @@ from tests.support.servers import (
 from tests.support.tools import needs
 
 HOSTILE_TIMEOUT = "0.6"
-ANOTHER_KEY = str(compute(b"a key that no server in these tests has"))
 HOST_KEYS = {
     "host",
     "port",
@@ -61,26 +61,6 @@ HOST_KEYS = {
 }
 PIPELINE_KEYS = ("checks", "chain", "starttls", "revocation", "clients", "ct")
 """SPEC.md section 5's fields, after Part I's."""
-
-
-def spki_pin(pem: trustme.Blob) -> str:
-    cert = x509.load_pem_x509_certificate(pem.bytes())
-    return str(compute(spki_der(cert.public_key())))
-
-
-def write_pins(path: Path, *hosts: str, defaults: str = "", ca: Path | None = None) -> Path:
-    """A pin file with `hosts` blocks; `ca` becomes [defaults] ca_file."""
-    head = "version = 1\n\n[defaults]\n" + defaults
-    if ca is not None:
-        head += f'ca_file = "{ca}"\n'
-    path.write_text(head + "\n" + "\n".join(hosts))
-    return path
-
-
-def host(name: str, port: int, *pins: str, extra: str = "") -> str:
-    # ANOTHER_KEY stands for a backup key held offline (SPEC.md section 10: backup = true)
-    body = "".join(f'  {{ pin = "{p}"{", backup = true" * (p == ANOTHER_KEY)} }},\n' for p in pins)
-    return f'[[hosts]]\nhost = "{name}"\nport = {port}\n{extra}pins = [\n{body}]\n'
 
 
 def verdicts(entry: dict[str, Any]) -> dict[str, str]:

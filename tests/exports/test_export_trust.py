@@ -3,6 +3,7 @@ a key-alone host), and pin an IP address on platforms that pin domain names only
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,13 +14,14 @@ from pinctl.exports.clients import Apps
 from pinctl.exports.verdicts import Served
 from pinctl.pinfile.model import Defaults, HostEntry, PinEntry, PinFile
 from pinctl.pki.pins import compute
-from tests.exports.test_verdicts import TODAY
 from tests.support.judges import check_android, check_ios
 
 A, B = compute(b"key a"), compute(b"key b")
 PINS = (PinEntry(A), PinEntry(B, backup=True))
 BASE = Path("/repo")
 APP_FORMATS: list[Format] = ["okhttp-kotlin", "okhttp-java", "android", "ios", "trustkit", "curl"]
+
+TODAY = date(2026, 6, 1)
 
 
 def pin_file(*hosts: HostEntry, ca: Path | None = None) -> PinFile:

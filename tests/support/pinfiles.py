@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import trustme
+from cryptography import x509
+
+from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import compute
 
 LEAF = "sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="
@@ -125,3 +131,27 @@ MALFORMED = [
         "unknown key 'x'",
     ),
 ]
+
+
+ANOTHER_KEY = str(compute(b"a key that no server in these tests has"))
+"""Stands for a backup key held offline: `host` writes it as ``backup = true``."""
+
+
+def spki_pin(pem: trustme.Blob) -> str:
+    cert = x509.load_pem_x509_certificate(pem.bytes())
+    return str(compute(spki_der(cert.public_key())))
+
+
+def write_pins(path: Path, *hosts: str, defaults: str = "", ca: Path | None = None) -> Path:
+    """A pin file with `hosts` blocks; `ca` becomes [defaults] ca_file."""
+    head = "version = 1\n\n[defaults]\n" + defaults
+    if ca is not None:
+        head += f'ca_file = "{ca}"\n'
+    path.write_text(head + "\n" + "\n".join(hosts))
+    return path
+
+
+def host(name: str, port: int, *pins: str, extra: str = "") -> str:
+    # ANOTHER_KEY stands for a backup key held offline (SPEC.md section 10: backup = true)
+    body = "".join(f'  {{ pin = "{p}"{", backup = true" * (p == ANOTHER_KEY)} }},\n' for p in pins)
+    return f'[[hosts]]\nhost = "{name}"\nport = {port}\n{extra}pins = [\n{body}]\n'
