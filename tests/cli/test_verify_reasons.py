@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import pytest
 import trustme
 
-from tests.cli.test_verify import ANOTHER_KEY, host, spki_pin, write_pins
 from tests.support.cli import Invocation
+from tests.support.pinfiles import ANOTHER_KEY, host, spki_pin, write_pins
 from tests.support.servers import hostile_server, legacy_tls_server
 
 TIMEOUT = "0.6"

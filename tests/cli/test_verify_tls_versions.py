@@ -7,17 +7,30 @@ does is asserted, never skipped: a pinctl that refused TLS 1.0 outright fails he
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
 
 from pinctl.pinfile.model import TLS_VERSIONS
-from tests.cli.test_verify import ANOTHER_KEY, host, hosts_json, spki_pin, verdicts, write_pins
 from tests.support.cli import Run
+from tests.support.pinfiles import ANOTHER_KEY, host, spki_pin, write_pins
 from tests.support.servers import LoopbackServer, legacy_tls_server
+
+
+def hosts_json(stdout: str) -> list[dict[str, Any]]:
+    hosts: list[dict[str, Any]] = json.loads(stdout)["hosts"]
+    return hosts
+
+
+def verdicts(entry: dict[str, Any]) -> dict[str, str]:
+    """The result of each check in the host's `checks` list, by check name."""
+    return {c["check"]: c["result"] for c in entry["checks"]}
+
 
 LEGACY = {"TLSv1": (ssl.TLSVersion.TLSv1, (1, 0)), "TLSv1.1": (ssl.TLSVersion.TLSv1_1, (1, 1))}
 

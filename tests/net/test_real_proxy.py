@@ -15,6 +15,7 @@ import trustme
 
 from tests.support.cli import Run
 from tests.support.daemons import tinyproxy
+from tests.support.pinfiles import ANOTHER_KEY, host, spki_pin, write_pins
 from tests.support.servers import LoopbackServer, server_context, tls_server
 
 PROXY_VARS = ("https_proxy", "HTTPS_PROXY", "no_proxy", "NO_PROXY")
@@ -50,8 +51,6 @@ def test_verify_through_https_proxy(
     run: Run, server: LoopbackServer, ca: trustme.CA, ca_pem: Path, tmp_path: Path
 ) -> None:
     """HTTPS_PROXY: verify's hosts go through tinyproxy and pass."""
-    from tests.cli.test_verify import ANOTHER_KEY, host, spki_pin, write_pins
-
     leaf = ca.issue_cert("localhost", "127.0.0.1")
     with tls_server(server_context(leaf)) as srv, tinyproxy() as proxy:
         pins = write_pins(

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.cli.test_verify import spki_pin
 from tests.support.cli import Run
 from tests.support.judges import OKHTTP_JARS, curl_connects, okhttp_connects, okhttp_judge
+from tests.support.pinfiles import spki_pin
 from tests.support.servers import pem_context, tls_server
 from tests.support.tools import missing, needs
 
