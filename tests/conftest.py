@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
+import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,26 @@ import trustme
 from hypothesis import settings
 
 from tests.support.cli import Run, invoke
+from tests.support.hermetic import sitecustomize as hermetic
+from tests.support.tools import require
 
 # Property tests check behaviour, not speed: hypothesis's default 200 ms deadline per
 # example failed on Python 3.10, whose pin files are all read by tomlkit (no tomllib).
 settings.register_profile("pinctl", deadline=None)
 settings.load_profile("pinctl")
+
+HERMETIC = Path(hermetic.__file__).parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs_tools(*names): skip without these tools on PATH; fail on CI=true"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs_tools"):
+        require(*mark.args)
 
 
 @pytest.fixture
@@ -48,25 +64,21 @@ def ca_pem(tmp_path: Path, ca: trustme.CA) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _hermetic_children() -> Iterator[None]:
+    """Every Python child a test starts with the inherited environment loads the same
+    resolver guard at start-up (tests/support/hermetic/sitecustomize.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        path = os.environ.get("PYTHONPATH")
+        patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(HERMETIC), path])))
+        patch.setenv(hermetic.ENABLE, "1")
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _no_dns_but_localhost(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test asks the system resolver about a name other than localhost: any other name
     fails as a name that does not exist would (EAI_NONAME), so the suite is hermetic and a
     test of an unresolvable host exercises pinctl's real failure path."""
-    real = socket.getaddrinfo
-
-    def guarded(host: object, *args: object, **kwargs: object) -> object:
-        name = host.decode() if isinstance(host, bytes) else host
-        if name is None or name == "localhost" or _is_address(str(name)):
-            return real(host, *args, **kwargs)  # type: ignore[arg-type]
-        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
-
-
-def _is_address(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
+    for name in hermetic.RESOLVERS:
+        monkeypatch.setattr(socket, name, hermetic.guard(getattr(socket, name)))

@@ -8,7 +8,6 @@ them, as soon as a command changes and they were not regenerated.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +18,9 @@ import pytest
 import pinctl
 from pinctl.cli import COMMANDS, cli
 from tests.support.generator import REGENERATE, ROOT, generate
+from tests.support.tools import needs
 
-needs_groff = pytest.mark.skipif(shutil.which("groff") is None, reason="groff is not installed")
+needs_groff = needs("groff")
 
 
 def groff(source: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -117,14 +117,24 @@ def why_untrusted(
 
 
 def _top(served: Sequence[x509.Certificate]) -> x509.Certificate:
-    """Follow issuers through the served certificates, whatever order they came in."""
-    current, seen = served[0], [served[0]]
-    while True:
-        parent = next((c for c in served if c.subject == current.issuer and c not in seen), None)
-        if parent is None or current.issuer == current.subject:
-            return current
-        seen.append(parent)
+    """Follow issuers through the served certificates, whatever order they came in.
+
+    At most one step per served certificate, each visited once: an issuer loop (A names B,
+    B names A) ends where it closes, and the walk costs time linear in what was served.
+    """
+    by_subject: dict[x509.Name, list[x509.Certificate]] = {}
+    for cert in served:
+        by_subject.setdefault(cert.subject, []).append(cert)
+    current, seen = served[0], {id(served[0])}
+    for _ in range(len(served)):
+        if current.issuer == current.subject:
+            break
+        parent = next((c for c in by_subject.get(current.issuer, ()) if id(c) not in seen), None)
+        if parent is None:
+            break
+        seen.add(id(parent))
         current = parent
+    return current
 
 
 def clean(message: str) -> str:

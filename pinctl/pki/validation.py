@@ -151,16 +151,16 @@ def _own_name_path(
     ips: list[str],
 ) -> tuple[tuple[x509.Certificate, ...] | None, str]:
     """The path a server verifier finds for a name the leaf claims: trust whatever the name."""
-    from cryptography import x509
     from cryptography.x509.verification import VerificationError
 
     candidates = [_concrete(value) for value in dns] + ips
     if not candidates:
         return None, "the leaf has no subjectAltName naming a host"
     why = "the leaf names no valid DNS name or IP address (" + ", ".join(candidates) + ")"
-    # A DNS name that looks like an IP address is still asked about as a DNS name.
-    subjects = [x509.DNSName(c.rstrip(".")) for c in candidates[: len(dns)]]
-    for subject in [*subjects, *(_subject(ip) for ip in ips)]:
+    # A DNS name that looks like an IP address is still asked about as a DNS name; one that
+    # is not ASCII (a U-label where RFC 5280 wants an A-label) cannot be asked about at all.
+    subjects = [_dns_name(c) for c in candidates[: len(dns)]]
+    for subject in [*filter(None, subjects), *(_subject(ip) for ip in ips)]:
         try:
             verifier = _builder(store, now).build_server_verifier(subject)
         except ValueError:
@@ -172,6 +172,15 @@ def _own_name_path(
             if "no matching subjectAltName" not in why:
                 break
     return None, why
+
+
+def _dns_name(value: str) -> x509.DNSName | None:
+    from cryptography import x509
+
+    try:
+        return x509.DNSName(value.rstrip("."))
+    except ValueError:
+        return None
 
 
 def _concrete(pattern: str) -> str:

@@ -10,14 +10,12 @@ import contextlib
 import io
 import json
 import re
-import shutil
 import socket
 import ssl
 import struct
 import subprocess
 import threading
 import time
-import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -41,11 +39,13 @@ from tests.support.servers import (
     LoopbackServer,
     closed_port,
     hostile_server,
+    legacy_tls_server,
     pem_context,
     server_context,
     tls_handler,
     tls_server,
 )
+from tests.support.tools import needs
 
 HOSTILE_TIMEOUT = "0.6"
 HOST_KEYS = {
@@ -227,23 +227,13 @@ class TestStatuses:
     def test_tls_policy_tls11(
         self, run: Run, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path
     ) -> None:
-        """A TLS 1.1-only server fails the default min_tls of 1.2 (where OpenSSL allows 1.1)."""
-        ctx = server_context(leaf)
-        try:
-            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
-            with warnings.catch_warnings():  # the deprecation is the point of this server
-                warnings.simplefilter("ignore", DeprecationWarning)
-                ctx.minimum_version = ssl.TLSVersion.TLSv1_1
-                ctx.maximum_version = ssl.TLSVersion.TLSv1_1
-        except (ssl.SSLError, ValueError):
-            pytest.skip("this OpenSSL cannot serve TLS 1.1")
+        """A TLS 1.1-only server fails the default min_tls of 1.2 (every version and min_tls:
+        test_verify_tls_versions.py); skipped only when openssl itself cannot serve TLS 1.1."""
         pin = spki_pin(leaf.cert_chain_pems[0])
-        with tls_server(ctx) as server:
+        with legacy_tls_server(leaf, ssl.TLSVersion.TLSv1_1) as server:
             write_pins(pins_path, host("localhost", server.port, pin, ANOTHER_KEY), ca=ca_pem)
             result = run(["verify", "--pin-file", str(pins_path), "-o", "json"])
         entry = hosts_json(result.stdout)[0]
-        if entry["status"] == "tls-error":
-            pytest.skip(f"this OpenSSL refuses TLS 1.1: {entry['error']}")
         assert (result.exit_code, entry["status"]) == (1, "tls-policy")
         assert entry["tls"]["version"] == "TLSv1.1"
 
@@ -794,7 +784,7 @@ class TestOptions:
         assert result.stderr == ""
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@needs("curl")
 class TestCurlCrossCheck:
     def test_reported_pins_are_what_curl_accepts(
         self, run: Run, good: LoopbackServer, leaf: trustme.LeafCert, pins_path: Path, ca_pem: Path

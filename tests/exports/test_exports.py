@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -32,6 +31,7 @@ from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
 from tests.support.judges import check_android, check_ios
 from tests.support.servers import server_context, tls_server
+from tests.support.tools import needs
 
 TODAY = date(2025, 6, 1)
 OPTIONS = ExportOptions(TODAY)
@@ -231,6 +231,17 @@ def test_okhttp_warns_when_a_host_has_no_backup() -> None:
         "no backup" in w and "backup-keygen --host api.example.com" in w for w in single.warnings
     )
     assert not run_export("okhttp-kotlin", pin_file(two_pins())).warnings
+
+
+def test_ios_warns_when_a_host_has_no_backup() -> None:
+    """The iOS export names the app, the host and the fix; with a backup pin it is silent."""
+    single = run_export("ios", pin_file(host("api.example.com", entry(A))))
+    assert (
+        "api.example.com: only one pin, so no backup: if that key changes, the app cannot "
+        "connect until an update ships; add one with `pinctl backup-keygen --host "
+        "api.example.com`"
+    ) in single.warnings
+    assert not any("no backup" in w for w in run_export("ios", pin_file(two_pins())).warnings)
 
 
 @pytest.mark.parametrize(
@@ -512,7 +523,7 @@ def test_hpkp_warns_when_no_pin_is_a_backup() -> None:
 
 # -- curl --------------------------------------------------------------------------------
 
-requires_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+requires_curl = needs("curl")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ OkHttp's own SSLPeerUnverifiedException. All cases share one javac run (it is sl
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from datetime import date
@@ -23,18 +22,23 @@ from pinctl.pinfile.model import HostEntry, PinEntry, PinFile
 from pinctl.pki.entries import spki_der
 from pinctl.pki.pins import Pin, compute
 from tests.support.servers import server_context, tls_server
+from tests.support.tools import missing, needs
 
 TODAY = date(2025, 6, 1)
 JARS = [Path("/usr/share/java/okhttp.jar"), Path("/usr/share/java/okio.jar")]
 MISSING = [str(p) for p in JARS if not p.is_file()]
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("javac") is None, reason="javac (a JDK) is not installed"),
-    pytest.mark.skipif(shutil.which("java") is None, reason="java (a JRE) is not installed"),
-    pytest.mark.skipif(
-        bool(MISSING), reason=f"OkHttp jars missing ({', '.join(MISSING)}): install libokhttp-java"
-    ),
+    needs("javac", "java"),
+    pytest.mark.usefixtures("okhttp_jars"),
 ]
+
+
+@pytest.fixture(scope="module")
+def okhttp_jars() -> None:
+    if MISSING:
+        missing(f"OkHttp jars missing ({', '.join(MISSING)}): install libokhttp-java")
+
 
 PROGRAM = """\
 import java.io.FileInputStream;

@@ -88,6 +88,43 @@ def test_trusted_chain_table(run: Any, any_ca: trustme.CA, tmp_path: Path) -> No
     assert "validation: trusted, hostname matches" in result.stdout
 
 
+def test_trusted_chain_with_a_name_mismatch_keeps_the_anchor(
+    run: Any, ca: trustme.CA, ca_pem: Path
+) -> None:
+    """A chain that is trusted but names another host still shows the store's anchor, so
+    its root pin is offered (table, json and pins); only the name fails."""
+    leaf = ca.create_child_ca().issue_cert("other.test")
+    root = x509.load_pem_x509_certificate(ca_pem.read_bytes())
+    with tls_server(server_context(leaf)) as srv:
+        target = f"localhost:{srv.port}"
+        table = run(["fetch", target, "--ca-file", str(ca_pem)])
+        doc = run(["fetch", target, "--ca-file", str(ca_pem), "-o", "json"])
+        pins = run(["fetch", target, "--ca-file", str(ca_pem), "-o", "pins"])
+    assert (table.exit_code, doc.exit_code, pins.exit_code) == (0, 0, 0)
+    assert "trust anchor (from the trust store, not served)" in table.stdout
+    assert "validation: trusted, hostname does NOT match" in table.stdout
+    (source,) = json.loads(doc.stdout)["sources"]
+    assert (source["validation"]["trusted"], source["validation"]["hostname_match"]) == (
+        True,
+        False,
+    )
+    assert "name localhost not in the certificate" in source["validation"]["error"]
+    assert [e["served"] for e in source["entries"]] == [True, True, False]
+    assert source["entries"][-1]["spki"]["sha256"] == spki_pin(root)
+    expected = [spki_pin(c) for c in [*served(leaf), root]]
+    assert pins.stdout.splitlines() == expected
+
+
+def test_a_name_mismatch_on_an_untrusted_chain_has_no_anchor(run: Any, ca: trustme.CA) -> None:
+    """The twin: without a trusted path there is no anchor to show, only what was served."""
+    leaf = ca.create_child_ca().issue_cert("other.test")
+    with tls_server(server_context(leaf)) as srv:
+        doc = run(["fetch", f"localhost:{srv.port}", "-o", "json"])
+    (source,) = json.loads(doc.stdout)["sources"]
+    assert source["validation"]["trusted"] is False
+    assert [e["served"] for e in source["entries"]] == [True, True]
+
+
 def test_untrusted_chain_is_reported_not_fatal(run: Any, any_ca: trustme.CA) -> None:
     """Against the system store the same chain is untrusted: reported with why, exit 0."""
     with tls_server(server_context(any_ca.issue_cert("localhost"))) as srv:

@@ -629,3 +629,21 @@ def test_the_core_reads_no_clock() -> None:
     source = "".join(m.read_text() for m in modules)
     assert "datetime.now" not in source
     assert "date.today" not in source
+
+
+@pytest.mark.parametrize("char", [chr(0xD800), chr(0xDFFF)])
+def test_a_value_with_an_unpaired_surrogate_is_refused(char: str) -> None:
+    """A TOML file is UTF-8, which cannot hold a lone surrogate: a usage error, not a crash."""
+    from pinctl.errors import UsageError
+    from pinctl.pinfile.writer import toml_value
+
+    with pytest.raises(UsageError, match="unpaired surrogates"):
+        toml_value(f"note {char}", None)
+
+
+@pytest.mark.parametrize("char", [chr(0xD7FF), chr(0xE000), chr(0x1F600)])
+def test_the_characters_around_the_surrogates_are_written(char: str) -> None:
+    """The twins: the code points on either side of the surrogate block, and an emoji."""
+    from pinctl.pinfile.writer import toml_value
+
+    assert toml_value(f"note {char}", None) == f'"note {char}"'

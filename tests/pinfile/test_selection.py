@@ -31,11 +31,22 @@ def test_split_host_reads_every_spelling(text: str, expected: tuple[str, int | N
     assert split_host(text) == expected
 
 
-@pytest.mark.parametrize("text", ["[::1", "[::1]x", "a.test:0", "a.test:70000", "a.test:x"])
-def test_split_host_refuses_broken_spellings(text: str) -> None:
-    """An unclosed bracket or a bad port is a usage error naming the argument."""
-    with pytest.raises(UsageError, match="HOST"):
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("[::1", "expected [IPv6-address] or [IPv6-address]:port"),
+        ("[::1]x", "unexpected 'x' after the IPv6 address"),
+        ("a.test:0", "port '0' is not a number from 1 to 65535"),
+        ("a.test:70000", "port '70000' is not a number from 1 to 65535"),
+        ("a.test:x", "port 'x' is not a number from 1 to 65535"),
+    ],
+)
+def test_split_host_refuses_broken_spellings(text: str, why: str) -> None:
+    """An unclosed bracket, text after the bracket or a bad port is a usage error naming
+    the argument and what is wrong with it."""
+    with pytest.raises(UsageError) as refused:
         split_host(text)
+    assert str(refused.value) == f"HOST {text!r}: {why}"
 
 
 def test_a_name_without_port_selects_every_entry_of_it() -> None:

@@ -70,9 +70,12 @@ def test_a_bundle_at_the_cap_is_read(
     ("data", "message"),
     [
         (b"", "holds no certificates; it must be"),
-        (b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", r"x:1: unreadable"),
+        (
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            r"x:1: unreadable certificate \(error parsing asn1 value",
+        ),
         (b"-----BEGIN CERTIFICATE-----\nAAAA\n", "truncated PEM"),
-        (b"\x30\x03\x02\x01\x00", "unreadable DER certificate"),
+        (b"\x30\x03\x02\x01\x00", r"unreadable DER certificate \(error parsing asn1 value"),
     ],
 )
 def test_damaged_bundles_name_the_file_and_line(data: bytes, message: str) -> None:

@@ -24,6 +24,7 @@ from pinctl.pinfile.model import Change
 from pinctl.pki import csr, keygen
 from pinctl.pki.keygen import KEY_TYPES
 from tests.support.judges import openssl, openssl_fails, openssl_pin
+from tests.support.privileges import unprivileged
 from tests.support.pty import run_on_pty
 
 PASSPHRASE = "correct horse battery staple 4"
@@ -427,7 +428,9 @@ def test_a_dangling_symlink_counts_as_taken(tmp_path: Path, run: Any) -> None:
     (tmp_path / "backup-1.key.pem").symlink_to(tmp_path / "elsewhere.pem")
     result = kg(run, "--no-encrypt", "--out-dir", tmp_path)
     assert result.exit_code == 2
-    assert "backup-1.key.pem already exists" in result.stderr
+    assert result.stderr.startswith(
+        f"pinctl: error: {tmp_path / 'backup-1.key.pem'} already exists; pinctl never overwrites"
+    ), "one taken name is named alone, with no '(and 0 more)'"
     assert not (tmp_path / "elsewhere.pem").exists()
 
 
@@ -508,17 +511,42 @@ def test_mkdir_refused_by_the_os_is_a_clean_error(
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory anyway")
-def test_a_read_only_directory_is_refused_before_generating(tmp_path: Path, run: Any) -> None:
-    """Without write permission the run stops at once, before any key is made."""
+def test_a_read_only_directory_is_refused_before_generating(tmp_path: Path) -> None:
+    """Without write permission the run stops at once, before any key is made (as root too:
+    the child runs without root's permission override, tests/support/privileges.py)."""
     tmp_path.chmod(0o500)
+    argv = [sys.executable, "-m", "pinctl", "backup-keygen", "--no-encrypt", "--out-dir"]
     try:
-        result = kg(run, "--no-encrypt", "--out-dir", tmp_path)
+        done = subprocess.run(
+            unprivileged([*argv, str(tmp_path)]),
+            capture_output=True,
+            text=True,
+            check=False,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
     finally:
         tmp_path.chmod(0o700)
-    assert result.exit_code == 2
-    assert "is not a writable directory" in result.stderr
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("pinctl: error: ")
+    assert "is not a writable directory" in done.stderr
+    assert done.stderr.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_writable_twin_of_the_read_only_directory(tmp_path: Path) -> None:
+    """The same unprivileged child writes its key into a directory it may write to."""
+    argv = [sys.executable, "-m", "pinctl", "backup-keygen", "--no-encrypt", "--count", "1"]
+    done = subprocess.run(
+        unprivileged([*argv, "--type", "ec-p256", "--out-dir", str(tmp_path)]),
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert list(tmp_path.iterdir())
 
 
 def test_an_out_dir_below_a_file_is_refused(tmp_path: Path, run: Any) -> None:
@@ -658,6 +686,17 @@ def test_san_spellings() -> None:
     assert csr.parse_san("DNS:bücher.example") == x509.DNSName("xn--bcher-kva.example")
     assert csr.parse_san("DNS:*.example.com") == x509.DNSName("*.example.com")
     assert isinstance(csr.parse_san("ip:::1"), x509.IPAddress)
+
+
+@pytest.mark.parametrize(
+    "value", ["bad_label.example.com", "-x.example.com", "*.com", "a.*.example.com", "*x.example"]
+)
+def test_san_names_no_client_accepts_are_refused(value: str) -> None:
+    """An invalid label anywhere (also in a name of three labels or more), a wildcard over a
+    single label, or one that is not the whole leftmost label: refused, naming the value."""
+    with pytest.raises(UsageError) as refused:
+        csr.parse_san(f"DNS:{value}")
+    assert str(refused.value) == f"--san 'DNS:{value}': {value!r} is not a valid host name"
 
 
 @given(st.text(max_size=60))

@@ -26,7 +26,7 @@ def pins(draw: st.DrawFn) -> Pin:
 
 @given(pins())
 def test_every_spelling_reads_back_to_the_same_pin(pin: Pin) -> None:
-    """ALG/BASE64, curl's ALG//BASE64, HPKP, bare base64 and hex all give the same pin."""
+    """ALG/BASE64, curl's ALG//BASE64, HPKP, ALG/HEX, bare base64 and hex all give the same pin."""
     b64 = pin.base64
     spellings = [
         str(pin),
@@ -36,6 +36,8 @@ def test_every_spelling_reads_back_to_the_same_pin(pin: Pin) -> None:
         b64,
         pin.digest.hex(),
         pin.digest.hex().upper(),
+        f"{pin.alg}/{pin.digest.hex()}",
+        f"{pin.alg.upper()}/{pin.digest.hex().upper()}",
         ":".join(f"{b:02X}" for b in pin.digest),
     ]
     for text in spellings:

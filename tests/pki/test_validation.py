@@ -401,3 +401,41 @@ def test_ca_file_with_nul_byte(tmp_path: Path) -> None:
     """A ca_file path with a NUL byte is an input error naming it, not an internal error."""
     with pytest.raises(InputError, match=r"cannot read --ca-file .*a\\x00b: .*NUL byte"):
         load_roots(tmp_path / "a\x00b")
+
+
+def _leaf_with_dns_san(
+    value: str, issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
+) -> x509.Certificate:
+    """A leaf whose dNSName is `value` as written, even a U-label RFC 5280 forbids there."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    san = x509.DNSName._init_without_validation(value)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "leaf")]))
+        .issuer_name(issuer[0].subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - datetime.timedelta(days=1))
+        .not_valid_after(NOW + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([san]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(issuer[1], hashes.SHA256())
+    )
+
+
+def test_a_unicode_dns_san_is_refused_not_a_crash() -> None:
+    """x509-limbo webpki::san::unicode-emoji-san: a dNSName of U-labels matches no name and
+    is untrusted with a reason; before, cryptography's DNSName raised out of validation."""
+    root = issue("Root")
+    leaf = _leaf_with_dns_san("\N{FACE WITH STUCK-OUT TONGUE AND WINKING EYE}.example.com", root)
+    verdict = validate([leaf], "xn--628h.example.com", [root[0]], NOW)
+    assert (verdict.validation.trusted, verdict.validation.hostname_match) == (False, False)
+    assert "names no valid DNS name" in (verdict.validation.error or "")
+    assert "name xn--628h.example.com not in the certificate" in (verdict.validation.error or "")
+
+
+def test_the_ascii_twin_of_the_unicode_san_validates() -> None:
+    root = issue("Root")
+    leaf = _leaf_with_dns_san("xn--628h.example.com", root)
+    verdict = validate([leaf], "xn--628h.example.com", [root[0]], NOW)
+    assert verdict.validation == Validation(True, True, None)

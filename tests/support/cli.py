@@ -34,3 +34,28 @@ def invoke(
 
 Run: TypeAlias = Callable[..., Invocation]
 """The `run` fixture: `invoke`, called as `run(args, input=..., env=...)`."""
+
+
+def run_process(
+    args: list[str], *, timeout: float = 60, env: dict[str, str] | None = None
+) -> Invocation:
+    """Run `python -m pinctl ARGS` in a child process, killed at `timeout`: a pinctl that
+    hangs fails the test (pytest.fail) instead of holding the suite."""
+    import os
+    import subprocess
+    import sys
+
+    import pytest
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pinctl", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"pinctl {' '.join(args)} still ran after {timeout:g} s", pytrace=False)
+    return Invocation(done.returncode, done.stdout, done.stderr)

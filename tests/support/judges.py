@@ -129,3 +129,108 @@ def openssl_starttls_pin(protocol: str, port: int, name: str = "localhost") -> s
     ).stdout
     public = openssl("x509", "-pubkey", "-noout", data=served)
     return openssl_pin(openssl("pkey", "-pubin", "-outform", "der", data=public))
+
+
+# -- Real clients as judges of a live server: OkHttp's CertificatePinner and curl ----------
+
+OKHTTP_JARS = ("/usr/share/java/okhttp.jar", "/usr/share/java/okio.jar")
+
+_OKHTTP_JUDGE = """\
+import java.io.FileInputStream;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.util.Collections;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
+import okhttp3.CertificatePinner;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+
+/** java Judge ROOTS.pem URL PIN...: OkHttp's verdict, with those roots and pins. */
+public class Judge {
+    public static void main(String[] args) throws Exception {
+        KeyStore roots = KeyStore.getInstance(KeyStore.getDefaultType());
+        roots.load(null, null);
+        try (InputStream in = new FileInputStream(args[0])) {
+            int i = 0;
+            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                roots.setCertificateEntry("ca" + i++, c);
+            }
+        }
+        TrustManagerFactory tmf =
+            TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(roots);
+        X509TrustManager trust = (X509TrustManager) tmf.getTrustManagers()[0];
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(null, new TrustManager[] {trust}, null);
+        CertificatePinner.Builder pins = new CertificatePinner.Builder();
+        for (int i = 2; i < args.length; i++) pins.add("localhost", args[i]);
+        OkHttpClient client = new OkHttpClient.Builder()
+            .sslSocketFactory(tls.getSocketFactory(), trust)
+            .certificatePinner(pins.build())
+            .dns(host -> Collections.singletonList(InetAddress.getByName("127.0.0.1")))
+            .connectTimeout(10, TimeUnit.SECONDS)
+            .readTimeout(10, TimeUnit.SECONDS)
+            .build();
+        try (Response r = client.newCall(new Request.Builder().url(args[1]).build()).execute()) {
+            System.out.println("CONNECTED");
+        } catch (SSLPeerUnverifiedException e) {
+            System.out.println("PINNING FAILED");
+            System.exit(3);
+        } catch (SSLHandshakeException e) {
+            System.out.println("UNTRUSTED");
+            System.exit(4);
+        }
+    }
+}
+"""
+
+
+def okhttp_judge(directory: str) -> list[str]:
+    """Compile the OkHttp judge into `directory`; the argv prefix that runs it."""
+    import os
+
+    source = os.path.join(directory, "Judge.java")
+    with open(source, "w") as handle:
+        handle.write(_OKHTTP_JUDGE)
+    classpath = ":".join(OKHTTP_JARS)
+    subprocess.run(
+        ["javac", "-nowarn", "-cp", classpath, "-d", directory, source],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    return ["java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp",
+            f"{directory}:{classpath}", "Judge"]  # fmt: skip
+
+
+def okhttp_connects(judge: list[str], roots: str, port: int, pins: list[str]) -> str:
+    """CONNECTED, PINNING FAILED or UNTRUSTED, as OkHttp decides for https://localhost:PORT/."""
+    done = subprocess.run(
+        [*judge, roots, f"https://localhost:{port}/", *pins],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    verdict = done.stdout.strip()
+    assert verdict in ("CONNECTED", "PINNING FAILED", "UNTRUSTED"), done.stderr
+    return verdict
+
+
+def curl_connects(roots: str, port: int, pins: list[str]) -> str:
+    """CONNECTED, PINNING FAILED (exit 90) or UNTRUSTED (exit 60), as curl decides."""
+    pinned = ";".join(p.replace("sha256/", "sha256//", 1) for p in pins)
+    done = subprocess.run(
+        ["curl", "-s", "-o", "/dev/null", "--max-time", "20", "--cacert", roots,
+         "--pinnedpubkey", pinned, "--resolve", f"localhost:{port}:127.0.0.1",
+         f"https://localhost:{port}/"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    verdicts = {0: "CONNECTED", 90: "PINNING FAILED", 60: "UNTRUSTED"}
+    assert done.returncode in verdicts, (done.returncode, done.stderr)
+    return verdicts[done.returncode]

@@ -106,3 +106,68 @@ def client_only_pki(
         "leaf", intermediate, sans=["example.test"], eku=[ExtendedKeyUsageOID.SERVER_AUTH]
     )
     return root[0], [leaf, intermediate[0]], key
+
+
+def issuer_loop(
+    host: str = "localhost",
+) -> tuple[list[x509.Certificate], ec.EllipticCurvePrivateKey]:
+    """[leaf, A, B] where A names B as its issuer and B names A, each signed by the other's
+    key: a walk up the served chain that forgets where it has been never ends."""
+    key_a, key_b = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    a = _ca_named("Loop A", key_a, "Loop B", key_b)
+    b = _ca_named("Loop B", key_b, "Loop A", key_a)
+    leaf, leaf_key = issue("leaf", (a, key_a), sans=[host])
+    return [leaf, a, b], leaf_key
+
+
+def _ca_named(
+    subject: str, key: ec.EllipticCurvePrivateKey, issuer: str, signer: ec.EllipticCurvePrivateKey
+) -> x509.Certificate:
+    usage = dict.fromkeys(KEY_USAGES, False) | {"key_cert_sign": True, "crl_sign": True}
+    return (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - datetime.timedelta(days=1))
+        .not_valid_after(NOW + datetime.timedelta(days=90))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(**usage), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), False
+        )
+        .sign(signer, hashes.SHA256())
+    )
+
+
+def pem(certs: list[x509.Certificate]) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
+
+
+def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def path_bomb(
+    width: int, depth: int, host: str = "localhost"
+) -> tuple[list[x509.Certificate], ec.EllipticCurvePrivateKey]:
+    """[leaf, `depth` levels of `width` CAs]: every CA of a level shares its name and key, so
+    each can issue every CA of the level below, width**depth paths, and none reaches a root
+    (the top level names an issuer nobody has). A verifier without a budget explores them all."""
+    keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(depth + 1)]
+    levels = [
+        [_ca_named(f"Level {i}", keys[i], f"Level {i + 1}", keys[i + 1]) for _ in range(width)]
+        for i in range(depth)
+    ]
+    leaf, leaf_key = issue("leaf", (levels[0][0], keys[0]), sans=[host])
+    return [leaf, *(cert for level in levels for cert in level)], leaf_key

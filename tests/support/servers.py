@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
+import pytest
 import trustme
 
 Handler = Callable[[socket.socket], None]
@@ -247,3 +248,32 @@ def server_context(cert: trustme.LeafCert) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     cert.configure_cert(ctx)
     return ctx
+
+
+_OPENSSL_FLAGS = {ssl.TLSVersion.TLSv1: "-tls1", ssl.TLSVersion.TLSv1_1: "-tls1_1"}
+
+
+@contextlib.contextmanager
+def legacy_tls_server(cert: trustme.LeafCert, version: ssl.TLSVersion) -> Iterator[LoopbackServer]:
+    """A server that speaks only TLS 1.0 or 1.1 (`version`), at security level 0.
+
+    It is skipped only when the environment cannot serve that protocol, as `openssl
+    s_client` proves against this very server: never because of what pinctl does with it.
+    """
+    import warnings
+
+    from tests.support.tools import openssl_serves
+
+    ctx = server_context(cert)
+    try:
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with warnings.catch_warnings():  # the deprecation is the point of this server
+            warnings.simplefilter("ignore", DeprecationWarning)
+            ctx.minimum_version = ctx.maximum_version = version
+    except (ssl.SSLError, ValueError) as exc:
+        pytest.skip(f"Python's ssl module cannot be limited to {version.name} here: {exc}")
+    with tls_server(ctx) as server:
+        refused = openssl_serves(server.address, _OPENSSL_FLAGS[version])
+        if refused is not None:
+            pytest.skip(f"the local OpenSSL cannot serve {version.name}: openssl says {refused}")
+        yield server

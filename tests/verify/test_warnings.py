@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import trustme
+from cryptography import x509
 
 from pinctl.errors import ExitCode
 from pinctl.pinfile.model import Defaults, HostEntry, PinEntry, PinFile
@@ -74,6 +75,95 @@ class TestWarnings:
         assert (strict.hosts[0].status, strict.hosts[0].ok) == ("pass", False)
         assert strict.exit_code == ExitCode.FAILED
         assert (strict.hosts[0].error or "").startswith("--strict")
+
+
+class TestWarnDaysBoundaries:
+    """`warn_days` is inclusive: a pin or leaf with exactly that many days left warns; one
+    more day does not. A pin is usable through its `expires` day, and expired the day after."""
+
+    WARN = 30
+
+    def test_a_pin_expiring_in_exactly_warn_days_warns(self) -> None:
+        at = [PinEntry(Pin("sha256", bytes(range(32))), expires=TODAY + timedelta(days=30))]
+        assert pin_warnings(at, TODAY, self.WARN) == (
+            f"pin {at[0].pin} expires in 30 days ({at[0].expires})",
+        )
+
+    def test_a_pin_with_a_day_more_does_not_warn(self) -> None:
+        after = [PinEntry(Pin("sha256", bytes(range(32))), expires=TODAY + timedelta(days=31))]
+        assert pin_warnings(after, TODAY, self.WARN) == ()
+
+    def test_a_pin_expiring_today_warns_and_still_counts(self, pki: ServedPki) -> None:
+        """Its last day: a warning with 0 days, and it still matches (no 'no backup' alone)."""
+        _, _, served = pki
+        today = PinEntry(Pin("sha256", bytes(range(32))), expires=TODAY)
+        assert pin_warnings([today], TODAY, self.WARN) == (
+            f"pin {today.pin} expires in 0 days ({TODAY})",
+        )
+        assert pin_warnings([today], TODAY, 0) == pin_warnings([today], TODAY, self.WARN)
+        backup_today = replace(other_pin(), expires=TODAY)
+        assert chain_warnings([pin(served[0]), backup_today], served, NOW, 0) == ()
+
+    def test_a_pin_that_expired_yesterday_is_expired(self, pki: ServedPki) -> None:
+        _, _, served = pki
+        gone = PinEntry(Pin("sha256", bytes(range(32))), expires=TODAY - timedelta(days=1))
+        assert pin_warnings([gone], TODAY, self.WARN) == (
+            f"pin {gone.pin} expired on {gone.expires} and never matches",
+        )
+        backup_gone = replace(other_pin(), expires=TODAY - timedelta(days=1))
+        assert "no backup pin" in chain_warnings([pin(served[0]), backup_gone], served, NOW, 0)[0]
+
+    def _leaf(self, days: int) -> tuple[x509.Certificate, ...]:
+        ca = trustme.CA()
+        exact = NOW.replace(microsecond=0)
+        return certs(
+            ca.issue_cert("a.test", not_after=exact + timedelta(days=days)).cert_chain_pems
+        )
+
+    def test_a_leaf_expiring_in_exactly_warn_days_warns(self) -> None:
+        chain = self._leaf(self.WARN)
+        found = chain_warnings([pin(chain[0]), other_pin()], chain, NOW.replace(microsecond=0), 30)
+        assert len(found) == 1
+        assert found[0].endswith(f"expires in 30 days ({(TODAY + timedelta(days=30))})")
+
+    def test_a_leaf_with_a_day_more_does_not_warn(self) -> None:
+        chain = self._leaf(self.WARN + 1)
+        now = NOW.replace(microsecond=0)
+        assert chain_warnings([pin(chain[0]), other_pin()], chain, now, self.WARN) == ()
+
+    def test_a_leaf_expiring_today_warns_with_zero_days(self) -> None:
+        chain = self._leaf(0)
+        now = NOW.replace(microsecond=0) - timedelta(hours=1)
+        found = chain_warnings([pin(chain[0]), other_pin()], chain, now, 0)
+        assert len(found) == 1
+        assert "expires in 0 days" in found[0]
+
+    def test_strict_fails_the_boundary_and_passes_the_day_after(
+        self, tmp_path: Path, pki: ServedPki
+    ) -> None:
+        """--strict: a pin with exactly warn_days left fails the host; one more day passes."""
+        root, _, served = pki
+        ca = tmp_path / "root.pem"
+        root.cert_pem.write_to_path(str(ca))
+        outcomes = {}
+        for days in (self.WARN, self.WARN + 1):
+            pins = (
+                replace(pin(served[0]), expires=TODAY + timedelta(days=days)),
+                replace(other_pin(), expires=TODAY + timedelta(days=400)),
+            )
+            entry = HostEntry("api.test", pins=pins)
+            defaults = Defaults(ca_file=ca, warn_days=self.WARN)
+            pin_file = PinFile(tmp_path / "p.toml", defaults=defaults, hosts=(entry,))
+            for strict in (False, True):
+                result = verify(
+                    pin_file, pin_file.hosts, VerifyOptions(strict=strict), NOW, chain=served
+                )
+                outcomes[days, strict] = (result.exit_code, result.hosts[0].warnings)
+        assert outcomes[self.WARN, False][0] == ExitCode.OK
+        assert outcomes[self.WARN, False][1]
+        assert outcomes[self.WARN, True][0] == ExitCode.FAILED
+        assert outcomes[self.WARN + 1, False] == (ExitCode.OK, ())
+        assert outcomes[self.WARN + 1, True] == (ExitCode.OK, ())
 
 
 class TestStanding:

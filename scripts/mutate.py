@@ -1,0 +1,318 @@
+"""Mutation testing: does the suite notice when the code is wrong?
+
+Each mutant is one small change to one line of the code (a comparison flipped, `and` for
+`or`, a constant moved by one, a condition negated, a statement or re-raise deleted, a
+returned value dropped). It runs against only the tests that execute that line, found by
+one coverage run with a context per test; a mutant that no test notices "survived" and
+points at a missing test. A mutant that makes a test hang is killed by the time limit.
+
+    nice -n 19 python scripts/mutate.py pinctl/pki pinctl/verify pinctl/pinfile \\
+        --sample 150 --seed 12
+
+The code is mutated in a copy of the checkout (never in place). Needs `coverage`
+(pip install coverage). Some survivors are equivalent mutants (the change cannot alter
+behaviour); the report lists every survivor with its file, line and change, to judge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SELECT = "PINCTL_MUTATE_SELECT"
+"""A file of test node ids: the plugin below deselects every other test."""
+
+_SWAPS: dict[type[ast.AST], type[ast.AST]] = {
+    ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In,
+    ast.Is: ast.IsNot, ast.IsNot: ast.Is, ast.And: ast.Or, ast.Or: ast.And,
+    ast.Add: ast.Sub, ast.Sub: ast.Add,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Mutant:
+    path: str
+    """Relative to the checkout: pinctl/pki/validation.py."""
+    site: int
+    """Which mutable place of the file, in ast.walk order of the original."""
+    line: int
+    change: str
+
+
+# -- the pytest plugin: a coverage context per test, and a selection of tests --------------
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    select = os.environ.get(SELECT)
+    if not select:
+        return
+    wanted = set(Path(select).read_text().splitlines())
+    kept = [item for item in items if item.nodeid in wanted]
+    config.hook.pytest_deselected(items=[item for item in items if item.nodeid not in wanted])
+    items[:] = kept
+
+
+def pytest_runtest_setup(item: Any) -> None:
+    _switch(item.nodeid)
+
+
+def pytest_runtest_teardown(item: Any) -> None:
+    _switch(item.nodeid)
+
+
+def _switch(context: str) -> None:
+    try:
+        import coverage
+    except ImportError:
+        return
+    current = coverage.Coverage.current()
+    if current is not None:
+        current.switch_context(context)
+
+
+# -- mutation sites ---------------------------------------------------------------------
+
+
+def _skipped_lines(tree: ast.Module) -> set[int]:
+    """Docstrings and `if TYPE_CHECKING:` blocks: nothing there runs."""
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for inner in ast.walk(node):
+                if hasattr(inner, "lineno"):
+                    lines.add(inner.lineno)
+    return lines
+
+
+def _is_docstring(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
+
+
+def sites(tree: ast.Module) -> Iterator[tuple[int, ast.AST, str]]:
+    """(index, node, change) for every mutable place, in a stable order."""
+    skipped = _skipped_lines(tree)
+    index = 0
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", None)
+        if line is None or line in skipped:
+            continue
+        changes: list[str] = []
+        if isinstance(node, ast.Compare):
+            changes += [
+                f"{type(op).__name__} -> {_SWAPS[type(op)].__name__}"
+                for op in node.ops
+                if type(op) in _SWAPS
+            ][:1]
+        elif isinstance(node, (ast.BoolOp, ast.BinOp)) and type(node.op) in _SWAPS:
+            changes.append(f"{type(node.op).__name__} -> {_SWAPS[type(node.op)].__name__}")
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            changes.append("drop `not`")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, bool):
+            changes.append(f"{node.value} -> {not node.value}")
+        elif isinstance(node, ast.Constant) and type(node.value) is int:
+            changes.append(f"{node.value} -> {node.value + 1}")
+        elif isinstance(node, (ast.If, ast.While)):
+            changes.append("negate the condition")
+        elif isinstance(node, ast.Break):
+            changes.append("break -> continue")
+        elif isinstance(node, ast.Continue):
+            changes.append("continue -> break")
+        elif isinstance(node, ast.Return) and node.value is not None:
+            if not (isinstance(node.value, ast.Constant) and node.value.value is None):
+                changes.append("return None")
+        elif isinstance(node, ast.Raise) or (
+            isinstance(node, ast.Expr) and not _is_docstring(node)
+        ):
+            changes.append("delete the statement")
+        for change in changes:
+            yield index, node, change
+            index += 1
+
+
+def mutate(source: str, site: int) -> str:
+    tree = ast.parse(source)
+    for index, node, _change in sites(tree):
+        if index != site:
+            continue
+        if isinstance(node, ast.Compare):
+            position = next(i for i, op in enumerate(node.ops) if type(op) in _SWAPS)
+            node.ops[position] = _SWAPS[type(node.ops[position])]()
+        elif isinstance(node, (ast.BoolOp, ast.BinOp)):
+            node.op = _SWAPS[type(node.op)]()  # type: ignore[assignment]
+        elif isinstance(node, ast.UnaryOp):
+            _replace(tree, node, node.operand)
+        elif isinstance(node, ast.Constant):
+            node.value = (not node.value) if isinstance(node.value, bool) else node.value + 1
+        elif isinstance(node, (ast.If, ast.While)):
+            node.test = ast.UnaryOp(ast.Not(), node.test)
+        elif isinstance(node, ast.Break):
+            _replace(tree, node, ast.Continue())
+        elif isinstance(node, ast.Continue):
+            _replace(tree, node, ast.Break())
+        elif isinstance(node, ast.Return):
+            node.value = ast.Constant(None)
+        else:
+            _replace(tree, node, ast.Pass())
+        return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+    raise IndexError(site)
+
+
+def _replace(tree: ast.AST, old: ast.AST, new: ast.AST) -> None:
+    for parent in ast.walk(tree):
+        for field, value in ast.iter_fields(parent):
+            if value is old:
+                setattr(parent, field, ast.copy_location(new, old))
+                return
+            if isinstance(value, list) and any(v is old for v in value):
+                value[[v is old for v in value].index(True)] = ast.copy_location(new, old)
+                return
+
+
+def mutants(paths: list[Path]) -> list[Mutant]:
+    found = []
+    for path in paths:
+        tree = ast.parse(path.read_text())
+        relative = str(path.relative_to(ROOT))
+        for index, node, change in sites(tree):
+            found.append(Mutant(relative, index, getattr(node, "lineno", 0), change))
+    return found
+
+
+# -- running ------------------------------------------------------------------------------
+
+
+def covering_tests(
+    data_file: Path, tests: list[str], refresh: bool
+) -> dict[str, dict[int, set[str]]]:
+    """file -> line -> the node ids of the tests that ran it (one coverage run, cached)."""
+    if refresh or not data_file.exists():
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts"), str(ROOT)])}
+        subprocess.run(
+            [sys.executable, "-m", "coverage", "run", f"--data-file={data_file}",
+             "--source=pinctl", "-m", "pytest", "-q", "-p", "mutate", "-p", "no:cacheprovider",
+             *tests],
+            cwd=ROOT, env=env, check=False,
+        )  # fmt: skip
+    import coverage
+
+    data = coverage.CoverageData(basename=str(data_file))
+    data.read()
+    table: dict[str, dict[int, set[str]]] = {}
+    for measured in data.measured_files():
+        relative = str(Path(measured).resolve().relative_to(ROOT))
+        by_line = data.contexts_by_lineno(measured)
+        table[relative] = {line: {c for c in ctx if c} for line, ctx in by_line.items()}
+        # A line run only at import (a module-level table) is judged by every test of its file.
+        everyone = set().union(*table[relative].values())
+        for ctx in table[relative].values():
+            if not ctx:
+                ctx.update(everyone)
+    return table
+
+
+def run_mutant(mutant: Mutant, copy_root: Path, tests: set[str], limit: float) -> str:
+    """killed, survived or timeout (a hang the time limit caught: killed too)."""
+    target = copy_root / mutant.path
+    original = (ROOT / mutant.path).read_text()
+    target.write_text(mutate(original, mutant.site))
+    select = copy_root / ".mutate-select"
+    select.write_text("\n".join(sorted(tests)))
+    files = sorted({t.split("::", 1)[0] for t in tests})
+    env = {**os.environ, SELECT: str(select),
+           "PYTHONPATH": os.pathsep.join([str(copy_root / "scripts"), str(copy_root)])}  # fmt: skip
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-p", "mutate", "-p", "no:cacheprovider",
+             "-o", "timeout=30", *files],
+            cwd=copy_root, env=env, capture_output=True, timeout=limit, check=False,
+        )  # fmt: skip
+        outcome = "survived" if done.returncode == 0 else "killed"
+    except subprocess.TimeoutExpired:
+        outcome = "timeout"
+    finally:
+        target.write_text(original)
+    return outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Mutation testing of pinctl's packages.")
+    parser.add_argument("packages", nargs="+", type=Path, help="packages or files to mutate")
+    parser.add_argument("--tests", nargs="+", default=["tests"], help="tests for coverage")
+    parser.add_argument("--sample", type=int, default=0, help="mutants to try (0: all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--coverage-file", type=Path, default=ROOT / ".mutate-coverage")
+    parser.add_argument("--refresh", action="store_true", help="redo the coverage run")
+    parser.add_argument("--limit", type=float, default=300.0, help="seconds per mutant")
+    parser.add_argument("--json", type=Path, help="write every outcome here")
+    parser.add_argument(
+        "--only", nargs="+", default=[], metavar="FILE:LINE", help="only the mutants of these lines"
+    )
+    args = parser.parse_args()
+
+    files = sorted(
+        f for p in args.packages for f in ([p] if p.is_file() else p.resolve().rglob("*.py"))
+    )
+    everything = mutants([f.resolve() for f in files])
+    if args.only:
+        everything = [m for m in everything if f"{m.path}:{m.line}" in set(args.only)]
+    chosen = everything
+    if args.sample and args.sample < len(everything):
+        sampler = random.Random(args.seed)  # noqa: S311 - a sample, not a secret
+        chosen = sorted(sampler.sample(everything, args.sample), key=lambda m: (m.path, m.site))
+    table = covering_tests(args.coverage_file, args.tests, args.refresh)
+    copy_root = Path(tempfile.mkdtemp(prefix="pinctl-mutate-"))
+    results: list[dict[str, Any]] = []
+    try:
+        for name in ("pinctl", "tests", "scripts"):
+            shutil.copytree(ROOT / name, copy_root / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+        shutil.copy(ROOT / "pyproject.toml", copy_root / "pyproject.toml")
+        for number, mutant in enumerate(chosen, 1):
+            tests = table.get(mutant.path, {}).get(mutant.line, set())
+            started = time.monotonic()
+            outcome = run_mutant(mutant, copy_root, tests, args.limit) if tests else "uncovered"
+            results.append({**mutant.__dict__, "outcome": outcome, "tests": len(tests),
+                            "seconds": round(time.monotonic() - started, 1)})  # fmt: skip
+            print(f"[{number}/{len(chosen)}] {outcome:9} {mutant.path}:{mutant.line} "
+                  f"{mutant.change} ({len(tests)} tests)", flush=True)  # fmt: skip
+    finally:
+        shutil.rmtree(copy_root, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+    report(results, len(everything))
+
+
+def report(results: list[dict[str, Any]], total: int) -> None:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    print(f"\n{len(results)} mutants of {total} tried: " + ", ".join(
+        f"{n} {k}" for k, n in sorted(counts.items())))  # fmt: skip
+    if results:
+        print(f"kill rate: {killed}/{len(results)} = {100 * killed / len(results):.1f}%")
+    for r in results:
+        if r["outcome"] in ("survived", "uncovered"):
+            print(f"  {r['outcome']:9} {r['path']}:{r['line']}  {r['change']}")
+
+
+if __name__ == "__main__":
+    main()

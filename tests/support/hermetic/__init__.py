@@ -1,0 +1,1 @@
+"""The resolver guard loaded by the tests and their Python children."""
