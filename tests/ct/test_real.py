@@ -1,7 +1,7 @@
 """Real SCTs, real log keys: pinctl verifies what CAs and logs made, against the real lists.
 
 The lists are Google's all-logs list and Apple's current list as published in August 2026
-(../shared/data/ct/); the certificates come from cryptography-vectors and asn1crypto-tests
+(copied into tests/ct/data/ from ../shared/data/ct/); the certificates come from cryptography-vectors and asn1crypto-tests
 (tests/ct/data/README.md). Nobody here wrote any of it, so none of it is tuned to pinctl.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 from pathlib import Path
 
 import pytest
@@ -24,9 +23,8 @@ from tests.support.ct import NOW
 vectors = pytest.importorskip("cryptography_vectors", reason="pip install -e '.[test]'")
 VECTORS = Path(vectors.__file__).parent / "x509"
 HERE = Path(__file__).parent / "data"
-SHARED = Path(os.environ.get("PINCTL_SHARED_DATA", Path(__file__).parents[3] / "shared/data"))
-GOOGLE = SHARED / "ct/google_all_logs_list.json"
-APPLE = SHARED / "ct/apple_current_log_list.json"
+GOOGLE = HERE / "google_all_logs_list.json"
+APPLE = HERE / "apple_current_log_list.json"
 
 REAL = {
     "cryptography.io": (
@@ -43,8 +41,9 @@ REAL = {
 
 
 def _shared() -> None:
-    if not APPLE.is_file() or not GOOGLE.is_file():
-        pytest.skip(f"the shared CT lists are not at {SHARED} (set PINCTL_SHARED_DATA)")
+    """The lists are copied into the repository (tests/ct/data/README.md), so nothing skips."""
+    assert APPLE.is_file(), "tests/ct/data lost Apple's CT log list"
+    assert GOOGLE.is_file(), "tests/ct/data lost Google's CT log list"
 
 
 def _cert(path: Path) -> x509.Certificate:
