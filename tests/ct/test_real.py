@@ -1,8 +1,8 @@
 """Real SCTs, real log keys: pinctl verifies what CAs and logs made, against the real lists.
 
 The lists are Google's all-logs list and Apple's current list as published in August 2026
-(copied into tests/ct/data/ from ../shared/data/ct/); the certificates come from cryptography-vectors and asn1crypto-tests
-(tests/ct/data/README.md). Nobody here wrote any of it, so none of it is tuned to pinctl.
+(copied into tests/ct/data/ from ../shared/data/ct/); the certificates come from
+cryptography-vectors and asn1crypto-tests (tests/ct/data/README.md). Nobody here wrote any of it, so none of it is tuned to pinctl.
 """
 
 from __future__ import annotations
