@@ -2,7 +2,8 @@
 
 The lists are Google's all-logs list and Apple's current list as published in August 2026
 (copied into tests/ct/data/ from ../shared/data/ct/); the certificates come from
-cryptography-vectors and asn1crypto-tests (tests/ct/data/README.md). Nobody here wrote any of it, so none of it is tuned to pinctl.
+cryptography-vectors and asn1crypto-tests (tests/ct/data/README.md). Nobody here wrote any
+of it, so none of it is tuned to pinctl.
 """
 
 from __future__ import annotations
