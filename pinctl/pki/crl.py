@@ -138,11 +138,18 @@ def check(
 
     try:
         return _check(listed, cert, issuer, now, signature_checked)
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except (ValueError, KeyError, UnsupportedAlgorithm) as exc:
         # Extensions and entries are parsed when read: a list that breaks there proves
         # nothing, and must not crash the host's check.
-        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise Unproven(f"the CRL is malformed ({reason})") from None
+        raise Unproven(f"the CRL is malformed ({malformed(exc)})") from None
+
+
+def malformed(exc: Exception) -> str:
+    """What cryptography said of a field that does not parse. Before 50 it raises KeyError
+    (the bare tag number) for a name string of a type it does not know."""
+    if isinstance(exc, KeyError):
+        return f"a name holds a string of unknown ASN.1 type {exc.args[0] if exc.args else '?'}"
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
 
 
 def _check(

@@ -197,6 +197,8 @@ def _decodable(cert: x509.Certificate) -> None:
     try:
         cert.subject  # noqa: B018  # decoding is the point
         cert.issuer  # noqa: B018
+    except KeyError as exc:  # cryptography before 50: a string type it does not know
+        raise ValueError(f"a name cannot be decoded: unknown string type {exc}") from None
     except ValueError as exc:
         raise ValueError(f"a name cannot be decoded: {plain_reason(exc)}") from None
 
@@ -206,6 +208,8 @@ def _names(cert: x509.Certificate) -> tuple[str, str]:
 
     try:
         return cert.subject.rfc4514_string(), cert.issuer.rfc4514_string()
+    except KeyError as exc:  # cryptography before 50: a string type it does not know
+        raise ValueError(f"a name cannot be decoded: unknown string type {exc}") from None
     except ValueError as exc:
         raise ValueError(f"a name cannot be decoded: {plain_reason(exc)}") from None
 

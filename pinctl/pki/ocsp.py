@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pinctl.pki.crl import Answer, Unproven, fresh, reason_name, verify_signature
+from pinctl.pki.crl import Answer, Unproven, fresh, malformed, reason_name, verify_signature
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -72,11 +72,10 @@ def check(
 
     try:
         return _check(der, cert, issuer, now, nonce)
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except (ValueError, KeyError, UnsupportedAlgorithm) as exc:
         # cryptography parses some fields only when they are read: a response that breaks
         # there is as unproven as garbage, never a crash of the host's check.
-        reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        raise Unproven(f"the response is malformed ({reason})") from None
+        raise Unproven(f"the response is malformed ({malformed(exc)})") from None
 
 
 def _check(
