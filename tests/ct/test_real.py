@@ -2,7 +2,7 @@
 
 The lists are Google's all-logs list and Apple's current list as published in August 2026
 (copied into tests/ct/data/ from ../shared/data/ct/); the certificates come from
-cryptography-vectors and asn1crypto-tests (tests/ct/data/README.md). Nobody here wrote any
+cryptography-vectors, asn1crypto-tests and Go's crypto/x509 tests (tests/ct/data/README.md). Nobody here wrote any
 of it, so none of it is tuned to pinctl.
 """
 
@@ -37,6 +37,16 @@ REAL = {
         HERE / "codexns.io.crt",
         HERE / "geotrust-ev-ssl-ca-g4.crt",
         [("Google 'Pilot' log", "Google"), ("Google 'Aviator' log", "Google")],
+    ),
+    "www.google.com": (
+        HERE / "go1.19-googleLeaf.pem",
+        HERE / "go1.19-gtsIntermediate.pem",
+        [("Cloudflare 'Nimbus 2023' log", "Cloudflare"), ("Google 'Argon 2023' log", "Google")],
+    ),
+    "tm.cn": (
+        HERE / "go1.19-trustAsiaLeaf.pem",
+        HERE / "go1.19-trustAsiaSHA384Intermediate.pem",
+        [("Google 'Rocketeer' log", "Google"), ("DigiCert Log Server 2", "DigiCert")],
     ),
 }
 
