@@ -10,8 +10,10 @@ points at a missing test. A mutant that makes a test hang is killed by the time 
         --sample 150 --seed 12
 
 The code is mutated in a copy of the checkout (never in place). Needs `coverage`
-(pip install coverage). Some survivors are equivalent mutants (the change cannot alter
-behaviour); the report lists every survivor with its file, line and change, to judge.
+(pip install coverage). Some mutants are equivalent (the change cannot alter behaviour):
+scripts/mutate-equivalent.toml names each, by file, source line and change, with the
+reason; they are not run, and the kill rate is over the others, counting a mutant no test
+runs as not killed. The report lists every survivor with its file, line and change.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+EQUIVALENT = Path(__file__).with_name("mutate-equivalent.toml")
 SELECT = "PINCTL_MUTATE_SELECT"
 """A file of test node ids: the plugin below deselects every other test."""
 
@@ -196,6 +199,27 @@ def mutants(paths: list[Path]) -> list[Mutant]:
     return found
 
 
+def equivalents(path: Path) -> dict[tuple[str, str, str], str]:
+    """(file, stripped source line, change) -> why the mutant cannot change behaviour.
+
+    Keyed by the line's text, not its number, so an edit elsewhere in the file keeps the
+    entry; an edit of the line itself drops it, and the mutant is judged again. A file of
+    "*" is every file (one reason that holds wherever the line is written).
+    """
+    import tomlkit
+
+    if not path.is_file():
+        return {}
+    entries = tomlkit.parse(path.read_text()).get("equivalent", [])
+    return {(e["path"], e["line"], e["change"]): e["why"] for e in entries}
+
+
+def is_equivalent(mutant: Mutant, known: dict[tuple[str, str, str], str]) -> bool:
+    lines = (ROOT / mutant.path).read_text().splitlines()
+    text = lines[mutant.line - 1].strip() if 0 < mutant.line <= len(lines) else ""
+    return any((path, text, mutant.change) in known for path in (mutant.path, "*"))
+
+
 # -- running ------------------------------------------------------------------------------
 
 
@@ -278,6 +302,7 @@ def main() -> None:
         sampler = random.Random(args.seed)  # noqa: S311 - a sample, not a secret
         chosen = sorted(sampler.sample(everything, args.sample), key=lambda m: (m.path, m.site))
     table = covering_tests(args.coverage_file, args.tests, args.refresh)
+    known = equivalents(EQUIVALENT)
     copy_root = Path(tempfile.mkdtemp(prefix="pinctl-mutate-"))
     results: list[dict[str, Any]] = []
     try:
@@ -288,7 +313,12 @@ def main() -> None:
         for number, mutant in enumerate(chosen, 1):
             tests = table.get(mutant.path, {}).get(mutant.line, set())
             started = time.monotonic()
-            outcome = run_mutant(mutant, copy_root, tests, args.limit) if tests else "uncovered"
+            if is_equivalent(mutant, known):
+                outcome = "equivalent"
+            elif tests:
+                outcome = run_mutant(mutant, copy_root, tests, args.limit)
+            else:
+                outcome = "uncovered"
             results.append({**mutant.__dict__, "outcome": outcome, "tests": len(tests),
                             "seconds": round(time.monotonic() - started, 1)})  # fmt: skip
             print(f"[{number}/{len(chosen)}] {outcome:9} {mutant.path}:{mutant.line} "
@@ -305,10 +335,12 @@ def report(results: list[dict[str, Any]], total: int) -> None:
     for r in results:
         counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
     killed = counts.get("killed", 0) + counts.get("timeout", 0)
+    judged = len(results) - counts.get("equivalent", 0)
     print(f"\n{len(results)} mutants of {total} tried: " + ", ".join(
         f"{n} {k}" for k, n in sorted(counts.items())))  # fmt: skip
-    if results:
-        print(f"kill rate: {killed}/{len(results)} = {100 * killed / len(results):.1f}%")
+    if judged:
+        print(f"kill rate of the non-equivalent mutants (uncovered count as survivors): "
+              f"{killed}/{judged} = {100 * killed / judged:.1f}%")  # fmt: skip
     for r in results:
         if r["outcome"] in ("survived", "uncovered"):
             print(f"  {r['outcome']:9} {r['path']}:{r['line']}  {r['change']}")

@@ -120,16 +120,13 @@ def _holder(fd: int) -> str:
     return f"pid {text}" if text.isdigit() else "its pid is not known yet"
 
 
-def remove_stale_temporaries(path: Path) -> list[Path]:
+def remove_stale_temporaries(path: Path) -> None:
     """Delete ``.pins.toml.XXXXXXXX.tmp`` files beside the pin file: `write_atomic`'s own
     name pattern for this file only, left by a run killed before its rename."""
     target = Path(os.path.realpath(path))
     pattern = re.compile(re.escape(f".{target.name[:200]}.") + r"[a-z0-9_]{8}\.tmp")
-    removed = []
     with contextlib.suppress(OSError):
         for entry in os.scandir(target.parent):
             if pattern.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
-                    removed.append(Path(entry.path))
-    return removed

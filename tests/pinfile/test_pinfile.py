@@ -78,6 +78,15 @@ def test_non_utf8_file_names_the_line(tmp_path: Path) -> None:
         load(path)
 
 
+def test_the_bad_bytes_line_counts_a_leading_newline(tmp_path: Path) -> None:
+    """Lines are counted from the first byte: a file that opens with a blank line names
+    line 3, where an editor shows the bad byte."""
+    path = tmp_path / "pins.toml"
+    path.write_bytes(b"\nversion = 1\n# caf\xe9\n")
+    with pytest.raises(PinFileError, match=r":3: not UTF-8 text \(byte 0xe9\)"):
+        load(path)
+
+
 def test_relative_ca_file_is_resolved_against_the_pin_file(tmp_path: Path) -> None:
     """ca_file paths are relative to the pin file's directory, not the working directory."""
     path = tmp_path / "deploy" / "pins.toml"

@@ -82,6 +82,23 @@ def test_a_short_unsupported_label_is_named_whole(run: Any, tmp_path: Path) -> N
     assert "'FOO BAR' is not supported" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("label", "shown"),
+    [("L" * 40, "L" * 40), ("L" * 41, "L" * 37 + "..."), ("L" * 39 + "\x7f", "L" * 39 + "?")],
+    ids=["40-whole", "41-cut", "unprintable"],
+)
+def test_a_label_is_shown_whole_up_to_40_characters(
+    run: Any, tmp_path: Path, label: str, shown: str
+) -> None:
+    """The cut is at 40: a label that fits is named exactly, one character more is cut to
+    37 and an ellipsis, and a control character is never echoed to the terminal."""
+    path = tmp_path / "odd.pem"
+    path.write_text(f"-----BEGIN {label}-----\nAAAA\n-----END {label}-----\n")
+    result = run(["pin", str(path)])
+    assert result.exit_code == 2
+    assert f"'{shown}' is not " in result.stderr
+
+
 def test_many_begin_lines_without_end_fail_on_the_first(tmp_path: Path, run: Any) -> None:
     """A megabyte of BEGIN lines and no END is one clean error naming line 1."""
     path = tmp_path / "begins.pem"

@@ -90,6 +90,17 @@ def test_bad_pins_are_refused_with_the_reason(text: str, words: str) -> None:
         assert text.strip()[:40] in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"), [("z" * 100, "z" * 100), ("z" * 101, "z" * 97 + "...")], ids=["100", "101"]
+)
+def test_a_bad_pin_is_quoted_whole_up_to_100_characters(text: str, shown: str) -> None:
+    """A mistyped pin is echoed in full; a pasted file is cut at 97 characters and an
+    ellipsis, so the error stays one line."""
+    with pytest.raises(PinFormatError) as caught:
+        parse_pin(text)
+    assert repr(shown) in str(caught.value)
+
+
 def test_sha1_is_read_but_flagged_weak() -> None:
     """Old OkHttp files carry sha1 pins: they parse, and say they are weak."""
     pin = parse_pin("sha1/" + base64.b64encode(hashlib.sha1(b"k").digest()).decode())  # noqa: S324
