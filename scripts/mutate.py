@@ -24,6 +24,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -229,12 +230,16 @@ def covering_tests(
     """file -> line -> the node ids of the tests that ran it (one coverage run, cached)."""
     if refresh or not data_file.exists():
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts"), str(ROOT)])}
-        subprocess.run(
+        baseline = subprocess.run(
             [sys.executable, "-m", "coverage", "run", f"--data-file={data_file}",
              "--source=pinctl", "-m", "pytest", "-q", "-p", "mutate", "-p", "no:cacheprovider",
              *tests],
             cwd=ROOT, env=env, check=False,
         )  # fmt: skip
+        if baseline.returncode != 0:
+            # A test that fails on the real code would "kill" every mutant it runs for.
+            data_file.unlink(missing_ok=True)
+            sys.exit(f"mutate: the suite fails unmutated (exit {baseline.returncode}); fix it")
     import coverage
 
     data = coverage.CoverageData(basename=str(data_file))
@@ -290,6 +295,9 @@ def main() -> None:
         "--only", nargs="+", default=[], metavar="FILE:LINE", help="only the mutants of these lines"
     )
     args = parser.parse_args()
+    # A shell's background job ignores SIGINT, and an ignored signal stays ignored in every
+    # child: the Ctrl-C tests would then fail on the real code too and "kill" mutants.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     files = sorted(
         f for p in args.packages for f in ([p] if p.is_file() else p.resolve().rglob("*.py"))
