@@ -104,3 +104,44 @@ def test_a_bundle_with_anything_else_takes_the_block_reader(ca: trustme.CA) -> N
     assert bundle._whole_bundle(ca.cert_pem.bytes() + key) is None
     assert bundle._whole_bundle(lax) is None
     assert bundle._whole_bundle(ca.cert_pem.bytes()) is not None
+
+
+def _serial_zero(ca: trustme.CA) -> bytes:
+    """The CA's certificate re-encoded with serial number 0: signed no longer, but a
+    certificate as some real roots are (RFC 5280 forbids it; cryptography warns)."""
+    from cryptography.hazmat.primitives import serialization
+
+    cert = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
+    der = cert.public_bytes(serialization.Encoding.DER)
+    serial = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 8) // 8, "big")
+    field = bytes([0x02, len(serial)]) + serial
+    tbs = der.index(field)  # the first INTEGER after the version is the serial
+    zero = der[:tbs] + b"\x02\x01\x00" + der[tbs + len(field) :]
+    shrink = len(field) - 3
+    # Both SEQUENCE lengths (certificate and TBS) are long-form two-byte lengths here.
+    out = bytearray(zero)
+    for at in (2, 6):
+        size = int.from_bytes(out[at : at + 2], "big") - shrink
+        out[at : at + 2] = size.to_bytes(2, "big")
+    return bytes(out)
+
+
+@pytest.mark.parametrize("form", ["der", "pem", "pem with a key"])
+def test_a_root_with_serial_zero_is_read_without_a_warning(ca: trustme.CA, form: str) -> None:
+    """Such roots sit in real trust stores: the anchor is read, and cryptography's warning
+    does not reach the user's terminal, whichever reader takes the file."""
+    import base64
+    import warnings
+
+    der = _serial_zero(ca)
+    pem = (
+        b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der) + b"-----END CERTIFICATE-----\n"
+    )
+    data = {"der": der, "pem": pem, "pem with a key": pem + ca.private_key_pem.bytes()}[form]
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        (root,) = bundle.parse_certificates(data, "roots.pem", REMEDY)
+    assert [str(w.message) for w in shown] == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert root.serial_number == 0

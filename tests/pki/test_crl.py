@@ -97,6 +97,9 @@ def _signed(
     return builder.sign(key, hashes.SHA256())
 
 
+RDN = x509.RelativeDistinguishedName([x509.NameAttribute(x509.NameOID.COMMON_NAME, "CRL1")])
+
+
 def _idp(url: str | None = SHARD, **flags: Any) -> x509.IssuingDistributionPoint:
     values: dict[str, object] = {
         "full_name": [x509.UniformResourceIdentifier(url)] if url else None,
@@ -162,12 +165,15 @@ def test_the_certificates_own_shard_counts_and_another_does_not() -> None:
         ({"only_contains_ca_certs": True}, False, "CA certificates only"),
         ({"only_some_reasons": frozenset({x509.ReasonFlags.key_compromise})}, False, "some"),
         ({"indirect_crl": True}, False, "indirect"),
+        ({"only_contains_attribute_certs": True}, False, "attribute certificates only"),
+        ({"full_name": None, "relative_name": RDN}, False, "a relative name"),
     ],
 )
 def test_a_scope_that_leaves_the_certificate_out_is_refused(
     flags: dict[str, Any], ca: bool, words: str
 ) -> None:
-    """A user-only list for a CA, a CA-only list for a leaf, a reasons subset, indirect."""
+    """A user-only list for a CA, a CA-only list for a leaf, a reasons subset, indirect,
+    attribute certificates, and a point named relative to the issuer (not matched)."""
     cert = _cert(13, ca=ca)
     with pytest.raises(Unproven, match=words):
         crl.check(_crl(idp=_idp(**flags)), cert, ISSUER, NOW)
