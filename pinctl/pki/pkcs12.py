@@ -42,7 +42,7 @@ def mac_verdict(data: bytes, passphrase: bytes) -> MacVerdict:
     """Whether `passphrase` opens the MAC; ``unknown`` when there is none or it is unusual."""
     try:
         pfx = elements(data)
-        content = elements(elements(pfx[1][1])[1][2])  # authSafe [0] EXPLICIT OCTET STRING
+        content = elements(elements(pfx[1][1])[1][1])  # authSafe [0] EXPLICIT OCTET STRING
         if content[0][0] != 0x04 or len(pfx) < 3:
             return "unknown"
         mac_data = elements(pfx[2][1])

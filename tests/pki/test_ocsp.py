@@ -71,6 +71,7 @@ def _response(
     nonce: bytes | None = NONCE,
     about: x509.Certificate = LEAF,
     issuer: x509.Certificate = ISSUER,
+    by_name: bool = False,
 ) -> bytes:
     revoked = status == cocsp.OCSPCertStatus.REVOKED
     builder = cocsp.OCSPResponseBuilder().add_response(
@@ -83,7 +84,8 @@ def _response(
         revocation_time=NOW - dt.timedelta(days=1) if revoked else None,
         revocation_reason=x509.ReasonFlags.key_compromise if revoked else None,
     )
-    builder = builder.responder_id(cocsp.OCSPResponderEncoding.HASH, signer[0])
+    encoding = cocsp.OCSPResponderEncoding.NAME if by_name else cocsp.OCSPResponderEncoding.HASH
+    builder = builder.responder_id(encoding, signer[0])
     if delegate:
         builder = builder.certificates([signer[0]])
     if nonce is not None:
@@ -140,6 +142,21 @@ def test_a_delegate_without_the_eku_out_of_date_or_from_elsewhere_is_refused(
     parent = (ISSUER, ISSUER_KEY) if issued_by == "issuer" else (OTHER, OTHER_KEY)
     delegate = _cert("responder", key, parent, eku=eku, days=days)
     _refused(_response(signer=(delegate, key), delegate=True), words)
+
+
+def test_a_responder_named_by_its_subject_counts() -> None:
+    """RFC 6960 lets the ResponderID be the signer's name instead of its key hash (as
+    openssl ocsp writes it without -resp_key_id): the issuer and a delegate, both believed."""
+    assert ocsp.check(_response(by_name=True), LEAF, ISSUER, NOW, NONCE).status == "good"
+    key = _key()
+    delegate = _cert("responder", key, (ISSUER, ISSUER_KEY), eku=True)
+    answer = _response(signer=(delegate, key), delegate=True, by_name=True)
+    assert ocsp.check(answer, LEAF, ISSUER, NOW, NONCE).status == "good"
+
+
+def test_a_responder_named_as_another_is_refused() -> None:
+    """Failing twin: named by the subject of a CA that is not the issuer, nothing included."""
+    _refused(_response(signer=(OTHER, OTHER_KEY), by_name=True), "neither the issuer nor")
 
 
 def test_a_delegate_with_the_issuers_name_but_another_signer_is_refused() -> None:

@@ -141,6 +141,27 @@ def test_pkcs12_that_cannot_be_read_is_not_called_a_wrong_passphrase(
     _refused(run, p12, "wrong passphrase", args=("--passphrase-file", str(wrong)))
 
 
+@pytest.mark.parametrize("mac", ["sha1", "sha256", "sha512"])
+def test_the_pkcs12_mac_tells_the_right_passphrase_from_a_wrong_one(
+    tmp_path: Path, mac: str
+) -> None:
+    """The MAC of a file openssl made, with each MAC hash it writes, is checked over the
+    authSafe's contents: the right passphrase opens it, a wrong one does not, and a file
+    whose MAC was cut off is no verdict at all."""
+    from pinctl.pki.pkcs12 import mac_verdict
+
+    key, cert, p12 = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "b.p12"
+    _sh("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", str(key), "-subj", "/CN=mac", "-days", "2", "-out", str(cert))  # fmt: skip
+    _sh("pkcs12", "-export", "-in", str(cert), "-inkey", str(key), "-macalg", mac,
+        "-passout", "pass:correct horse", "-out", str(p12))  # fmt: skip
+    data = p12.read_bytes()
+    assert mac_verdict(data, b"correct horse") == "right"
+    assert mac_verdict(data, b"battery staple") == "wrong"
+    macless = data[: len(data) - len(data) // 8]
+    assert mac_verdict(macless, b"correct horse") == "unknown"
+
+
 def test_a_needed_passphrase_names_the_file(tmp_path: Path, run: Any) -> None:
     """Off a terminal with no passphrase source, the error says which file is encrypted."""
     key = tmp_path / "enc.pem"
