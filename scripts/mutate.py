@@ -103,10 +103,11 @@ def _skipped_lines(tree: ast.Module) -> set[int]:
 
 
 def _is_docstring(node: ast.AST) -> bool:
+    """A docstring, or the `...` of a protocol's method: text, not a statement."""
     return (
         isinstance(node, ast.Expr)
         and isinstance(node.value, ast.Constant)
-        and isinstance(node.value.value, str)
+        and (isinstance(node.value.value, str) or node.value.value is Ellipsis)
     )
 
 
@@ -249,12 +250,37 @@ def covering_tests(
         relative = str(Path(measured).resolve().relative_to(ROOT))
         by_line = data.contexts_by_lineno(measured)
         table[relative] = {line: {c for c in ctx if c} for line, ctx in by_line.items()}
-        # A line run only at import (a module-level table) is judged by every test of its file.
+        # A line run at import (a module-level table, a decorator) is judged by every test
+        # of its file: whichever test imported the module first is no better judge than
+        # the others, and an import outside any test has no context at all.
         everyone = set().union(*table[relative].values())
-        for ctx in table[relative].values():
-            if not ctx:
+        at_import = _import_time_lines(ROOT / relative)
+        for line, ctx in table[relative].items():
+            if not ctx or line in at_import:
                 ctx.update(everyone)
     return table
+
+
+def _import_time_lines(path: Path) -> set[int]:
+    """Lines that run when the module is imported: everything but function bodies."""
+    lines: set[int] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for stmt in body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for part in (*stmt.decorator_list, *stmt.args.defaults):
+                    lines.update(n.lineno for n in ast.walk(part) if hasattr(n, "lineno"))
+                lines.add(stmt.lineno)
+            elif isinstance(stmt, ast.ClassDef):
+                for part in stmt.decorator_list:
+                    lines.update(n.lineno for n in ast.walk(part) if hasattr(n, "lineno"))
+                lines.add(stmt.lineno)
+                visit(stmt.body)
+            else:
+                lines.update(n.lineno for n in ast.walk(stmt) if hasattr(n, "lineno"))
+
+    visit(ast.parse(path.read_text()).body)
+    return lines
 
 
 def run_mutant(mutant: Mutant, copy_root: Path, tests: set[str], limit: float) -> str:

@@ -105,17 +105,14 @@ class _Reader:
     ) -> None:
         """`der` is the key's unencrypted encoding, whose own SPKI wins over a re-derived one."""
         from pinctl.pki.sealed import Unopened, refuse_lossy
-        from pinctl.pki.spki import private_key_spki
+        from pinctl.pki.spki import KeySpki, private_key_spki
 
         if isinstance(der, Unopened):  # fails closed where re-deriving could give a wrong pin
             refuse_lossy(self.name, form, key, der)
             der = None
         public = key.public_key()
-        stated = private_key_spki(der, public) if der is not None else None
-        if stated is None:
-            self._key(public, "private_key")
-        else:
-            self._key(public, "private_key", raw_spki=stated.der, note=stated.note)
+        stated = private_key_spki(der, public) if der is not None else KeySpki(None)
+        self._key(public, "private_key", raw_spki=stated.der, note=stated.note)
 
     def _secret(self) -> bytes:
         if self._cached is None:

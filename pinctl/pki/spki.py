@@ -109,10 +109,8 @@ def _pkcs8(parts: list[tuple[int, bytes, bytes]], public_key: PublicKeyTypes) ->
         return KeySpki(encode(SEQUENCE, alg_id + encode(_BIT_STRING, stated)))
     if oid == _EC:
         return _ec(alg_id, elements(inner), public_key)
-    if oid == _PSS:
-        fields = elements(inner)
-        rsa_public = encode(SEQUENCE, fields[1][1] + fields[2][1])  # modulus, public exponent
-        return KeySpki(encode(SEQUENCE, alg_id + encode(_BIT_STRING, b"\x00" + rsa_public)))
+    # Any other algorithm (RSA-PSS with its parameters among them): the stated identifier
+    # over the key bits cryptography encodes, which are the same RSAPublicKey for PSS.
     key_bits = elements(_cryptography_spki(public_key))[1][1]
     return KeySpki(encode(SEQUENCE, alg_id + key_bits))
 

@@ -578,6 +578,18 @@ def test_inline_hosts_array_is_edited_in_place(tmp_path: Path) -> None:
     assert [h.host for h in load(path).hosts] == ["b.test"]
 
 
+def test_an_inline_host_without_pins_gets_them_inline(tmp_path: Path) -> None:
+    """An inline host that has no pins yet (a `clients` entry, say) gets a `pins` array
+    in the same braces: the line is extended, nothing else moves."""
+    path = tmp_path / "pins.toml"
+    path.write_text('version = 1\nhosts = [\n  { host = "a.test", port = 8443 },\n]\n# end\n')
+    add_pins(path, "a.test", 8443, [PinEntry(NEW)])
+    assert path.read_text() == (
+        "version = 1\nhosts = [\n"
+        f'  {{ host = "a.test", port = 8443, pins = [{{ pin = "{NEW}", level = "leaf" }}] }},\n]\n# end\n'
+    )
+
+
 def test_crlf_and_byte_order_mark_are_kept(tmp_path: Path) -> None:
     """A Windows-edited file keeps its CRLF line ends and its BOM after an edit."""
     path = tmp_path / "pins.toml"

@@ -19,7 +19,9 @@ from tests.support.pki import NOW
 Key = ec.EllipticCurvePrivateKey | dsa.DSAPrivateKey
 
 
-def _root(key: Key, name: str = "Root") -> x509.Certificate:
+def _root(
+    key: Key, name: str = "Root", days: tuple[int, int] = (-1, 90)
+) -> x509.Certificate:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     return (
         x509.CertificateBuilder()
@@ -27,8 +29,8 @@ def _root(key: Key, name: str = "Root") -> x509.Certificate:
         .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - datetime.timedelta(days=1))
-        .not_valid_after(NOW + datetime.timedelta(days=90))
+        .not_valid_before(NOW + datetime.timedelta(days=days[0]))
+        .not_valid_after(NOW + datetime.timedelta(days=days[1]))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(False, False, False, False, False, True, True, False, False), True
@@ -111,6 +113,20 @@ def test_a_ca_true_leaf_from_another_root_is_still_untrusted(
     assert not verdict.validation.trusted
 
 
+def test_an_expired_trust_anchor_is_named_with_its_day(tmp_path: Path) -> None:
+    """The store's root expired (the server sends only a valid leaf): the reason names the
+    anchor and the day, as openssl refuses it too; the twin, the same root valid, trusts."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    expired = _root(key, days=(-400, -2))
+    leaf = _leaf(expired, key)
+    assert not _openssl_verifies(tmp_path, expired, leaf)
+    verdict = validate([leaf], "a.test", [expired], NOW)
+    assert not verdict.validation.trusted
+    day = (NOW - datetime.timedelta(days=2)).date().isoformat()
+    assert verdict.validation.error == f"trust anchor CN=Root expired on {day}"
+    assert validate([leaf], "a.test", [_root(key)], NOW).validation.trusted
+
+
 def test_an_empty_subject_with_a_non_critical_san_is_accepted_like_openssl(
     pki: tuple[x509.Certificate, ec.EllipticCurvePrivateKey], tmp_path: Path
 ) -> None:
@@ -168,6 +184,15 @@ def test_verifier_debug_text_never_reaches_users() -> None:
     assert "AlgorithmIdentifier" not in error
     assert "PhantomData" not in error
     assert len(error) < 300
+
+
+def test_a_nested_algorithm_dump_is_cut_at_its_own_closing_brace() -> None:
+    """The verifier's dump nests braces (key parameters inside the identifier): exactly the
+    dump becomes the algorithm's name, and the words around it stay."""
+    from pinctl.pki.refusals import clean
+
+    dump = "AlgorithmIdentifier { oid: 1.2, params: Dsa(DsaParams { p: {7}, q: 2 }) }"
+    assert clean(f"validation failed: key {dump} in certificate 2") == "key DSA in certificate 2"
 
 
 def test_the_same_chain_on_an_allowed_algorithm_is_trusted(

@@ -56,8 +56,40 @@ def test_der_private_key_of_an_unsupported_curve_is_a_clean_error(
         _sh("pkey", "-in", str(sm2), "-outform", "der", "-out", str(path))
     else:
         _sh("pkcs8", "-topk8", "-nocrypt", "-in", str(sm2), "-outform", "der", "-out", str(path))
-    _refused(run, path, "private key", "1.2.156.10197.1.301")
+    _refused(run, path, "DER private key on curve 1.2.156.10197.1.301 (")
     _refused(run, sm2, "1.2.156.10197.1.301")
+
+
+def _der(tag: int, *children: bytes) -> bytes:
+    from pinctl.pki.der import encode
+
+    return encode(tag, b"".join(children))
+
+
+_INT, _NULL = _der(0x02, b"\x01"), _der(0x05)
+_PBES2 = _der(0x04, bytes.fromhex("2a864886f70d01050d"))  # PBES2's OID bytes, as an OCTET STRING
+
+
+@pytest.mark.parametrize(
+    ("outline", "words"),
+    [
+        (_der(0x30, _INT, _INT, _INT), "unrecognised binary data"),
+        (_der(0x30, *[_NULL] * 5), "unrecognised binary data"),
+        (_der(0x30, *[_INT] * 5), "DER private key"),
+        (_der(0x30, _der(0x30), _der(0x04, b"x")), "unrecognised binary data"),
+        (_der(0x30, _der(0x30, _PBES2), _der(0x04, b"x")), "unrecognised binary data"),
+    ],
+    ids=["3-integers", "5-nulls", "5-integers", "empty-algorithm", "pbes2-not-an-oid"],
+)
+def test_an_outline_is_named_only_when_it_is_that_outline(
+    tmp_path: Path, run: Any, outline: bytes, words: str
+) -> None:
+    """Only a row of five INTEGERs or more is a PKCS#1 or DSA key; three, or five of
+    something else, are no key; an algorithm that is empty or whose first element is not an
+    OID (though its bytes spell PBES2) is no encrypted key either."""
+    path = tmp_path / "outline.der"
+    path.write_bytes(outline)
+    _refused(run, path, words)
 
 
 def test_der_private_key_of_a_made_up_algorithm_is_a_clean_error(tmp_path: Path, run: Any) -> None:
