@@ -2,8 +2,8 @@
 
 The lists are Google's all-logs list and Apple's current list as published in August 2026
 (copied into tests/ct/data/ from ../shared/data/ct/); the certificates come from
-cryptography-vectors, asn1crypto-tests and Go's crypto/x509 tests (tests/ct/data/README.md). Nobody here wrote any
-of it, so none of it is tuned to pinctl.
+cryptography-vectors, asn1crypto-tests and Go's crypto/x509 tests (tests/ct/data/README.md).
+Nobody here wrote any of it, so none of it is tuned to pinctl.
 """
 
 from __future__ import annotations

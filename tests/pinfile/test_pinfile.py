@@ -585,8 +585,8 @@ def test_an_inline_host_without_pins_gets_them_inline(tmp_path: Path) -> None:
     path.write_text('version = 1\nhosts = [\n  { host = "a.test", port = 8443 },\n]\n# end\n')
     add_pins(path, "a.test", 8443, [PinEntry(NEW)])
     assert path.read_text() == (
-        "version = 1\nhosts = [\n"
-        f'  {{ host = "a.test", port = 8443, pins = [{{ pin = "{NEW}", level = "leaf" }}] }},\n]\n# end\n'
+        'version = 1\nhosts = [\n  { host = "a.test", port = 8443, '
+        f'pins = [{{ pin = "{NEW}", level = "leaf" }}] }},\n]\n# end\n'
     )
 
 

@@ -19,9 +19,7 @@ from tests.support.pki import NOW
 Key = ec.EllipticCurvePrivateKey | dsa.DSAPrivateKey
 
 
-def _root(
-    key: Key, name: str = "Root", days: tuple[int, int] = (-1, 90)
-) -> x509.Certificate:
+def _root(key: Key, name: str = "Root", days: tuple[int, int] = (-1, 90)) -> x509.Certificate:
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     return (
         x509.CertificateBuilder()

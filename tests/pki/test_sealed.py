@@ -68,6 +68,24 @@ def test_legacy_pem_plaintext_is_the_unencrypted_key(tmp_path: Path) -> None:
     assert pem_plaintext(body, SECRET) == expected
 
 
+@pytest.mark.parametrize(
+    ("dek_info", "why"),
+    [
+        (b"AES-128-CBC,00112233", "PEM encryption AES-128-CBC"),
+        (b"CAMELLIA-128-CBC,00112233445566778899AABBCCDDEEFF", "PEM encryption CAMELLIA-128-CBC"),
+        (b"AES-128-CBC,not hex", "PEM encryption AES-128-CBC"),
+    ],
+    ids=["iv-too-short", "unknown-cipher", "iv-not-hex"],
+)
+def test_a_legacy_pem_body_pinctl_cannot_open_says_why(dek_info: bytes, why: str) -> None:
+    """An IV shorter than the 8 bytes the key derivation salts with, a cipher pinctl does
+    not know, an IV that is no hex: no plaintext is guessed, and the envelope is named."""
+    body = b"Proc-Type: 4,ENCRYPTED\nDEK-Info: " + dek_info + b"\n\nAAAAAAAAAAAAAAAAAAAAAA==\n"
+    unopened = pem_plaintext(body, SECRET)
+    assert isinstance(unopened, Unopened)
+    assert unopened.envelope == why
+
+
 def test_scrypt_envelope_opens_to_the_unencrypted_key() -> None:
     """cryptography's scrypt-sealed Ed25519 vector, written by openssl, opens to its PKCS#8."""
     import cryptography_vectors
