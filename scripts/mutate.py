@@ -55,6 +55,9 @@ class Mutant:
     """Which mutable place of the file, in ast.walk order of the original."""
     line: int
     change: str
+    end: int = 0
+    """The last line of the changed code: a condition written over several lines may have
+    its bytecode on any of them, so the tests of every one of them judge the mutant."""
 
 
 # -- the pytest plugin: a coverage context per test, and a selection of tests --------------
@@ -197,7 +200,10 @@ def mutants(paths: list[Path]) -> list[Mutant]:
         tree = ast.parse(path.read_text())
         relative = str(path.relative_to(ROOT))
         for index, node, change in sites(tree):
-            found.append(Mutant(relative, index, getattr(node, "lineno", 0), change))
+            spanned = node.test if isinstance(node, (ast.If, ast.While)) else node
+            line = getattr(node, "lineno", 0)
+            end = getattr(spanned, "end_lineno", None) or line
+            found.append(Mutant(relative, index, line, change, end))
     return found
 
 
@@ -231,25 +237,43 @@ def covering_tests(
     """file -> line -> the node ids of the tests that ran it (one coverage run, cached)."""
     if refresh or not data_file.exists():
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts"), str(ROOT)])}
+        # Many tests run pinctl as a process of its own (the CLI, a pty, a real client's
+        # judge): coverage follows them into it, and names their lines by the test that
+        # was running, which pytest keeps in PYTEST_CURRENT_TEST for its children.
+        rcfile = data_file.with_name(data_file.name + "-rc")  # not "NAME.*": combine reads those
+        rcfile.write_text(
+            f"[run]\ndata_file = {data_file}\nsource = pinctl\nparallel = true\n"
+            "patch = subprocess\ncontext = ${PYTEST_CURRENT_TEST-}\n"
+        )
+        for stale in data_file.parent.glob(data_file.name + "*"):
+            if stale != rcfile:
+                stale.unlink()
         baseline = subprocess.run(
-            [sys.executable, "-m", "coverage", "run", f"--data-file={data_file}",
-             "--source=pinctl", "-m", "pytest", "-q", "-p", "mutate", "-p", "no:cacheprovider",
-             *tests],
+            [sys.executable, "-m", "coverage", "run", f"--rcfile={rcfile}",
+             "-m", "pytest", "-q", "-p", "mutate", "-p", "no:cacheprovider", *tests],
             cwd=ROOT, env=env, check=False,
         )  # fmt: skip
         if baseline.returncode != 0:
             # A test that fails on the real code would "kill" every mutant it runs for.
-            data_file.unlink(missing_ok=True)
             sys.exit(f"mutate: the suite fails unmutated (exit {baseline.returncode}); fix it")
+        subprocess.run(
+            [sys.executable, "-m", "coverage", "combine", f"--rcfile={rcfile}", "-q"],
+            cwd=ROOT, env=env, check=True,
+        )  # fmt: skip
     import coverage
 
     data = coverage.CoverageData(basename=str(data_file))
     data.read()
     table: dict[str, dict[int, set[str]]] = {}
     for measured in data.measured_files():
+        if not Path(measured).resolve().is_relative_to(ROOT):
+            continue  # a child that imported an installed pinctl instead of this checkout
         relative = str(Path(measured).resolve().relative_to(ROOT))
         by_line = data.contexts_by_lineno(measured)
-        table[relative] = {line: {c for c in ctx if c} for line, ctx in by_line.items()}
+        # A child's context is PYTEST_CURRENT_TEST: "tests/x.py::test_y (call)".
+        table[relative] = {
+            line: {c.rsplit(" (", 1)[0] for c in ctx if c} for line, ctx in by_line.items()
+        }
         # A line run at import (a module-level table, a decorator) is judged by every test
         # of its file: whichever test imported the module first is no better judge than
         # the others, and an import outside any test has no context at all.
@@ -345,7 +369,10 @@ def main() -> None:
                             ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
         shutil.copy(ROOT / "pyproject.toml", copy_root / "pyproject.toml")
         for number, mutant in enumerate(chosen, 1):
-            tests = table.get(mutant.path, {}).get(mutant.line, set())
+            lines = table.get(mutant.path, {})
+            tests = set().union(
+                *(lines.get(n, set()) for n in range(mutant.line, max(mutant.end, mutant.line) + 1))
+            )
             started = time.monotonic()
             if is_equivalent(mutant, known):
                 outcome = "equivalent"

@@ -250,3 +250,20 @@ def test_a_pin_file_in_a_missing_directory_is_named_not_the_lock(tmp_path: Path)
     ):
         edit.add_pins("a.test", 443, [PinEntry(NEW)])
     assert not (tmp_path / "nope").exists()
+
+
+@pytest.mark.parametrize("kind", ["directory", "dangling symlink"])
+def test_a_lock_file_that_cannot_be_opened_is_a_clean_refusal(commented: Path, kind: str) -> None:
+    """Something else sits where the lock file goes: the edit is refused naming the lock
+    file and the reason, exit 2, and the pin file is unchanged (the twin above edits)."""
+    sidecar = commented.parent / ".pins.toml.lock"
+    if kind == "directory":
+        sidecar.mkdir()
+    else:
+        sidecar.symlink_to(commented.parent / "elsewhere")
+    with pytest.raises(PinFileError) as refused, transaction(commented) as edit:
+        edit.add_pins("api.example.com", 443, [PinEntry(NEW)])
+    assert str(refused.value).startswith(f"cannot lock {commented} for editing: {sidecar}: ")
+    assert "beside the pin file" in str(refused.value)
+    assert refused.value.exit_code == ExitCode.USAGE
+    assert commented.read_text() == COMMENTED

@@ -145,3 +145,24 @@ def test_a_root_with_serial_zero_is_read_without_a_warning(ca: trustme.CA, form:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert root.serial_number == 0
+
+
+def test_an_openssl_trusted_certificate_is_read_as_its_certificate(
+    tmp_path: Path, ca: trustme.CA
+) -> None:
+    """`openssl x509 -trustout` (BEGIN TRUSTED CERTIFICATE, trust settings after the
+    certificate) in a bundle beside a plain one: both anchors read, the trusted one as
+    the very certificate, not refused for the trust settings that follow it."""
+    from tests.support.judges import openssl
+
+    plain = ca.cert_pem.bytes()
+    other = trustme.CA().cert_pem.bytes()
+    trusted = openssl("x509", "-trustout", "-addtrust", "serverAuth", data=other)
+    assert trusted.startswith(b"-----BEGIN TRUSTED CERTIFICATE-----")
+    path = tmp_path / "roots.pem"
+    path.write_bytes(plain + trusted)
+    found = read_certificates(path, what="--ca-file", remedy=REMEDY)
+    assert found == (
+        x509.load_pem_x509_certificate(plain),
+        x509.load_pem_x509_certificate(other),
+    )

@@ -223,3 +223,58 @@ def test_a_mangled_crl_only_ever_raises_the_clean_error() -> None:
             mangled[rng.randrange(len(mangled))] = rng.randrange(256)
         with contextlib.suppress(Unproven):
             crl.check(crl.load_crl(bytes(mangled)), REVOKED, ISSUER, NOW)
+
+
+def _issued_by(key: Any, algorithm: hashes.HashAlgorithm | None) -> tuple[Any, Any, Any]:
+    """An issuer with `key`, a leaf it signed, and its CRL listing nothing, all signed
+    with `key` (Ed25519 takes no hash)."""
+    issuer = (
+        x509.CertificateBuilder()
+        .subject_name(_name("other-key issuer"))
+        .issuer_name(_name("other-key issuer"))
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(NOW - dt.timedelta(days=10))
+        .not_valid_after(NOW + dt.timedelta(days=10))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, algorithm)
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(_name("its leaf"))
+        .issuer_name(issuer.subject)
+        .public_key(_key().public_key())
+        .serial_number(30)
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=5))
+        .sign(key, algorithm)
+    )
+    listed = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.subject)
+        .last_update(NOW - dt.timedelta(hours=1))
+        .next_update(NOW + dt.timedelta(days=1))
+        .sign(key, algorithm)
+    )
+    return crl.Crl(listed, listed.public_bytes(serialization.Encoding.DER)), leaf, issuer
+
+
+def test_an_ed25519_issuers_crl_is_verified() -> None:
+    """EdDSA CAs sign CRLs too: verified with the issuer's Ed25519 key, it counts; the
+    same CRL presented for another Ed25519 issuer of that name does not."""
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    listed, leaf, issuer = _issued_by(ed25519.Ed25519PrivateKey.generate(), None)
+    assert crl.check(listed, leaf, issuer, NOW).status == "good"
+    _, _, impostor = _issued_by(ed25519.Ed25519PrivateKey.generate(), None)
+    with pytest.raises(Unproven, match="signed by another key"):
+        crl.check(listed, leaf, impostor, NOW)
+
+
+def test_a_dsa_issuers_crl_is_not_taken_on_trust() -> None:
+    """pinctl does not verify DSA signatures: the CRL proves nothing, and says why."""
+    from cryptography.hazmat.primitives.asymmetric import dsa
+
+    listed, leaf, issuer = _issued_by(dsa.generate_private_key(2048), hashes.SHA256())
+    with pytest.raises(Unproven, match=r"signature algorithm is not supported \(.*DSA"):
+        crl.check(listed, leaf, issuer, NOW)

@@ -206,6 +206,16 @@ def test_an_undated_answer_within_7_days_counts() -> None:
     assert ocsp.check(der, LEAF, ISSUER, NOW, NONCE).status == "good"
 
 
+def test_an_undated_answer_counts_for_exactly_7_days() -> None:
+    """The 7 days include their last second: an answer of exactly 7 days ago counts, one
+    second older is refused as too old."""
+    week = dt.timedelta(days=-7)
+    der = _response(this_update=week, next_update=None)
+    assert ocsp.check(der, LEAF, ISSUER, NOW, NONCE).status == "good"
+    older = _response(this_update=week - dt.timedelta(seconds=1), next_update=None)
+    _refused(older, "older than 7 days")
+
+
 def test_another_nonce_is_refused_and_none_accepted() -> None:
     """A response carrying another nonce is a replay; one carrying none is accepted."""
     _refused(_response(nonce=b"f" * 16), "another nonce")

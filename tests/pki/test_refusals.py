@@ -184,6 +184,21 @@ def test_verifier_debug_text_never_reaches_users() -> None:
     assert len(error) < 300
 
 
+def test_an_anchor_in_its_last_second_is_not_called_expired() -> None:
+    """RFC 5280's notAfter is the last valid second: at that very second a chain that fails
+    for another reason (a leaf signed by another key under the root's name) is refused
+    for that reason, not for an anchor that has not expired yet."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    root = _root(key, days=(-400, 1))
+    forged = _leaf(root, ec.generate_private_key(ec.SECP256R1()))
+    verdict = validate([forged], "a.test", [root], root.not_valid_after_utc)
+    assert not verdict.validation.trusted
+    assert "expired" not in (verdict.validation.error or "")
+    later = root.not_valid_after_utc + datetime.timedelta(seconds=1)
+    assert "trust anchor CN=Root expired" in (validate([forged], "a.test", [root], later)
+                                              .validation.error or "")  # fmt: skip
+
+
 def test_a_nested_algorithm_dump_is_cut_at_its_own_closing_brace() -> None:
     """The verifier's dump nests braces (key parameters inside the identifier): exactly the
     dump becomes the algorithm's name, and the words around it stay."""

@@ -76,17 +76,19 @@ _PBES2 = _der(0x04, bytes.fromhex("2a864886f70d01050d"))  # PBES2's OID bytes, a
         (_der(0x30, _INT, _INT, _INT), "unrecognised binary data"),
         (_der(0x30, *[_NULL] * 5), "unrecognised binary data"),
         (_der(0x30, *[_INT] * 5), "DER private key"),
+        (_der(0x30, *[_INT] * 5, _der(0x04, b"x")), "DER private key"),
         (_der(0x30, _der(0x30), _der(0x04, b"x")), "unrecognised binary data"),
         (_der(0x30, _der(0x30, _PBES2), _der(0x04, b"x")), "unrecognised binary data"),
     ],
-    ids=["3-integers", "5-nulls", "5-integers", "empty-algorithm", "pbes2-not-an-oid"],
+    ids=["3-integers", "5-nulls", "5-integers", "damaged-6th", "empty-algorithm", "pbes2-oid"],
 )
 def test_an_outline_is_named_only_when_it_is_that_outline(
     tmp_path: Path, run: Any, outline: bytes, words: str
 ) -> None:
-    """Only a row of five INTEGERs or more is a PKCS#1 or DSA key; three, or five of
-    something else, are no key; an algorithm that is empty or whose first element is not an
-    OID (though its bytes spell PBES2) is no encrypted key either."""
+    """Only a row of five INTEGERs or more is a PKCS#1 or DSA key (one whose sixth
+    element is damaged is a damaged key); three, or five of something else, are no key;
+    an algorithm that is empty or whose first element is not an OID (though its bytes
+    spell PBES2) is no encrypted key either."""
     path = tmp_path / "outline.der"
     path.write_bytes(outline)
     _refused(run, path, words)
@@ -192,6 +194,32 @@ def test_the_pkcs12_mac_tells_the_right_passphrase_from_a_wrong_one(
     assert mac_verdict(data, b"battery staple") == "wrong"
     macless = data[: len(data) - len(data) // 8]
     assert mac_verdict(macless, b"correct horse") == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("mac", "verdict"),
+    [
+        (["-nomaciter"], "right"),
+        (["-macalg", "md5"], "unknown"),
+        (["-iter", "1000000"], "right"),
+        (["-iter", "1000001"], "unknown"),
+    ],
+    ids=["one-iteration", "md5", "a-million", "over-a-million"],
+)
+def test_an_unusual_pkcs12_mac_is_checked_or_left_unknown(
+    tmp_path: Path, mac: list[str], verdict: str
+) -> None:
+    """A MAC of one iteration is still a MAC; one of a hash pinctl does not use (MD5), or
+    of more than a million iterations (a passphrase check must not become a CPU trap), is
+    no verdict, and cryptography's own answer decides."""
+    from pinctl.pki.pkcs12 import mac_verdict
+
+    key, cert, p12 = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "b.p12"
+    _sh("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", str(key), "-subj", "/CN=mac", "-days", "2", "-out", str(cert))  # fmt: skip
+    _sh("pkcs12", "-export", "-in", str(cert), "-inkey", str(key), *mac,
+        "-passout", "pass:correct horse", "-out", str(p12))  # fmt: skip
+    assert mac_verdict(p12.read_bytes(), b"correct horse") == verdict
 
 
 def test_a_needed_passphrase_names_the_file(tmp_path: Path, run: Any) -> None:
