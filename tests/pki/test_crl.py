@@ -225,7 +225,7 @@ def test_a_mangled_crl_only_ever_raises_the_clean_error() -> None:
             crl.check(crl.load_crl(bytes(mangled)), REVOKED, ISSUER, NOW)
 
 
-def _issued_by(key: Any, algorithm: hashes.HashAlgorithm | None) -> tuple[Any, Any, Any]:
+def _issued_by(key: Any, algorithm: hashes.SHA256 | None) -> tuple[Any, Any, Any]:
     """An issuer with `key`, a leaf it signed, and its CRL listing nothing, all signed
     with `key` (Ed25519 takes no hash)."""
     issuer = (
