@@ -175,6 +175,16 @@ def test_pkcs12_that_cannot_be_read_is_not_called_a_wrong_passphrase(
     _refused(run, p12, "wrong passphrase", args=("--passphrase-file", str(wrong)))
 
 
+def _openssl_p12(tmp_path: Path, *mac: str) -> bytes:
+    """A PKCS#12 file of an EC key and its certificate, as openssl writes it with `mac`."""
+    key, cert, p12 = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "b.p12"
+    _sh("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", str(key), "-subj", "/CN=mac", "-days", "2", "-out", str(cert))  # fmt: skip
+    _sh("pkcs12", "-export", "-in", str(cert), "-inkey", str(key), *mac,
+        "-passout", "pass:correct horse", "-out", str(p12))  # fmt: skip
+    return p12.read_bytes()
+
+
 @pytest.mark.parametrize("mac", ["sha1", "sha256", "sha512"])
 def test_the_pkcs12_mac_tells_the_right_passphrase_from_a_wrong_one(
     tmp_path: Path, mac: str
@@ -184,12 +194,7 @@ def test_the_pkcs12_mac_tells_the_right_passphrase_from_a_wrong_one(
     whose MAC was cut off is no verdict at all."""
     from pinctl.pki.pkcs12 import mac_verdict
 
-    key, cert, p12 = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "b.p12"
-    _sh("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-keyout", str(key), "-subj", "/CN=mac", "-days", "2", "-out", str(cert))  # fmt: skip
-    _sh("pkcs12", "-export", "-in", str(cert), "-inkey", str(key), "-macalg", mac,
-        "-passout", "pass:correct horse", "-out", str(p12))  # fmt: skip
-    data = p12.read_bytes()
+    data = _openssl_p12(tmp_path, "-macalg", mac)
     assert mac_verdict(data, b"correct horse") == "right"
     assert mac_verdict(data, b"battery staple") == "wrong"
     macless = data[: len(data) - len(data) // 8]
@@ -214,12 +219,7 @@ def test_an_unusual_pkcs12_mac_is_checked_or_left_unknown(
     no verdict, and cryptography's own answer decides."""
     from pinctl.pki.pkcs12 import mac_verdict
 
-    key, cert, p12 = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "b.p12"
-    _sh("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-keyout", str(key), "-subj", "/CN=mac", "-days", "2", "-out", str(cert))  # fmt: skip
-    _sh("pkcs12", "-export", "-in", str(cert), "-inkey", str(key), *mac,
-        "-passout", "pass:correct horse", "-out", str(p12))  # fmt: skip
-    assert mac_verdict(p12.read_bytes(), b"correct horse") == verdict
+    assert mac_verdict(_openssl_p12(tmp_path, *mac), b"correct horse") == verdict
 
 
 def test_a_needed_passphrase_names_the_file(tmp_path: Path, run: Any) -> None:
