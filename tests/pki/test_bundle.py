@@ -111,19 +111,15 @@ def _serial_zero(ca: trustme.CA) -> bytes:
     certificate as some real roots are (RFC 5280 forbids it; cryptography warns)."""
     from cryptography.hazmat.primitives import serialization
 
-    cert = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
-    der = cert.public_bytes(serialization.Encoding.DER)
-    serial = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 8) // 8, "big")
-    field = bytes([0x02, len(serial)]) + serial
-    tbs = der.index(field)  # the first INTEGER after the version is the serial
-    zero = der[:tbs] + b"\x02\x01\x00" + der[tbs + len(field) :]
-    shrink = len(field) - 3
-    # Both SEQUENCE lengths (certificate and TBS) are long-form two-byte lengths here.
-    out = bytearray(zero)
-    for at in (2, 6):
-        size = int.from_bytes(out[at : at + 2], "big") - shrink
-        out[at : at + 2] = size.to_bytes(2, "big")
-    return bytes(out)
+    from pinctl.pki.der import SEQUENCE, elements, encode
+
+    der = x509.load_pem_x509_certificate(ca.cert_pem.bytes()).public_bytes(
+        serialization.Encoding.DER
+    )
+    tbs, algorithm, signature = (whole for _, whole, _ in elements(der))
+    version, _serial, *rest = (whole for _, whole, _ in elements(tbs))
+    zero = encode(SEQUENCE, b"".join([version, encode(0x02, b"\x00"), *rest]))
+    return encode(SEQUENCE, zero + algorithm + signature)
 
 
 @pytest.mark.parametrize("form", ["der", "pem", "pem with a key"])
