@@ -55,7 +55,7 @@ class Mutant:
     """Which mutable place of the file, in ast.walk order of the original."""
     line: int
     change: str
-    end: int = 0
+    end: int
     """The last line of the changed code: a condition written over several lines may have
     its bytecode on any of them, so the tests of every one of them judge the mutant."""
 
@@ -266,9 +266,10 @@ def covering_tests(
     data.read()
     table: dict[str, dict[int, set[str]]] = {}
     for measured in data.measured_files():
-        if not Path(measured).resolve().is_relative_to(ROOT):
+        resolved = Path(measured).resolve()
+        if not resolved.is_relative_to(ROOT):
             continue  # a child that imported an installed pinctl instead of this checkout
-        relative = str(Path(measured).resolve().relative_to(ROOT))
+        relative = str(resolved.relative_to(ROOT))
         by_line = data.contexts_by_lineno(measured)
         # A child's context is PYTEST_CURRENT_TEST: "tests/x.py::test_y (call)".
         table[relative] = {
@@ -289,19 +290,20 @@ def _import_time_lines(path: Path) -> set[int]:
     """Lines that run when the module is imported: everything but function bodies."""
     lines: set[int] = set()
 
+    def mark(*nodes: ast.AST) -> None:
+        lines.update(n.lineno for node in nodes for n in ast.walk(node) if hasattr(n, "lineno"))
+
     def visit(body: list[ast.stmt]) -> None:
         for stmt in body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                for part in (*stmt.decorator_list, *stmt.args.defaults):
-                    lines.update(n.lineno for n in ast.walk(part) if hasattr(n, "lineno"))
+                mark(*stmt.decorator_list, *stmt.args.defaults)
                 lines.add(stmt.lineno)
             elif isinstance(stmt, ast.ClassDef):
-                for part in stmt.decorator_list:
-                    lines.update(n.lineno for n in ast.walk(part) if hasattr(n, "lineno"))
+                mark(*stmt.decorator_list)
                 lines.add(stmt.lineno)
                 visit(stmt.body)
             else:
-                lines.update(n.lineno for n in ast.walk(stmt) if hasattr(n, "lineno"))
+                mark(stmt)
 
     visit(ast.parse(path.read_text()).body)
     return lines
@@ -370,9 +372,7 @@ def main() -> None:
         shutil.copy(ROOT / "pyproject.toml", copy_root / "pyproject.toml")
         for number, mutant in enumerate(chosen, 1):
             lines = table.get(mutant.path, {})
-            tests = set().union(
-                *(lines.get(n, set()) for n in range(mutant.line, max(mutant.end, mutant.line) + 1))
-            )
+            tests = set().union(*(lines.get(n, set()) for n in range(mutant.line, mutant.end + 1)))
             started = time.monotonic()
             if is_equivalent(mutant, known):
                 outcome = "equivalent"
