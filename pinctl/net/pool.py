@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from pinctl.net.interrupts import Wakeup
 from pinctl.net.steps import Steps, Wait, timed_out
 
 if TYPE_CHECKING:
@@ -192,50 +193,57 @@ def run_pool(
             del polled[entry.fd]
         advance(index, entry.steps, entry.deadline, error)
 
-    try:
-        while waiting or running or computing:
-            while waiting and len(running) + len(computing) < limit:
-                index = waiting.popleft()
-                deadline = time.monotonic() + timeout
-                try:
-                    steps = check(items[index], deadline)
-                except Exception as exc:
-                    finish(index, failed(items[index], exc))
+    with Wakeup() as wakeup:  # a Ctrl-C Python dropped still stops the pool
+        if wakeup.fd is not None:
+            poller.register(wakeup.fd, select.POLLIN)
+        try:
+            while waiting or running or computing:
+                while waiting and len(running) + len(computing) < limit:
+                    index = waiting.popleft()
+                    deadline = time.monotonic() + timeout
+                    try:
+                        steps = check(items[index], deadline)
+                    except Exception as exc:
+                        finish(index, failed(items[index], exc))
+                        continue
+                    heapq.heappush(timers, (deadline, next(order), index, None))
+                    advance(index, steps, deadline, None)
+                if computing and (len(computing) >= _BATCH or not running):
+                    compute()
                     continue
-                heapq.heappush(timers, (deadline, next(order), index, None))
-                advance(index, steps, deadline, None)
-            if computing and (len(computing) >= _BATCH or not running):
-                compute()
-                continue
-            if not running:
-                continue
-            # Every running check has its deadline among the timers, so none is overslept.
-            ready = poller.poll(0 if computing else _milliseconds(timers[0][0] - time.monotonic()))
-            for fd, _ in ready:
-                resume(polled[fd])
-            if computing and not ready:
-                compute()  # the network has nothing for us right now; replies that came
-                continue  # meanwhile are read before any deadline is judged, next turn
-            now = time.monotonic()
-            due = []
-            while timers and timers[0][0] <= now:
-                due.append(heapq.heappop(timers))
-            for when, _, index, wait in due:
-                entry = running.get(index)
-                if entry is None or (wait is not None and entry.wait is not wait):
-                    continue  # that check ended, or moved on from that pause
-                if wait is None and when < entry.deadline:
-                    continue  # a deadline it has outgrown: its compute step gave it more time
-                if wait is not None and when < entry.deadline:
-                    resume(index)
-                else:
-                    resume(index, timed_out(timeout, entry.wait.doing))
-                    if index in running:  # it caught the timeout and waits again: not for long
-                        heapq.heappush(timers, (entry.deadline, next(order), index, None))
-    finally:  # interrupted: close their sockets now, not at GC, every one of them
-        for steps in [entry.steps for entry in running.values()] + [c[1] for c in computing]:
-            with contextlib.suppress(Exception):
-                steps.close()
+                if not running:
+                    continue
+                # Every running check has its deadline among the timers, so none is overslept.
+                wait_ms = 0 if computing else _milliseconds(timers[0][0] - time.monotonic())
+                ready = poller.poll(wait_ms)
+                for fd, _ in ready:
+                    if fd == wakeup.fd:
+                        wakeup.check()
+                    else:
+                        resume(polled[fd])
+                if computing and not ready:
+                    compute()  # the network has nothing for us right now; replies that came
+                    continue  # meanwhile are read before any deadline is judged, next turn
+                now = time.monotonic()
+                due = []
+                while timers and timers[0][0] <= now:
+                    due.append(heapq.heappop(timers))
+                for when, _, index, wait in due:
+                    entry = running.get(index)
+                    if entry is None or (wait is not None and entry.wait is not wait):
+                        continue  # that check ended, or moved on from that pause
+                    if wait is None and when < entry.deadline:
+                        continue  # a deadline it has outgrown: its compute step gave it more time
+                    if wait is not None and when < entry.deadline:
+                        resume(index)
+                    else:
+                        resume(index, timed_out(timeout, entry.wait.doing))
+                        if index in running:  # it caught the timeout and waits again: not for long
+                            heapq.heappush(timers, (entry.deadline, next(order), index, None))
+        finally:  # interrupted: close their sockets now, not at GC, every one of them
+            for steps in [entry.steps for entry in running.values()] + [c[1] for c in computing]:
+                with contextlib.suppress(Exception):
+                    steps.close()
     return [results[i] for i in range(len(items))]
 
 

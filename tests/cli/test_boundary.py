@@ -246,6 +246,68 @@ def _pinctl(*args: str, **kwargs: Any) -> subprocess.Popen[str]:
     )
 
 
+# A real SIGINT, sent by the process to itself the moment `import click` begins: Ctrl-C
+# while pinctl is still starting up.
+_CTRL_C_WHILE_IMPORTING = """
+import os, signal, sys
+
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == "click":
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, Interrupt())
+sys.argv[0] = "pinctl"
+{entry}
+"""
+
+
+@pytest.mark.parametrize(
+    ("entry", "guarded"),
+    [
+        ("from pinctl.__main__ import main; main()", True),
+        ("from pinctl.cli import main; main()", False),
+    ],
+    ids=["the-entry-point", "the-click-layer-alone"],
+)
+def test_ctrl_c_during_start_up_is_one_line_and_exit_130(entry: str, guarded: bool) -> None:
+    """Ctrl-C before pinctl's boundary exists (while click loads) still ends as Ctrl-C does
+    anywhere: one line, exit 130. Importing the click layer first, as an entry point, would
+    end it in a traceback and death by the signal."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        pytest.skip("SIGINT is ignored in this session, so in pinctl")
+    code = _CTRL_C_WHILE_IMPORTING.format(entry=entry)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "list"], capture_output=True, text=True, timeout=60
+    )
+    if guarded:
+        interrupted = (130, "pinctl: error: interrupted\n", "")
+        assert (proc.returncode, proc.stderr, proc.stdout) == interrupted
+    else:
+        assert proc.returncode == -signal.SIGINT
+        assert "Traceback" in proc.stderr
+
+
+def test_the_installed_command_starts_at_the_guarded_entry_point() -> None:
+    """The `pinctl` script that pip installs enters through `pinctl.__main__`, not the click
+    layer, so Ctrl-C at start-up is caught there too."""
+    from importlib.metadata import entry_points
+
+    (script,) = entry_points(group="console_scripts", name="pinctl")
+    assert script.value == "pinctl.__main__:main"
+
+
+def _holds_a_socket(pid: int) -> bool:
+    """Whether process `pid` has a socket open: the connection a server counted is its own,
+    not a stray one from elsewhere, and it is past start-up, in its network phase."""
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        return any(os.readlink(fd).startswith("socket:") for fd in fds.iterdir())
+    except OSError:  # it exited, or a descriptor closed while we looked
+        return False
+
+
 @pytest.mark.parametrize(
     ("signum", "code", "word"),
     [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
@@ -266,16 +328,83 @@ def test_a_signal_stops_a_hung_verify_cleanly(
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )  # fmt: skip
         try:
-            assert wait_for(lambda: server.connections >= 1, 60), "pinctl never connected"
+            connected = wait_for(lambda: server.connections >= 1 and _holds_a_socket(proc.pid), 60)
+            assert connected, "pinctl never connected"
             proc.send_signal(signum)
             stdout, stderr = proc.communicate(timeout=60)
         finally:
             proc.kill()
             proc.wait()
-    assert proc.returncode == code
-    assert stderr == f"pinctl: error: {word}\n"
-    assert stdout == ""
+    assert (proc.returncode, stderr, stdout) == (code, f"pinctl: error: {word}\n", "")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pins.toml"]
+
+
+# Ctrl-C that arrives while a finalizer runs: Python prints "Exception ignored" and drops
+# the KeyboardInterrupt. The finalizer runs at pinctl's first wait on the network, as
+# importlib's module-lock callbacks do when an import happens there.
+_CTRL_C_DROPPED_IN_A_FINALIZER = """
+import os, select, signal, sys
+
+class Dropped:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(3):  # the handler runs here, inside the finalizer
+            pass
+
+real_poll = select.poll
+
+class Poll:
+    def __init__(self):
+        self.inner = real_poll()
+        self.armed = True
+
+    def register(self, *args):
+        self.inner.register(*args)
+
+    def unregister(self, *args):
+        self.inner.unregister(*args)
+
+    def poll(self, timeout):
+        if self.armed and timeout:
+            self.armed = False
+            Dropped()
+        return self.inner.poll(timeout)
+
+select.poll = Poll
+{disable}
+sys.argv[0] = "pinctl"
+from pinctl.__main__ import main
+main()
+"""
+
+
+@pytest.mark.parametrize("found_again", [True, False], ids=["pinctl", "python-alone"])
+def test_a_ctrl_c_python_drops_still_stops_a_hung_verify(tmp_path: Path, found_again: bool) -> None:
+    """A Ctrl-C whose KeyboardInterrupt Python drops in a finalizer stops a verify hung on a
+    silent server at once (exit 130), instead of leaving it to wait out its timeout and
+    report the host as failed, which is what Python alone would do."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        pytest.skip("SIGINT is ignored in this session, so in pinctl")
+    disable = (
+        ""
+        if found_again
+        else ("import pinctl.net.interrupts as i; i.Wakeup.__enter__ = lambda self: self")
+    )
+    code = _CTRL_C_DROPPED_IN_A_FINALIZER.format(disable=disable)
+    with hostile_server("silent") as server:
+        pins = _pins(tmp_path / "pins.toml", server.port)
+        args = ["verify", "--pin-file", str(pins), "--timeout", "5"]
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60
+        )
+    assert "Exception ignored" in proc.stderr  # Python did drop it
+    if found_again:
+        assert proc.returncode == 130
+        assert proc.stderr.endswith("\npinctl: error: interrupted\n")
+        assert proc.stdout == ""
+    else:
+        assert proc.returncode == 3  # the host unreachable, after its whole timeout
+        assert "timed out" in proc.stdout
 
 
 def test_a_broken_pipe_is_silent(ca_pem: Path) -> None:

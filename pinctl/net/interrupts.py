@@ -1,0 +1,82 @@
+"""Ctrl-C and SIGTERM that Python dropped, found again while the pool waits.
+
+Python raises a signal's exception wherever the main thread is at the time. When that is
+a finalizer (a weakref callback such as the ones importlib keeps on its module locks, an
+object's `__del__`, a generator closed by garbage collection), the exception cannot
+propagate: it is printed as "Exception ignored in ..." and dropped. A pool waiting in
+poll() on a silent server would then wait out its whole timeout after Ctrl-C, and a
+pool that was computing would finish and exit as if nothing had been asked of it.
+
+The C part of every Python signal handler writes the signal's number to the wakeup
+descriptor (`signal.set_wakeup_fd`) whatever becomes of the Python part. The pool polls
+that descriptor with its sockets; a stop signal read there after its handler has had its
+chance to raise was dropped, so it is raised again, by the same handler, where the pool is.
+A signal that reaches a helper thread (a DNS lookup) also wakes the poll this way, instead
+of leaving the main thread asleep in it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import signal as _signal
+else:  # the same functions, without the enum wrappers `signal` builds at every start
+    import _signal
+
+_STOPS = frozenset({_signal.SIGINT, _signal.SIGTERM})
+
+
+class Wakeup:
+    """The wakeup descriptor, while a pool runs: `fd` to poll, `check` when it is readable.
+
+    Outside the main thread (where Python refuses a wakeup descriptor), or where the
+    process already has one (an embedding event loop), `fd` is None and nothing changes.
+    """
+
+    def __init__(self) -> None:
+        self.fd: int | None = None
+        self._write: int | None = None
+        self._previous = -1
+
+    def __enter__(self) -> Wakeup:
+        read, write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            self._previous = _signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        except ValueError:  # not the main thread
+            self._previous = -1
+            os.close(read)
+            os.close(write)
+            return self
+        if self._previous != -1:  # someone else's: give it back untouched
+            _signal.set_wakeup_fd(self._previous)
+            os.close(read)
+            os.close(write)
+            return self
+        self.fd, self._write = read, write
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if self.fd is None or self._write is None:
+            return
+        _signal.set_wakeup_fd(-1)
+        try:
+            if kind is None:  # otherwise an exception, maybe the signal's own, is on its way
+                self.check()  # one dropped while the pool was ending counts too
+        finally:
+            os.close(self.fd)
+            os.close(self._write)
+            self.fd = self._write = None
+
+    def check(self) -> None:
+        """Raise again the first stop signal the descriptor holds: its exception was lost."""
+        if self.fd is None:
+            return
+        try:
+            seen = os.read(self.fd, 512)
+        except BlockingIOError:
+            return
+        for signum in seen:
+            if signum in _STOPS and callable(_signal.getsignal(signum)):
+                _signal.raise_signal(signum)  # its handler raises here, as it would have
