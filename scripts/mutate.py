@@ -37,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = Path(__file__).with_name("mutate-equivalent.toml")
 SELECT = "PINCTL_MUTATE_SELECT"
+SHARED = "PINCTL_MUTATE_SHARED"
+SETUP = "|setup"  # the context of a test's fixtures, set up or torn down
 """A file of test node ids: the plugin below deselects every other test."""
 
 _SWAPS: dict[type[ast.AST], type[ast.AST]] = {
@@ -73,12 +75,34 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     items[:] = kept
 
 
+def pytest_collection_finish(session: Any) -> None:
+    """Record which tests share a fixture wider than one test (a module's key batch, the
+    session's CA): what that fixture runs, it runs in the setup of only the first of them."""
+    out = os.environ.get(SHARED)
+    if not out:
+        return
+    shared: dict[str, list[str]] = {}
+    for item in session.items:
+        info = getattr(item, "_fixtureinfo", None)
+        for name, defs in info.name2fixturedefs.items() if info else ():
+            if defs and defs[-1].scope != "function":
+                key = f"{defs[-1].scope}:{defs[-1].baseid}:{name}"
+                if defs[-1].scope == "module":
+                    key += ":" + item.nodeid.split("::")[0]
+                shared.setdefault(item.nodeid, []).append(key)
+    Path(out).write_text(json.dumps(shared))
+
+
 def pytest_runtest_setup(item: Any) -> None:
+    _switch(item.nodeid + SETUP)
+
+
+def pytest_runtest_call(item: Any) -> None:
     _switch(item.nodeid)
 
 
 def pytest_runtest_teardown(item: Any) -> None:
-    _switch(item.nodeid)
+    _switch(item.nodeid + SETUP)
 
 
 def _switch(context: str) -> None:
@@ -212,7 +236,8 @@ def equivalents(path: Path) -> dict[tuple[str, str, str], str]:
 
     Keyed by the line's text, not its number, so an edit elsewhere in the file keeps the
     entry; an edit of the line itself drops it, and the mutant is judged again. A file of
-    "*" is every file (one reason that holds wherever the line is written).
+    "*" is every file (one reason that holds wherever the line is written). A line too
+    common to name one place (`break`) is written with the lines before it, one per line.
     """
     import tomlkit
 
@@ -223,9 +248,14 @@ def equivalents(path: Path) -> dict[tuple[str, str, str], str]:
 
 
 def is_equivalent(mutant: Mutant, known: dict[tuple[str, str, str], str]) -> bool:
-    lines = (ROOT / mutant.path).read_text().splitlines()
-    text = lines[mutant.line - 1].strip() if 0 < mutant.line <= len(lines) else ""
-    return any((path, text, mutant.change) in known for path in (mutant.path, "*"))
+    lines = [line.strip() for line in (ROOT / mutant.path).read_text().splitlines()]
+    for path, text, change in known:
+        if path not in (mutant.path, "*") or change != mutant.change:
+            continue
+        first = mutant.line - 1 - text.count("\n")
+        if first >= 0 and "\n".join(lines[first : mutant.line]) == text:
+            return True
+    return False
 
 
 # -- running ------------------------------------------------------------------------------
@@ -248,6 +278,7 @@ def covering_tests(
         for stale in data_file.parent.glob(data_file.name + "*"):
             if stale != rcfile:
                 stale.unlink()
+        env[SHARED] = str(data_file.with_name(data_file.name + "-shared.json"))
         baseline = subprocess.run(
             [sys.executable, "-m", "coverage", "run", f"--rcfile={rcfile}",
              "-m", "pytest", "-q", "-p", "mutate", "-p", "no:cacheprovider", *tests],
@@ -264,6 +295,23 @@ def covering_tests(
 
     data = coverage.CoverageData(basename=str(data_file))
     data.read()
+    shared_file = data_file.with_name(data_file.name + "-shared.json")
+    keys: dict[str, list[str]] = json.loads(shared_file.read_text())
+    sharing: dict[str, set[str]] = {}
+    for node, node_keys in keys.items():
+        for key in node_keys:
+            sharing.setdefault(key, set()).add(node)
+
+    def judges(context: str) -> set[str]:
+        """The tests that judge a line run in `context`: the test itself, and for a line run
+        while its fixtures were set up, every test that shares one of those fixtures."""
+        node, _, phase = context.partition(" (")  # a child's: "tests/x.py::test_y (call)"
+        if node.endswith(SETUP):
+            node, phase = node.removesuffix(SETUP), "setup"
+        if phase.startswith("call"):
+            return {node}
+        return {node}.union(*(sharing[k] for k in keys.get(node, ())))
+
     table: dict[str, dict[int, set[str]]] = {}
     for measured in data.measured_files():
         resolved = Path(measured).resolve()
@@ -273,7 +321,7 @@ def covering_tests(
         by_line = data.contexts_by_lineno(measured)
         # A child's context is PYTEST_CURRENT_TEST: "tests/x.py::test_y (call)".
         table[relative] = {
-            line: {c.rsplit(" (", 1)[0] for c in ctx if c} for line, ctx in by_line.items()
+            line: set().union(*(judges(c) for c in ctx if c)) for line, ctx in by_line.items()
         }
         # A line run at import (a module-level table, a decorator) is judged by every test
         # of its file: whichever test imported the module first is no better judge than

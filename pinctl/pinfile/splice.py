@@ -75,18 +75,22 @@ def append_elements(text: str, array: Node, items: Sequence[str]) -> list[Edit]:
         return [Edit(span.start, span.end, f"[\n{lines}{base}]")]
     edits = []
     indent = base + INDENT
+    close = span.end - 1
+    comma = ""  # the one the last element lacks, at its end
     if elements:
         last = span_of(elements[-1])
         if not text[line_start(text, last.start) : last.start].strip():
             indent = indent_at(text, last.start)
         if not re.match(r"(?:\s|#[^\n]*)*,", text[last.end : span.end]):
-            edits.append(Edit(last.end, last.end, ","))
-    close = span.end - 1
+            comma = ","
+            if last.end != close:  # at `]` itself, it goes first in the one insertion there
+                edits.append(Edit(last.end, last.end, comma))
+                comma = ""
     lines = "".join(f"{indent}{item},\n" for item in items)
     if not text[line_start(text, close) : close].strip():
         edits.append(Edit(line_start(text, close), line_start(text, close), lines))
     else:
-        edits.append(Edit(close, close, "\n" + lines + base))
+        edits.append(Edit(close, close, comma + "\n" + lines + base))
     return edits
 
 

@@ -444,6 +444,39 @@ def test_remove_the_only_pin_leaves_an_empty_array(tmp_path: Path) -> None:
     assert path.read_text() == COMMENTED.replace(f'[{{ pin = "{PAY}" }}]', "[]")
 
 
+HAND_WRAPPED = f"""\
+version = 1
+
+[[hosts]]
+host = "a.example"
+pins = [
+  {{ pin = "{LEAF}" }},
+  {{ pin = "{INTER}" }}]
+"""
+
+
+def test_a_pin_added_to_an_array_closed_on_its_last_line(tmp_path: Path) -> None:
+    """An array whose `]` ends its last element's line gets the comma that element lacked,
+    the new pin on a line of its own, and `]` on the next, in the array's indentation."""
+    path = tmp_path / "pins.toml"
+    path.write_text(HAND_WRAPPED)
+    add_pins(path, "a.example", 443, [PinEntry(NEW)])
+    assert path.read_text() == HAND_WRAPPED.replace(
+        f'  {{ pin = "{INTER}" }}]\n',
+        f'  {{ pin = "{INTER}" }},\n  {{ pin = "{NEW}", level = "leaf" }},\n]\n',
+    )
+
+
+def test_the_last_pin_without_a_comma_is_removed_with_its_line(tmp_path: Path) -> None:
+    """The last element, with no comma after it, goes with its whole line: the comma of the
+    one before it stays, as TOML allows, and nothing else moves."""
+    text = HAND_WRAPPED.replace(f'{{ pin = "{INTER}" }}]', f'{{ pin = "{INTER}" }}\n]')
+    path = tmp_path / "pins.toml"
+    path.write_text(text)
+    remove(path, "a.example", pins=(Pin.parse(INTER),))
+    assert path.read_text() == text.replace(f'  {{ pin = "{INTER}" }}\n', "")
+
+
 TABLES = f"""\
 version = 1
 

@@ -256,6 +256,11 @@ def test_a_pem_bundle_keeps_file_order(tmp_path: Path, run: Run) -> None:
         (b"-----BEGIN CERTIFICATE-----\nMIIBIjAN\n-----END CERTIFICATE-----\n", "damaged PEM"),
         (b"-----BEGIN FOO BAR-----\nAAAA\n-----END FOO BAR-----\n", "'FOO BAR' is not supported"),
         (b"0\x82\x01\x00garbage", "unrecognised binary data"),
+        (
+            b"-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"
+            b"-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n",
+            "has no certificate, key or CSR (PEM blocks: EC PARAMETERS, X509 CRL)",
+        ),
     ],
 )
 def test_bad_files_give_one_clean_line(

@@ -699,6 +699,15 @@ def test_san_names_no_client_accepts_are_refused(value: str) -> None:
     assert str(refused.value) == f"--san 'DNS:{value}': {value!r} is not a valid host name"
 
 
+@pytest.mark.parametrize("value", ["email:a@example.com", "URI:https://a.example", "DNS"])
+def test_san_kinds_other_than_dns_and_ip_are_refused(value: str) -> None:
+    """Only DNS:name and IP:address go into a CSR; another kind (or no value) is refused, not
+    written as a DNS name."""
+    with pytest.raises(UsageError) as refused:
+        csr.parse_san(value)
+    assert str(refused.value).endswith("write DNS:name or IP:address, e.g. DNS:api.example.com")
+
+
 @given(st.text(max_size=60))
 def test_any_subject_text_parses_or_raises_the_clean_error(text: str) -> None:
     """Whatever is typed, parse_subject returns a Name or raises UsageError, nothing else."""
