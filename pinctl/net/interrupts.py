@@ -31,8 +31,9 @@ _STOPS = frozenset({_signal.SIGINT, _signal.SIGTERM})
 class Wakeup:
     """The wakeup descriptor, while a pool runs: `fd` to poll, `check` when it is readable.
 
-    Outside the main thread (where Python refuses a wakeup descriptor), or where the
-    process already has one (an embedding event loop), `fd` is None and nothing changes.
+    Outside the main thread (where Python refuses a wakeup descriptor), where the process
+    already has one (an embedding event loop), or with no descriptor left for its pipe,
+    `fd` is None and nothing changes.
     """
 
     def __init__(self) -> None:
@@ -41,7 +42,10 @@ class Wakeup:
         self._previous = -1
 
     def __enter__(self) -> Wakeup:
-        read, write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            read, write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:  # out of descriptors: the checks will say so; this is only a guard
+            return self
         try:
             self._previous = _signal.set_wakeup_fd(write, warn_on_full_buffer=False)
         except ValueError:  # not the main thread
