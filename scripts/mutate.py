@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 EQUIVALENT = Path(__file__).with_name("mutate-equivalent.toml")
 SELECT = "PINCTL_MUTATE_SELECT"
@@ -76,8 +78,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
 
 
 def pytest_collection_finish(session: Any) -> None:
-    """Record which tests share a fixture wider than one test (a module's key batch, the
-    session's CA): what that fixture runs, it runs in the setup of only the first of them."""
+    """Record which tests share a fixture wider than one test (a module's batch of backup
+    keys): what that fixture runs, it runs in the setup of only the first of them."""
     out = os.environ.get(SHARED)
     if not out:
         return
@@ -93,14 +95,17 @@ def pytest_collection_finish(session: Any) -> None:
     Path(out).write_text(json.dumps(shared))
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest sets the fixtures up
 def pytest_runtest_setup(item: Any) -> None:
     _switch(item.nodeid + SETUP)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_call(item: Any) -> None:
     _switch(item.nodeid)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_teardown(item: Any) -> None:
     _switch(item.nodeid + SETUP)
 
@@ -268,12 +273,14 @@ def covering_tests(
     if refresh or not data_file.exists():
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts"), str(ROOT)])}
         # Many tests run pinctl as a process of its own (the CLI, a pty, a real client's
-        # judge): coverage follows them into it, and names their lines by the test that
-        # was running, which pytest keeps in PYTEST_CURRENT_TEST for its children.
+        # judge): coverage follows them into it (`patch = subprocess`), and the children
+        # inherit the parent's settings, so tests/support/hermetic/sitecustomize.py names
+        # their lines by the test that was running, which pytest keeps in
+        # PYTEST_CURRENT_TEST for its children ("tests/x.py::test_y (call)").
         rcfile = data_file.with_name(data_file.name + "-rc")  # not "NAME.*": combine reads those
         rcfile.write_text(
             f"[run]\ndata_file = {data_file}\nsource = pinctl\nparallel = true\n"
-            "patch = subprocess\ncontext = ${PYTEST_CURRENT_TEST-}\n"
+            "patch = subprocess\n"
         )
         for stale in data_file.parent.glob(data_file.name + "*"):
             if stale != rcfile:
@@ -299,8 +306,11 @@ def covering_tests(
     keys: dict[str, list[str]] = json.loads(shared_file.read_text())
     sharing: dict[str, set[str]] = {}
     for node, node_keys in keys.items():
+        # A module's or a class's fixture; a session's (a CA, a JVM) spans so many tests
+        # that judging its lines by all of them would make every mutant a whole-suite run.
         for key in node_keys:
-            sharing.setdefault(key, set()).add(node)
+            if key.startswith(("module:", "class:")):
+                sharing.setdefault(key, set()).add(node)
 
     def judges(context: str) -> set[str]:
         """The tests that judge a line run in `context`: the test itself, and for a line run
@@ -308,9 +318,9 @@ def covering_tests(
         node, _, phase = context.partition(" (")  # a child's: "tests/x.py::test_y (call)"
         if node.endswith(SETUP):
             node, phase = node.removesuffix(SETUP), "setup"
-        if phase.startswith("call"):
-            return {node}
-        return {node}.union(*(sharing[k] for k in keys.get(node, ())))
+        if not phase.startswith(("setup", "teardown")):
+            return {node}  # the test's own call ("" in this process, "call)" in a child's)
+        return {node}.union(*(sharing[k] for k in keys.get(node, ()) if k in sharing))
 
     table: dict[str, dict[int, set[str]]] = {}
     for measured in data.measured_files():

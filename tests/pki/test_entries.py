@@ -15,11 +15,13 @@ FORMATS = ("pins", "json", "table")
 
 
 @pytest.mark.parametrize("form", ["der", "pem"])
-def test_an_undecodable_subject_is_refused_in_every_output_format(
-    tmp_path: Path, run: Any, form: str
+@pytest.mark.parametrize("name", ["subject", "issuer"])
+def test_an_undecodable_name_is_refused_in_every_output_format(
+    tmp_path: Path, run: Any, form: str, name: str
 ) -> None:
-    """A subject of invalid UTF-8 is exit 2 for `-o pins` exactly as for json and the table."""
-    der = malformed.undecodable_subject()
+    """A subject, or an issuer, of invalid UTF-8 is exit 2 for `-o pins` exactly as for json
+    and the table."""
+    der = malformed.undecodable_subject() if name == "subject" else malformed.undecodable_issuer()
     path = tmp_path / f"c.{form}"
     path.write_bytes(der if form == "der" else malformed.pem(der))
     for output in FORMATS:

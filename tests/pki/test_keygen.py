@@ -511,6 +511,31 @@ def test_mkdir_refused_by_the_os_is_a_clean_error(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("dangling", [True, False], ids=["dangling-link", "directory"])
+def test_a_parent_that_appears_as_it_is_made_is_stepped_over(
+    tmp_path: Path, run: Any, dangling: bool
+) -> None:
+    """A parent that exists once mkdir runs (made meanwhile, or a dangling symbolic link,
+    which `exists()` calls absent) is stepped over, and the directories below it are still
+    made or refused by name: the link's child cannot be made, one line, exit 2, nothing
+    written; with a real directory there, the keys are written below it."""
+    parent = tmp_path / "a"
+    if dangling:
+        parent.symlink_to(tmp_path / "nowhere")
+    else:
+        parent.mkdir()
+    result = kg(run, "--no-encrypt", "--out-dir", parent / "b")
+    if dangling:
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr == (
+            f"pinctl: error: cannot create directory {parent / 'b'}: No such file or directory\n"
+        )
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+    else:
+        assert result.exit_code == 0, result.stderr
+        assert sorted(p.name for p in (parent / "b").iterdir())[0].startswith("backup-")
+
+
 def test_a_read_only_directory_is_refused_before_generating(tmp_path: Path) -> None:
     """Without write permission the run stops at once, before any key is made (as root too:
     the child runs without root's permission override, tests/support/privileges.py)."""

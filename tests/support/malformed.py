@@ -91,6 +91,16 @@ def undecodable_subject() -> bytes:
     return resign(tbs, key)
 
 
+def undecodable_issuer() -> bytes:
+    """DER of a certificate with a good subject whose issuer CN is invalid UTF-8."""
+    _, key = self_signed_key()
+    issuer = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "yyyy")])
+    cert, _ = leaf("good.test", issuer, key)
+    tbs = cert.tbs_certificate_bytes.replace(b"\x0c\x04yyyy", b"\x0c\x04\xff\xfeyy")
+    assert tbs != cert.tbs_certificate_bytes
+    return resign(tbs, key)
+
+
 def year_zero() -> bytes:
     """DER of a certificate whose notAfter is the GeneralizedTime 00000101000000Z."""
     issuer, key = self_signed_key()

@@ -48,3 +48,13 @@ RESOLVERS = ("getaddrinfo", "gethostbyname", "gethostbyname_ex")
 if __name__ == "sitecustomize" and os.environ.get(ENABLE) == "1":
     for _name in RESOLVERS:
         setattr(socket, _name, guard(getattr(socket, _name)))
+
+if __name__ == "sitecustomize" and os.environ.get("PINCTL_MUTATE_SHARED"):
+    # scripts/mutate.py's coverage run follows the tests into their children, which start
+    # with the parent's coverage settings: name what this one runs by the test (and phase)
+    # that started it, "tests/x.py::test_y (call)", which pytest keeps in the environment.
+    import coverage
+
+    _current = coverage.Coverage.current()
+    if _current is not None:
+        _current.switch_context(os.environ.get("PYTEST_CURRENT_TEST", ""))
