@@ -341,7 +341,26 @@ def covering_tests(
         for line, ctx in table[relative].items():
             if not ctx or line in at_import:
                 ctx.update(everyone)
+        # A bare `yield` after a function's return never runs, yet it makes the function a
+        # generator: what calls the function judges it.
+        lines = table[relative]
+        for marker, body in _generator_markers(ROOT / relative).items():
+            lines[marker] = set().union(*(lines.get(n, set()) for n in body))
     return table
+
+
+def _generator_markers(path: Path) -> dict[int, set[int]]:
+    """A function's closing bare `yield` (after its return) -> the lines of its function."""
+    markers: dict[int, set[int]] = {}
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        body = {n.lineno for n in ast.walk(node) if hasattr(n, "lineno")}
+        last = node.body[-1]
+        bare = isinstance(last, ast.Expr) and isinstance(last.value, ast.Yield)
+        if bare and not last.value.value:  # type: ignore[attr-defined]
+            markers[last.lineno] = body - {last.lineno}
+    return markers
 
 
 def _import_time_lines(path: Path) -> set[int]:

@@ -187,14 +187,10 @@ class _Reader:
         raw = _der_body(block.body, where)
         try:
             key: PublicKeyTypes | None = serialization.load_der_public_key(raw)
-        except (ValueError, TypeError) as exc:
+        except Exception as exc:  # UnsupportedAlgorithm too: pinned from the SPKI bytes
             key = None
             if not _is_spki(raw):
                 raise ValueError(plain_reason(exc)) from None
-        except Exception:  # UnsupportedAlgorithm: pinned from the SPKI bytes all the same
-            key = None
-            if not _is_spki(raw):
-                raise
         self._key(key, "public_key", raw_spki=raw)
 
     def _pem_private_key(self, block: PemBlock, where: Callable[[], str]) -> None:

@@ -100,13 +100,12 @@ def private_key_spki(der: bytes, public_key: PublicKeyTypes) -> KeySpki:
 
 def _pkcs8(parts: list[tuple[int, bytes, bytes]], public_key: PublicKeyTypes) -> KeySpki:
     alg_id, inner = parts[1][1], parts[2][2]
-    alg = elements(alg_id)
-    oid = alg[0][2] if alg and alg[0][0] == _OID else b""
+    alg = elements(alg_id)  # cryptography loaded the key: its algorithm starts with an OID
+    oid = alg[0][2]
     if oid == _RSA:
         return KeySpki(None)  # openssl re-encodes rsaEncryption with its NULL parameter
-    stated = next((value for tag, _, value in parts[3:] if tag == 0x81), None)
-    if stated is not None:  # OneAsymmetricKey (RFC 5958) carries the public key itself
-        return KeySpki(encode(SEQUENCE, alg_id + encode(_BIT_STRING, stated)))
+    # A OneAsymmetricKey v2 (RFC 5958) would carry its public key as [1]; neither
+    # cryptography nor openssl 3 loads one, so a key that got here states none.
     if oid == _EC:
         return _ec(alg_id, elements(inner), public_key)
     # Any other algorithm (RSA-PSS with its parameters among them): the stated identifier

@@ -199,6 +199,22 @@ def test_an_anchor_in_its_last_second_is_not_called_expired() -> None:
                                               .validation.error or "")  # fmt: skip
 
 
+def test_a_served_certificate_in_its_first_second_is_not_called_not_yet_valid() -> None:
+    """notBefore is the first valid second: at it a forged chain is refused for the forgery,
+    and one second earlier for the certificate that is not valid yet."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    root = _root(key, days=(1, 400))
+    forged = _leaf(root, ec.generate_private_key(ec.SECP256R1()))
+    start = root.not_valid_before_utc
+    at_start = validate([forged, root], "a.test", [root], start).validation
+    assert not at_start.trusted
+    assert "not valid before" not in (at_start.error or "")
+    before = validate([forged, root], "a.test", [root], start - datetime.timedelta(seconds=1))
+    assert f"certificate CN=Root is not valid before {start:%Y-%m-%d}" in (
+        before.validation.error or ""
+    )
+
+
 def test_a_nested_algorithm_dump_is_cut_at_its_own_closing_brace() -> None:
     """The verifier's dump nests braces (key parameters inside the identifier): exactly the
     dump becomes the algorithm's name, and the words around it stay."""

@@ -157,6 +157,37 @@ def test_damaged_der_certificate_is_explained_like_the_pem_one(tmp_path: Path, r
     assert run(["pin", str(pem)]).exit_code == 0
 
 
+def _version_1(der: bytes, *, serial_tag: int = 0x02) -> bytes:
+    """`der` as an X.509 v1 certificate: no [0] version and no extensions, the six fields
+    v1 has (re-signed by no one: only its outline matters here)."""
+    from pinctl.pki.der import SEQUENCE, elements, encode
+
+    tbs, algorithm, signature = (whole for _, whole, _ in elements(der))
+    fields = [(tag, whole, value) for tag, whole, value in elements(tbs) if tag < 0xA0]
+    assert len(fields) == 6
+    serial = encode(serial_tag, fields[0][2])
+    body = serial + b"".join(whole for _, whole, _ in fields[1:])
+    return encode(SEQUENCE, encode(SEQUENCE, body) + algorithm + signature)
+
+
+def test_a_version_1_certificate_is_pinned_as_openssl_pins_it(tmp_path: Path, run: Any) -> None:
+    """X.509 v1 (no version field, six fields in all) is still a certificate."""
+    path = tmp_path / "v1.der"
+    path.write_bytes(_version_1(self_signed("v1.test").public_bytes(serialization.Encoding.DER)))
+    key = openssl("x509", "-inform", "der", "-in", str(path), "-pubkey", "-noout")
+    spki = openssl("pkey", "-pubin", "-outform", "der", data=key)
+    result = run(["pin", "-o", "pins", str(path)])
+    assert (result.exit_code, result.stdout) == (0, openssl_pin(spki) + "\n")
+
+
+def test_a_damaged_version_1_certificate_is_named_a_certificate(tmp_path: Path, run: Any) -> None:
+    """The twin: with its serial's tag damaged, the six fields still say certificate."""
+    der = self_signed("v1.test").public_bytes(serialization.Encoding.DER)
+    path = tmp_path / "v1.der"
+    path.write_bytes(_version_1(der, serial_tag=0x05))
+    assert "unrecognised binary data" not in _refused(run, path, "DER certificate")
+
+
 def test_pkcs12_that_cannot_be_read_is_not_called_a_wrong_passphrase(
     sm2: Path, tmp_path: Path, run: Any
 ) -> None:

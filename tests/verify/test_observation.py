@@ -105,3 +105,22 @@ class TestRetryPolicy:
         assert (result.hosts[0].status, len(attempts)) == (status, calls)
         pauses = [later - earlier for earlier, later in itertools.pairwise(attempts)]
         assert all(pause >= 0.1 for pause in pauses), "a retry waits before it dials again"
+
+
+@pytest.mark.parametrize("retries", [0, 1, 2])
+def test_every_retry_is_one_more_connection_to_a_host_that_resets(
+    tmp_path: Path, retries: int
+) -> None:
+    """A host that resets every handshake is dialled once plus once per --retries, and the
+    reason counts the attempts that were made."""
+    from tests.support.servers import hostile_server
+
+    with hostile_server("reset") as server:
+        entry = HostEntry("127.0.0.1", server.port, pins=(other_pin(), other_pin()))
+        pins = PinFile(tmp_path / "p.toml", hosts=(entry,))
+        result = verify(pins, pins.hosts, VerifyOptions(timeout=10, retries=retries), NOW)
+        connections = server.connections
+    host = result.hosts[0]
+    assert connections == retries + 1
+    assert host.status == "tls-error"
+    assert (f"(after {retries + 1} attempts)" in (host.error or "")) == (retries > 0)

@@ -70,6 +70,17 @@ def test_the_more_serious_verdict_wins_whatever_the_order(higher: str, lower: st
         assert host.status == higher
 
 
+@pytest.mark.parametrize("status", ["pin-mismatch", "timeout"])
+def test_on_a_tie_the_earliest_check_names_the_reason(status: str) -> None:
+    """Two checks with the same status: the host's reason is the one the pipeline met first
+    (the one a fix must start with), not the last."""
+    first = verdict(status)
+    second = replace(first, reason="found later")
+    host = reached(("a", first), ("b", second))
+    assert deciding(((cast(Any, "a"), first), (cast(Any, "b"), second))) is first
+    assert (host.status, host.error) == (status, f"because {status}")
+
+
 def test_a_failure_wins_over_a_host_that_could_not_be_checked() -> None:
     """1 wins over 3 within a host: a pin-mismatch beats an unavailable revocation answer."""
     host = reached(
