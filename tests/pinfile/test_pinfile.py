@@ -477,6 +477,45 @@ def test_the_last_pin_without_a_comma_is_removed_with_its_line(tmp_path: Path) -
     assert path.read_text() == text.replace(f'  {{ pin = "{INTER}" }}\n', "")
 
 
+ONE_LINE = f"""\
+version = 1
+
+[[hosts]]
+host = "a.example"
+pins = [{{ pin = "{LEAF}" }}, {{ pin = "{INTER}" }}, {{ pin = "{PAY}" }}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("gone", "left"),
+    [
+        (LEAF, f'[{{ pin = "{INTER}" }}, {{ pin = "{PAY}" }}]'),
+        (INTER, f'[{{ pin = "{LEAF}" }}, {{ pin = "{PAY}" }}]'),
+        (PAY, f'[{{ pin = "{LEAF}" }}, {{ pin = "{INTER}" }}]'),
+    ],
+    ids=["first", "middle", "last"],
+)
+def test_a_pin_removed_from_a_one_line_array_takes_one_comma(
+    tmp_path: Path, gone: str, left: str
+) -> None:
+    """On a line it shares, a pin goes with the comma after it, or, the last one, with the
+    comma before it: the line keeps its form."""
+    path = tmp_path / "pins.toml"
+    path.write_text(ONE_LINE)
+    remove(path, "a.example", pins=(Pin.parse(gone),))
+    assert path.read_text() == ONE_LINE.replace(ONE_LINE.splitlines()[4][7:], left)
+
+
+def test_a_pin_ending_a_shared_line_leaves_the_line(tmp_path: Path) -> None:
+    """A pin at the end of a line that starts with something else (the array's opening, a
+    pin before it) is removed with its comma; the rest of its line stays."""
+    text = ONE_LINE.replace(f'{{ pin = "{INTER}" }}, ', f'{{ pin = "{INTER}" }},\n  ')
+    path = tmp_path / "pins.toml"
+    path.write_text(text)
+    remove(path, "a.example", pins=(Pin.parse(INTER),))
+    assert path.read_text() == text.replace(f'{{ pin = "{INTER}" }},', "")
+
+
 TABLES = f"""\
 version = 1
 

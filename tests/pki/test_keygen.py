@@ -714,7 +714,15 @@ def test_san_spellings() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["bad_label.example.com", "-x.example.com", "*.com", "a.*.example.com", "*x.example"]
+    "value",
+    [
+        "bad_label.example.com",
+        "-x.example.com",
+        "*.com",
+        "a.*.example.com",
+        "*x.example",
+        "bü..example",  # an IDN with an empty label: no A-label form at all
+    ],
 )
 def test_san_names_no_client_accepts_are_refused(value: str) -> None:
     """An invalid label anywhere (also in a name of three labels or more), a wildcard over a

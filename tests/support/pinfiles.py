@@ -58,6 +58,13 @@ MALFORMED = [
     ("unknown pin key", PIN_AT_5.format(f'"{LEAF}", lvl = "leaf"'), 5, "unknown key 'lvl'"),
     ("sub-table in a host", HOST + "[hosts.extra]\nx = 1\n", 4, "unknown key 'extra'"),
     ("port as string", HOST + 'port = "443"\n', 4, "port must be an integer"),
+    (
+        "a long string cut at 57 characters",
+        HOST + 'port = "' + "abcdefghij" * 7 + '"\n',
+        4,
+        "not the string '" + ("abcdefghij" * 6)[:57] + "...'",
+    ),
+    ("a string of 60 shown whole", HOST + 'port = "' + "x" * 60 + '"\n', 4, "'" + "x" * 60 + "'"),
     ("port out of range", HOST + "port = 70000\n", 4, "from 1 to 65535"),
     ("host as integer", "version = 1\n[[hosts]]\nhost = 5\n", 3, "not the integer 5"),
     ("host with port", 'version = 1\n[[hosts]]\nhost = "a.example:8443"\n', 3, "port = N"),
