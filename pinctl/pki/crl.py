@@ -149,7 +149,9 @@ def malformed(exc: Exception) -> str:
     (the bare tag number) for a name string of a type it does not know."""
     if isinstance(exc, KeyError):
         return f"a name holds a string of unknown ASN.1 type {exc.args[0] if exc.args else '?'}"
-    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+    from pinctl.pki.der import plain_reason
+
+    return plain_reason(exc)  # words, not the Rust parser's debug text
 
 
 def _check(

@@ -92,7 +92,7 @@ def _check(
         response = ocsp.load_der_ocsp_response(der)
     except ValueError as exc:
         what = "empty" if not der else "not an OCSP response"
-        raise Unproven(f"the body is {what} ({str(exc).splitlines()[0][:120]})") from None
+        raise Unproven(f"the body is {what} ({malformed(exc)})") from None
     if response.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
         name = response.response_status.name
         raise Unproven(f"the responder answered {_camel(name)} (an unsigned error, no answer)")

@@ -49,6 +49,28 @@ def test_a_year_zero_date_is_shown_in_every_output_format(tmp_path: Path, run: A
     assert results["pins"].stdout == entry["spki"]["sha256"] + "\n"
 
 
+@pytest.mark.parametrize(
+    ("stated", "shown", "ordinal"),
+    [
+        (b"00000101000000Z", "0000-01-01 00:00:00", -365),
+        (b"00000229120000Z", "0000-02-29 12:00:00", -365 + 59),  # year 0 is a leap year
+        (b"00001231235959Z", "0000-12-31 23:59:59", 0),  # the day before 0001-01-01
+    ],
+)
+def test_a_year_zero_date_counts_its_days_like_the_calendar(
+    tmp_path: Path, run: Any, stated: bytes, shown: str, ordinal: int
+) -> None:
+    """Year 0000 of the proleptic Gregorian calendar (366 days) ends the day before
+    0001-01-01: the days since are counted from the date stated, February 29 included."""
+    import datetime
+
+    path = tmp_path / "y0.der"
+    path.write_bytes(malformed.year_zero(stated))
+    table = run(["pin", str(path)]).stdout
+    today = datetime.datetime.now(datetime.timezone.utc).date().toordinal()
+    assert f"to {shown} UTC (expired {today - ordinal} days ago)" in table
+
+
 def test_an_ordinary_date_beside_year_zero_is_unchanged(tmp_path: Path, run: Any) -> None:
     """The twin: notBefore of the same file keeps its ordinary ISO form and days count."""
     path = tmp_path / "y0.der"

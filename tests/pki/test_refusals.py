@@ -244,3 +244,17 @@ def test_names_echoed_in_a_refusal_are_cut_short(
     error = validate([leaf], "a.test", [other], NOW).validation.error or ""
     assert "OOOO..." in error
     assert len(error) < 1000
+
+
+@pytest.mark.parametrize("count", [4, 5, 6])
+def test_a_name_mismatch_lists_four_names_and_counts_the_rest(
+    pki: tuple[x509.Certificate, ec.EllipticCurvePrivateKey], count: int
+) -> None:
+    """The names a certificate is valid for: all of them up to four, then four and how many
+    more, so that a certificate with hundreds of SANs keeps the reason one short line."""
+    root, key = pki
+    names = [f"n{i}.test" for i in range(count)]
+    leaf = _leaf(root, key, sans=[x509.DNSName(n) for n in names])
+    error = validate([leaf], "a.test", [root], NOW).validation.error or ""
+    more = f" and {count - 4} more" if count > 4 else ""
+    assert error.endswith(f"(it is valid for {', '.join(names[:4])}{more})")

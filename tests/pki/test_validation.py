@@ -283,6 +283,21 @@ def test_client_auth_only_intermediate_is_untrusted() -> None:
     assert (other.validation.trusted, other.validation.hostname_match) == (False, False)
 
 
+def test_the_intermediate_named_is_the_one_whose_eku_forbids_servers() -> None:
+    """Below a clientAuth-only intermediate, one with no extendedKeyUsage at all (which
+    allows every use) is not blamed: the reason names the one that forbids TLS servers."""
+    root = issue("Root")
+    strict = issue("Client Only", root, eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
+    open_ca = issue("No EKU", strict)
+    leaf, _ = issue("leaf", open_ca, sans=["example.test"], eku=[ExtendedKeyUsageOID.SERVER_AUTH])
+    verdict = validate([leaf, open_ca[0], strict[0]], "example.test", [root[0]], NOW)
+    assert not verdict.validation.trusted
+    assert verdict.validation.error == (
+        "certificate CN=Client Only has an extendedKeyUsage that does not allow "
+        "TLS server authentication"
+    )
+
+
 def test_server_auth_intermediate_is_trusted() -> None:
     """The twin: the same hierarchy with serverAuth on the intermediate validates."""
     root, chain, _ = client_only_pki([ExtendedKeyUsageOID.SERVER_AUTH])

@@ -101,8 +101,8 @@ def undecodable_issuer() -> bytes:
     return resign(tbs, key)
 
 
-def year_zero() -> bytes:
-    """DER of a certificate whose notAfter is the GeneralizedTime 00000101000000Z."""
+def year_zero(stated: bytes = b"00000101000000Z") -> bytes:
+    """DER of a certificate whose notAfter is the GeneralizedTime `stated`, in year 0000."""
     issuer, key = self_signed_key()
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
@@ -116,7 +116,7 @@ def year_zero() -> bytes:
         .sign(key, hashes.SHA256())
     )
     tbs = cert.tbs_certificate_bytes
-    edited = tbs.replace(b"\x18\x0f21000101000000Z", b"\x18\x0f00000101000000Z")
+    edited = tbs.replace(b"\x18\x0f21000101000000Z", b"\x18\x0f" + stated)
     assert edited != tbs
     return resign(edited, key)
 
