@@ -145,6 +145,11 @@ class Chains:
         self.ca_pem = tmp_path / "ca.pem"
         self.ca.cert_pem.write_to_path(str(self.ca_pem))
 
+    def source(self, run: Run, *chain: bytes) -> dict[str, Any]:
+        with tls_server(pem_context(b"".join(chain), self.key)) as srv:
+            fetched: dict[str, Any] = _fetch(run, f"localhost:{srv.port}", self.ca_pem)
+        return fetched
+
     def remarks(self, run: Run, *chain: bytes) -> list[str]:
         with tls_server(pem_context(b"".join(chain), self.key)) as srv:
             source = _fetch(run, f"localhost:{srv.port}", self.ca_pem)
@@ -192,3 +197,14 @@ def test_remarks_on_the_served_chain(
     """A sent anchor, a duplicate, a certificate off the path, and the wrong order are each
     remarked on, and the chain is still shown."""
     assert chains.remarks(run, *(getattr(chains, name) for name in order)) == expected
+
+
+@pytest.mark.parametrize("sent", [True, False], ids=["root-sent", "root-not-sent"])
+def test_the_anchor_is_listed_once_whether_or_not_it_was_sent(
+    run: Run, chains: Chains, sent: bool
+) -> None:
+    """A root the server sends is its own row; one it does not send is added after the
+    chain, marked as not served: either way the anchor is there exactly once."""
+    chain = (chains.leaf, chains.intermediate, *((chains.root,) if sent else ()))
+    entries = chains.source(run, *chain)["entries"]
+    assert [e["served"] for e in entries] == [True, True, sent]
