@@ -75,7 +75,7 @@ def test_on_a_tie_the_earliest_check_names_the_reason(status: str) -> None:
     """Two checks with the same status: the host's reason is the one the pipeline met first
     (the one a fix must start with), not the last."""
     first = verdict(status)
-    second = replace(first, reason="found later")
+    second = replace(cast(Failed | Unchecked, first), reason="found later")
     host = reached(("a", first), ("b", second))
     assert deciding(((cast(Any, "a"), first), (cast(Any, "b"), second))) is first
     assert (host.status, host.error) == (status, f"because {status}")
