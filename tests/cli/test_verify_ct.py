@@ -138,6 +138,28 @@ def test_compliant_scts_pass_and_fill_the_json(
     assert first["timestamp"] == START.strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+@pytest.mark.parametrize("spoiled", [0, 1, 2])
+def test_the_ct_check_counts_the_scts_that_verify(
+    run: Run,
+    mint: MintCa,
+    logs: dict[str, MintLog],
+    listed: Path,
+    tmp_path: Path,
+    spoiled: int,
+) -> None:
+    """The check's note counts verified SCTs among those found: a spoiled signature is found
+    but not counted (in report mode the host still passes on its pins)."""
+    stamps = [Stamp(logs[n], at=START, spoil=i < spoiled) for i, n in enumerate(("a", "b"))]
+    with serving(mint, stamps) as (srv, leaf):
+        path = pins(tmp_path, mint, srv.port, leaf)
+        args = ["verify", "--pin-file", str(path), "--ct", "report", "--ct-log-list", str(listed)]
+        out = run([*args, "-o", "json"])
+    assert out.exit_code == 0, out.stdout + out.stderr
+    check = ct_check(one(out.stdout))
+    assert check["result"] == "pass"
+    assert check["reason"].startswith(f"{2 - spoiled} of 2 SCTs verified")
+
+
 def test_require_fails_a_leaf_short_of_scts(
     run: Run, mint: MintCa, logs: dict[str, MintLog], listed: Path, tmp_path: Path
 ) -> None:

@@ -259,3 +259,52 @@ def test_a_needed_passphrase_names_the_file(tmp_path: Path, run: Any) -> None:
     _sh("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
         "-aes-256-cbc", "-pass", "pass:secret", "-out", str(key))  # fmt: skip
     _refused(run, key, "is encrypted", "a passphrase is needed", "--passphrase-file")
+
+
+def _with_algorithm(*elements_of_it: bytes) -> bytes:
+    """An EC public key's SubjectPublicKeyInfo with its AlgorithmIdentifier replaced."""
+    from pinctl.pki.der import SEQUENCE, elements, encode
+
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    spki = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    _, bits = (whole for _, whole, _ in elements(spki))
+    return encode(SEQUENCE, encode(SEQUENCE, b"".join(elements_of_it)) + bits)
+
+
+@pytest.mark.parametrize(
+    "algorithm",
+    [
+        (bytes.fromhex("06072a8648ce3d0201"), bytes.fromhex("06082a8648ce3d030107"), b"\x05\x00"),
+        (b"\x05\x00",),
+    ],
+    ids=["three-elements", "no-oid"],
+)
+@pytest.mark.parametrize("form", ["der", "pem"])
+def test_a_public_key_whose_algorithm_is_no_identifier_is_not_pinned(
+    tmp_path: Path, run: Any, algorithm: tuple[bytes, ...], form: str
+) -> None:
+    """An AlgorithmIdentifier of three elements, or without its OID, is refused (exit 2),
+    not pinned from its bytes as a key of an algorithm cryptography lacks would be."""
+    import base64
+
+    der = _with_algorithm(*algorithm)
+    path = tmp_path / f"key.{form}"
+    if form == "der":
+        path.write_bytes(der)
+    else:
+        body = base64.encodebytes(der)
+        path.write_bytes(b"-----BEGIN PUBLIC KEY-----\n" + body + b"-----END PUBLIC KEY-----\n")
+    _refused(run, path, "public key" if form == "der" else "PUBLIC KEY")
+
+
+def test_the_same_key_with_its_own_algorithm_is_pinned(tmp_path: Path, run: Any) -> None:
+    """The twin: the EC identifier of two elements (OID, curve) pins as openssl does."""
+    der = _with_algorithm(
+        bytes.fromhex("06072a8648ce3d0201"), bytes.fromhex("06082a8648ce3d030107")
+    )
+    path = tmp_path / "key.der"
+    path.write_bytes(der)
+    result = run(["pin", "-o", "pins", str(path)])
+    assert (result.exit_code, result.stdout) == (0, openssl_pin(der) + "\n")
