@@ -373,7 +373,8 @@ def _import_time_lines(path: Path) -> set[int]:
     def visit(body: list[ast.stmt]) -> None:
         for stmt in body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                mark(*stmt.decorator_list, *stmt.args.defaults)
+                defaults = [*stmt.args.defaults, *stmt.args.kw_defaults]
+                mark(*stmt.decorator_list, *(d for d in defaults if d is not None))
                 lines.add(stmt.lineno)
             elif isinstance(stmt, ast.ClassDef):
                 mark(*stmt.decorator_list)

@@ -20,7 +20,14 @@ from pinctl.pinfile.reader import load
 from tests.support.pinfiles import COMMENTED, LEAF, NEW
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def child_env() -> dict[str, str]:
+    """This checkout first on the path, and the test session's own settings (its resolver
+    guard among them), read when the child starts, not when this module was imported."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path}
+
 
 HOLDER = """\
 import sys
@@ -47,7 +54,7 @@ def holder(commented: Path) -> Iterator[subprocess.Popen[str]]:
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env=ENV,
+        env=child_env(),
     )
     assert process.stdout is not None
     assert process.stdout.readline() == "held\n"
@@ -212,7 +219,7 @@ def test_eight_concurrent_writers_lose_no_update(tmp_path: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            env=ENV,
+            env=child_env(),
         )
         writers.append((process, out))
     for process, _ in writers:
