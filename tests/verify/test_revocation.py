@@ -483,6 +483,8 @@ def test_a_stale_staple_is_no_answer_for_must_staple(world: World, tmp_path: Pat
         checked = world.verify("must-staple", port=port)
     assert (checked.code, checked.status) == (3, "revocation-unavailable")
     assert "stale" in checked.text
+    leaf = checked.certs[0]  # the leaf, position 0, is the one without an answer
+    assert (leaf["position"], leaf["status"]) == (0, "unavailable")
 
 
 def test_fetch_shows_the_staple_always_and_revocation_when_asked(
