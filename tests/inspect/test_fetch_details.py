@@ -208,3 +208,23 @@ def test_the_anchor_is_listed_once_whether_or_not_it_was_sent(
     chain = (chains.leaf, chains.intermediate, *((chains.root,) if sent else ()))
     entries = chains.source(run, *chain)["entries"]
     assert [e["served"] for e in entries] == [True, True, sent]
+
+
+@pytest.mark.parametrize(
+    ("order", "out_of_order"),
+    [
+        (("leaf", "intermediate"), False),
+        (("leaf", "stranger", "intermediate"), True),  # the issuer comes, but late
+        (("leaf", "intermediate", "stranger"), False),  # an extra at the end: still in order
+    ],
+)
+def test_an_untrusted_chain_is_judged_on_its_order_alone(
+    run: Run, chains: Chains, order: tuple[str, ...], out_of_order: bool
+) -> None:
+    """Without a trusted path (no --ca-file: the store does not know this CA), a chain is
+    out of order when a certificate's issuer is sent, but not right after it."""
+    chain = [getattr(chains, name) for name in order]
+    with tls_server(pem_context(b"".join(chain), chains.key)) as srv:
+        remarks = _fetch(run, f"localhost:{srv.port}")["chain_remarks"]
+    ordered = "certificates are out of order: each should be followed by its issuer"
+    assert (ordered in remarks) == out_of_order

@@ -69,6 +69,8 @@ def test_output_is_standard_padded_base64_like_openssl() -> None:
         ("md5/1B2M2Y8AsgTpgAmY7PhCfg==", "unknown hash algorithm 'md5'"),
         ("sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E", "not padded"),
         ("sha256/r_mIkG3eEpVdm-u_ko_cwxzOMo1bk4TyHIlByibiA5E=", "URL-safe"),
+        ("sha256/r_mIkG3eEpVdm+u_ko_cwxzOMo1bk4TyHIlByibiA5E=", "URL-safe"),  # '_' alone
+        ("sha256/r/mIkG3eEpVdm-u/ko/cwxzOMo1bk4TyHIlByibiA5E=", "URL-safe"),  # '-' alone
         ("sha256/" + base64.b64encode(bytes(range(1, 32))).decode(), "has 31 bytes, a sha256 pin"),
         ("sha384/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E=", "a sha384 pin has 48"),
         ("sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5F=", "not canonical base64"),
