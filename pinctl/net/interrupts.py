@@ -39,7 +39,6 @@ class Wakeup:
     def __init__(self) -> None:
         self.fd: int | None = None
         self._write: int | None = None
-        self._previous = -1
 
     def __enter__(self) -> Wakeup:
         try:
@@ -47,18 +46,16 @@ class Wakeup:
         except OSError:  # out of descriptors: the checks will say so; this is only a guard
             return self
         try:
-            self._previous = _signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+            previous = _signal.set_wakeup_fd(write, warn_on_full_buffer=False)
         except ValueError:  # not the main thread
-            self._previous = -1
-            os.close(read)
-            os.close(write)
+            previous = None
+        if previous == -1:
+            self.fd, self._write = read, write
             return self
-        if self._previous != -1:  # someone else's: give it back untouched
-            _signal.set_wakeup_fd(self._previous)
-            os.close(read)
-            os.close(write)
-            return self
-        self.fd, self._write = read, write
+        if previous is not None:  # someone else's: give it back untouched
+            _signal.set_wakeup_fd(previous)
+        os.close(read)
+        os.close(write)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:

@@ -289,6 +289,27 @@ def test_ctrl_c_during_start_up_is_one_line_and_exit_130(entry: str, guarded: bo
         assert "Traceback" in proc.stderr
 
 
+@pytest.mark.parametrize(
+    ("interrupt", "code", "word"),
+    [(KeyboardInterrupt(), 130, "interrupted"), (pinctl.cli.Terminated(), 143, "terminated")],
+)
+def test_an_interrupt_outside_the_boundary_keeps_its_exit_code(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    interrupt: KeyboardInterrupt,
+    code: int,
+    word: str,
+) -> None:
+    """Ctrl-C or SIGTERM in the instants before `pinctl.cli.main` reaches its boundary (or
+    after it) is caught by the entry point, with the same line and code as inside it."""
+    import pinctl.__main__
+
+    monkeypatch.setattr("pinctl.cli.main", _raise(interrupt))
+    with pytest.raises(SystemExit) as caught:
+        pinctl.__main__.main()
+    assert (caught.value.code, capsys.readouterr().err) == (code, f"pinctl: error: {word}\n")
+
+
 def test_the_installed_command_starts_at_the_guarded_entry_point() -> None:
     """The `pinctl` script that pip installs enters through `pinctl.__main__`, not the click
     layer, so Ctrl-C at start-up is caught there too."""
