@@ -149,6 +149,32 @@ def test_a_crl_out_of_its_time_is_refused(
         crl.check(_crl(last=last, next_=next_), REVOKED, ISSUER, NOW)
 
 
+@pytest.mark.parametrize(
+    ("last", "next_", "words"),
+    [
+        (dt.timedelta(seconds=1), dt.timedelta(days=1), "in the future"),
+        (dt.timedelta(days=-1), dt.timedelta(seconds=-1), "stale"),
+    ],
+)
+def test_a_crl_one_second_out_of_its_time_is_refused(
+    last: dt.timedelta, next_: dt.timedelta, words: str
+) -> None:
+    """One second is enough: issued a second from now, or due a second ago."""
+    with pytest.raises(Unproven, match=words):
+        crl.check(_crl(last=last, next_=next_), LEAF, ISSUER, NOW)
+
+
+@pytest.mark.parametrize(
+    ("last", "next_"),
+    [(dt.timedelta(0), dt.timedelta(days=1)), (dt.timedelta(days=-1), dt.timedelta(0))],
+    ids=["issued-this-second", "due-this-second"],
+)
+def test_a_crl_at_either_end_of_its_time_counts(last: dt.timedelta, next_: dt.timedelta) -> None:
+    """The twins: a CRL issued this very second, or whose next update is due this second,
+    still speaks: both ends of its time are inclusive."""
+    assert crl.check(_crl(last=last, next_=next_), REVOKED, ISSUER, NOW).status == "revoked"
+
+
 def test_the_certificates_own_shard_counts_and_another_does_not() -> None:
     """A partitioned CRL counts for the certificates of its shard only."""
     assert crl.check(_crl(idp=_idp()), REVOKED, ISSUER, NOW).status == "revoked"

@@ -77,3 +77,50 @@ def test_an_ordinary_date_beside_year_zero_is_unchanged(tmp_path: Path, run: Any
     path.write_bytes(malformed.year_zero())
     entry = json.loads(run(["pin", "-o", "json", str(path)]).stdout)["sources"][0]["entries"][0]
     assert not entry["not_before"].startswith("0000")
+
+
+@pytest.mark.parametrize(
+    ("extra", "san"), [((), []), (("-addext", "subjectAltName=DNS:a.test"), ["DNS:a.test"])]
+)
+def test_a_certificate_lists_its_names_and_a_key_has_none_to_list(
+    tmp_path: Path, run: Any, extra: tuple[str, ...], san: list[str]
+) -> None:
+    """In JSON a certificate's `san` is a list, empty when it names no subjectAltName; a
+    bare key's is null: it is not that the key has no names, a key cannot have any."""
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", str(key), "-subj", "/CN=a.test", *extra, "-out", str(cert))  # fmt: skip
+    shown = json.loads(run(["pin", "-o", "json", str(cert), str(key)]).stdout)["sources"]
+    assert [source["entries"][0]["san"] for source in shown] == [san, None]
+
+
+def test_a_subject_alt_name_cryptography_cannot_decode_is_shown_as_such(
+    tmp_path: Path, run: Any
+) -> None:
+    """A subjectAltName holding an x400Address (which cryptography does not decode) is
+    neither dropped nor fatal: the certificate pins, and its names read `<undecodable>`."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtensionOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "a.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    x400 = x509.UnrecognizedExtension(
+        ExtensionOID.SUBJECT_ALTERNATIVE_NAME, b"\x30\x04\xa3\x02\x30\x00"
+    )
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(1)
+        .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x400, critical=False).sign(key, hashes.SHA256())
+    )  # fmt: skip
+    path = tmp_path / "x400.pem"
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    shown = run(["pin", "-o", "json", str(path)])
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout)["sources"][0]["entries"][0]["san"] == ["<undecodable>"]
+    assert "san       <undecodable>\n" in run(["pin", str(path)]).stdout

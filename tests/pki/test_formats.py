@@ -255,6 +255,14 @@ def test_a_pem_bundle_keeps_file_order(tmp_path: Path, run: Run) -> None:
         (b"-----BEGIN CERTIFICATE-----\nMIIB\n", "truncated PEM"),
         (b"-----BEGIN CERTIFICATE-----\nMIIBIjAN\n-----END CERTIFICATE-----\n", "damaged PEM"),
         (b"-----BEGIN FOO BAR-----\nAAAA\n-----END FOO BAR-----\n", "'FOO BAR' is not supported"),
+        (
+            b"-----BEGIN CERTIFICATE-----\nMIIB*Ijan\n-----END CERTIFICATE-----\n",
+            ":1: PEM body is not valid base64; was the file edited?",
+        ),
+        (
+            bytes.fromhex("300f06092a864886f70d010702a0023000"),  # signedData with no content
+            "damaged or unsupported DER PKCS#7 file (",
+        ),
         (b"0\x82\x01\x00garbage", "unrecognised binary data"),
         (
             b"-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"

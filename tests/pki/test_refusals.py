@@ -217,11 +217,16 @@ def test_a_served_certificate_in_its_first_second_is_not_called_not_yet_valid() 
 
 def test_a_nested_algorithm_dump_is_cut_at_its_own_closing_brace() -> None:
     """The verifier's dump nests braces (key parameters inside the identifier): exactly the
-    dump becomes the algorithm's name, and the words around it stay."""
+    dump becomes the algorithm's name, and the words around it stay, up to the next dump,
+    which is named on its own."""
     from pinctl.pki.refusals import clean
 
     dump = "AlgorithmIdentifier { oid: 1.2, params: Dsa(DsaParams { p: {7}, q: 2 }) }"
     assert clean(f"validation failed: key {dump} in certificate 2") == "key DSA in certificate 2"
+    sha1 = "AlgorithmIdentifier { oid: 1.3, params: RsaWithSha1(Some(())) }"
+    assert clean(f"key {dump} signed with {sha1} in certificate 2") == (
+        "key DSA signed with RSA with SHA-1 in certificate 2"
+    )
 
 
 def test_the_same_chain_on_an_allowed_algorithm_is_trusted(
