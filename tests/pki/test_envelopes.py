@@ -213,3 +213,28 @@ def test_pkcs12_key_beside_a_stranger_certificate_keeps_its_own_pin(
             "-out", str(plain))  # fmt: skip
     expected = [openssl_key_pin(str(keys["rsa"])), openssl_key_pin(str(plain))]
     assert _pins(run, secret, p12) == expected
+
+
+def test_pkcs12_unencrypted_key_after_a_stranger_certificate_bag_pins_from_its_bag(
+    keys: dict[str, Path], tmp_path: Path, run: Run
+) -> None:
+    """With nothing encrypted, the certificate's bag comes before the key's in the same
+    contents: the search for the key's bag goes past it, and the key pins as openssl."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    cert = _self_signed(keys["rsa"], tmp_path / "cert.pem")
+    stranger = x509.load_pem_x509_certificate(cert.read_bytes())
+    key = serialization.load_pem_private_key(keys["pss"].read_bytes(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    p12 = tmp_path / "plain.p12"
+    p12.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"x", key, None, [stranger], serialization.NoEncryption()))  # fmt: skip
+    plain = tmp_path / "plain.pem"
+    openssl("pkcs12", "-nocerts", "-nodes", "-in", str(p12), "-passin", "pass:",
+            "-out", str(plain))  # fmt: skip
+    result = run(["pin", "-o", "pins", str(p12)])
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.split() == [openssl_key_pin(str(keys["rsa"])), openssl_key_pin(str(plain))]

@@ -71,6 +71,7 @@ def test_compressed_ec_point_is_pinned_as_served(tmp_path: Path, run: Run) -> No
     ):
         pytest.skip("this openssl wrote an uncompressed point into the certificate")
     assert _pin(run, cert) == _openssl_spki_pin(cert)
+    assert "spki*" not in run(["pin", str(cert)]).stdout  # no re-encoded second pin either
 
 
 def test_rsa_pss_key_is_pinned_as_served(tmp_path: Path, run: Run) -> None:

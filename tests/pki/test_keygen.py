@@ -459,10 +459,17 @@ def test_a_full_disk_midway_leaves_no_files(
     assert [p.name for p in tmp_path.iterdir()] == ["pass.txt"]
 
 
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), "No space left on device"),
+     (OSError(), "Input/output error")],
+    ids=["enospc", "no-errno"],
+)  # fmt: skip
 def test_a_failure_in_an_existing_directory_keeps_the_directory(
-    tmp_path: Path, run: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, run: Any, monkeypatch: pytest.MonkeyPatch, error: OSError, reason: str
 ) -> None:
-    """An OSError from the file layer on file 2 removes file 1 and leaves other files alone."""
+    """An OSError from the file layer on file 2 removes file 1 and leaves other files alone;
+    one that names no error (raised by a layer, not the OS) is reported as an I/O error."""
     from pinctl import files
 
     (tmp_path / "unrelated.txt").write_text("mine")
@@ -472,13 +479,13 @@ def test_a_failure_in_an_existing_directory_keeps_the_directory(
     def create_exclusive(path: Path, data: bytes, *, mode: int) -> None:
         calls.append(path)
         if len(calls) == 2:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            raise error
         real(path, data, mode=mode)
 
     monkeypatch.setattr(files, "create_exclusive", create_exclusive)
     result = kg(run, "--no-encrypt", "--out-dir", tmp_path)
     assert result.exit_code == 2
-    assert "No space left on device; removed the 1 file this run had written" in result.stderr
+    assert f"{reason}; removed the 1 file this run had written" in result.stderr
     assert _listing(tmp_path) == {"unrelated.txt": b"mine"}
 
 

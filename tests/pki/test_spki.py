@@ -104,12 +104,14 @@ def test_plain_rsa_private_key_pin_differs_from_the_pss_one(
 def test_explicit_curve_private_key_pins_like_openssl_and_its_certificate(
     explicit_ec_key: Path, tmp_path: Path, run: Any, form: str, args: list[str]
 ) -> None:
-    """An explicit-curve EC key keeps its parameters in the pin, in every encoding."""
+    """An explicit-curve EC key keeps its parameters in the pin, in every encoding, and has
+    no second, re-encoded pin: only an RSA key without its NULL has one."""
     path = tmp_path / f"{form}.key"
     _sh(*args, "-in", str(explicit_ec_key), "-out", str(path))
     expected = _key_pin(explicit_ec_key)
     entry = _entry(run, path)
     assert entry["spki"]["sha256"] == expected
+    assert "spki_reencoded" not in entry
     assert _cert_pin(explicit_ec_key, tmp_path) == expected
 
 
