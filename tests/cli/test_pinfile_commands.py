@@ -179,6 +179,34 @@ def test_untrusted_chain_is_refused(
     assert not pin_file.exists()
 
 
+@pytest.mark.parametrize("store", ["system", "SSL_CERT_FILE"])
+def test_without_any_ca_file_add_trusts_the_system_store(
+    run: Run,
+    tmp_path: Path,
+    site: Site,
+    address: str,
+    ca_pem: Path,
+    store: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With neither --ca-file nor a recorded ca_file, a host of a pin file that has one is
+    judged against the system store, as openssl and curl judge it: a private CA is refused,
+    and trusted once SSL_CERT_FILE names it."""
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    if store == "SSL_CERT_FILE":
+        monkeypatch.setenv("SSL_CERT_FILE", str(ca_pem))
+    pin_file = tmp_path / "pins.toml"
+    pin_file.write_text('version = 1\n\n[[hosts]]\nhost = "other.test"\npins = []\n')
+    result = add(run, pin_file, "--level", "leaf", address)
+    if store == "system":
+        assert result.exit_code == 2
+        assert "refusing to pin a chain that fails validation" in result.stderr
+        assert "trust its CA with --ca-file" in result.stderr
+    else:
+        assert result.exit_code == 0, result.stderr
+        assert str(site.leaf) in pin_file.read_text()
+
+
 def test_name_mismatch_is_refused(run: Run, tmp_path: Path, address: str, ca_pem: Path) -> None:
     """A trusted chain for another name is refused as well."""
     result = add(

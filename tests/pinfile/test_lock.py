@@ -141,7 +141,8 @@ def test_the_lock_file_stays_with_mode_0644(commented: Path) -> None:
 
 
 def test_stale_temporary_files_of_this_pin_file_are_removed(commented: Path) -> None:
-    """Temporary files a killed run left beside the pin file go; anything else stays."""
+    """Temporary files a killed run left beside the pin file go; anything else stays, a
+    symbolic link with their name too."""
     directory = commented.parent
     stale = directory / ".pins.toml.a1b2_c3d.tmp"
     others = [
@@ -152,6 +153,8 @@ def test_stale_temporary_files_of_this_pin_file_are_removed(commented: Path) -> 
     ]
     for path in (stale, *others):
         path.write_text("half a pin file")
+    link = directory / ".pins.toml.b1b2c3d4.tmp"  # the pattern, but pinctl never made a link
+    link.symlink_to(others[0])
     with transaction(commented, dry_run=True):
         pass
     assert stale.exists()  # a dry run takes no lock, so it cannot know nobody is writing
@@ -159,6 +162,7 @@ def test_stale_temporary_files_of_this_pin_file_are_removed(commented: Path) -> 
         pass
     assert not stale.exists()
     assert all(path.exists() for path in others)
+    assert link.is_symlink()
 
 
 WRITER = """\

@@ -477,18 +477,25 @@ def test_the_last_pin_without_a_comma_is_removed_with_its_line(tmp_path: Path) -
     assert path.read_text() == text.replace(f'  {{ pin = "{INTER}" }}\n', "")
 
 
-@pytest.mark.parametrize("comment", [False, True], ids=["plain", "with-a-comment"])
-def test_the_last_pin_of_a_wrapped_array_leaves_it_empty(tmp_path: Path, comment: bool) -> None:
+@pytest.mark.parametrize(
+    ("comment", "extra"),
+    [(False, ""), (False, ', note = "ticket #42"'), (True, "")],
+    ids=["plain", "a-hash-in-a-note", "with-a-comment"],
+)
+def test_the_last_pin_of_a_wrapped_array_leaves_it_empty(
+    tmp_path: Path, comment: bool, extra: str
+) -> None:
     """The only pin of an array written over several lines leaves `pins = []`; a comment
-    inside the array is the user's, so then only the pin's line goes and the comment stays."""
+    inside the array is the user's, so then only the pin's line goes and the comment stays.
+    A `#` inside the pin's own strings is no comment."""
     note = "  # rotated 2026-11\n" if comment else ""
     head = 'version = 1\n\n[[hosts]]\nhost = "a.example"\n'
-    text = f'{head}pins = [\n{note}  {{ pin = "{LEAF}" }},\n]\n'
+    text = f'{head}pins = [\n{note}  {{ pin = "{LEAF}"{extra} }},\n]\n'
     path = tmp_path / "pins.toml"
     path.write_text(text)
     remove(path, "a.example", pins=(Pin.parse(LEAF),))
     if comment:
-        assert path.read_text() == text.replace(f'  {{ pin = "{LEAF}" }},\n', "")
+        assert path.read_text() == text.replace(f'  {{ pin = "{LEAF}"{extra} }},\n', "")
     else:
         assert path.read_text() == f"{head}pins = []\n"
 
