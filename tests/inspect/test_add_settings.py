@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import trustme
 
 from pinctl.pinfile.reader import load
@@ -84,13 +85,14 @@ def test_one_connect_to_for_several_targets_is_refused(run: Run, tmp_path: Path)
     assert not path.exists()
 
 
+@pytest.mark.parametrize("others", ["", '[[hosts]]\nhost = "other.test"\npins = []\n'])
 def test_add_names_a_bad_ca_file_of_the_pin_file_by_its_line(
-    run: Run, tmp_path: Path, ca: trustme.CA
+    run: Run, tmp_path: Path, ca: trustme.CA, others: str
 ) -> None:
     """A [defaults] ca_file that does not exist is named as pins.toml:LINE: ca_file, exit 2,
-    not as the --ca-file option the user never gave."""
+    not as the --ca-file option the user never gave; other hosts in the file change nothing."""
     path = tmp_path / "pins.toml"
-    path.write_text('version = 1\n[defaults]\nca_file = "gone.pem"\n')
+    path.write_text('version = 1\n[defaults]\nca_file = "gone.pem"\n' + others)
     with tls_server(server_context(ca.issue_cert("127.0.0.1"))) as server:
         result = run(["add", "--timeout", "5", "--pin-file", str(path), server.address])
     assert result.exit_code == 2

@@ -85,7 +85,13 @@ class World:
         """The responder's answer for `leaf`, saved for `openssl s_server -status_file`."""
         from pinctl.pki import ocsp
 
-        request = ocsp.request(self.leaves[leaf].cert, self.pki.inter.cert, None)
+        chosen = self.leaves[leaf]
+        if chosen.issuer_path == self.pki.root.cert_path:  # a leaf right under the root
+            policy = OcspPolicy(self.pki.root.cert, ca_signer(self.pki.root))
+            request = ocsp.request(chosen.cert, self.pki.root.cert, None)
+            path.write_bytes(policy.answer(request))
+            return path
+        request = ocsp.request(chosen.cert, self.pki.inter.cert, None)
         path.write_bytes(self.ocsp.answer(request))
         return path
 
@@ -152,6 +158,7 @@ def make_world(base: Path) -> Iterator[World]:
             "none": pki.leaf("none", crl=None, ocsp=None),
             "must-staple": pki.leaf("must-staple", crl=None, ocsp=None, must_staple=True),
             "staple-only": pki.leaf("staple-only", crl=None, ocsp=None),
+            "under-root": pki.leaf("under-root", crl=None, ocsp=None, issuer=pki.root),
         }
         crls = {"root": pki.root.gencrl(base / "root.crl")}
         pki.inter.revoke(leaves["crl-bad"].cert_path)

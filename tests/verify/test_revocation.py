@@ -487,6 +487,26 @@ def test_a_stale_staple_is_no_answer_for_must_staple(world: World, tmp_path: Pat
     assert (leaf["position"], leaf["status"]) == (0, "unavailable")
 
 
+def test_a_staple_for_a_leaf_right_under_the_root_is_shown_and_counts(
+    world: World, tmp_path: Path
+) -> None:
+    """A two-certificate path (leaf, root) has an issuer for its staple as well: fetch shows
+    what the staple proves, and verify passes on it alone, as for a longer chain."""
+    from tests.support.cli import invoke
+    from tests.support.revocation_world import NO_PROXY_ENV
+
+    staple = world.staple("under-root", tmp_path / "staple.der")
+    port = _free_port()
+    root = str(world.pki.root.cert_path)
+    with s_server(world.leaves["under-root"], staple, "tls1_3", port):
+        shown = invoke(["fetch", f"127.0.0.1:{port}", "--ca-file", root], env=NO_PROXY_ENV)
+        checked = world.verify("under-root", "--revocation", "hard", port=port)
+    assert shown.exit_code == 0, shown.stderr
+    assert "stapled OCSP: good via ocsp-stapled" in shown.stdout
+    assert (checked.code, checked.status) == (0, "pass")
+    assert (checked.certs[0]["source"], checked.certs[0]["status"]) == ("ocsp-stapled", "good")
+
+
 def test_fetch_shows_the_staple_always_and_revocation_when_asked(
     world: World, tmp_path: Path
 ) -> None:
