@@ -315,11 +315,16 @@ def covering_tests(
     def judges(context: str) -> set[str]:
         """The tests that judge a line run in `context`: the test itself, and for a line run
         while its fixtures were set up, every test that shares one of those fixtures."""
-        node, _, phase = context.partition(" (")  # a child's: "tests/x.py::test_y (call)"
+        # A child's is "tests/x.py::test_y (call)"; a node id may hold " (" itself (a
+        # parameter's text), so only the phase pytest appends is taken off the end.
+        node, phase = context, "call"
+        for name in ("setup", "call", "teardown"):
+            if context.endswith(f" ({name})"):
+                node, phase = context.removesuffix(f" ({name})"), name
         if node.endswith(SETUP):
             node, phase = node.removesuffix(SETUP), "setup"
-        if not phase.startswith(("setup", "teardown")):
-            return {node}  # the test's own call ("" in this process, "call)" in a child's)
+        if phase == "call":
+            return {node}  # the test's own call, in this process or in a child
         return {node}.union(*(sharing[k] for k in keys.get(node, ()) if k in sharing))
 
     table: dict[str, dict[int, set[str]]] = {}
