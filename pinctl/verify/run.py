@@ -208,21 +208,30 @@ def revocation_fetcher(
 ) -> Fetcher | None:
     """The run's shared revocation sources; None when no host checks revocation.
 
-    Made before any host is contacted: a bad --crl file or proxy URL exits 2 first.
+    Made before any host is contacted: a bad --crl file or proxy URL exits 2 first. The
+    --crl files are read even when every host's revocation is off: a file given on the
+    command line that cannot be used is an error, not something silently left unread.
     """
+    from pinctl.pki.crl import CRL_MAX_BYTES
+
+    cap = options.crl_max_bytes or CRL_MAX_BYTES
+    if options.crl_files:
+        from pinctl.net.revocation import load_crl_files
+
+        given = load_crl_files(options.crl_files, cap)
+    else:
+        given = ()
     modes = {options.revocation or e.revocation or pin_file.defaults.revocation for e in hosts}
     if modes <= {"off"}:
         return None
     from pinctl.net.cache import AnswerCache
     from pinctl.net.http import proxy_chooser
-    from pinctl.net.revocation import Fetcher, load_crl_files
-    from pinctl.pki.crl import CRL_MAX_BYTES
+    from pinctl.net.revocation import Fetcher
 
-    cap = options.crl_max_bytes or CRL_MAX_BYTES
     return Fetcher(
         proxy_chooser(options.proxy, options.environ),
         cap,
-        load_crl_files(options.crl_files, cap),
+        given,
         AnswerCache(options.cache_dir, cap) if options.cache_dir else None,
     )
 

@@ -425,17 +425,29 @@ def test_crl_files_answer_offline_with_a_saved_chain(world: World, tmp_path: Pat
     assert sum(world.server.requests.values()) == 0
 
 
-def test_a_bad_crl_file_is_a_usage_error(world: World, tmp_path: Path) -> None:
-    """--crl naming garbage exits 2 with one line naming the file, before any host."""
+@pytest.mark.parametrize("revocation", ["soft", "off"])
+def test_a_bad_crl_file_is_a_usage_error(world: World, tmp_path: Path, revocation: str) -> None:
+    """--crl naming garbage exits 2 with one line naming the file, before any host; also
+    when the pin file turns revocation off: a file given is read, never silently skipped."""
     from tests.support.cli import invoke
 
     junk = tmp_path / "junk.crl"
     junk.write_bytes(b"not a crl")
-    pins = world.pin_file(world.leaves["crl-good"], 443)
+    pins = world.pin_file(world.leaves["crl-good"], 443, f'revocation = "{revocation}"\n')
     result = invoke(["verify", "--pin-file", str(pins), "--crl", str(junk)])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"pinctl: error: --crl {junk}:")
     assert result.stderr.count("\n") == 1
+
+
+def test_a_good_crl_file_with_revocation_off_checks_nothing(world: World) -> None:
+    """The twin: a sound --crl with revocation off is read, and the host is not checked."""
+    checked = world.verify(
+        "crl-bad", "--crl", str(world.crls["inter"]), extra='revocation = "off"\n'
+    )
+    assert (checked.code, checked.status) == (0, "pass")
+    assert checked.host["revocation"]["status"] == "not-checked"
+    assert sum(world.server.requests.values()) == 0
 
 
 # --- stapled responses (openssl s_server -status_file) --------------------------------
