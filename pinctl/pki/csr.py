@@ -54,7 +54,13 @@ def parse_subject(text: str) -> x509.Name:
 
     given = text.strip()
     openssl_style = given.startswith("/")
-    parts = _split_unescaped(given[1:] if openssl_style else given, "/" if openssl_style else ",")
+    body = given[1:] if openssl_style else given
+    if (len(body) - len(body.rstrip("\\"))) % 2:  # as openssl -subj: it escapes nothing
+        raise UsageError(
+            f"--subject {text!r}: it ends in a '\\' that escapes nothing; "
+            "write '\\\\' for a backslash"
+        )
+    parts = _split_unescaped(body, "/" if openssl_style else ",")
     attributes = []
     for part in parts:
         key, eq, value = part.partition("=")
@@ -87,8 +93,6 @@ def _split_unescaped(text: str, sep: str) -> list[str]:
             current = []
         else:
             current.append(char)
-    if escaped:
-        current.append("\\")
     parts.append("".join(current))
     return parts
 

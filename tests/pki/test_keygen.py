@@ -674,6 +674,8 @@ def test_csr_options_come_together(tmp_path: Path, run: Any, args: list[str]) ->
         ("C=USA", "C='USA'"),
         ("CN=", "CN=''"),
         ("1.2.3=foo", "'1.2.3=foo' is not KEY=VALUE"),
+        ("CN=a\\", "ends in a '\\' that escapes nothing"),
+        ("/O=b/CN=a\\\\\\", "ends in a '\\' that escapes nothing"),
     ],
 )
 def test_a_bad_subject_is_refused_before_any_key(
@@ -708,6 +710,8 @@ def test_subjects_parse_in_both_spellings() -> None:
     assert rfc == slash
     assert [attr.value for attr in rfc] == ["DE", "Ex, Inc", "a.example"]
     assert rfc.rfc4514_string() == "CN=a.example,O=Ex\\, Inc,C=DE"
+    escaped = csr.parse_subject("/O=b/CN=a\\\\")  # an escaped backslash ends a value well
+    assert [attr.value for attr in escaped] == ["b", "a\\"]
 
 
 def test_san_spellings() -> None:
@@ -727,6 +731,7 @@ def test_san_spellings() -> None:
         "-x.example.com",
         "*.com",
         "a.*.example.com",
+        "*.bad_label.example.com",  # the label right after the wildcard counts too
         "*x.example",
         "bü..example",  # an IDN with an empty label: no A-label form at all
     ],
@@ -1060,3 +1065,27 @@ def test_a_bad_host_is_refused_before_any_key(tmp_path: Path, run: Any) -> None:
     assert result.exit_code == 2
     assert "port '99999'" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_key_whose_encryption_does_not_round_trip_is_never_written(
+    tmp_path: Path, secret_file: Path, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every encrypted key is decrypted again before it is written: should it not give back
+    the generated key (a broken cipher, an injected fault here: another key is sealed), the
+    run fails and writes nothing, rather than leave a backup that fails on the worst day."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from pinctl.pki import keygen
+
+    seal = keygen._pbes2_encrypt
+    other = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    monkeypatch.setattr(keygen, "_pbes2_encrypt", lambda plain, secret: seal(other, secret))
+    out_dir = tmp_path / "keys"
+    result = kg(run, "--out-dir", out_dir, "--passphrase-file", secret_file)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert "encrypted key does not decrypt to the generated key" in result.stderr
+    assert not out_dir.exists()
