@@ -13,6 +13,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -232,8 +233,8 @@ def _fast_nodes(text: str) -> Node | None:
         return None
     line_at = _LineCounter(text)
     nodes = []
-    for index, (host, start) in enumerate(zip(hosts, headers, strict=True)):
-        end = headers[index + 1] if index + 1 < len(headers) else len(text)
+    # A host's table ends where the next one begins, the last one at the end of the text.
+    for host, (start, end) in zip(hosts, pairwise([*headers, len(text)]), strict=True):
         found = [(m.start(), m[1]) for m in _PIN_VALUE.finditer(text, start, end)]
         if not isinstance(host, dict):
             return None

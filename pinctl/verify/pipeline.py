@@ -38,7 +38,7 @@ check may still wait on the network; the pool gives it a slot again."""
 def check_host(
     subject: Subject,
     *,
-    strict: bool = False,
+    strict: bool,
     pipeline: tuple[tuple[CheckName, Check], ...] = PIPELINE,
 ) -> Steps[HostResult]:
     """Run every check of the pipeline on one host; the verdicts decide its status."""
