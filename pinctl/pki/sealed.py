@@ -65,7 +65,11 @@ _DECRYPT = {  # the openssl command that writes the key unencrypted, as it is st
     "pkcs12": "openssl pkcs12 -nocerts -nodes -in {} -out plain.pem",
 }
 _LEGACY = ("RC2", "RC4", "DES-CBC")  # ciphers openssl 3 reads only with its legacy provider
-_MAX_SCRYPT_N, _MAX_SCRYPT_RP = 1 << 22, 1 << 10
+# Bounds on the work a file may ask of the reopening KDF. openssl, which opened the key
+# first, already refuses scrypt needing over 32 MiB (128 * r * N), so N stays far below
+# its bound here; r * p costs time, not memory, and is bounded by this check alone.
+_MAX_SCRYPT_N = 1 << 22
+_MAX_SCRYPT_RP = 1 << 10
 
 
 @dataclass(frozen=True)
