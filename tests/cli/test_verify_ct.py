@@ -158,6 +158,7 @@ def test_the_ct_check_counts_the_scts_that_verify(
     check = ct_check(one(out.stdout))
     assert check["result"] == "pass"
     assert check["reason"].startswith(f"{2 - spoiled} of 2 SCTs verified")
+    assert "verdicts unknown" not in check["reason"], "a fresh list judges every policy"
 
 
 def test_require_fails_a_leaf_short_of_scts(
@@ -257,6 +258,9 @@ def test_a_stale_list_is_not_enforced(
     assert out.exit_code == 0, out.stdout
     host = one(out.stdout)
     assert host["ct"]["chrome"]["compliant"] is None
+    assert ct_check(host)["reason"] == (
+        "1 of 1 SCTs verified; verdicts unknown: the log list is too old to judge by"
+    )
     assert any("days old (over 70)" in w for w in host["warnings"])
 
 

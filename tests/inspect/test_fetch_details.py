@@ -216,6 +216,7 @@ def test_the_anchor_is_listed_once_whether_or_not_it_was_sent(
         (("leaf", "intermediate"), False),
         (("leaf", "stranger", "intermediate"), True),  # the issuer comes, but late
         (("leaf", "intermediate", "stranger"), False),  # an extra at the end: still in order
+        (("leaf", "intermediate", "root", "stranger"), False),  # a self-signed root is no loop
     ],
 )
 def test_an_untrusted_chain_is_judged_on_its_order_alone(

@@ -24,10 +24,13 @@ FILE = PinFile(
         ("[::1]:9443", ("::1", 9443)),
         ("[::1]", ("::1", None)),
         ("::1", ("::1", None)),
+        ("a.test:1", ("a.test", 1)),
+        ("[::1]:65535", ("::1", 65535)),
     ],
 )
 def test_split_host_reads_every_spelling(text: str, expected: tuple[str, int | None]) -> None:
-    """host, host:port, [v6]:port, [v6] and a bare IPv6 address are all understood."""
+    """host, host:port, [v6]:port, [v6] and a bare IPv6 address are all understood, and
+    the ports at both ends of the range are ports."""
     assert split_host(text) == expected
 
 

@@ -238,3 +238,44 @@ def test_pkcs12_unencrypted_key_after_a_stranger_certificate_bag_pins_from_its_b
     result = run(["pin", "-o", "pins", str(p12)])
     assert result.exit_code == 0, result.stderr
     assert result.stdout.split() == [openssl_key_pin(str(keys["rsa"])), openssl_key_pin(str(plain))]
+
+
+def _keytool(store: Path, *args: str) -> Path:
+    """A Java PKCS#12 keystore made by the JDK's keytool (the JDK the OkHttp judge uses)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("keytool") is None:
+        pytest.skip("keytool (a JDK) is not installed")
+    subprocess.run(
+        ["keytool", *args, "-alias", "entry", "-keystore", str(store), "-storetype", "PKCS12",
+         "-storepass", SECRET, "-keypass", SECRET],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    return store
+
+
+def test_a_java_keystore_of_secret_keys_only_has_nothing_to_pin(
+    run: Run, secret: Path, tmp_path: Path
+) -> None:
+    """A keystore holding only an AES secret key opens with its passphrase but holds no
+    certificate or key pair: exit 2 saying so, not an empty success."""
+    store = _keytool(tmp_path / "secret.p12", "-genseckey", "-keyalg", "AES", "-keysize", "128")
+    result = run(["pin", "--passphrase-file", str(secret), str(store)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"pinctl: error: {store} is a PKCS#12 file with no certificate or key\n"
+    )
+
+
+def test_a_java_keystore_with_a_key_pair_pins_like_openssl(
+    run: Run, secret: Path, tmp_path: Path
+) -> None:
+    """The twin: keytool's key pair entry (a key and its self-signed certificate) pins as
+    openssl pins the key it reads from the same file."""
+    store = _keytool(tmp_path / "pair.p12", "-genkeypair", "-keyalg", "EC", "-groupname",
+                     "secp256r1", "-dname", "CN=app.test", "-validity", "30")  # fmt: skip
+    key = tmp_path / "key.pem"
+    key.write_bytes(openssl("pkcs12", "-in", str(store), "-nocerts", "-nodes",
+                            "-passin", f"pass:{SECRET}"))  # fmt: skip
+    assert _pins(run, secret, store) == [openssl_key_pin(str(key))] * 2

@@ -263,6 +263,14 @@ def test_a_pem_bundle_keeps_file_order(tmp_path: Path, run: Run) -> None:
             bytes.fromhex("300f06092a864886f70d010702a0023000"),  # signedData with no content
             "damaged or unsupported DER PKCS#7 file (",
         ),
+        (
+            bytes.fromhex("300f3008a0030201020201013000030100"),  # a v3 TBS cut after the serial
+            "damaged or unsupported DER certificate (",
+        ),
+        (
+            bytes.fromhex("30050201033000"),  # PFX version 3, empty content, no MAC
+            "is encrypted: a passphrase is needed",
+        ),
         (b"0\x82\x01\x00garbage", "unrecognised binary data"),
         (
             b"-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"

@@ -29,9 +29,17 @@ class _FakeTty(io.StringIO):
         return True
 
 
-@pytest.fixture
-def no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+def _closed() -> io.StringIO:
+    stream = io.StringIO("")
+    stream.close()  # isatty() now raises ValueError
+    return stream
+
+
+@pytest.fixture(params=["pipe", "closed", "none"])
+def no_terminal(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """stdin a pipe, a closed stream, or none at all (pythonw, a daemon): none can be asked."""
+    stdin = {"pipe": io.StringIO(""), "closed": _closed(), "none": None}[request.param]
+    monkeypatch.setattr(sys, "stdin", stdin)
 
 
 @pytest.fixture

@@ -251,6 +251,23 @@ def test_names_echoed_in_a_refusal_are_cut_short(
     assert len(error) < 1000
 
 
+@pytest.mark.parametrize(("length", "cut"), [(200, False), (201, True)])
+def test_a_name_is_cut_only_past_two_hundred_characters(
+    pki: tuple[x509.Certificate, ec.EllipticCurvePrivateKey], length: int, cut: bool
+) -> None:
+    """A name of 200 characters is echoed whole; one of 201 becomes 197 and "...", so that
+    the shown name is never longer than 200."""
+    _, key = pki
+    text = "O" * (length - 2)  # rendered "O=OOO...": two characters more
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, text)])
+    leaf = _leaf(_root(key, "stranger"), key, subject=name)
+    other = _root(ec.generate_private_key(ec.SECP256R1()), "Other")
+    error = validate([leaf], "a.test", [other], NOW).validation.error or ""
+    whole = f"O={text}"
+    assert (whole in error) is not cut
+    assert (f"{whole[:197]}..." in error) is cut
+
+
 @pytest.mark.parametrize("count", [4, 5, 6])
 def test_a_name_mismatch_lists_four_names_and_counts_the_rest(
     pki: tuple[x509.Certificate, ec.EllipticCurvePrivateKey], count: int
