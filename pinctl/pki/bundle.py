@@ -91,4 +91,6 @@ def _whole_bundle(data: bytes) -> tuple[x509.Certificate, ...] | None:
 
 
 def _reason(exc: Exception) -> str:
-    return (str(exc).split("\n")[0].strip() or type(exc).__name__)[:160]
+    from pinctl.pki.der import plain_reason
+
+    return plain_reason(exc)  # words, not the Rust parser's debug text

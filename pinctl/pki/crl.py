@@ -105,7 +105,7 @@ def load_crl(data: bytes, *, max_bytes: int = CRL_MAX_BYTES) -> Crl:
         return Crl(x509.load_der_x509_crl(der), der)
     except (ValueError, binascii.Error, x509.InvalidVersion) as exc:
         what = "truncated or not a CRL" if data else "empty"
-        raise Unproven(f"the body is {what} ({str(exc).splitlines()[0][:120]})") from None
+        raise Unproven(f"the body is {what} ({malformed(exc)})") from None
 
 
 def distribution_points(cert: x509.Certificate) -> list[str]:

@@ -224,8 +224,12 @@ def test_pem_and_der_are_read_and_garbage_refused() -> None:
     assert crl.load_crl(der) == crl.Crl(listed, der)
     assert crl.load_crl(listed.public_bytes(serialization.Encoding.PEM)) == crl.Crl(listed, der)
     for body, words in ((b"", "empty"), (b"<html>", "not a CRL"), (der[:-10], "truncated")):
-        with pytest.raises(Unproven, match=words):
+        with pytest.raises(Unproven, match=words) as refused:
             crl.load_crl(body)
+        assert "ParseError" not in str(refused.value), "the parser's words, not its debug text"
+    with pytest.raises(Unproven) as refused:
+        crl.load_crl(der[:-10])
+    assert str(refused.value) == "the body is truncated or not a CRL (DER short data)"
     with pytest.raises(Unproven, match="over the cap of 100"):
         crl.load_crl(der, max_bytes=100)
 
