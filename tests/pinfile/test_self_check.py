@@ -64,6 +64,13 @@ def test_an_added_pin_must_be_in_the_text(pins: Path, monkeypatch: pytest.Monkey
     _refused(pins, "did not say what was asked", lambda tx: tx.add_pins(API, 443, [ADDED]))
 
 
+def test_an_edit_must_read_back_as_a_pin_file(pins: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The splice left a broken table header: the text is no pin file at all, and that is
+    pinctl's failure, refused as one, never blamed on the user's TOML."""
+    _spoil(monkeypatch, lambda text: text + "[[hosts\n")
+    _refused(pins, "the edited text would not read back", lambda tx: tx.add_pins(API, 443, [ADDED]))
+
+
 def test_an_edit_may_not_touch_another_host(pins: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The pin was added, and another host's pin went with it."""
     _spoil(monkeypatch, lambda text: text.replace(PAY, INTER))
