@@ -218,6 +218,17 @@ def test_fast_and_precise_readers_agree(
     assert _lines(fast) == _lines(precise)
 
 
+def test_a_plain_pin_file_takes_the_fast_path_where_python_has_tomllib() -> None:
+    """Python 3.11+ reads a commented pin file with the stdlib parser (what the read
+    benchmark measures); 3.10, without tomllib, always takes the precise one."""
+    import sys
+
+    fast = pinfile_text.fast_nodes(COMMENTED)
+    assert (fast is not None) is (sys.version_info >= (3, 11))
+    if fast is not None:
+        assert loads(COMMENTED, BASE) == read_nodes(COMMENTED, BASE)[0]
+
+
 @given(st.text())
 def test_arbitrary_text_only_raises_pin_file_error(text: str) -> None:
     """Any text at all either loads or raises PinFileError; nothing else escapes."""
