@@ -262,11 +262,10 @@ class _Reader:
         return False
 
     def _described(self, kind: str, describe: Callable[[], None]) -> bool:
-        """Loaders are lazy: a file they accept can still fail once it is described."""
+        """Loaders are lazy: a file they accept can still fail once it is described (what
+        describes it raises no InputError of its own: every failure here is the file's)."""
         try:
             describe()
-        except InputError:
-            raise
         except Exception as exc:
             what = _WORDS.get(kind, kind)
             raise InputError(
