@@ -77,6 +77,27 @@ def test_an_unknown_host_lists_the_hosts_the_file_has() -> None:
         one_host(FILE, "a.test", 444)
 
 
+def test_the_question_spells_the_name_as_the_file_first_does() -> None:
+    """Names match whatever their case; asked which port, the message spells the name as
+    its first entry in the file does."""
+    mixed = PinFile(Path("pins.toml"), hosts=(HostEntry("API.test"), HostEntry("api.test", 8443)))
+    with pytest.raises(UsageError) as asked:
+        one_host(mixed, "api.test")
+    assert str(asked.value) == (
+        "API.test is in pins.toml for ports 443 and 8443; name one as API.test:443 (or with --port)"
+    )
+
+
+@pytest.mark.parametrize(("count", "more"), [(10, ""), (11, " and 1 more")])
+def test_a_miss_lists_ten_hosts_and_counts_the_rest(count: int, more: str) -> None:
+    """Ten hosts are listed whole; an eleventh is counted, never "and 0 more"."""
+    hosts = tuple(HostEntry(f"h{i}.test") for i in range(count))
+    listed = ", ".join(f"h{i}.test:443" for i in range(10))
+    with pytest.raises(UsageError) as missed:
+        select_hosts(PinFile(Path("pins.toml"), hosts=hosts), ["b.test"])
+    assert f"(it has {listed}{more}); see `pinctl list`" in str(missed.value)
+
+
 def test_a_port_given_twice_must_agree() -> None:
     """`remove a.test:443 --port 8443` contradicts itself."""
     with pytest.raises(UsageError, match="says port 443 but --port says 8443"):

@@ -107,9 +107,13 @@ GENERALIZED = der.encode(0x18, b"20500101000000Z")
 
 
 def test_validity_is_read_as_stated_with_utc_years_widened() -> None:
-    """UTCTime's two-digit year 49 is 2049, 50 would be 1950; GeneralizedTime is kept."""
+    """UTCTime's two-digit year 49 is 2049 and 50 is 1950 (RFC 5280 4.1.2.5.1);
+    GeneralizedTime is kept."""
     tbs = _tbs(SERIAL, ALGORITHM, NAME, der.encode(der.SEQUENCE, UTC + GENERALIZED))
     assert der.validity_text(tbs) == ("20491231235959Z", "20500101000000Z")
+    fifty = der.encode(0x17, b"500101000000Z")
+    tbs = _tbs(SERIAL, ALGORITHM, NAME, der.encode(der.SEQUENCE, fifty + UTC))
+    assert der.validity_text(tbs) == ("19500101000000Z", "20491231235959Z")
 
 
 def test_a_validity_without_two_times_is_refused() -> None:

@@ -85,6 +85,23 @@ def test_legacy_pem_with_3des_pins_like_openssl(
     assert _pins(run, secret, sealed) == [openssl_key_pin(str(keys[which]))]
 
 
+@pytest.mark.parametrize(("parallel", "reopened"), [(1024, True), (1025, False)])
+def test_scrypt_is_reopened_only_within_its_work_bound(
+    keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run, parallel: int, reopened: bool
+) -> None:
+    """scrypt with r * p up to 1024 is reopened for the pin as stated; past it pinctl does
+    not run the KDF again, and an RSA-PSS key (whose pin a re-derived key would get wrong)
+    is refused naming the envelope, not pinned from a guess."""
+    sealed = _seal(keys["pss"], tmp_path / "sealed.key", "pkcs8", "-topk8", "-scrypt",
+                   "-scrypt_N", "2", "-scrypt_r", "1", "-scrypt_p", str(parallel))  # fmt: skip
+    result = run(["pin", "-o", "pins", "--passphrase-file", str(secret), str(sealed)])
+    if reopened:
+        assert (result.exit_code, result.stdout.split()) == (0, [openssl_key_pin(str(keys["pss"]))])
+    else:
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert "cannot read this key's public key as stated through PBES2" in result.stderr
+
+
 def _legacy_sealed(source: Path, out: Path, *args: str) -> Path:
     if openssl_fails("list", "-cipher-algorithms", *_LEGACY):
         pytest.skip("this openssl has no legacy provider to write RC2 envelopes with")

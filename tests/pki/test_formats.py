@@ -169,6 +169,21 @@ def test_openssl_agrees_on_keys_and_csrs_directly(material: Material) -> None:
         assert str(entries[0].spki["sha256"]) == openssl_pin(expected_der)
 
 
+def test_an_openssl_trusted_certificate_pins_as_its_certificate(
+    material: Material, run: Run, tmp_path: Path
+) -> None:
+    """`openssl x509 -trustout` writes BEGIN TRUSTED CERTIFICATE, the trust settings after
+    the certificate: pin reads the certificate alone and gives openssl's SPKI pin."""
+    cert = (material["dir"] / "cert.pem").read_bytes()
+    trusted = tmp_path / "trusted.pem"
+    trusted.write_bytes(openssl("x509", "-trustout", "-addtrust", "serverAuth", data=cert))
+    assert trusted.read_bytes().startswith(b"-----BEGIN TRUSTED CERTIFICATE-----")
+    spki = openssl("x509", "-pubkey", "-noout", data=cert)
+    expected = openssl_pin(openssl("pkey", "-pubin", "-outform", "der", data=spki))
+    result = run(["pin", "-o", "pins", str(trusted)])
+    assert (result.exit_code, result.stdout) == (0, f"{expected}\n"), result.stderr
+
+
 def test_other_hashes_match_openssl(material: Material, run: Run) -> None:
     """--hash sha384/sha512 give openssl's digests of the same SubjectPublicKeyInfo."""
     path = str(material["dir"] / "cert.pem")
@@ -255,6 +270,11 @@ def test_a_pem_bundle_keeps_file_order(tmp_path: Path, run: Run) -> None:
         (b"-----BEGIN CERTIFICATE-----\nMIIB\n", "truncated PEM"),
         (b"-----BEGIN CERTIFICATE-----\nMIIBIjAN\n-----END CERTIFICATE-----\n", "damaged PEM"),
         (b"-----BEGIN FOO BAR-----\nAAAA\n-----END FOO BAR-----\n", "'FOO BAR' is not supported"),
+        (b"-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n", ":1: damaged PEM block"),
+        (
+            b"-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n",
+            ":1: damaged PEM block 'CERTIFICATE REQUEST' (DER short data)",
+        ),
         (
             b"-----BEGIN CERTIFICATE-----\nMIIB*Ijan\n-----END CERTIFICATE-----\n",
             ":1: PEM body is not valid base64; was the file edited?",
@@ -302,9 +322,14 @@ def test_missing_file_is_a_clean_error(tmp_path: Path, run: Run) -> None:
     assert "No such file" in result.stderr
 
 
-def test_wrong_passphrase_is_refused(material: Material, tmp_path: Path, run: Run) -> None:
-    """An encrypted key with the wrong passphrase fails cleanly and prints nothing secret."""
-    (tmp_path / "wrong.txt").write_bytes(b"not the passphrase\n")
+@pytest.mark.parametrize("wrong", [b"not the passphrase\n", b"\xff\xfenot the passphrase\n"])
+def test_wrong_passphrase_is_refused(
+    material: Material, tmp_path: Path, run: Run, wrong: bytes
+) -> None:
+    """An encrypted key with the wrong passphrase fails cleanly and prints nothing secret;
+    one that is not even UTF-8 (no PKCS#12 MAC can be computed from it) is wrong too, never
+    called right."""
+    (tmp_path / "wrong.txt").write_bytes(wrong)
     for name in ("pkcs8-enc.pem", "pkcs8-enc.der", "bundle.p12"):
         result = run(
             ["pin", "--passphrase-file", str(tmp_path / "wrong.txt"), str(material["dir"] / name)]
