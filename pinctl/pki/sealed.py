@@ -208,13 +208,10 @@ def _cipher(name: str, key: bytes) -> CipherAlgorithm:
         from cryptography.hazmat.primitives.ciphers import algorithms
 
         return algorithms.AES(key)
-    with warnings.catch_warnings():  # 3DES is deprecated where it used to live, not here
-        warnings.simplefilter("ignore")
-        try:
-            from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-        except ImportError:  # cryptography before 43
-            from cryptography.hazmat.primitives.ciphers.algorithms import TripleDES
-        return TripleDES(key)
+    # 3DES lives among the decrepit ciphers since cryptography 43 (pinctl needs 49): no warning.
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+
+    return TripleDES(key)
 
 
 def _cbc(algorithm: CipherAlgorithm, iv: bytes, sealed: bytes) -> bytes | None:
