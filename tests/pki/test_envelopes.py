@@ -102,6 +102,16 @@ def test_scrypt_is_reopened_only_within_its_work_bound(
         assert "cannot read this key's public key as stated through PBES2" in result.stderr
 
 
+def test_pbkdf2_with_a_single_iteration_is_reopened(
+    keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run
+) -> None:
+    """One PBKDF2 iteration is weak but valid (openssl writes it with -iter 1): the RSA-PSS
+    key is reopened and pinned as stated, not refused."""
+    sealed = _seal(keys["pss"], tmp_path / "sealed.key", "pkcs8", "-topk8", "-v2",
+                   "aes-256-cbc", "-iter", "1")  # fmt: skip
+    assert _pins(run, secret, sealed) == [openssl_key_pin(str(keys["pss"]))]
+
+
 def _legacy_sealed(source: Path, out: Path, *args: str) -> Path:
     if openssl_fails("list", "-cipher-algorithms", *_LEGACY):
         pytest.skip("this openssl has no legacy provider to write RC2 envelopes with")

@@ -260,6 +260,28 @@ def test_system_store_loads_without_warnings(monkeypatch: pytest.MonkeyPatch) ->
     assert all(isinstance(root, x509.Certificate) for root in roots)
 
 
+def test_a_machine_without_a_trust_store_is_told_what_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No bundle where OpenSSL or any distribution keeps one (a bare container): one error
+    naming the places tried and the three ways out, not an empty store that trusts nothing."""
+    import ssl
+
+    from pinctl.pki import validation
+
+    gone = str(tmp_path / "no-such-bundle.pem")
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setattr(validation, "SYSTEM_BUNDLES", (gone,))
+    paths = ssl.DefaultVerifyPaths(gone, gone, "SSL_CERT_FILE", gone, "SSL_CERT_DIR", gone)
+    monkeypatch.setattr(ssl, "get_default_verify_paths", lambda: paths)
+    with pytest.raises(InputError) as refused:
+        load_roots(None)
+    assert str(refused.value) == (
+        f"no system trust store found (tried {gone}); "
+        "install ca-certificates, set SSL_CERT_FILE, or pass --ca-file"
+    )
+
+
 def test_ip_subject_alternative_names(ca: trustme.CA) -> None:
     """An IPv6 target is matched against IPv6 SANs by value, not by text."""
     chain = served(ca.issue_cert(str(ipaddress.ip_address("2001:db8::1"))))

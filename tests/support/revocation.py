@@ -352,6 +352,8 @@ class OcspPolicy:
     wrong_serial: bool = False
     tamper: bool = False
     """Flip the signature's last byte: a response signed by no key anyone holds."""
+    reason: x509.ReasonFlags | None = x509.ReasonFlags.key_compromise
+    """The revocation reason a revoked answer gives; None gives none (it is optional)."""
 
     def answer(self, request_der: bytes) -> bytes:
         if self.status != ocsp.OCSPResponseStatus.SUCCESSFUL:
@@ -365,7 +367,7 @@ class OcspPolicy:
         revoked_at = reason = None
         if request.serial_number in self.revoked:
             cert_status, revoked_at = ocsp.OCSPCertStatus.REVOKED, now - dt.timedelta(hours=1)
-            reason = x509.ReasonFlags.key_compromise
+            reason = self.reason
         elif request.serial_number in self.unknown:
             cert_status = ocsp.OCSPCertStatus.UNKNOWN
         builder = ocsp.OCSPResponseBuilder().add_response_by_hash(

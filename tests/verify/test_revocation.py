@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,6 +161,18 @@ def test_a_revoked_certificate_fails_by_ocsp(world: World) -> None:
     checked = world.verify("ocsp-bad")
     assert (checked.code, checked.status) == (1, "revoked")
     assert checked.certs[0]["reason"] == "keyCompromise"
+    assert "(keyCompromise) per ocsp" in checked.host["error"]
+
+
+def test_a_revocation_without_a_reason_names_none(world: World) -> None:
+    """The reason is optional in an OCSP answer: without one the message gives the time and
+    the source, and no "(None)"."""
+    world.ocsp = world.ocsp.but(reason=None)
+    world.ocsp.revoked.add(world.leaves["ocsp-bad"].cert.serial_number)
+    checked = world.verify("ocsp-bad")
+    assert (checked.code, checked.status) == (1, "revoked")
+    assert checked.certs[0]["reason"] is None
+    assert re.search(r"is revoked at \S+Z per ocsp", checked.host["error"]), checked.host["error"]
 
 
 def test_unknown_is_no_answer(world: World) -> None:
