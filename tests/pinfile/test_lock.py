@@ -165,6 +165,23 @@ def test_stale_temporary_files_of_this_pin_file_are_removed(commented: Path) -> 
     assert link.is_symlink()
 
 
+def test_stale_temporaries_of_a_long_file_name_are_found_by_its_cut_name(tmp_path: Path) -> None:
+    """A pin file name of 240 characters: write_atomic names its temporary after the first
+    200 (so the name stays legal), and that is the name the cleanup looks for."""
+    from pinctl.files import write_atomic
+
+    path = tmp_path / ("p" * 235 + ".toml")
+    write_atomic(path, COMMENTED.encode())
+    stale = tmp_path / f".{path.name[:200]}.a1b2c3d4.tmp"
+    other = tmp_path / f".{path.name[:201]}.a1b2c3d4.tmp"
+    for left in (stale, other):
+        left.write_text("half a pin file")
+    with transaction(path):
+        pass
+    assert not stale.exists()
+    assert other.exists(), "not a name write_atomic makes"
+
+
 WRITER = """\
 import json, os, sys
 from pathlib import Path

@@ -218,6 +218,23 @@ def test_fast_and_precise_readers_agree(
     assert _lines(fast) == _lines(precise)
 
 
+def test_invalid_toml_names_its_line_and_column_as_tomllib_counts_them(tmp_path: Path) -> None:
+    """Line and column from 1, as Python's tomllib and editors count: the second `=` of
+    `x = = 2` is at column 5 of line 2."""
+    import sys
+
+    path = tmp_path / "pins.toml"
+    path.write_text("version = 1\nx = = 2\n")
+    with pytest.raises(PinFileError) as caught:
+        load(path)
+    assert str(caught.value) == f"{path}:2: invalid TOML: Unexpected character: '=' (column 5)"
+    if sys.version_info >= (3, 11):  # the judge: Python 3.10 has no tomllib
+        import tomllib
+
+        with pytest.raises(tomllib.TOMLDecodeError, match=r"line 2, column 5"):
+            tomllib.loads(path.read_text())
+
+
 def test_a_plain_pin_file_takes_the_fast_path_where_python_has_tomllib() -> None:
     """Python 3.11+ reads a commented pin file with the stdlib parser (what the read
     benchmark measures); 3.10, without tomllib, always takes the precise one."""
