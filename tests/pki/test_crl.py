@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -308,3 +309,57 @@ def test_a_dsa_issuers_crl_is_not_taken_on_trust() -> None:
     listed, leaf, issuer = _issued_by(dsa.generate_private_key(2048), hashes.SHA256())
     with pytest.raises(Unproven, match=r"signature algorithm is not supported \(.*DSA"):
         crl.check(listed, leaf, issuer, NOW)
+
+
+@pytest.mark.parametrize("signer", ["issuer", "impostor"])
+def test_an_rsa_issuers_crl_is_checked_with_pkcs1(tmp_path: Path, signer: str) -> None:
+    """Most public CAs sign CRLs with RSA (PKCS#1 v1.5): the issuer's own CRL answers, one
+    under its name but another RSA key is refused, and openssl agrees on both."""
+    import subprocess
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    issuer = (
+        x509.CertificateBuilder()
+        .subject_name(_name("rsa issuer"))
+        .issuer_name(_name("rsa issuer"))
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(NOW - dt.timedelta(days=10))
+        .not_valid_after(NOW + dt.timedelta(days=10))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    listed = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.subject)
+        .last_update(NOW - dt.timedelta(hours=1))
+        .next_update(NOW + dt.timedelta(days=1))
+        .sign(key if signer == "issuer" else other, hashes.SHA256())
+    )
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(_name("leaf"))
+        .issuer_name(issuer.subject)
+        .public_key(_key().public_key())
+        .serial_number(12)
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=5))
+        .sign(key, hashes.SHA256())
+    )
+    der = listed.public_bytes(serialization.Encoding.DER)
+    (tmp_path / "ca.pem").write_bytes(issuer.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "list.crl").write_bytes(der)
+    judged = subprocess.run(
+        ["openssl", "crl", "-inform", "DER", "-in", str(tmp_path / "list.crl"), "-CAfile",
+         str(tmp_path / "ca.pem"), "-noout"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert ("verify OK" in judged.stderr + judged.stdout) is (signer == "issuer")
+    if signer == "issuer":
+        assert crl.check(crl.Crl(listed, der), leaf, issuer, NOW).status == "good"
+    else:
+        with pytest.raises(Unproven, match="not the issuer's"):
+            crl.check(crl.Crl(listed, der), leaf, issuer, NOW)
