@@ -267,6 +267,7 @@ def test_a_pem_bundle_keeps_file_order(tmp_path: Path, run: Run) -> None:
         (b"", "is empty"),
         (b"\x8f\x01\xfe" * 300, "unrecognised binary data"),
         (b"hello, this is a README\n", "text file without PEM blocks"),
+        (b"hello, this is a README\x7f\n", "unrecognised binary data"),  # DEL is no text
         (b"-----BEGIN CERTIFICATE-----\nMIIB\n", "truncated PEM"),
         (b"-----BEGIN CERTIFICATE-----\nMIIBIjAN\n-----END CERTIFICATE-----\n", "damaged PEM"),
         (b"-----BEGIN FOO BAR-----\nAAAA\n-----END FOO BAR-----\n", "'FOO BAR' is not supported"),
