@@ -12,7 +12,12 @@ from pinctl.verify.verdicts import PASSED, Failed, Skipped, Verdict
 NOT_REACHED = Skipped("no session: the host was not reached")
 SAVED = Skipped("a saved chain has no TLS session to judge")
 
-_TLS_VERSIONS = {"TLSv1": (1, 0), "TLSv1.1": (1, 1), "TLSv1.2": (1, 2), "TLSv1.3": (1, 3)}
+_TLS_VERSIONS = {
+    "TLSv1": (1, 0),
+    "TLSv1.1": (1, 1),
+    "TLSv1.2": (1, 2),
+    "TLSv1.3": (1, 3),
+}
 _MIN_TLS = {"TLSv1": "1.0", "TLSv1.1": "1.1", "TLSv1.2": "1.2", "TLSv1.3": "1.3"}
 """The min_tls value that would allow a negotiated version, for the remedy."""
 
