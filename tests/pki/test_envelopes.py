@@ -85,11 +85,11 @@ def test_legacy_pem_with_3des_pins_like_openssl(
     assert _pins(run, secret, sealed) == [openssl_key_pin(str(keys[which]))]
 
 
-@pytest.mark.parametrize(("parallel", "reopened"), [(1024, True), (1025, False)])
+@pytest.mark.parametrize(("parallel", "reopened"), [(1, True), (1024, True), (1025, False)])
 def test_scrypt_is_reopened_only_within_its_work_bound(
     keys: dict[str, Path], secret: Path, tmp_path: Path, run: Run, parallel: int, reopened: bool
 ) -> None:
-    """scrypt with r * p up to 1024 is reopened for the pin as stated; past it pinctl does
+    """scrypt with r * p from 1 to 1024 is reopened for the pin as stated; past it pinctl does
     not run the KDF again, and an RSA-PSS key (whose pin a re-derived key would get wrong)
     is refused naming the envelope, not pinned from a guess."""
     sealed = _seal(keys["pss"], tmp_path / "sealed.key", "pkcs8", "-topk8", "-scrypt",
