@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -112,8 +113,7 @@ def chain_remarks(
 def _out_of_order(chain: Sequence[x509.Certificate]) -> bool:
     """Without a validated path: some certificate is not followed by its issuer, while
     that issuer is sent later."""
-    for index, cert in enumerate(chain[:-1]):
-        nxt = chain[index + 1]
+    for index, (cert, nxt) in enumerate(pairwise(chain)):
         if cert.issuer != nxt.subject and any(c.subject == cert.issuer for c in chain[index + 2 :]):
             return True
     return False

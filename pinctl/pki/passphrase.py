@@ -143,5 +143,4 @@ def _ask(prompt: str) -> bytes:
 
 
 def _tell(message: str) -> None:
-    sys.stderr.write(f"pinctl: {message}\n")
-    sys.stderr.flush()
+    sys.stderr.write(f"pinctl: {message}\n")  # stderr is line-buffered since Python 3.9

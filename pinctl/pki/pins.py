@@ -103,8 +103,8 @@ def parse_pin(text: str) -> Pin:
 def _canonical(text: str) -> Pin | None:
     """``sha256/BASE64`` exactly as pinctl writes it: verify reads hundreds, so they skip
     the patterns that tell the other spellings apart. Anything else is None."""
-    alg, slash, value = text.partition("/")
-    if not slash or _B64_LEN.get(alg) != len(value) or not value.isascii():
+    alg, _, value = text.partition("/")
+    if _B64_LEN.get(alg) != len(value) or not value.isascii():  # no slash: value is empty
         return None
     try:
         digest = base64.b64decode(value, validate=True)

@@ -93,7 +93,7 @@ def private_key_spki(der: bytes, public_key: PublicKeyTypes) -> KeySpki:
             return _pkcs8(parts, public_key)
         if tags[:2] == [_INTEGER, _OCTET_STRING] and parts[0][2] == b"\x01":
             return _sec1(parts, public_key)
-    except (ValueError, IndexError):  # cryptography read it; fall back on its encoding
+    except (ValueError, IndexError, StopIteration):  # fall back on cryptography's encoding
         pass
     return KeySpki(None)  # PKCS#1 RSA and DSA: cryptography's SPKI is openssl's too
 
@@ -115,9 +115,9 @@ def _pkcs8(parts: list[tuple[int, bytes, bytes]], public_key: PublicKeyTypes) ->
 
 
 def _sec1(parts: list[tuple[int, bytes, bytes]], public_key: PublicKeyTypes) -> KeySpki:
-    params = next((value for tag, _, value in parts[2:] if tag == 0xA0), None)
-    if params is None:
-        return KeySpki(None)
+    # cryptography loads no SEC1 key without its curve ([0]); were one to get here, the
+    # StopIteration leaves it to cryptography's encoding, as for any other surprise.
+    params = next(value for tag, _, value in parts[2:] if tag == 0xA0)
     alg_id = encode(SEQUENCE, encode(_OID, _EC) + params)
     return _ec(alg_id, parts, public_key)
 

@@ -495,6 +495,30 @@ def test_a_pin_added_to_an_array_closed_on_its_last_line(tmp_path: Path) -> None
     )
 
 
+NO_LAST_COMMA = f"""\
+version = 1
+
+[[hosts]]
+host = "a.example"
+pins = [
+  {{ pin = "{LEAF}" }},
+  {{ pin = "{INTER}" }}  # the issuer
+]
+"""
+
+
+def test_a_pin_added_after_a_last_element_without_a_comma(tmp_path: Path) -> None:
+    """The last element gets its comma at its own end, ahead of its comment, and the new
+    pin goes on a line of its own above `]`: without that comma the file is not TOML."""
+    path = tmp_path / "pins.toml"
+    path.write_text(NO_LAST_COMMA)
+    add_pins(path, "a.example", 443, [PinEntry(NEW)])
+    assert path.read_text() == NO_LAST_COMMA.replace(
+        f'  {{ pin = "{INTER}" }}  # the issuer\n]\n',
+        f'  {{ pin = "{INTER}" }},  # the issuer\n  {{ pin = "{NEW}", level = "leaf" }},\n]\n',
+    )
+
+
 def test_the_last_pin_without_a_comma_is_removed_with_its_line(tmp_path: Path) -> None:
     """The last element, with no comma after it, goes with its whole line: the comma of the
     one before it stays, as TOML allows, and nothing else moves."""
