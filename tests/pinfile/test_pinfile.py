@@ -235,6 +235,28 @@ def test_invalid_toml_names_its_line_and_column_as_tomllib_counts_them(tmp_path:
             tomllib.loads(path.read_text())
 
 
+def test_a_duplicate_key_in_an_inline_table_is_invalid_toml(tmp_path: Path) -> None:
+    """tomlkit finds this one after parsing, with no position: the error still names the
+    file and the key, as a one-line error rather than a traceback."""
+    path = tmp_path / "pins.toml"
+    path.write_text('version = 1\nhosts = [{ host = "a.test", host = "b.test" }]\n')
+    with pytest.raises(PinFileError) as caught:
+        load(path)
+    assert str(caught.value) == f'{path}: invalid TOML: Key "host" already exists.'
+
+
+def test_a_key_that_says_at_line_is_quoted_whole(tmp_path: Path) -> None:
+    """Only tomlkit's own " at line L col C" is cut from its message, not the same words
+    inside a quoted key."""
+    path = tmp_path / "pins.toml"
+    path.write_text('version = 1\n"x at line 9" = 1\n"x at line 9" = 2\n')
+    with pytest.raises(PinFileError) as caught:
+        load(path)
+    assert str(caught.value) == (
+        f'{path}:3: invalid TOML: Key "x at line 9" already exists. (column 1)'
+    )
+
+
 def test_a_plain_pin_file_takes_the_fast_path_where_python_has_tomllib() -> None:
     """Python 3.11+ reads a commented pin file with the stdlib parser (what the read
     benchmark measures); 3.10, without tomllib, always takes the precise one."""
