@@ -82,9 +82,10 @@ def _open(sidecar: Path, path: Path) -> int:
     try:
         return os.open(sidecar, flags | os.O_RDWR)
     except PermissionError:  # another user's lock file: a read-only descriptor locks too
-        with contextlib.suppress(OSError):
+        try:
             return os.open(sidecar, flags | os.O_RDONLY)
-        raise _cannot(sidecar, path, PermissionError(13, "Permission denied")) from None
+        except OSError as exc:
+            raise _cannot(sidecar, path, exc) from None
     except OSError as exc:
         raise _cannot(sidecar, path, exc) from None
 

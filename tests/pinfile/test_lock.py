@@ -18,6 +18,7 @@ from pinctl.pinfile.edit import transaction
 from pinctl.pinfile.model import PinEntry
 from pinctl.pinfile.reader import load
 from tests.support.pinfiles import COMMENTED, LEAF, NEW
+from tests.support.privileges import unprivileged
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -295,3 +296,35 @@ def test_a_lock_file_that_cannot_be_opened_is_a_clean_refusal(commented: Path, k
     assert "beside the pin file" in str(refused.value)
     assert refused.value.exit_code == ExitCode.USAGE
     assert commented.read_text() == COMMENTED
+
+
+@pytest.mark.parametrize(("mode", "refused"), [(0o444, False), (0o000, True)])
+def test_another_users_lock_file_locks_read_only_or_is_refused(
+    commented: Path, mode: int, refused: bool
+) -> None:
+    """A lock file this user may only read (another user's, mode 0444) still locks, through
+    a read-only descriptor, and the edit is made; one it may not even read (0000) is
+    refused naming the lock file, exit 2, with the pin file unchanged."""
+    sidecar = commented.parent / ".pins.toml.lock"
+    sidecar.touch()
+    sidecar.chmod(mode)
+    argv = [sys.executable, "-m", "pinctl", "remove", "pay.example.com", "--port", "8443"]
+    done = subprocess.run(
+        unprivileged([*argv, "--pin-file", str(commented)]),
+        capture_output=True,
+        text=True,
+        check=False,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        env=child_env(),
+    )
+    if refused:
+        assert done.returncode == 2, done.stderr
+        assert done.stderr == (
+            f"pinctl: error: cannot lock {commented} for editing: {sidecar}: Permission denied; "
+            "pinctl needs to create that file beside the pin file\n"
+        )
+        assert commented.read_text() == COMMENTED
+    else:
+        assert done.returncode == 0, done.stderr
+        assert "pay.example.com" not in commented.read_text()
