@@ -36,8 +36,7 @@ def line_start(text: str, offset: int) -> int:
 
 def line_end(text: str, offset: int) -> int:
     """Just past the newline that ends the line holding `offset` (or the end of the text)."""
-    found = text.find("\n", offset)
-    return len(text) if found < 0 else found + 1
+    return text.find("\n", offset) + 1 or len(text)
 
 
 def indent_at(text: str, offset: int) -> str:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal, Protocol, get_args
 from pinctl import files
 from pinctl.errors import FileExistsRefusal, InputError, PassphraseError, PinctlError, UsageError
 from pinctl.pki.csr import CsrSpec, csr_pem, subject_text
+from pinctl.pki.der import SEQUENCE, encode
 from pinctl.pki.entries import KeyInfo, key_info, spki_der
 from pinctl.pki.pins import Pin, compute
 
@@ -247,30 +248,22 @@ def _pbes2_encrypt(plain: bytes, secret: bytes) -> bytes:
     kdf = _seq(
         _oid("1.2.840.113549.1.5.12"),  # PBKDF2
         _seq(
-            _der(0x04, salt),
+            encode(0x04, salt),
             _int(PBKDF2_ITERATIONS),
-            _seq(_oid("1.2.840.113549.2.9"), _der(0x05, b"")),  # hmacWithSHA256
+            _seq(_oid("1.2.840.113549.2.9"), encode(0x05, b"")),  # hmacWithSHA256
         ),
     )
-    cipher = _seq(_oid("2.16.840.1.101.3.4.1.42"), _der(0x04, iv))  # aes256-CBC
+    cipher = _seq(_oid("2.16.840.1.101.3.4.1.42"), encode(0x04, iv))  # aes256-CBC
     pbes2 = _seq(_oid("1.2.840.113549.1.5.13"), _seq(kdf, cipher))
-    return _seq(pbes2, _der(0x04, encrypted))
-
-
-def _der(tag: int, body: bytes) -> bytes:
-    n = len(body)
-    if n < 0x80:
-        return bytes([tag, n]) + body
-    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(size)]) + size + body
+    return _seq(pbes2, encode(0x04, encrypted))
 
 
 def _seq(*items: bytes) -> bytes:
-    return _der(0x30, b"".join(items))
+    return encode(SEQUENCE, b"".join(items))
 
 
 def _int(value: int) -> bytes:
-    return _der(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+    return encode(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
 
 
 def _oid(dotted: str) -> bytes:
@@ -282,7 +275,7 @@ def _oid(dotted: str) -> bytes:
             arc >>= 7
             chunk.append(0x80 | (arc & 0x7F))
         body.extend(reversed(chunk))
-    return _der(0x06, bytes(body))
+    return encode(0x06, bytes(body))
 
 
 def _pem(label: str, der: bytes) -> bytes:

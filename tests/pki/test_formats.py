@@ -358,6 +358,36 @@ def test_passphrase_from_environment(material: Material, run: Run) -> None:
     assert PASSPHRASE.decode() not in result.stdout + result.stderr
 
 
+def test_a_passphrase_in_the_environment_is_taken_as_its_bytes(tmp_path: Path, run: Run) -> None:
+    """A variable's value is used byte for byte, as openssl's `-passin env:` does: a
+    Latin-1 passphrase, which is no UTF-8, opens the key it sealed, and the key's pin is
+    openssl's."""
+    import os
+
+    secret = b"caf\xe9 cr\xe8me br\xfbl\xe9e"
+    key = ec.generate_private_key(ec.SECP256R1())
+    path = tmp_path / "latin1.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(secret),
+        )
+    )
+    value = os.fsdecode(secret)  # how os.environ holds bytes that are no UTF-8
+    result = run(["pin", "-o", "pins", "--passphrase-env", "KEYPASS", str(path)],
+                 env={"KEYPASS": value})  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    argv = ["openssl", "pkey", "-in", str(path), "-passin", "env:KEYPASS", "-pubout"]
+    judged = subprocess.run(
+        [*argv, "-outform", "der"],
+        env={**os.environb, b"KEYPASS": secret},
+        capture_output=True,
+        check=True,
+    )
+    assert result.stdout == openssl_pin(judged.stdout) + "\n"
+
+
 def test_encrypted_input_without_a_passphrase_source_fails(material: Material, run: Run) -> None:
     """Not on a terminal and no passphrase option: an error that says how to give one."""
     result = run(["pin", str(material["dir"] / "pkcs8-enc.pem")])

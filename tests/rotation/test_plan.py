@@ -120,6 +120,34 @@ class TestFindings:
         twin = write(tmp_path, server.port, root_pem, leaf(site), inter(site), backups[0])
         assert plan(run, twin)[:2] == (0, {})
 
+    def test_an_encrypted_backup_key_is_judged_by_its_public_half(
+        self, run: Run, tmp_path: Path, site: RotatingHost, server: LoopbackServer, root_pem: Path
+    ) -> None:
+        """plan asks for no passphrase: an encrypted key file is judged by the NAME.pub.pem
+        beside it, and without one it is present but not checkable, so no finding; the
+        twin, a public half of another key, is found."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        keys = tmp_path / "keys"
+        keys.mkdir()
+        sealed = serialization.BestAvailableEncryption(b"correct horse battery staple")
+        (keys / "b-1.key.pem").write_bytes(
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, sealed)
+        )
+        backup = fixed(pin(str(compute(spki_der(key.public_key()))), backup="true",
+                           note="keys/b-1.key.pem"))  # fmt: skip
+        path = write(tmp_path, server.port, root_pem, leaf(site), inter(site), backup)
+        assert plan(run, path)[:2] == (0, {})
+        other = ec.generate_private_key(ec.SECP256R1()).public_key()
+        (keys / "b-1.pub.pem").write_bytes(
+            other.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        code, found, _ = plan(run, path)
+        assert code == 1
+        [item] = found["backup-key-missing"]
+        assert "keys/b-1.key.pem holds another key" in item["message"]
+
     def test_backup_in_use(
         self, run: Run, tmp_path: Path, site: RotatingHost, server: LoopbackServer, root_pem: Path
     ) -> None:
