@@ -222,12 +222,17 @@ def _tls(sock: socket.socket, target: Target, early: bytes) -> Steps[Handshake]:
         raise _during_tls(exc) from None
     # pyOpenSSL converts for us; its type stubs predate the keyword.
     peer_chain = cast("Callable[..., list[x509.Certificate] | None]", conn.get_peer_cert_chain)
+    from pinctl.pki.der import plain_reason
+    from pinctl.pki.entries import decodable
+
     try:
         chain = peer_chain(as_cryptography=True) or []
+        for cert in chain:
+            decodable(cert)
     except ValueError as exc:
         # OpenSSL accepted it, cryptography's stricter DER parser does not: a broken server,
         # reported like any other, never an internal error that hides the other targets.
-        reason = str(exc).split("\n")[0][:200]
+        reason = plain_reason(exc)
         raise ConnectError(
             f"the server sent a certificate that cannot be parsed ({reason})", "tls-error"
         ) from None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -47,7 +48,7 @@ def parse_certificates(data: bytes, name: str, remedy: str) -> tuple[x509.Certif
         if b"-----BEGIN" not in data:
             if data[:1] == b"\x30":
                 try:
-                    return (x509.load_der_x509_certificate(data),)
+                    return (_named(x509.load_der_x509_certificate(data)),)
                 except ValueError as exc:
                     raise InputError(
                         f"{name}: unreadable DER certificate ({_reason(exc)})"
@@ -55,7 +56,8 @@ def parse_certificates(data: bytes, name: str, remedy: str) -> tuple[x509.Certif
             raise InputError(f"{name} holds no certificates; {remedy}")
         fast = _whole_bundle(data)
         if fast is not None:
-            return fast
+            with contextlib.suppress(ValueError):  # else the reader below names the line
+                return tuple(_named(cert) for cert in fast)
         certificates = []
         for block in pem_blocks(name, data):
             if block.label not in _CERTIFICATE_LABELS:
@@ -65,7 +67,7 @@ def parse_certificates(data: bytes, name: str, remedy: str) -> tuple[x509.Certif
                 der = base64.b64decode(b"".join(block.body.split()), validate=True)
                 if block.label == b"TRUSTED CERTIFICATE":
                     der = first_element(der)  # OpenSSL appends trust settings after it
-                certificates.append(x509.load_der_x509_certificate(der))
+                certificates.append(_named(x509.load_der_x509_certificate(der)))
             except (binascii.Error, ValueError) as exc:
                 raise InputError(f"{where}: unreadable certificate ({_reason(exc)})") from None
     if not certificates:
@@ -88,6 +90,13 @@ def _whole_bundle(data: bytes) -> tuple[x509.Certificate, ...] | None:
     ) + data.count(b"-----BEGIN CERTIFICATE-----\r\n") != len(found):
         return None
     return tuple(found)
+
+
+def _named(cert: x509.Certificate) -> x509.Certificate:
+    from pinctl.pki.entries import decodable
+
+    decodable(cert)
+    return cert
 
 
 def _reason(exc: Exception) -> str:

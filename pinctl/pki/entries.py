@@ -138,7 +138,7 @@ def certificate_entry(
     info = _certificate_key_info(cert, key_der)
     again = reencoded_pins(key_der, hashes)
     if not details:
-        _decodable(cert)  # one file, one verdict, whatever -o is
+        decodable(cert)  # one file, one verdict, whatever -o is
         spki = {alg: compute(key_der, alg) for alg in hashes}
         return Entry(
             index=index,
@@ -189,9 +189,11 @@ def _certificate_key_info(cert: x509.Certificate, spki: bytes) -> KeyInfo:
         return spki_key_info(spki)
 
 
-def _decodable(cert: x509.Certificate) -> None:
-    """Refuse what `_names` would refuse, without formatting names no one will read: the
-    names are decoded when first asked for (a bundle of roots pinned for `-o pins`)."""
+def decodable(cert: x509.Certificate) -> None:
+    """Refuse (ValueError) what `_names` would refuse, without formatting names no one will
+    read. cryptography decodes names when first asked for, not when it loads the
+    certificate: a chain is checked where it is read, so that no later message (a
+    refusal naming the certificate) meets the error instead."""
     from pinctl.pki.der import plain_reason
 
     try:

@@ -674,6 +674,71 @@ def test_a_certificate_only_openssl_accepts_is_a_tls_error(run: Any, ca: trustme
     assert result.stdout.count("sha256/") == 1
 
 
+def _undecodable_name() -> tuple[bytes, bytes]:
+    """A self-signed localhost certificate (PEM) and its key, whose organizationName is an
+    IA5String holding the byte 0xFF: OpenSSL loads and serves it, cryptography refuses
+    the name only when it is first read."""
+    from cryptography.x509.name import _ASN1Type
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "zq", _type=_ASN1Type.IA5String)]
+    )
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    der = cert.public_bytes(serialization.Encoding.DER).replace(b"zq", b"z\xff")
+    body = base64.encodebytes(der).decode()
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n".encode(), key_pem
+
+
+def test_a_served_name_cryptography_cannot_decode_is_a_tls_error(
+    run: Any, tmp_path: Path, ca: trustme.CA
+) -> None:
+    """fetch and verify name the fault of the server (exit 3), never an internal error; the
+    same certificate saved and judged with --chain is a file error naming its line (exit 2).
+    The twin, a server with a readable name, is fetched."""
+    pem, key = _undecodable_name()
+    pins = tmp_path / "pins.toml"
+    with (
+        tls_server(pem_context(pem, key)) as odd,
+        tls_server(server_context(ca.issue_cert("localhost"))) as good,
+    ):
+        pins.write_text(
+            f'version = 1\n[[hosts]]\nhost = "localhost"\nport = {odd.port}\n'
+            'pins = [{ pin = "sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E=" }]\n'
+        )
+        fetched = run(["fetch", "-o", "pins", f"localhost:{odd.port}", f"localhost:{good.port}"])
+        verified = run(["verify", "--pin-file", str(pins)])
+    reason = "the server sent a certificate that cannot be parsed (a name cannot be decoded: "
+    assert fetched.exit_code == 3
+    assert f"localhost:{odd.port}: {reason}" in fetched.stderr
+    assert fetched.stdout.count("sha256/") == 1  # the good server's pins still show
+    assert verified.exit_code == 3, verified.stdout
+    assert f"localhost:{odd.port}  tls-error: {reason}" in verified.stdout
+    assert "internal error" not in fetched.stderr + verified.stdout + verified.stderr
+    saved = tmp_path / "chain.pem"
+    saved.write_bytes(pem)
+    judged = run(["verify", "--pin-file", str(pins), "--chain", str(saved)])
+    assert judged.exit_code == 2
+    assert judged.stderr == (
+        f"pinctl: error: --chain {saved}:1: unreadable certificate "
+        "(a name cannot be decoded: DER invalid value in subject)\n"
+    )
+
+
 @pytest.mark.parametrize(
     ("no_proxy", "code", "stderr"),
     [
