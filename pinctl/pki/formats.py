@@ -127,7 +127,20 @@ class _Reader:
                 )
         return self._cached
 
-    def _wrong_passphrase(self) -> PassphraseError:
+    def _wrong_passphrase(
+        self, opened: bytes | Unopened | None = None, form: Form = "pkcs8-pem"
+    ) -> PassphraseError:
+        """`opened` is pinctl's own try of the envelope: one it has no code for may hold a
+        cipher that cryptography lacks too, so the message names it and the way out."""
+        from pinctl.pki.sealed import Unopened, decrypt_command
+
+        if isinstance(opened, Unopened) and not opened.tried:
+            command = decrypt_command(self.name, form, opened, public=True)
+            return PassphraseError(
+                f"{self.name}: cannot decrypt it: wrong passphrase, or an encryption pinctl "
+                f"does not read ({opened.envelope}); if the passphrase is right, run "
+                f"`{command} | pinctl pin -`"
+            )
         return PassphraseError(
             f"{self.name}: cannot decrypt it: wrong passphrase, or the file is damaged"
         )
@@ -202,16 +215,21 @@ class _Reader:
             key = serialization.load_pem_private_key(whole, password=None)
             self._private(key, _der_body(block.body, where))
             return
+        from pinctl.pki.sealed import pem_plaintext, pkcs8_plaintext
+
+        pkcs8 = block.label == b"ENCRYPTED PRIVATE KEY"
+        form: Form = "pkcs8-pem" if pkcs8 else "legacy-pem"
+
+        def opened() -> bytes | Unopened:
+            if pkcs8:
+                return pkcs8_plaintext(_der_body(block.body, where), self._secret())
+            return pem_plaintext(block.body, self._secret())
+
         try:
             key = serialization.load_pem_private_key(whole, password=self._secret())
         except (ValueError, TypeError):
-            raise self._wrong_passphrase() from None
-        from pinctl.pki.sealed import pem_plaintext, pkcs8_plaintext
-
-        if block.label == b"ENCRYPTED PRIVATE KEY":
-            self._private(key, pkcs8_plaintext(_der_body(block.body, where), self._secret()))
-        else:
-            self._private(key, pem_plaintext(block.body, self._secret()), "legacy-pem")
+            raise self._wrong_passphrase(opened(), form) from None
+        self._private(key, opened(), form)
 
     # DER ---------------------------------------------------------------------------------
 
@@ -308,15 +326,16 @@ class _Reader:
         if shape == "pkcs12":
             self._pkcs12(data)
             return
+        from pinctl.pki.sealed import pkcs8_plaintext
+
         try:
             key = serialization.load_der_private_key(data, password=self._secret())
         except (ValueError, TypeError):
-            raise self._wrong_passphrase() from None
+            opened = pkcs8_plaintext(data, self._secret())
+            raise self._wrong_passphrase(opened, "pkcs8-der") from None
         except Exception as exc:  # UnsupportedAlgorithm, after a right passphrase
             reason = plain_reason(exc)
             raise InputError(f"{self.name}: cannot read this private key ({reason})") from None
-        from pinctl.pki.sealed import pkcs8_plaintext
-
         self._private(key, pkcs8_plaintext(data, self._secret()), "pkcs8-der")
 
     def _pkcs12(self, data: bytes) -> None:

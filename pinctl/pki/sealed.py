@@ -51,8 +51,13 @@ _NAMES = {  # for naming an envelope pinctl cannot reopen
     bytes.fromhex("2a864886f70d010c0106"): "PBES1 pbeWithSHAAnd40BitRC2-CBC",
     bytes.fromhex("2a864886f70d01050a"): "PBES1 pbeWithSHA1AndDES-CBC",
     bytes.fromhex("2a864886f70d010503"): "PBES1 pbeWithMD5AndDES-CBC",
+    bytes.fromhex("2a864886f70d010506"): "PBES1 pbeWithMD5AndRC2-CBC",
+    bytes.fromhex("2a864886f70d01050b"): "PBES1 pbeWithSHA1AndRC2-CBC",
     bytes.fromhex("2b0e030207"): "DES-CBC",
     bytes.fromhex("2a864886f70d0302"): "RC2-CBC",
+    bytes.fromhex("2a83088c9a4b3d01010102"): "CAMELLIA-128-CBC",
+    bytes.fromhex("2a83088c9a4b3d01010103"): "CAMELLIA-192-CBC",
+    bytes.fromhex("2a83088c9a4b3d01010104"): "CAMELLIA-256-CBC",
 }
 _MAX_ITERATIONS = 10_000_000
 KEY, IV, MAC = 1, 2, 3
@@ -63,6 +68,11 @@ _DECRYPT = {  # the openssl command that writes the key unencrypted, as it is st
     "pkcs8-der": "openssl pkcs8 -inform DER -in {} -out plain.pem",
     "legacy-pem": "openssl pkey -in {} -out plain.pem",
     "pkcs12": "openssl pkcs12 -nocerts -nodes -in {} -out plain.pem",
+}
+_PUBLIC = {  # the openssl command that prints its public key, and writes nothing secret
+    "pkcs8-pem": "openssl pkey -in {} -pubout",
+    "pkcs8-der": "openssl pkey -inform DER -in {} -pubout",
+    "legacy-pem": "openssl pkey -in {} -pubout",
 }
 _LEGACY = ("RC2", "RC4", "DES-CBC")  # ciphers openssl 3 reads only with its legacy provider
 # Bounds on the work a file may ask of the reopening KDF. openssl, which opened the key
@@ -78,6 +88,9 @@ class Unopened:
 
     envelope: str
     """Its name for a message: ``PBES2 (PBKDF2, RC2-CBC)``, ``PBES1 ...``, ``PKCS#12``."""
+    tried: bool = True
+    """False when pinctl has no code for its cipher, so the passphrase was never tried: a
+    failure of cryptography's may then be that cipher rather than the passphrase."""
 
 
 def pkcs8_plaintext(der: bytes, passphrase: bytes) -> bytes | Unopened:
@@ -90,7 +103,7 @@ def pkcs8_plaintext(der: bytes, passphrase: bytes) -> bytes | Unopened:
     if oid == _PBE_SHA1_3DES:
         return _pbes1(params, sealed, passphrase)
     if oid != _PBES2:
-        return Unopened(_NAMES.get(oid, f"encryption {oid_text(oid)}"))
+        return Unopened(_NAMES.get(oid, f"encryption {oid_text(oid)}"), tried=False)
     try:
         (_, kdf, _), (_, scheme, _) = elements(params)
         (_, _, kdf_oid), (_, kdf_params, _) = elements(kdf)
@@ -99,7 +112,7 @@ def pkcs8_plaintext(der: bytes, passphrase: bytes) -> bytes | Unopened:
         return Unopened("an unreadable PBES2 envelope")
     kdf_name = _NAMES.get(kdf_oid, oid_text(kdf_oid))
     name, size = _CIPHERS.get(cipher_oid, (_NAMES.get(cipher_oid, oid_text(cipher_oid)), 0))
-    unopened = Unopened(f"PBES2 ({kdf_name}, {name})")
+    unopened = Unopened(f"PBES2 ({kdf_name}, {name})", tried=bool(size))
     if not size:
         return unopened
     try:
@@ -128,7 +141,9 @@ def pem_plaintext(body: bytes, passphrase: bytes) -> bytes | Unopened:
         sealed = base64.b64decode(b"".join(data.split()), validate=True)
     except (ValueError, binascii.Error):
         return unopened
-    if size is None or len(iv) < 8:
+    if size is None:
+        return Unopened(unopened.envelope, tried=False)
+    if len(iv) < 8:
         return unopened
     key, block = b"", b""
     while len(key) < size:  # OpenSSL's EVP_BytesToKey with MD5, one round, salt = IV[:8]
@@ -138,21 +153,29 @@ def pem_plaintext(body: bytes, passphrase: bytes) -> bytes | Unopened:
     return unopened if plain is None else plain
 
 
+def decrypt_command(name: str, form: Form, unopened: Unopened, *, public: bool = False) -> str:
+    """The openssl command that writes the key in file `name` unencrypted, as stated; with
+    `public`, the one that prints only its public key (an SPKI pinctl pins as it is)."""
+    import shlex
+
+    template = _PUBLIC[form] if public else _DECRYPT[form]
+    decrypt = template.format(shlex.quote(name))
+    if any(old in unopened.envelope for old in _LEGACY):
+        legacy = "-legacy" if form == "pkcs12" else "-provider legacy -provider default"
+        decrypt = decrypt.replace(" -in ", f" {legacy} -in ")
+    return decrypt
+
+
 def refuse_lossy(name: str, form: Form, key: PrivateKeyTypes, unopened: Unopened) -> None:
     """Raise for an RSA or EC key whose stated SPKI is out of reach; a guess is a wrong pin.
 
     Re-deriving such a key's SPKI drops RSA-PSS parameters and explicit curves, which the
     key object cannot show; Ed25519, Ed448, X25519, X448, DSA and DH re-derive exactly.
     """
-    import shlex
-
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
     if isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
-        decrypt = _DECRYPT[form].format(shlex.quote(name))
-        if any(old in unopened.envelope for old in _LEGACY):
-            legacy = "-legacy" if form == "pkcs12" else "-provider legacy -provider default"
-            decrypt = decrypt.replace(" -in ", f" {legacy} -in ")
+        decrypt = decrypt_command(name, form, unopened)
         raise InputError(
             f"{name}: pinctl cannot read this key's public key as stated through "
             f"{unopened.envelope}; run `{decrypt}` and pin plain.pem, "

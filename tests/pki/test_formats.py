@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from pinctl.errors import PinctlError
 from pinctl.pki.formats import read_source
 from tests.support.cli import Run
-from tests.support.judges import openssl, openssl_pin
+from tests.support.judges import openssl, openssl_key_pin, openssl_pin
 
 PASSPHRASE = b"correct horse battery staple"
 
@@ -338,6 +338,65 @@ def test_wrong_passphrase_is_refused(
         assert result.exit_code == 2, name
         assert "wrong passphrase" in result.stderr
         assert "not the passphrase" not in result.stderr + result.stdout
+
+
+LEGACY = "openssl pkey -provider legacy -provider default"
+
+
+@pytest.mark.parametrize(
+    ("make", "envelope", "command"),
+    [
+        (["pkcs8", "-topk8", "-v2", "camellia-256-cbc"], "PBES2 (PBKDF2, CAMELLIA-256-CBC)",
+         "openssl pkey"),
+        (["pkcs8", "-topk8", "-v2", "camellia-128-cbc", "-outform", "DER"],
+         "PBES2 (PBKDF2, CAMELLIA-128-CBC)", "openssl pkey -inform DER"),
+        (["ec", "-camellia256"], "PEM encryption CAMELLIA-256-CBC", "openssl pkey"),
+        (["pkcs8", "-topk8", "-v1", "PBE-SHA1-RC2-64", "-provider", "legacy", "-provider",
+          "default"], "PBES1 pbeWithSHA1AndRC2-CBC", LEGACY),
+    ],
+    ids=["pkcs8-pem", "pkcs8-der", "legacy-pem", "pbes1-rc2"],
+)  # fmt: skip
+def test_a_cipher_cryptography_lacks_is_named_with_the_way_out(
+    tmp_path: Path, run: Run, make: list[str], envelope: str, command: str
+) -> None:
+    """A key sealed with Camellia or RC2 (openssl writes it, cryptography cannot open it)
+    is not called a wrong passphrase without a word: the error names the cipher and the
+    openssl pipeline that pins it (with openssl's legacy provider for RC2), which, run,
+    gives openssl's own pin of the key. The twins, the same key under AES-256-CBC as PKCS#8
+    and as a legacy PEM, open with the passphrase and are a plain wrong one without."""
+    import shlex
+
+    plain = tmp_path / "plain.pem"
+    openssl(
+        "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(plain)
+    )
+    secret = tmp_path / "pass.txt"
+    secret.write_text(PASSPHRASE.decode() + "\n")
+    sealed = tmp_path / "sealed.key"
+    openssl(*make, "-in", str(plain), "-passout", f"file:{secret}", "-out", str(sealed))
+    refused = run(["pin", "-o", "pins", "--passphrase-file", str(secret), str(sealed)])
+    command = f"{command} -in {shlex.quote(str(sealed))} -pubout"
+    assert refused.exit_code == 2
+    assert refused.stderr == (
+        f"pinctl: error: {sealed}: cannot decrypt it: wrong passphrase, or an encryption "
+        f"pinctl does not read ({envelope}); if the passphrase is right, run "
+        f"`{command} | pinctl pin -`\n"
+    )
+    public = subprocess.run(
+        [*shlex.split(command), "-passin", f"file:{secret}"], capture_output=True, check=True
+    ).stdout
+    piped = run(["pin", "-o", "pins", "-"], input=public)
+    assert piped.stdout == openssl_key_pin(str(plain)) + "\n"
+    (tmp_path / "wrong.txt").write_text("not it\n")
+    for twin_of in (["pkcs8", "-topk8", "-v2", "aes-256-cbc"], ["ec", "-aes256"]):
+        twin = tmp_path / "aes.pem"
+        openssl(*twin_of, "-in", str(plain), "-passout", f"file:{secret}", "-out", str(twin))
+        opened = run(["pin", "-o", "pins", "--passphrase-file", str(secret), str(twin)])
+        assert opened.stdout == piped.stdout
+        wrong = run(["pin", "--passphrase-file", str(tmp_path / "wrong.txt"), str(twin)])
+        assert wrong.stderr == (
+            f"pinctl: error: {twin}: cannot decrypt it: wrong passphrase, or the file is damaged\n"
+        )
 
 
 def test_passphrase_from_environment(material: Material, run: Run) -> None:
