@@ -133,4 +133,10 @@ def plain_reason(exc: BaseException) -> str:
         where = " > ".join(part.strip('"').split("::")[-1] for part in parts if part)
         text = f"DER {kind}" + (f" in {where}" if where else "")
     text = re.sub(r"AlgorithmIdentifier \{ oid: .*", "an unsupported signature algorithm", text)
-    return text[:160]
+    # cryptography's key loaders guess at three causes, then give the one they found
+    deserialize = re.match(r"Could not deserialize key data\..*?(?:Details: (.*?))?$", text)
+    if deserialize:
+        detail = re.sub(r" \(got Tag \{.*", "", deserialize[1] or "")
+        detail = detail.replace("ASN.1 parsing error: ", "DER ")
+        text = "the key data cannot be decoded" + (f": {detail}" if detail else "")
+    return text[:160].rstrip()

@@ -130,20 +130,9 @@ class _Reader:
     def _wrong_passphrase(
         self, opened: bytes | Unopened | None = None, form: Form = "pkcs8-pem"
     ) -> PassphraseError:
-        """`opened` is pinctl's own try of the envelope: one it has no code for may hold a
-        cipher that cryptography lacks too, so the message names it and the way out."""
-        from pinctl.pki.sealed import Unopened, decrypt_command
+        from pinctl.pki.sealed import wrong_passphrase
 
-        if isinstance(opened, Unopened) and not opened.tried:
-            command = decrypt_command(self.name, form, opened, public=True)
-            return PassphraseError(
-                f"{self.name}: cannot decrypt it: wrong passphrase, or an encryption pinctl "
-                f"does not read ({opened.envelope}); if the passphrase is right, run "
-                f"`{command} | pinctl pin -`"
-            )
-        return PassphraseError(
-            f"{self.name}: cannot decrypt it: wrong passphrase, or the file is damaged"
-        )
+        return wrong_passphrase(self.name, opened, form)
 
     # PEM ---------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from pinctl.errors import InputError
+from pinctl.errors import InputError, PassphraseError
 from pinctl.pki.der import elements, oid_text
 
 if TYPE_CHECKING:
@@ -164,6 +164,20 @@ def decrypt_command(name: str, form: Form, unopened: Unopened, *, public: bool =
         legacy = "-legacy" if form == "pkcs12" else "-provider legacy -provider default"
         decrypt = decrypt.replace(" -in ", f" {legacy} -in ")
     return decrypt
+
+
+def wrong_passphrase(name: str, opened: bytes | Unopened | None, form: Form) -> PassphraseError:
+    """cryptography could not decrypt file `name`; `opened` is pinctl's own try of it. An
+    envelope pinctl has no code for may hold a cipher that cryptography lacks too, so the
+    message names it and the way out, with the passphrase the user already has."""
+    if isinstance(opened, Unopened) and not opened.tried:
+        command = decrypt_command(name, form, opened, public=True)
+        return PassphraseError(
+            f"{name}: cannot decrypt it: wrong passphrase, or an encryption pinctl does not "
+            f"read ({opened.envelope}); if the passphrase is right, run "
+            f"`{command} | pinctl pin -`"
+        )
+    return PassphraseError(f"{name}: cannot decrypt it: wrong passphrase, or the file is damaged")
 
 
 def refuse_lossy(name: str, form: Form, key: PrivateKeyTypes, unopened: Unopened) -> None:

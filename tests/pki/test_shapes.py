@@ -75,18 +75,22 @@ _PBES2 = _der(0x04, bytes.fromhex("2a864886f70d01050d"))  # PBES2's OID bytes, a
     [
         (_der(0x30, _INT, _INT, _INT), "unrecognised binary data"),
         (_der(0x30, *[_NULL] * 5), "unrecognised binary data"),
-        (_der(0x30, *[_INT] * 5), "DER private key"),
-        (_der(0x30, *[_INT] * 5, _der(0x04, b"x")), "DER private key"),
+        (_der(0x30, *[_INT] * 5), "DER private key of an unknown algorithm (the key data "
+         "cannot be decoded: DER unexpected tag); pinctl reads RSA"),
+        (_der(0x30, *[_INT] * 5, _der(0x04, b"x")), "DER private key of an unknown algorithm"),
+        (_der(0x30, _INT, _der(0x04, b"x" * 32)), "DER private key of an unknown algorithm"),
         (_der(0x30, _der(0x30), _der(0x04, b"x")), "unrecognised binary data"),
         (_der(0x30, _der(0x30, _PBES2), _der(0x04, b"x")), "unrecognised binary data"),
     ],
-    ids=["3-integers", "5-nulls", "5-integers", "damaged-6th", "empty-algorithm", "pbes2-oid"],
-)
+    ids=["3-integers", "5-nulls", "5-integers", "damaged-6th", "sec1-without-curve",
+         "empty-algorithm", "pbes2-oid"],
+)  # fmt: skip
 def test_an_outline_is_named_only_when_it_is_that_outline(
     tmp_path: Path, run: Any, outline: bytes, words: str
 ) -> None:
     """Only a row of five INTEGERs or more is a PKCS#1 or DSA key (one whose sixth
-    element is damaged is a damaged key); three, or five of something else, are no key;
+    element is damaged is a damaged key, as is a SEC1 key without its curve, whose
+    algorithm is unknown); three, or five of something else, are no key;
     an algorithm that is empty or whose first element is not an OID (though its bytes
     spell PBES2) is no encrypted key either."""
     path = tmp_path / "outline.der"
