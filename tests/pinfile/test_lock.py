@@ -269,10 +269,13 @@ def test_eight_concurrent_writers_lose_no_update(tmp_path: Path) -> None:
 
 
 def test_a_pin_file_in_a_missing_directory_is_named_not_the_lock(tmp_path: Path) -> None:
-    """Without its directory, remove says there is no pin file and add cannot write it."""
+    """Without its directory, remove and amend (promote's edit) say there is no pin file,
+    and add cannot write it."""
     path = tmp_path / "nope" / "pins.toml"
     with pytest.raises(PinFileError, match="no pin file at"), transaction(path) as edit:
         edit.remove("a.test")
+    with pytest.raises(PinFileError, match="no pin file at"), transaction(path) as edit:
+        edit.amend_pins("a.test", 443, {NEW: {"backup": False}})
     with (
         pytest.raises(InputError, match=r"cannot write .*: No such file or directory"),
         transaction(path) as edit,

@@ -19,7 +19,7 @@ from pinctl.pinfile.model import PinEntry
 from pinctl.pinfile.reader import load
 from pinctl.pinfile.splice import Edit, apply_edits
 from pinctl.pki.pins import parse_pin
-from tests.support.pinfiles import COMMENTED, INTER, NEW, PAY
+from tests.support.pinfiles import COMMENTED, INTER, LEAF, NEW, PAY
 
 API = "api.example.com"
 ADDED = PinEntry(NEW)
@@ -97,4 +97,47 @@ def test_the_same_edits_spliced_correctly_are_written(pins: Path) -> None:
     assert host.verify_chain is False
     assert [str(p.pin) for p in host.pins][-1] == str(NEW)
     assert INTER not in pins.read_text()
+    assert PAY in pins.read_text()
+
+
+LEAF_PIN = parse_pin(LEAF)
+TWO_FLAGS = {LEAF_PIN: {"backup": True}, INTER_PIN: {"note": "ca"}}
+"""Two pins of one host amended in one call: edited one after the other."""
+
+
+def test_an_amended_field_must_be_in_the_text(pins: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """promote asked for backup = true; the text came back without it."""
+    _spoil(monkeypatch, lambda text: COMMENTED)
+    _refused(pins, "did not say what was asked", lambda tx: tx.amend_pins(API, 443, TWO_FLAGS))
+
+
+def test_an_amend_may_not_touch_another_host(pins: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flags were set, and another host's pin changed with them."""
+    _spoil(monkeypatch, lambda text: text.replace(PAY, str(NEW)))
+    _refused(pins, "changed other entries too", lambda tx: tx.amend_pins(API, 443, TWO_FLAGS))
+
+
+def _without_api(text: str) -> str:
+    return text.split("# Main API")[0] + "# Payments\n" + PAY_TABLE
+
+
+def test_a_host_lost_between_two_pin_edits_is_refused(
+    pins: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first of two pin edits lost the whole host: the second finds no host to edit,
+    and nothing is written, whether the pins were being amended or removed."""
+    _spoil(monkeypatch, _without_api)
+    _refused(pins, "the host went missing while its pins were edited",
+             lambda tx: tx.amend_pins(API, 443, TWO_FLAGS))  # fmt: skip
+    _refused(pins, "the host went missing while its pins were removed",
+             lambda tx: tx.remove(API, 443, [LEAF_PIN, INTER_PIN]))  # fmt: skip
+
+
+def test_the_same_amends_spliced_correctly_are_written(pins: Path) -> None:
+    """The twin: with the real splicer, both pins get their fields and nothing else moves."""
+    with transaction(pins) as tx:
+        tx.amend_pins(API, 443, TWO_FLAGS)
+    host = load(pins).find_host(API, 443)
+    assert host is not None
+    assert [(p.backup, p.note) for p in host.pins] == [(True, "k1"), (False, "ca")]
     assert PAY in pins.read_text()

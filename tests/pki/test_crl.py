@@ -42,7 +42,9 @@ ISSUER = (
 )
 
 
-def _cert(serial: int, *, ca: bool = False, point: str | None = SHARD) -> x509.Certificate:
+def _cert(
+    serial: int, *, ca: bool = False, point: str | None = SHARD, constrained: bool = True
+) -> x509.Certificate:
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(f"cert {serial}"))
@@ -51,8 +53,9 @@ def _cert(serial: int, *, ca: bool = False, point: str | None = SHARD) -> x509.C
         .serial_number(serial)
         .not_valid_before(NOW - dt.timedelta(days=1))
         .not_valid_after(NOW + dt.timedelta(days=5))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
     )
+    if constrained:
+        builder = builder.add_extension(x509.BasicConstraints(ca=ca, path_length=None), True)
     if point:
         dp = x509.DistributionPoint([x509.UniformResourceIdentifier(point)], None, None, None)
         builder = builder.add_extension(x509.CRLDistributionPoints([dp]), critical=False)
@@ -76,12 +79,13 @@ def _signed(
     next_: dt.timedelta = dt.timedelta(days=1),
     idp: x509.IssuingDistributionPoint | None = None,
     delta: bool = False,
+    reason: x509.ReasonFlags = x509.ReasonFlags.key_compromise,
 ) -> x509.CertificateRevocationList:
     entry = (
         x509.RevokedCertificateBuilder()
         .serial_number(REVOKED.serial_number)
         .revocation_date(NOW - dt.timedelta(days=2))
-        .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False)
+        .add_extension(x509.CRLReason(reason), critical=False)
         .build()
     )
     builder = (
@@ -121,6 +125,35 @@ def test_a_signed_fresh_crl_says_good_or_revoked() -> None:
     answer = crl.check(listed, REVOKED, ISSUER, NOW)
     assert (answer.status, answer.reason) == ("revoked", "keyCompromise")
     assert answer.revoked_at == NOW - dt.timedelta(days=2)
+
+
+@pytest.mark.parametrize(
+    ("reason", "status"),
+    [(x509.ReasonFlags.remove_from_crl, "good"), (x509.ReasonFlags.certificate_hold, "revoked")],
+    ids=["removeFromCRL", "certificateHold"],
+)
+def test_an_entry_removed_from_the_crl_is_good_as_openssl_says(
+    tmp_path: Path, reason: x509.ReasonFlags, status: str
+) -> None:
+    """removeFromCRL lifts a hold: the certificate listed with it is good, and `openssl
+    verify -crl_check` says the same of the same files; the twin, still on hold, is
+    revoked for both."""
+    import subprocess
+
+    listed = _signed(reason=reason)
+    der = listed.public_bytes(serialization.Encoding.DER)
+    assert crl.check(crl.Crl(listed, der), REVOKED, ISSUER, NOW).status == status
+    files = {"ca.pem": ISSUER, "leaf.pem": REVOKED}
+    for name, cert in files.items():
+        (tmp_path / name).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "list.crl").write_bytes(listed.public_bytes(serialization.Encoding.PEM))
+    judged = subprocess.run(
+        ["openssl", "verify", "-attime", str(int(NOW.timestamp())), "-crl_check",
+         "-CAfile", str(tmp_path / "ca.pem"), "-CRLfile", str(tmp_path / "list.crl"),
+         str(tmp_path / "leaf.pem")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (judged.returncode == 0) == (status == "good"), judged.stdout + judged.stderr
 
 
 def test_another_key_is_refused() -> None:
@@ -212,6 +245,15 @@ def test_a_scope_that_covers_the_certificate_counts() -> None:
     assert crl.check(_crl(idp=_idp(only_contains_ca_certs=True)), _cert(14, ca=True), ISSUER, NOW)
 
 
+def test_a_certificate_without_basic_constraints_is_an_end_entity() -> None:
+    """No basicConstraints is no CA (RFC 5280 4.2.1.9): a user-only list covers it, and a
+    CA-only list does not."""
+    bare = _cert(15, constrained=False)
+    assert crl.check(_crl(idp=_idp(only_contains_user_certs=True)), bare, ISSUER, NOW)
+    with pytest.raises(Unproven, match="CA certificates only"):
+        crl.check(_crl(idp=_idp(only_contains_ca_certs=True)), bare, ISSUER, NOW)
+
+
 def test_a_delta_crl_is_refused() -> None:
     """A delta CRL lists changes only: it cannot show a certificate good."""
     with pytest.raises(Unproven, match="delta"):
@@ -224,7 +266,13 @@ def test_pem_and_der_are_read_and_garbage_refused() -> None:
     der = listed.public_bytes(serialization.Encoding.DER)
     assert crl.load_crl(der) == crl.Crl(listed, der)
     assert crl.load_crl(listed.public_bytes(serialization.Encoding.PEM)) == crl.Crl(listed, der)
-    for body, words in ((b"", "empty"), (b"<html>", "not a CRL"), (der[:-10], "truncated")):
+    cert = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    for body, words in (
+        (b"", "empty"),
+        (b"<html>", "not a CRL"),
+        (der[:-10], "truncated"),
+        (cert, "no -----BEGIN X509 CRL----- block"),
+    ):
         with pytest.raises(Unproven, match=words) as refused:
             crl.load_crl(body)
         assert "ParseError" not in str(refused.value), "the parser's words, not its debug text"
