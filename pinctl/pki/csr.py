@@ -55,6 +55,8 @@ def parse_subject(text: str) -> x509.Name:
     given = text.strip()
     openssl_style = given.startswith("/")
     body = given[1:] if openssl_style else given
+    if not body.strip():
+        raise UsageError('--subject is empty; write e.g. "CN=api.example.com,O=Example"')
     if (len(body) - len(body.rstrip("\\"))) % 2:  # as openssl -subj: it escapes nothing
         raise UsageError(
             f"--subject {text!r}: it ends in a '\\' that escapes nothing; "
@@ -75,8 +77,6 @@ def parse_subject(text: str) -> x509.Name:
             attributes.append(x509.NameAttribute(getattr(NameOID, oid_name), value))
         except ValueError as exc:
             raise UsageError(f"--subject {text!r}: {key.strip()}={value!r}: {exc}") from None
-    if not attributes:
-        raise UsageError('--subject is empty; write e.g. "CN=api.example.com,O=Example"')
     return x509.Name(attributes if openssl_style else list(reversed(attributes)))
 
 

@@ -133,6 +133,8 @@ def plain_reason(exc: BaseException) -> str:
         where = " > ".join(part.strip('"').split("::")[-1] for part in parts if part)
         text = f"DER {kind}" + (f" in {where}" if where else "")
     text = re.sub(r"AlgorithmIdentifier \{ oid: .*", "an unsupported signature algorithm", text)
+    # cryptography's advice on OpenSSL's error stack is for its own bug reports
+    text = re.sub(r"^Unknown OpenSSL error\..*", "OpenSSL refused it", text)
     # cryptography's key loaders guess at three causes, then give the one they found
     deserialize = re.match(r"Could not deserialize key data\..*?(?:Details: (.*?))?$", text)
     if deserialize:

@@ -85,10 +85,7 @@ def private_key_spki(der: bytes, public_key: PublicKeyTypes) -> KeySpki:
     """The SPKI of an unencrypted PKCS#8 or SEC1 private key, as its encoding states it."""
     try:
         parts = elements(der)
-    except ValueError:
-        return KeySpki(None)
-    tags = [tag for tag, _, _ in parts]
-    try:
+        tags = [tag for tag, _, _ in parts]
         if tags[:3] == [_INTEGER, SEQUENCE, _OCTET_STRING]:
             return _pkcs8(parts, public_key)
         if tags[:2] == [_INTEGER, _OCTET_STRING] and parts[0][2] == b"\x01":

@@ -294,9 +294,7 @@ def signed_prefix(served: tuple[x509.Certificate, ...]) -> tuple[x509.Certificat
     """
     from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 
-    if not served:
-        return ()
-    kept = [served[0]]
+    kept = list(served[:1])
     for issuer in served[1:]:
         try:
             kept[-1].verify_directly_issued_by(issuer)

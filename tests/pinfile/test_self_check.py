@@ -18,7 +18,7 @@ from pinctl.pinfile.edit import Transaction, transaction
 from pinctl.pinfile.model import PinEntry
 from pinctl.pinfile.reader import load
 from pinctl.pinfile.splice import Edit, apply_edits
-from pinctl.pki.pins import parse_pin
+from pinctl.pki.pins import Pin, parse_pin
 from tests.support.pinfiles import COMMENTED, INTER, LEAF, NEW, PAY
 
 API = "api.example.com"
@@ -101,7 +101,7 @@ def test_the_same_edits_spliced_correctly_are_written(pins: Path) -> None:
 
 
 LEAF_PIN = parse_pin(LEAF)
-TWO_FLAGS = {LEAF_PIN: {"backup": True}, INTER_PIN: {"note": "ca"}}
+TWO_FLAGS: dict[Pin, dict[str, object]] = {LEAF_PIN: {"backup": True}, INTER_PIN: {"note": "ca"}}
 """Two pins of one host amended in one call: edited one after the other."""
 
 

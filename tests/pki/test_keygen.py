@@ -689,6 +689,18 @@ def test_a_bad_subject_is_refused_before_any_key(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("subject", ["", "  ", "/"])
+def test_an_empty_subject_is_refused_as_such(tmp_path: Path, run: Any, subject: str) -> None:
+    """An empty --subject (a shell variable that was not set) is named as empty, with an
+    example, before any key is made."""
+    result = kg(run, "--no-encrypt", "--out-dir", tmp_path, "--csr", "--subject", subject)
+    assert result.exit_code == 2
+    assert result.stderr == (
+        'pinctl: error: --subject is empty; write e.g. "CN=api.example.com,O=Example"\n'
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "san",
     ["URI:https://x", "DNS:", "DNS:bad_name", "DNS:-x.example", "IP:300.1.1.1", "api.example"],

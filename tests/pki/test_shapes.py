@@ -109,8 +109,23 @@ def test_der_private_key_of_a_made_up_algorithm_is_a_clean_error(tmp_path: Path,
     good, bad = tmp_path / "good.der", tmp_path / "bad.der"
     good.write_bytes(der)
     bad.write_bytes(der.replace(ED25519_OID, MADE_UP_OID))
-    _refused(run, bad, "private key", "1.2.3.4")
+    _refused(run, bad, "cannot read this DER private key of algorithm 1.2.3.4 (")
     assert run(["pin", str(good)]).exit_code == 0  # the twin: the real OID reads
+
+
+def test_a_damaged_key_of_a_known_algorithm_names_it(tmp_path: Path, run: Any) -> None:
+    """An Ed25519 PKCS#8 key whose private key is one byte, not 32: OpenSSL refuses it,
+    and the error names the algorithm and says so, not cryptography's advice on bug
+    reports."""
+    from pinctl.pki.der import encode
+
+    inner = encode(0x04, encode(0x04, b"\x01"))
+    der = encode(0x30, encode(0x02, b"\x00") + encode(0x30, ED25519_OID) + inner)
+    path = tmp_path / "short.der"
+    path.write_bytes(der)
+    message = _refused(run, path, "cannot read this DER private key of type ed25519 (")
+    assert "(OpenSSL refused it)" in message
+    assert "commonly encountered" not in message
 
 
 def test_der_csr_with_an_unsupported_key_is_a_clean_error(
