@@ -35,9 +35,9 @@ def chain_warnings(
     pins: Sequence[PinEntry], known: Sequence[x509.Certificate], now: datetime, warn_days: int
 ) -> tuple[str, ...]:
     """What the chain the rule judged says: no backup left, a backup or a retired pin in
-    the live chain, stale pins, a leaf about to expire (`pinctl.verify.standing`)."""
-    if not known:
-        return ()
+    the live chain, stale pins, a leaf about to expire (`pinctl.verify.standing`).
+
+    `known` is never empty: whatever the rule considered begins with the served leaf."""
     out: list[str] = []
     today = now.date()
     found = standing(pins, known, today)

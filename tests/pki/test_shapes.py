@@ -258,15 +258,16 @@ def test_the_pkcs12_mac_tells_the_right_passphrase_from_a_wrong_one(
         (["-macalg", "md5"], "unknown"),
         (["-iter", "1000000"], "right"),
         (["-iter", "1000001"], "unknown"),
+        (["-nomac"], "unknown"),
     ],
-    ids=["one-iteration", "md5", "a-million", "over-a-million"],
+    ids=["one-iteration", "md5", "a-million", "over-a-million", "no-mac"],
 )
 def test_an_unusual_pkcs12_mac_is_checked_or_left_unknown(
     tmp_path: Path, mac: list[str], verdict: str
 ) -> None:
     """A MAC of one iteration is still a MAC; one of a hash pinctl does not use (MD5), or
     of more than a million iterations (a passphrase check must not become a CPU trap), is
-    no verdict, and cryptography's own answer decides."""
+    no verdict, as is no MAC at all, and cryptography's own answer decides."""
     from pinctl.pki.pkcs12 import mac_verdict
 
     assert mac_verdict(_openssl_p12(tmp_path, *mac), b"correct horse") == verdict

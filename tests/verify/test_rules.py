@@ -78,6 +78,24 @@ class TestOkHttpRule:
         assert host.status == "pin-mismatch"
         assert any("expired on" in w for w in host.warnings)
 
+    @pytest.mark.parametrize("count", [1, 2])
+    def test_only_expired_pins_matching_is_said_so(
+        self, tmp_path: Path, pki: ServedPki, count: int
+    ) -> None:
+        """The mismatch names the fix: the pins that match have expired, the last on the
+        latest of their dates; one pin or two (the leaf's and the intermediate's)."""
+        root, _, served = pki
+        days = [TODAY - timedelta(days=3), TODAY - timedelta(days=1)][:count]
+        pins = [pin(cert, expires=day) for cert, day in zip(served, days, strict=False)]
+        host = verify_saved_chain(tmp_path, root, served, pins)
+        assert host.status == "pin-mismatch"
+        last = days[-1].isoformat()
+        assert host.error == (
+            f"the only matching pin expired on {last}"
+            if count == 1
+            else f"the 2 matching pins have expired, the last on {last}"
+        )
+
     def test_pin_matches_on_its_expiry_day(self, tmp_path: Path, pki: ServedPki) -> None:
         """The twin: a pin is good through its expires day."""
         root, _, served = pki
