@@ -477,6 +477,18 @@ def test_remove_last_host(tmp_path: Path) -> None:
     assert path.read_text() == COMMENTED[:start] + "\n" + COMMENTED[end:]
 
 
+def test_remove_a_host_packed_against_the_one_above_keeps_the_blank_line_below(
+    tmp_path: Path,
+) -> None:
+    """A table written right under the previous one, with no blank line between, goes
+    alone: the blank line after it still sets off what follows."""
+    packed = 'version = 1\n[[hosts]]\nhost = "a.test"\n[[hosts]]\nhost = "b.test"\n\n# the end\n'
+    path = tmp_path / "pins.toml"
+    path.write_text(packed)
+    remove(path, "b.test")
+    assert path.read_text() == 'version = 1\n[[hosts]]\nhost = "a.test"\n\n# the end\n'
+
+
 def test_remove_one_pin_keeps_the_comment_above_it(tmp_path: Path) -> None:
     """Removing a pin deletes its line (with its trailing comment) and nothing else."""
     path = _commented(tmp_path)
@@ -704,9 +716,10 @@ def test_nesting_deeper_than_the_parser_can_go_is_a_pin_file_error(
     [
         ("nope.example.com", None, None, "host 'nope.example.com' is not in"),
         ("api.example.com", 444, None, "host 'api.example.com:444' is not in"),
-        ("api.example.com", None, NEW, f"pin {NEW} is not pinned for api.example.com:443"),
+        ("api.example.com", None, NEW, f"pin {NEW} is not pinned for api.example.com:443 "
+         f"in .*pins.toml \\(its pins: {re.escape(LEAF)}, {re.escape(INTER)}\\); see"),
     ],
-)
+)  # fmt: skip
 def test_remove_names_what_is_missing(
     tmp_path: Path, host: str, port: int | None, pin: Pin | None, message: str
 ) -> None:
@@ -716,6 +729,14 @@ def test_remove_names_what_is_missing(
         remove(path, host, port, () if pin is None else (pin,))
     assert caught.value.exit_code == ExitCode.USAGE
     assert path.read_text() == COMMENTED
+
+
+def test_a_pin_asked_of_a_host_without_pins_says_it_has_none(tmp_path: Path) -> None:
+    """The listing of a host's pins in the error says "none" rather than nothing."""
+    path = tmp_path / "pins.toml"
+    path.write_text('version = 1\n\n[[hosts]]\nhost = "a.test"\n')
+    with pytest.raises(UsageError, match=r"\(its pins: none\); see `pinctl list`"):
+        remove(path, "a.test", None, (NEW,))
 
 
 def test_remove_asks_for_a_port_when_a_host_has_several(tmp_path: Path) -> None:

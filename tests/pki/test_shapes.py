@@ -128,6 +128,22 @@ def test_a_damaged_key_of_a_known_algorithm_names_it(tmp_path: Path, run: Any) -
     assert "commonly encountered" not in message
 
 
+def test_a_der_public_key_with_bytes_after_it_is_refused(tmp_path: Path, run: Any) -> None:
+    """Two stray bytes after a DER SubjectPublicKeyInfo make it no key at all: refused,
+    never pinned with the bytes hashed in. The twin without them is openssl's pin."""
+    from tests.support.judges import openssl_pin
+
+    key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    good, bad = tmp_path / "good.der", tmp_path / "bad.der"
+    good.write_bytes(der)
+    bad.write_bytes(der + b"\x00\x00")
+    _refused(run, bad, "is unrecognised binary data")
+    assert run(["pin", "-o", "pins", str(good)]).stdout == openssl_pin(der) + "\n"
+
+
 def test_der_csr_with_an_unsupported_key_is_a_clean_error(
     sm2: Path, tmp_path: Path, run: Any
 ) -> None:
