@@ -1062,11 +1062,18 @@ def test_a_pin_file_that_cannot_be_written_removes_the_keys(
     assert pins_toml.read_text() == PIN_FILE
 
 
-def test_a_bad_host_is_refused_before_any_key(tmp_path: Path, run: Any) -> None:
-    """--host takes H[:PORT]; a bad port is a usage error and nothing is written."""
+@pytest.mark.parametrize(
+    "sealing",
+    [["--no-encrypt"], ["--passphrase-file", "/nonexistent/pass"]],
+    ids=["plain", "sealed"],
+)
+def test_a_bad_host_is_refused_before_any_key(tmp_path: Path, run: Any, sealing: list[str]) -> None:
+    """--host takes H[:PORT]; a bad port is a usage error and nothing is written, even
+    while the pin file is still to be created: it is refused before the passphrase is
+    read (a missing passphrase file is not what is reported)."""
     result = kg(
         run,
-        "--no-encrypt",
+        *sealing,
         "--host",
         "api.example.com:99999",
         "--pin-file",
