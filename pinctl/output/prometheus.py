@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from pinctl.pki.entries import epoch_seconds, validity
 from pinctl.verify.rules import pin_matches
 from pinctl.verify.verdicts import Passed, result_name
 
@@ -67,7 +68,7 @@ class Run:
         known = self._certs.get(id(cert.cert))
         if known is None:
             spki = cert.spki
-            after = number(cert.cert.not_valid_after_utc.timestamp())
+            after = number(epoch_seconds(validity(cert.cert)[1]))
             known = (spki, labels(spki=str(spki)), after, cert.cert)
             self._certs[id(cert.cert)] = known
         return known[0], known[1], known[2]

@@ -221,6 +221,18 @@ def validity(cert: x509.Certificate) -> tuple[datetime | YearZero, datetime | Ye
     return _moment(cert, 0), _moment(cert, 1)
 
 
+def epoch_seconds(moment: datetime | YearZero) -> float:
+    """Seconds since 1970 for a validity bound, year 0000 too (to the day: its time of day
+    is left out), so that a deadline or a metric never fails on a date `datetime` lacks."""
+    if isinstance(moment, YearZero):
+        return (moment.ordinal - _EPOCH_ORDINAL) * 86400.0
+    return moment.timestamp()
+
+
+_EPOCH_ORDINAL = 719163
+"""`date(1970, 1, 1).toordinal()`."""
+
+
 def _moment(cert: x509.Certificate, which: int) -> datetime | YearZero:
     """notBefore (0) or notAfter (1); year 0000 is a date GeneralizedTime can state."""
     try:

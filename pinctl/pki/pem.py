@@ -18,7 +18,6 @@ from pinctl.errors import InputError
 _BOUNDARY = rb"^[ \t]*-----(BEGIN|END) ([^\r\n]*?)-----[ \t]*\r?$"
 _LABEL = rb"[\x21-\x7e]+(?:[ -][\x21-\x7e]+)*"
 _SHOWN_LABEL = 40
-_SHOWN_LABELS = 6
 
 
 class PemBlock(NamedTuple):
@@ -45,9 +44,9 @@ def shown_label(label: bytes) -> str:
 
 
 def shown_labels(blocks: list[PemBlock]) -> str:
-    labels = sorted({shown_label(b.label) for b in blocks})
-    more = f" and {len(labels) - _SHOWN_LABELS} more" if len(labels) > _SHOWN_LABELS else ""
-    return (", ".join(labels[:_SHOWN_LABELS]) + more) or "none"
+    """The distinct labels of a file that held nothing pinctl reads: only the few labels
+    it skips get this far (any other is refused where it is met), so all are shown."""
+    return ", ".join(sorted({shown_label(b.label) for b in blocks})) or "none"
 
 
 def line_of(data: bytes, offset: int) -> int:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from pinctl.pinfile.model import PinEntry
+from pinctl.pki.entries import YearZero, epoch_seconds, validity
 from pinctl.verify.standing import standing, where
 
 if TYPE_CHECKING:
@@ -58,9 +59,10 @@ def chain_warnings(
         for p in found.stale
     ]
     leaf = known[0]
-    days = (leaf.not_valid_after_utc - now).days
+    until = validity(leaf)[1]
+    days = int((epoch_seconds(until) - now.timestamp()) // 86400)
     if days <= warn_days:
-        when = leaf.not_valid_after_utc.date().isoformat()
+        when = until.text[:10] if isinstance(until, YearZero) else until.date().isoformat()
         state = f"expired on {when}" if days < 0 else f"expires in {days} days ({when})"
         out.append(f"leaf certificate {leaf.subject.rfc4514_string()} {state}")
     return tuple(out)

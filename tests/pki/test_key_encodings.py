@@ -75,7 +75,8 @@ def test_compressed_ec_point_is_pinned_as_served(tmp_path: Path, run: Run) -> No
 
 
 def test_rsa_pss_key_is_pinned_as_served(tmp_path: Path, run: Run) -> None:
-    """An RSA-PSS certificate's SPKI keeps its parameters in the pin, as openssl hashes it."""
+    """An RSA-PSS certificate's SPKI keeps its parameters in the pin, as openssl hashes it,
+    and so does the private key's file."""
     key = tmp_path / "pss.key"
     subprocess.run(
         [
@@ -85,6 +86,8 @@ def test_rsa_pss_key_is_pinned_as_served(tmp_path: Path, run: Run) -> None:
             "RSA-PSS",
             "-pkeyopt",
             "rsa_keygen_bits:2048",
+            "-pkeyopt",
+            "rsa_pss_keygen_md:sha256",
             "-out",
             str(key),
         ],
@@ -93,6 +96,28 @@ def test_rsa_pss_key_is_pinned_as_served(tmp_path: Path, run: Run) -> None:
     )
     cert = _self_signed(tmp_path, key, "pss")
     assert _pin(run, cert) == _openssl_spki_pin(cert)
+    # The private key file itself pins the same: its stated identifier, parameters and all.
+    assert _pin(run, key) == _openssl_spki_pin(cert)
+
+
+def test_a_pkcs8_key_with_attributes_is_pinned_as_openssl_does(tmp_path: Path, run: Run) -> None:
+    """PKCS#8 may carry attributes after the key ([0], as NSS and Java keytool write a
+    friendlyName): an RSA-PSS key so written still pins to its stated SPKI, the one
+    `openssl pkey -pubout` gives, not cryptography's rsaEncryption re-encoding."""
+    from pinctl.pki.der import elements, encode
+
+    key = tmp_path / "pss.key"
+    options = ["-pkeyopt", "rsa_keygen_bits:2048", "-pkeyopt", "rsa_pss_keygen_md:sha256"]
+    openssl("genpkey", "-algorithm", "RSA-PSS", *options, "-outform", "DER", "-out", str(key))
+    friendly = encode(0x31, encode(0x1E, "k".encode("utf-16-be")))
+    attribute = encode(0x30, bytes.fromhex("06092a864886f70d010914") + friendly)
+    parts = b"".join(whole for _, whole, _ in elements(key.read_bytes()))
+    with_attributes = tmp_path / "pss-attributes.der"
+    with_attributes.write_bytes(encode(0x30, parts + encode(0xA0, attribute)))
+    spki = openssl("pkey", "-inform", "DER", "-in", str(with_attributes), "-pubout",
+                   "-outform", "DER")  # fmt: skip
+    digest = openssl("dgst", "-sha256", "-binary", data=spki)
+    assert _pin(run, with_attributes) == "sha256/" + base64.b64encode(digest).decode()
 
 
 def test_public_key_file_is_hashed_as_written(tmp_path: Path, run: Run) -> None:

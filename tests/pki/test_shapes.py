@@ -111,6 +111,12 @@ def test_der_private_key_of_a_made_up_algorithm_is_a_clean_error(tmp_path: Path,
     bad.write_bytes(der.replace(ED25519_OID, MADE_UP_OID))
     _refused(run, bad, "cannot read this DER private key of algorithm 1.2.3.4 (")
     assert run(["pin", str(good)]).exit_code == 0  # the twin: the real OID reads
+    # With attributes after the key ([0], as NSS and Java write them) it is still one.
+    from pinctl.pki.der import elements, encode
+
+    parts = b"".join(whole for _, whole, _ in elements(bad.read_bytes()))
+    bad.write_bytes(encode(0x30, parts + encode(0xA0, b"")))
+    _refused(run, bad, "cannot read this DER private key of algorithm 1.2.3.4 (")
 
 
 def test_a_damaged_key_of_a_known_algorithm_names_it(tmp_path: Path, run: Any) -> None:

@@ -209,3 +209,59 @@ class TestStanding:
         assert len(warnings) == 1
         assert "is stale" in warnings[0]
         assert chain_warnings([pin(served[0]), other_pin()], served, NOW, 0) == ()
+
+
+def _year_zero_leaf(tmp_path: Path) -> tuple[Path, Path]:
+    """A leaf whose notAfter is 0000-01-01 (valid GeneralizedTime, which `datetime` cannot
+    hold), issued by a trustme CA: the chain file and the CA file."""
+    import base64
+    import datetime as dt
+
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    ca = trustme.CA()
+    ca_key = serialization.load_pem_private_key(ca.private_key_pem.bytes(), None)
+    ca_cert = x509.load_pem_x509_certificate(ca.cert_pem.bytes())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "y0")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(ec.generate_private_key(ec.SECP256R1()).public_key())
+        .serial_number(7)
+        .not_valid_before(dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
+        .not_valid_after(dt.datetime(2050, 1, 1, tzinfo=dt.timezone.utc))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("y0.test")]), critical=False)
+        .sign(ca_key, hashes.SHA256())  # type: ignore[arg-type]
+    )
+    der = leaf.public_bytes(serialization.Encoding.DER)
+    der = der.replace(b"20500101000000Z", b"00000101000000Z")  # the signature no longer holds
+    chain, roots = tmp_path / "y0.pem", tmp_path / "ca.pem"
+    body = base64.encodebytes(der).decode()
+    chain.write_text(f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n")
+    ca.cert_pem.write_to_path(str(roots))
+    return chain, roots
+
+
+def test_a_leaf_that_expired_in_year_zero_fails_with_its_date(tmp_path: Path) -> None:
+    """notAfter 0000-01-01 is a date, not a crash: verify --chain fails the host as
+    untrusted, warns that the leaf expired on 0000-01-01, and the metrics give its
+    notAfter as the seconds before 1970 that `date -d 0000-01-01` counts."""
+    from tests.support.cli import invoke
+
+    chain, roots = _year_zero_leaf(tmp_path)
+    pins = tmp_path / "pins.toml"
+    pins.write_text(
+        'version = 1\n[[hosts]]\nhost = "y0.test"\n'
+        'pins = [{ pin = "sha256/r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E=" }]\n'
+    )
+    metrics = tmp_path / "pinctl.prom"
+    args = ["verify", "--pin-file", str(pins), "--chain", str(chain), "--ca-file", str(roots)]
+    result = invoke([*args, "--textfile", str(metrics), "y0.test"])
+    assert result.exit_code == ExitCode.FAILED, result.stderr
+    assert "untrusted: certificate CN=y0 expired on 0000-01-01" in result.stdout
+    assert "warning: leaf certificate CN=y0 expired on 0000-01-01" in result.stdout
+    assert "internal error" not in result.stdout + result.stderr
+    assert 'position="0",spki=' in metrics.read_text()
+    assert "} -62167219200\n" in metrics.read_text()
