@@ -86,22 +86,26 @@ def spki_der(public_key: PublicKeyTypes) -> bytes:
     return public_key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
+_BITS = {"ed25519": 256, "ed448": 456, "x25519": 256, "x448": 448}
+"""The length of the key itself (RFC 8032, RFC 7748): 32, 57, 32 and 56 bytes."""
+
+
 def key_info(public_key: PublicKeyTypes) -> KeyInfo:
-    from cryptography.hazmat.primitives.asymmetric import dh, dsa, ec, ed448, ed25519, rsa
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, rsa
 
     if isinstance(public_key, rsa.RSAPublicKey):
         return KeyInfo("rsa", public_key.key_size)
     if isinstance(public_key, ec.EllipticCurvePublicKey):
         return KeyInfo("ec", public_key.curve.key_size, public_key.curve.name)
-    if isinstance(public_key, ed25519.Ed25519PublicKey):
-        return KeyInfo("ed25519", 256)
-    if isinstance(public_key, ed448.Ed448PublicKey):
-        return KeyInfo("ed448", 456)
+    name = type(public_key).__name__.lower().removesuffix("publickey")  # Ed25519PublicKey
+    if name in _BITS:
+        return KeyInfo(name, _BITS[name])
     if isinstance(public_key, dsa.DSAPublicKey):
         return KeyInfo("dsa", public_key.key_size)
-    if isinstance(public_key, dh.DHPublicKey):
-        return KeyInfo("dh", public_key.key_size)
-    return KeyInfo(type(public_key).__name__.lower().removesuffix("publickey"), 0)
+    from cryptography.hazmat.primitives.asymmetric import dh  # named last: cryptography warns
+
+    assert isinstance(public_key, dh.DHPublicKey)  # the last of PublicKeyTypes
+    return KeyInfo("dh", public_key.key_size)
 
 
 def spki_key_info(spki: bytes) -> KeyInfo:

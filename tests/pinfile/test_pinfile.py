@@ -760,6 +760,9 @@ def test_inline_hosts_array_is_edited_in_place(tmp_path: Path) -> None:
     )
     add_pins(path, "a.test", 443, [PinEntry(NEW)], host_fields={"verify_chain": False})
     add_pins(path, "b.test", 443, [PinEntry(BACKUP, backup=True)])
+    assert f'  {{ host = "b.test", pins = [{{ pin = "{BACKUP}", backup = true }}] }},\n' in (
+        path.read_text()
+    ), "a new inline host is one line, its pins inline too"
     pin_file = load(path)
     assert [h.host for h in pin_file.hosts] == ["a.test", "b.test"]
     assert [e.pin for e in pin_file.hosts[0].pins] == [Pin.parse(LEAF), NEW]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed448, ed25519, x448, x25519
 
 from tests.support import malformed
 from tests.support.judges import openssl
@@ -124,3 +127,31 @@ def test_a_subject_alt_name_cryptography_cannot_decode_is_shown_as_such(
     assert shown.exit_code == 0, shown.stderr
     assert json.loads(shown.stdout)["sources"][0]["entries"][0]["san"] == ["<undecodable>"]
     assert "san       <undecodable>\n" in run(["pin", str(path)]).stdout
+
+
+@pytest.mark.parametrize(
+    ("make", "kind", "bits"),
+    [
+        (ed25519.Ed25519PrivateKey.generate, "ed25519", 256),
+        (ed448.Ed448PrivateKey.generate, "ed448", 456),
+        (x25519.X25519PrivateKey.generate, "x25519", 256),
+        (x448.X448PrivateKey.generate, "x448", 448),
+    ],
+    ids=["ed25519", "ed448", "x25519", "x448"],
+)
+def test_a_curve_key_reports_its_own_length(
+    tmp_path: Path, run: Any, make: Callable[[], Any], kind: str, bits: int
+) -> None:
+    """Keys of the RFC 8032 and RFC 7748 curves have no key_size to ask for: the JSON
+    gives the length of the key itself, never 0."""
+    path = tmp_path / "key.pem"
+    public = make().public_key()
+    path.write_bytes(
+        public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    result = run(["pin", "-o", "json", str(path)])
+    assert result.exit_code == 0, result.stderr
+    entry = json.loads(result.stdout)["sources"][0]["entries"][0]
+    assert entry["key"] == {"type": kind, "bits": bits}

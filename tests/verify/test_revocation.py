@@ -56,6 +56,8 @@ def test_a_good_certificate_passes_by_its_crl(world: World) -> None:
     assert checked.host["revocation"]["status"] == "good"
     assert leaf["next_update"] is not None
     assert leaf["error"] is None
+    check = next(c for c in checked.host["checks"] if c["check"] == "revocation")
+    assert (check["result"], check["reason"]) == ("pass", "2 of 2 not revoked (crl)")
 
 
 def test_a_revoked_leaf_fails_even_though_its_pin_matches(world: World) -> None:
