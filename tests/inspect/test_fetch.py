@@ -252,9 +252,13 @@ def test_save_takes_one_target(run: Any, server: LoopbackServer, tmp_path: Path)
     assert server.connections == 0
 
 
-def _self_signed_context(name: str) -> tuple[Any, bytes]:
+def _self_signed_pems(
+    name: str, subject: x509.Name | None = None, patch: tuple[bytes, bytes] = (b"", b"")
+) -> tuple[bytes, bytes]:
+    """A self-signed certificate for `name` (its SAN) and its key, as PEM; `patch` replaces
+    bytes of the signed DER, to serve what no honest signer writes."""
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    subject = subject or x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
         x509.CertificateBuilder()
@@ -267,12 +271,21 @@ def _self_signed_context(name: str) -> tuple[Any, bytes]:
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
         .sign(key, hashes.SHA256())
     )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    der = cert.public_bytes(serialization.Encoding.DER)
+    if patch[0]:
+        der = der.replace(*patch)
+    body = base64.encodebytes(der).decode()
+    cert_pem = f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n".encode()
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    return cert_pem, key_pem
+
+
+def _self_signed_context(name: str) -> tuple[Any, bytes]:
+    cert_pem, key_pem = _self_signed_pems(name)
     return pem_context(cert_pem, key_pem), cert_pem
 
 
@@ -680,28 +693,8 @@ def _undecodable_name() -> tuple[bytes, bytes]:
     the name only when it is first read."""
     from cryptography.x509.name import _ASN1Type
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [x509.NameAttribute(NameOID.ORGANIZATION_NAME, "zq", _type=_ASN1Type.IA5String)]
-    )
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now - datetime.timedelta(hours=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    der = cert.public_bytes(serialization.Encoding.DER).replace(b"zq", b"z\xff")
-    body = base64.encodebytes(der).decode()
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n".encode(), key_pem
+    odd = x509.NameAttribute(NameOID.ORGANIZATION_NAME, "zq", _type=_ASN1Type.IA5String)
+    return _self_signed_pems("localhost", x509.Name([odd]), (b"zq", b"z\xff"))
 
 
 def test_a_served_name_cryptography_cannot_decode_is_a_tls_error(
