@@ -12,7 +12,7 @@ from pinctl.output.ct import ct_json, sct_lines
 from pinctl.output.revocation import cert_json, revocation_json
 from pinctl.output.terminal import Sink, printable
 from pinctl.output.terminal import table as terminal_table
-from pinctl.pki.entries import Entry, YearZero
+from pinctl.pki.entries import Entry, YearZero, days_until
 from pinctl.pki.pins import Pin
 
 if TYPE_CHECKING:
@@ -22,11 +22,7 @@ if TYPE_CHECKING:
 
 
 def _days_left(entry: Entry, now: datetime) -> int | None:
-    if entry.not_after is None:
-        return None
-    if isinstance(entry.not_after, YearZero):
-        return entry.not_after.ordinal - now.toordinal()
-    return (entry.not_after - now).days
+    return None if entry.not_after is None else days_until(entry.not_after, now)
 
 
 def _day(moment: datetime | YearZero) -> str:

@@ -225,16 +225,31 @@ def validity(cert: x509.Certificate) -> tuple[datetime | YearZero, datetime | Ye
     return _moment(cert, 0), _moment(cert, 1)
 
 
-def epoch_seconds(moment: datetime | YearZero) -> float:
-    """Seconds since 1970 for a validity bound, year 0000 too (to the day: its time of day
-    is left out), so that a deadline or a metric never fails on a date `datetime` lacks."""
-    if isinstance(moment, YearZero):
-        return (moment.ordinal - _EPOCH_ORDINAL) * 86400.0
-    return moment.timestamp()
-
+# A validity bound may be year 0000, which `datetime` cannot hold: these three read one
+# either way, so that no message, deadline or metric fails on such a certificate.
 
 _EPOCH_ORDINAL = 719163
 """`date(1970, 1, 1).toordinal()`."""
+
+
+def date_text(moment: datetime | YearZero) -> str:
+    """``YYYY-MM-DD``."""
+    return moment.text[:10] if isinstance(moment, YearZero) else f"{moment:%Y-%m-%d}"
+
+
+def days_until(moment: datetime | YearZero, now: datetime) -> int:
+    """Whole days from `now` to `moment`, negative once past, as `timedelta.days` counts
+    them (year 0000 to the day: its time of day is left out)."""
+    if isinstance(moment, YearZero):
+        return moment.ordinal - now.toordinal()
+    return (moment - now).days
+
+
+def epoch_seconds(moment: datetime | YearZero) -> float:
+    """Seconds since 1970 (year 0000 to the day)."""
+    if isinstance(moment, YearZero):
+        return (moment.ordinal - _EPOCH_ORDINAL) * 86400.0
+    return moment.timestamp()
 
 
 def _moment(cert: x509.Certificate, which: int) -> datetime | YearZero:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pinctl.hostnames import ip_address
-from pinctl.pki.entries import YearZero, validity
+from pinctl.pki.entries import YearZero, date_text, validity
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -90,9 +90,9 @@ def why_untrusted(
     for cert in served:
         not_before, not_after = validity(cert)
         if isinstance(not_after, YearZero) or now > not_after:
-            return f"certificate {_name(cert)} expired on {_day(not_after)}"
+            return f"certificate {_name(cert)} expired on {date_text(not_after)}"
         if isinstance(not_before, datetime) and now < not_before:
-            return f"certificate {_name(cert)} is not valid before {_day(not_before)}"
+            return f"certificate {_name(cert)} is not valid before {date_text(not_before)}"
     top = _top(served)
     anchors = [root for root in roots if root.subject == top.issuer]
     if top.issuer == top.subject and top not in roots:
@@ -105,7 +105,7 @@ def why_untrusted(
     for anchor in anchors:
         not_after = validity(anchor)[1]
         if isinstance(not_after, YearZero) or now > not_after:
-            return f"trust anchor {_name(anchor)} expired on {_day(not_after)}"
+            return f"trust anchor {_name(anchor)} expired on {date_text(not_after)}"
     if "EKU" in message:
         for cert in served[1:]:
             if not _allows_servers(cert):
@@ -189,10 +189,6 @@ def _algorithm_words(text: str) -> str:
         word = _ALGORITHMS.get(variant, "an algorithm pinctl's verifier does not support")
         text = text[:start] + word + text[end:]
     return text
-
-
-def _day(moment: datetime | YearZero) -> str:
-    return moment.text[:10] if isinstance(moment, YearZero) else f"{moment:%Y-%m-%d}"
 
 
 def _name(cert: x509.Certificate) -> str:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from pinctl.pinfile.model import PinEntry
-from pinctl.pki.entries import YearZero, epoch_seconds, validity
+from pinctl.pki.entries import date_text, days_until, validity
 from pinctl.verify.standing import standing, where
 
 if TYPE_CHECKING:
@@ -60,9 +60,9 @@ def chain_warnings(
     ]
     leaf = known[0]
     until = validity(leaf)[1]
-    days = int((epoch_seconds(until) - now.timestamp()) // 86400)
+    days = days_until(until, now)
     if days <= warn_days:
-        when = until.text[:10] if isinstance(until, YearZero) else until.date().isoformat()
+        when = date_text(until)
         state = f"expired on {when}" if days < 0 else f"expires in {days} days ({when})"
         out.append(f"leaf certificate {leaf.subject.rfc4514_string()} {state}")
     return tuple(out)
