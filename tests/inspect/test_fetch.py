@@ -726,10 +726,20 @@ def test_a_served_name_cryptography_cannot_decode_is_a_tls_error(
     saved.write_bytes(pem)
     judged = run(["verify", "--pin-file", str(pins), "--chain", str(saved)])
     assert judged.exit_code == 2
-    assert judged.stderr == (
-        f"pinctl: error: --chain {saved}:1: unreadable certificate "
-        "(a name cannot be decoded: DER invalid value in subject)\n"
+    reason = "(a name cannot be decoded: DER invalid value in subject)"
+    assert judged.stderr == f"pinctl: error: --chain {saved}:1: unreadable certificate {reason}\n"
+    # The same as a trust store, and as one DER certificate: refused the same way.
+    good_chain = tmp_path / "good.pem"
+    good_chain.write_bytes(ca.issue_cert("localhost").cert_chain_pems[0].bytes())
+    store = run(
+        ["verify", "--pin-file", str(pins), "--chain", str(good_chain), "--ca-file", str(saved)]
     )
+    assert store.exit_code == 2
+    assert f"--ca-file {saved}:1: unreadable certificate {reason}" in store.stderr
+    der = tmp_path / "chain.der"
+    der.write_bytes(x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER))
+    one = run(["verify", "--pin-file", str(pins), "--chain", str(der)])
+    assert one.stderr == f"pinctl: error: --chain {der}: unreadable DER certificate {reason}\n"
 
 
 @pytest.mark.parametrize(
