@@ -517,40 +517,31 @@ pins = [
 """
 
 
-def test_a_pin_added_to_an_array_closed_on_its_last_line(tmp_path: Path) -> None:
-    """An array whose `]` ends its last element's line gets the comma that element lacked,
-    the new pin on a line of its own, and `]` on the next, in the array's indentation."""
+ADDED_LINE = f'  {{ pin = "{NEW}", level = "leaf" }},\n'
+
+
+@pytest.mark.parametrize(
+    ("last", "after"),
+    [
+        (f'  {{ pin = "{INTER}" }}]\n', f'  {{ pin = "{INTER}" }},\n{ADDED_LINE}]\n'),
+        (
+            f'  {{ pin = "{INTER}" }}  # the issuer\n]\n',
+            f'  {{ pin = "{INTER}" }},  # the issuer\n{ADDED_LINE}]\n',
+        ),
+    ],
+    ids=["closed-on-its-last-line", "comment-then-bracket"],
+)
+def test_a_pin_added_after_a_last_element_without_a_comma(
+    tmp_path: Path, last: str, after: str
+) -> None:
+    """The last element gets the comma it lacked, at its own end and ahead of its comment
+    (without it the file is not TOML), and the new pin goes on a line of its own above a
+    `]` on its own line, in the array's indentation."""
+    text = HAND_WRAPPED.replace(f'  {{ pin = "{INTER}" }}]\n', last)
     path = tmp_path / "pins.toml"
-    path.write_text(HAND_WRAPPED)
+    path.write_text(text)
     add_pins(path, "a.example", 443, [PinEntry(NEW)])
-    assert path.read_text() == HAND_WRAPPED.replace(
-        f'  {{ pin = "{INTER}" }}]\n',
-        f'  {{ pin = "{INTER}" }},\n  {{ pin = "{NEW}", level = "leaf" }},\n]\n',
-    )
-
-
-NO_LAST_COMMA = f"""\
-version = 1
-
-[[hosts]]
-host = "a.example"
-pins = [
-  {{ pin = "{LEAF}" }},
-  {{ pin = "{INTER}" }}  # the issuer
-]
-"""
-
-
-def test_a_pin_added_after_a_last_element_without_a_comma(tmp_path: Path) -> None:
-    """The last element gets its comma at its own end, ahead of its comment, and the new
-    pin goes on a line of its own above `]`: without that comma the file is not TOML."""
-    path = tmp_path / "pins.toml"
-    path.write_text(NO_LAST_COMMA)
-    add_pins(path, "a.example", 443, [PinEntry(NEW)])
-    assert path.read_text() == NO_LAST_COMMA.replace(
-        f'  {{ pin = "{INTER}" }}  # the issuer\n]\n',
-        f'  {{ pin = "{INTER}" }},  # the issuer\n  {{ pin = "{NEW}", level = "leaf" }},\n]\n',
-    )
+    assert path.read_text() == text.replace(last, after)
 
 
 def test_the_last_pin_without_a_comma_is_removed_with_its_line(tmp_path: Path) -> None:
