@@ -21,6 +21,7 @@ import click
 from pinctl import __version__
 from pinctl.cli.common import CONTEXT_SETTINGS, Outcome
 from pinctl.errors import ExitCode, PinctlError
+from pinctl.net import interrupts
 
 if TYPE_CHECKING:
     import signal as _signal
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(os.environ.get("PINCTL_DEBUG"))
     _handle_sigterm()
+    interrupts.keep_dropped()
     sys.exit(_run(args, debug))
 
 
@@ -157,6 +159,7 @@ def _run(args: list[str], debug: bool) -> int:
 def _boundary(args: list[str], debug: bool) -> int:
     try:
         rv: Any = cli.main(args=args, prog_name="pinctl", standalone_mode=False, obj={"argv": args})
+        interrupts.raise_dropped()  # Ctrl-C came while the command ran, but Python lost it
         if isinstance(rv, Outcome):
             rv.write()
             return int(rv.exit_code)

@@ -1,4 +1,5 @@
-"""Ctrl-C and SIGTERM that Python dropped, found again while the pool waits.
+"""Ctrl-C and SIGTERM that Python dropped, found again while the pool waits or once the
+command is done.
 
 Python raises a signal's exception wherever the main thread is at the time. When that is
 a finalizer (a weakref callback such as the ones importlib keeps on its module locks, an
@@ -13,12 +14,18 @@ that descriptor with its sockets; a stop signal read there after its handler has
 chance to raise was dropped, so it is raised again, by the same handler, where the pool is.
 A signal that reaches a helper thread (a DNS lookup) also wakes the poll this way, instead
 of leaving the main thread asleep in it.
+
+The dropped exception itself goes to `sys.unraisablehook`, which would print it, traceback
+and all, before pinctl's one line. `keep_dropped` makes that hook keep it instead, so that
+a stop dropped outside the pool (while a command imports, say) is raised by the boundary
+once the command returns (`raise_dropped`), and one the pool raised again is not.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+import sys
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import signal as _signal
@@ -26,6 +33,27 @@ else:  # the same functions, without the enum wrappers `signal` builds at every 
     import _signal
 
 _STOPS = frozenset({_signal.SIGINT, _signal.SIGTERM})
+_dropped: list[KeyboardInterrupt] = []
+
+
+def keep_dropped() -> None:
+    """Have a stop that Python drops in a finalizer kept for `raise_dropped`, not printed;
+    everything else unraisable still goes to the hook that was there."""
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            _dropped[:] = [unraisable.exc_value]
+        else:
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+
+
+def raise_dropped() -> None:
+    """Raise the stop Python dropped, if one was and nothing has raised it again since."""
+    if _dropped:
+        raise _dropped.pop()
 
 
 class Wakeup:
@@ -80,4 +108,5 @@ class Wakeup:
             return
         for signum in seen:
             if signum in _STOPS and callable(_signal.getsignal(signum)):
+                _dropped.clear()  # raised again here, so not once more at the boundary
                 _signal.raise_signal(signum)  # its handler raises here, as it would have

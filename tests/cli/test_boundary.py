@@ -402,15 +402,11 @@ main()
 @pytest.mark.parametrize("found_again", [True, False], ids=["pinctl", "python-alone"])
 def test_a_ctrl_c_python_drops_still_stops_a_hung_verify(tmp_path: Path, found_again: bool) -> None:
     """A Ctrl-C whose KeyboardInterrupt Python drops in a finalizer stops a verify hung on a
-    silent server at once (exit 130), instead of leaving it to wait out its timeout and
-    report the host as failed, which is what Python alone would do."""
+    silent server at once, with exit 130 and pinctl's one line alone. Python by itself would
+    print a traceback for it, then wait out the timeout and report the host as failed."""
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         pytest.skip("SIGINT is ignored in this session, so in pinctl")
-    disable = (
-        ""
-        if found_again
-        else ("import pinctl.net.interrupts as i; i.Wakeup.__enter__ = lambda self: self")
-    )
+    disable = "" if found_again else _PYTHON_ALONE
     code = _CTRL_C_DROPPED_IN_A_FINALIZER.format(disable=disable)
     with hostile_server("silent") as server:
         pins = _pins(tmp_path / "pins.toml", server.port)
@@ -418,14 +414,74 @@ def test_a_ctrl_c_python_drops_still_stops_a_hung_verify(tmp_path: Path, found_a
         proc = subprocess.run(
             [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=60
         )
-    assert "Exception ignored" in proc.stderr  # Python did drop it
     if found_again:
-        assert proc.returncode == 130
-        assert proc.stderr.endswith("\npinctl: error: interrupted\n")
-        assert proc.stdout == ""
+        assert (proc.returncode, proc.stderr, proc.stdout) == (
+            130,
+            "pinctl: error: interrupted\n",
+            "",
+        )
     else:
+        assert "Exception ignored" in proc.stderr  # Python did drop it
         assert proc.returncode == 3  # the host unreachable, after its whole timeout
         assert "timed out" in proc.stdout
+
+
+# pinctl without what finds a dropped Ctrl-C again: the pool's wakeup descriptor and the
+# unraisable hook that keeps the exception.
+_PYTHON_ALONE = (
+    "import pinctl.net.interrupts as i; "
+    "i.Wakeup.__enter__ = lambda self: self; i.keep_dropped = lambda: None"
+)
+
+# The same dropped Ctrl-C, in a finalizer that runs while a command's module is imported,
+# as importlib's module-lock callbacks do: far from any pool.
+_CTRL_C_DROPPED_WHILE_A_COMMAND_LOADS = """
+import os, signal, sys
+
+class Dropped:
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(3):  # the handler runs here, inside the finalizer
+            pass
+
+class Loading:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pinctl.cli.pin":
+            Dropped()
+        return None
+
+sys.meta_path.insert(0, Loading())
+{disable}
+sys.argv[0] = "pinctl"
+from pinctl.__main__ import main
+main()
+"""
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["pinctl", "python-alone"])
+def test_a_ctrl_c_python_drops_outside_the_pool_still_stops_the_command(
+    ca_pem: Path, kept: bool
+) -> None:
+    """A Ctrl-C that Python drops while `pinctl pin` loads ends the command as a Ctrl-C
+    does: exit 130, pinctl's one line and no pins. Python by itself prints a traceback for
+    it and goes on as if no one had pressed a key."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        pytest.skip("SIGINT is ignored in this session, so in pinctl")
+    code = _CTRL_C_DROPPED_WHILE_A_COMMAND_LOADS.format(disable="" if kept else _PYTHON_ALONE)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "pin", "-o", "pins", str(ca_pem)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    if kept:
+        assert (proc.returncode, proc.stderr, proc.stdout) == (
+            130,
+            "pinctl: error: interrupted\n",
+            "",
+        )
+    else:
+        assert "Exception ignored" in proc.stderr
+        assert "KeyboardInterrupt" in proc.stderr
+        assert (proc.returncode, proc.stdout.count("sha256/")) == (0, 1)
 
 
 def test_a_broken_pipe_is_silent(ca_pem: Path) -> None:
