@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from pinctl.errors import InputError, PassphraseError, PinctlError
+from pinctl.errors import InputError, PassphraseError
 from pinctl.pki.der import csr_spki, first_element, plain_reason
 from pinctl.pki.entries import Entry, EntryKind, certificate_entry, key_entry
 from pinctl.pki.pem import PemBlock, line_of, pem_blocks, shown_label, shown_labels
@@ -200,11 +200,18 @@ class _Reader:
 
         whole = block.canonical()
         encrypted = block.label == b"ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in whole
+        from cryptography.exceptions import UnsupportedAlgorithm
+
+        from pinctl.pki.sealed import pem_plaintext, pkcs8_plaintext, unsupported_key
+
         if not encrypted:
-            key = serialization.load_pem_private_key(whole, password=None)
+            try:
+                key = serialization.load_pem_private_key(whole, password=None)
+            except UnsupportedAlgorithm as exc:
+                plain = _der_body(block.body, where)
+                raise unsupported_key(where(), self.name, "pkcs8-pem", plain, exc) from None
             self._private(key, _der_body(block.body, where))
             return
-        from pinctl.pki.sealed import pem_plaintext, pkcs8_plaintext
 
         pkcs8 = block.label == b"ENCRYPTED PRIVATE KEY"
         form: Form = "pkcs8-pem" if pkcs8 else "legacy-pem"
@@ -218,6 +225,8 @@ class _Reader:
             key = serialization.load_pem_private_key(whole, password=self._secret())
         except (ValueError, TypeError):
             raise self._wrong_passphrase(opened(), form) from None
+        except UnsupportedAlgorithm as exc:  # after a right passphrase
+            raise unsupported_key(where(), self.name, form, opened(), exc) from None
         self._private(key, opened(), form)
 
     # DER ---------------------------------------------------------------------------------
@@ -315,20 +324,24 @@ class _Reader:
         if shape == "pkcs12":
             self._pkcs12(data)
             return
-        from pinctl.pki.sealed import pkcs8_plaintext
+        from cryptography.exceptions import UnsupportedAlgorithm
+
+        from pinctl.pki.sealed import pkcs8_plaintext, unsupported_key
 
         try:
             key = serialization.load_der_private_key(data, password=self._secret())
         except (ValueError, TypeError):
             opened = pkcs8_plaintext(data, self._secret())
             raise self._wrong_passphrase(opened, "pkcs8-der") from None
-        except Exception as exc:  # UnsupportedAlgorithm, after a right passphrase
-            reason = plain_reason(exc)
-            raise InputError(f"{self.name}: cannot read this private key ({reason})") from None
+        except UnsupportedAlgorithm as exc:  # after a right passphrase
+            opened = pkcs8_plaintext(data, self._secret())
+            raise unsupported_key(self.name, self.name, "pkcs8-der", opened, exc) from None
         self._private(key, pkcs8_plaintext(data, self._secret()), "pkcs8-der")
 
     def _pkcs12(self, data: bytes) -> None:
         from cryptography.hazmat.primitives.serialization import pkcs12
+
+        from pinctl.pki.pkcs12 import right_passphrase_refusal
 
         try:
             bundle = pkcs12.load_pkcs12(data, None)
@@ -337,7 +350,8 @@ class _Reader:
             try:
                 bundle = pkcs12.load_pkcs12(data, secret)
             except Exception as exc:  # ValueError for both causes, UnsupportedAlgorithm, ...
-                raise self._pkcs12_refusal(data, secret, exc) from None
+                refused = right_passphrase_refusal(self.name, data, secret, exc)
+                raise refused or self._wrong_passphrase() from None
         if bundle.cert is not None:
             self._cert(bundle.cert.certificate)
         for extra in bundle.additional_certs:
@@ -353,21 +367,6 @@ class _Reader:
                 self._key(bundle.key.public_key(), "private_key", raw_spki=spki)
         if not self.entries:
             raise InputError(f"{self.name} is a PKCS#12 file with no certificate or key")
-
-    def _pkcs12_refusal(self, data: bytes, secret: bytes, exc: Exception) -> PinctlError:
-        """Wrong passphrase, or a right one on a file cryptography cannot read: the MAC says."""
-        from pinctl.pki.pkcs12 import mac_verdict
-
-        verdict = mac_verdict(data, secret)
-        if verdict == "wrong" or (
-            verdict == "unknown" and isinstance(exc, (ValueError, TypeError))
-        ):
-            return self._wrong_passphrase()
-        return InputError(
-            f"{self.name}: the passphrase is right (the PKCS#12 MAC checks) but the contents "
-            f"cannot be read ({plain_reason(exc)}); pinctl reads PKCS#12 files of RSA, EC "
-            "(named curves), Ed25519 and Ed448 keys and their certificates"
-        )
 
 
 _WORDS = {"csr": "CSR", "pkcs7": "PKCS#7 file"}

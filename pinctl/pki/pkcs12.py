@@ -16,7 +16,8 @@ import hashlib
 import hmac
 from typing import TYPE_CHECKING, Literal
 
-from pinctl.pki.der import certificate_spki, elements
+from pinctl.errors import InputError
+from pinctl.pki.der import certificate_spki, elements, plain_reason
 from pinctl.pki.sealed import MAC, Unopened, kdf
 
 if TYPE_CHECKING:
@@ -36,6 +37,21 @@ _HASHES = {
     bytes.fromhex("608648016503040203"): "sha512",
     bytes.fromhex("608648016503040204"): "sha224",
 }
+
+
+def right_passphrase_refusal(
+    name: str, data: bytes, secret: bytes, exc: Exception
+) -> InputError | None:
+    """Why file `name` cannot be read though `secret` opens its MAC; None when the
+    passphrase is wrong, or may be (no MAC, and cryptography's error says "invalid")."""
+    verdict = mac_verdict(data, secret)
+    if verdict == "wrong" or (verdict == "unknown" and isinstance(exc, (ValueError, TypeError))):
+        return None
+    return InputError(
+        f"{name}: the passphrase is right (the PKCS#12 MAC checks) but the contents "
+        f"cannot be read ({plain_reason(exc)}); pinctl reads PKCS#12 files of RSA, EC "
+        "(named curves), Ed25519 and Ed448 keys and their certificates"
+    )
 
 
 def mac_verdict(data: bytes, passphrase: bytes) -> MacVerdict:

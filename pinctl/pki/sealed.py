@@ -180,6 +180,26 @@ def wrong_passphrase(name: str, opened: bytes | Unopened | None, form: Form) -> 
     return PassphraseError(f"{name}: cannot decrypt it: wrong passphrase, or the file is damaged")
 
 
+def unsupported_key(
+    where: str, name: str, form: Form, plain: bytes | Unopened | None, exc: Exception
+) -> InputError:
+    """A private key of an algorithm cryptography cannot load (an SM2 key, say), in file
+    `name`. Its public key pins all the same, by its SPKI bytes, so the message gives the
+    openssl command that prints it; `plain` is the key's unencrypted encoding, if known,
+    which names the algorithm."""
+    from pinctl.pki.der import plain_reason
+    from pinctl.pki.shapes import key_algorithm
+
+    kind = f" {key_algorithm(plain)}" if isinstance(plain, bytes) else ""
+    envelope = plain if isinstance(plain, Unopened) else Unopened("")  # names a legacy cipher
+    command = decrypt_command(name, form, envelope, public=True)
+    return InputError(
+        f"{where}: cannot read this private key{kind} ({plain_reason(exc)}); pinctl reads "
+        "RSA, EC on named curves, Ed25519, Ed448, DSA and DH keys; to pin it, run "
+        f"`{command} | pinctl pin -`"
+    )
+
+
 def refuse_lossy(name: str, form: Form, key: PrivateKeyTypes, unopened: Unopened) -> None:
     """Raise for an RSA or EC key whose stated SPKI is out of reach; a guess is a wrong pin.
 

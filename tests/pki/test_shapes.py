@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
-from tests.support.judges import openssl, openssl_pin
+from tests.support.judges import openssl, openssl_key_pin, openssl_pin
 from tests.support.pki import self_signed
 
 ED25519_OID, MADE_UP_OID = bytes.fromhex("06032b6570"), bytes.fromhex("06032a0304")
@@ -57,7 +57,44 @@ def test_der_private_key_of_an_unsupported_curve_is_a_clean_error(
     else:
         _sh("pkcs8", "-topk8", "-nocrypt", "-in", str(sm2), "-outform", "der", "-out", str(path))
     _refused(run, path, "DER private key on curve 1.2.156.10197.1.301 (")
-    _refused(run, sm2, "1.2.156.10197.1.301")
+
+
+@pytest.mark.parametrize("form", ["pem", "encrypted-pem", "encrypted-der"])
+def test_a_private_key_of_an_unsupported_curve_names_it_and_the_way_to_pin_it(
+    sm2: Path, tmp_path: Path, run: Any, form: str
+) -> None:
+    """An SM2 private key, as PEM or encrypted (PEM or DER), is no "damaged PEM block": the
+    refusal names its curve and the openssl command that prints its public key, and that
+    command's output, piped to pinctl, pins as openssl does. The twin: a P-256 key in the
+    same form pins."""
+    path, good, p256 = tmp_path / f"sm2.{form}", tmp_path / f"p256.{form}", tmp_path / "p256"
+    _sh("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", str(p256))
+    for key, source in ((path, sm2), (good, p256)):
+        if form == "pem":
+            _sh("pkey", "-in", str(source), "-out", str(key))
+            continue
+        outform = "DER" if form.endswith("der") else "PEM"
+        _sh("pkcs8", "-topk8", "-in", str(source), "-v2", "aes-256-cbc", "-passout", "pass:pw",
+            "-outform", outform, "-out", str(key))  # fmt: skip
+    secret = tmp_path / "pass.txt"
+    secret.write_text("pw\n")
+    args = () if form == "pem" else ("--passphrase-file", str(secret))
+    inform = "-inform DER " if form.endswith("der") else ""
+    where = str(path) if form.endswith("der") else f"{path}:1"
+    message = _refused(run, path, args=args)
+    assert message == (
+        f"pinctl: error: {where}: cannot read this private key on curve 1.2.156.10197.1.301 "
+        "(Curve 1.2.156.10197.1.301 is not supported); pinctl reads RSA, EC on named curves, "
+        f"Ed25519, Ed448, DSA and DH keys; to pin it, run `openssl pkey {inform}-in {path} "
+        "-pubout | pinctl pin -`\n"
+    )
+    public = subprocess.run(
+        ["openssl", "pkey", *inform.split(), "-in", str(path), "-passin", "pass:pw", "-pubout"],
+        capture_output=True, check=True,
+    ).stdout  # fmt: skip
+    pinned = run(["pin", "-o", "pins", "-"], input=public)
+    assert (pinned.exit_code, pinned.stdout) == (0, openssl_key_pin(str(sm2)) + "\n")
+    assert run(["pin", "-o", "pins", *args, str(good)]).stdout == openssl_key_pin(str(p256)) + "\n"
 
 
 def _der(tag: int, *children: bytes) -> bytes:
