@@ -109,13 +109,13 @@ def key_info(public_key: PublicKeyTypes) -> KeyInfo:
 
 
 def spki_key_info(spki: bytes) -> KeyInfo:
-    """What the SPKI's algorithm identifier says, for a key cryptography cannot load."""
+    """What the SPKI's algorithm identifier says, for a key cryptography cannot load.
+
+    `spki` is well formed: a certificate's that cryptography parsed, or one that
+    `pinctl.pki.formats` took for an SPKI because `algorithm` could read it."""
     from pinctl.pki.spki import algorithm
 
-    try:
-        alg = algorithm(spki)
-    except ValueError:
-        return KeyInfo("unknown", 0)
+    alg = algorithm(spki)
     if alg.name is None:
         return KeyInfo("unknown", 0, oid=alg.oid)
     return KeyInfo(alg.name, 0, alg.curve)

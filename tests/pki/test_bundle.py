@@ -71,6 +71,10 @@ def test_a_bundle_at_the_cap_is_read(
     [
         (b"", "holds no certificates; it must be"),
         (
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            "x holds no certificates; it must be",
+        ),
+        (
             b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
             r"x:1: unreadable certificate \(DER unexpected tag\)$",
         ),
@@ -82,8 +86,9 @@ def test_a_bundle_at_the_cap_is_read(
     ],
 )
 def test_damaged_bundles_name_the_file_and_line(data: bytes, message: str) -> None:
-    """Empty, damaged, truncated and broken DER bundles are one clean error naming the file,
-    the parser's complaint in words (never its Rust debug text)."""
+    """Empty, damaged, truncated and broken DER bundles, and one of PEM blocks none of which
+    is a certificate (a key given as --ca-file), are one clean error naming the file, the
+    parser's complaint in words (never its Rust debug text)."""
     with pytest.raises(InputError, match=message):
         bundle.parse_certificates(data, "x", REMEDY)
 

@@ -508,3 +508,24 @@ def test_control_characters_in_subjects_are_escaped(tmp_path: Path, run: Run) ->
     assert "\u202e" not in result.stdout
     assert not any(line.startswith("validation") for line in result.stdout.splitlines())
     assert "\\x0avalidation: trusted" in result.stdout
+
+
+@pytest.mark.parametrize("extra", [0, 1], ids=["at-the-cap", "one-byte-over"])
+def test_an_input_over_the_size_cap_is_refused_naming_the_cap(
+    run: Run, tmp_path: Path, extra: int
+) -> None:
+    """`pin` reads up to 64 MiB: a certificate padded to exactly that is pinned; one byte
+    more is refused with the cap and what pin reads, exit 2."""
+    import trustme
+
+    from pinctl.pki.formats import MAX_INPUT
+
+    pem = trustme.CA().cert_pem.bytes()
+    path = tmp_path / "big.pem"
+    path.write_bytes(pem + b"\n" * (MAX_INPUT - len(pem) + extra))
+    result = run(["pin", "-o", "pins", str(path)])
+    if extra:
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr.startswith(f"pinctl: error: {path} is larger than 64 MiB; expected")
+    else:
+        assert (result.exit_code, result.stdout.count("sha256/")) == (0, 1), result.stderr

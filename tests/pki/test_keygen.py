@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pinctl.errors import UsageError
+from pinctl.errors import InputError, PassphraseError, UsageError
 from pinctl.pinfile.backups import BackupRecorder
 from pinctl.pinfile.model import Change
 from pinctl.pki import csr, keygen
@@ -1108,3 +1108,59 @@ def test_a_key_whose_encryption_does_not_round_trip_is_never_written(
     assert result.stdout == ""
     assert "encrypted key does not decrypt to the generated key" in result.stderr
     assert not out_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("key_type", "reason"),
+    [("rsa-1024", "too weak for a key that must stay safe for years"),
+     ("ed448", "not a key type pinctl generates")],
+)  # fmt: skip
+def test_the_core_refuses_a_key_type_it_does_not_generate(
+    tmp_path: Path, key_type: str, reason: str
+) -> None:
+    """A caller of the core (not the CLI, whose choice list stops it earlier) asking for a
+    weak or unknown type gets the same reason and list, and not a key on disk."""
+    keys = tmp_path / "keys"
+    request = keygen.KeygenRequest(key_type=key_type, count=1, out_dir=keys)  # type: ignore[arg-type]
+    with pytest.raises(UsageError, match=f"key type '{key_type}' is {reason}; use one of ec-p256"):
+        keygen.generate_backup_keys(request, None)
+    assert not keys.exists()
+    good = keygen.KeygenRequest(key_type="ed25519", count=1, out_dir=keys)
+    assert [k.key_file.name for k in keygen.generate_backup_keys(good, None).keys] == [
+        "backup-1.key.pem"
+    ]
+
+
+@pytest.mark.parametrize("count", [0, 101])
+def test_the_core_refuses_a_count_out_of_range(tmp_path: Path, count: int) -> None:
+    """Twin of click's range check, for a caller of the core: 0 or 101 keys is refused with
+    the range, before any key is made; 100 is allowed (tested at the CLI)."""
+    keys = tmp_path / "keys"
+    request = keygen.KeygenRequest(count=count, out_dir=keys)
+    with pytest.raises(UsageError, match=f"--count {count}: give a number from 1 to 100"):
+        keygen.generate_backup_keys(request, None)
+    assert not keys.exists()
+
+
+def test_the_core_refuses_an_empty_passphrase(tmp_path: Path) -> None:
+    """A passphrase source that gives nothing is not taken for "no encryption": no key is
+    written unencrypted by accident, and the message names --no-encrypt."""
+    keys = tmp_path / "keys"
+    request = keygen.KeygenRequest(count=1, out_dir=keys)
+    with pytest.raises(PassphraseError, match="no passphrase was given; an unencrypted key"):
+        keygen.generate_backup_keys(request, lambda: b"")
+    assert not keys.exists()
+    made = keygen.generate_backup_keys(request, lambda: b"right")
+    assert made.encrypted
+    assert b"ENCRYPTED" in made.keys[0].key_file.read_bytes()
+
+
+def test_the_core_refuses_an_out_dir_that_is_a_file(tmp_path: Path) -> None:
+    """Click checks --out-dir; a caller of the core gets the same refusal, and the file is
+    left as it was."""
+    taken = tmp_path / "keys"
+    taken.write_text("not a directory\n")
+    request = keygen.KeygenRequest(count=1, out_dir=taken)
+    with pytest.raises(InputError, match=f"--out-dir {taken} is not a directory"):
+        keygen.generate_backup_keys(request, None)
+    assert taken.read_text() == "not a directory\n"
