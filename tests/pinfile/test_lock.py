@@ -301,6 +301,32 @@ def test_a_lock_file_that_cannot_be_opened_is_a_clean_refusal(commented: Path, k
     assert commented.read_text() == COMMENTED
 
 
+def test_a_directory_where_the_lock_file_cannot_be_created_is_a_clean_refusal(
+    commented: Path,
+) -> None:
+    """A pin file in a directory this user may read but not write (and no lock file there
+    yet): the lock file cannot be created, so the edit is refused naming it and the reason,
+    exit 2, before any other work; the pin file is unchanged."""
+    sidecar = commented.parent / ".pins.toml.lock"
+    argv = [sys.executable, "-m", "pinctl", "remove", "pay.example.com", "--port", "8443"]
+    commented.parent.chmod(0o555)
+    try:
+        done = subprocess.run(
+            unprivileged([*argv, "--pin-file", str(commented)]),
+            capture_output=True, text=True, check=False, stdin=subprocess.DEVNULL, timeout=60,
+            env=child_env(),
+        )  # fmt: skip
+    finally:
+        commented.parent.chmod(0o755)
+    assert (done.returncode, done.stderr) == (
+        2,
+        f"pinctl: error: cannot lock {commented} for editing: {sidecar}: Permission denied; "
+        "pinctl needs to create that file beside the pin file\n",
+    )
+    assert commented.read_text() == COMMENTED
+    assert not sidecar.exists()
+
+
 @pytest.mark.parametrize(("mode", "refused"), [(0o444, False), (0o000, True)])
 def test_another_users_lock_file_locks_read_only_or_is_refused(
     commented: Path, mode: int, refused: bool

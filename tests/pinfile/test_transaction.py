@@ -188,6 +188,27 @@ def test_a_change_by_a_writer_ignoring_the_lock_is_not_overwritten(tmp_path: Pat
     assert path.read_text() == COMMENTED + "# edited meanwhile\n"
 
 
+def test_a_pin_file_whose_directory_is_replaced_mid_edit_is_not_written(tmp_path: Path) -> None:
+    """The pin file's directory moved away and a file put in its place while pinctl edits:
+    the check before writing cannot stat the file, and says so and why, instead of writing
+    or crashing; the moved file keeps its text."""
+    home = tmp_path / "conf"
+    home.mkdir()
+    path = _commented(home)
+    moved = tmp_path / "moved"
+
+    def edit_while_the_directory_is_replaced() -> None:
+        with transaction(path) as edit:
+            edit.add_pins("api.example.com", 443, [PinEntry(NEW)])
+            home.rename(moved)
+            home.write_text("a file where the directory was\n")
+
+    with pytest.raises(PinFileError) as refused:
+        edit_while_the_directory_is_replaced()
+    assert str(refused.value) == f"cannot read pin file {path}: Not a directory"
+    assert (moved / "pins.toml").read_text() == COMMENTED
+
+
 def test_an_unchanged_file_is_written(tmp_path: Path) -> None:
     """Failing twin of the guard above: with nobody else writing, the same edit lands."""
     path = _commented(tmp_path)

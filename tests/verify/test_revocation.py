@@ -514,6 +514,33 @@ def test_a_stale_staple_is_no_answer_for_must_staple(world: World, tmp_path: Pat
     assert (leaf["position"], leaf["status"]) == (0, "unavailable")
 
 
+def test_fetch_shows_a_staple_that_fails_its_checks_as_unavailable(
+    world: World, tmp_path: Path
+) -> None:
+    """Twin of a good staple in fetch: a stale one is shown as unavailable, with why, not
+    as good and not as none; and fetch, which is no check, still exits 0."""
+    from tests.support.cli import invoke
+    from tests.support.revocation_world import NO_PROXY_ENV
+
+    world.ocsp = world.ocsp.but(next_update=dt.timedelta(minutes=-5))
+    staple = world.staple("must-staple", tmp_path / "staple.der")
+    port = _free_port()
+    root = str(world.pki.root.cert_path)
+    with s_server(world.leaves["must-staple"], staple, "tls1_3", port):
+        shown = invoke(["fetch", f"127.0.0.1:{port}", "--ca-file", root], env=NO_PROXY_ENV)
+        asked = invoke(
+            ["fetch", f"127.0.0.1:{port}", "--ca-file", root, "-o", "json"], env=NO_PROXY_ENV
+        )
+    assert shown.exit_code == 0, shown.stderr
+    [line] = [x for x in shown.stdout.splitlines() if "stapled OCSP" in x]
+    assert line.strip().startswith("stapled OCSP: unavailable: ")
+    assert "stale" in line
+    [source] = json.loads(asked.stdout)["sources"]
+    stapled = source["stapled_ocsp"]
+    assert (stapled["status"], stapled["this_update"]) == ("unavailable", None)
+    assert "stale" in stapled["error"]
+
+
 def test_a_staple_for_a_leaf_right_under_the_root_is_shown_and_counts(
     world: World, tmp_path: Path
 ) -> None:

@@ -354,6 +354,35 @@ class TestPool:
             assert (host.status, host.exit_code) == (expected, ExitCode.UNREACHABLE)
 
 
+def _explode(*args: object, **kwargs: object) -> None:
+    raise RuntimeError("injected")
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["default", "debug"])
+def test_a_bug_in_a_check_is_a_failed_host_unless_debug_asks_for_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, debug: bool
+) -> None:
+    """What a library caller gets by default for a bug in a check is the CLI's answer: the
+    host failed with the reason, never an exception. `debug=True` (the CLI's --debug)
+    raises it after the run, for its traceback."""
+    ca = trustme.CA()
+    served = certs(ca.issue_cert("api.test").cert_chain_pems)
+    (tmp_path / "root.pem").write_bytes(ca.cert_pem.bytes())
+    entry = HostEntry("api.test", pins=(pin(served[0]),))
+    pin_file = PinFile(
+        tmp_path / "pins.toml", defaults=Defaults(ca_file=tmp_path / "root.pem"), hosts=(entry,)
+    )
+    monkeypatch.setattr("pinctl.pki.validation.validate", _explode)
+    options = VerifyOptions(debug=True) if debug else VerifyOptions()
+    if debug:
+        with pytest.raises(RuntimeError, match="injected"):
+            verify(pin_file, pin_file.hosts, options, NOW, chain=served)
+        return
+    result = verify(pin_file, pin_file.hosts, options, NOW, chain=served)
+    assert result.exit_code == ExitCode.FAILED
+    assert "internal error (RuntimeError: injected)" in (result.hosts[0].error or "")
+
+
 class TestResult:
     @pytest.mark.parametrize(
         ("statuses", "code"),
