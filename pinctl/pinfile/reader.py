@@ -8,6 +8,7 @@ them and builds the model. A sound file is read with the standard library's pars
 from __future__ import annotations
 
 import difflib
+import json
 import os
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -196,8 +197,9 @@ class Reader:
         return entry
 
     def pin(self, node: Node) -> PinEntry:
-        if isinstance(node.value, str):
-            raise self.fail(node, f'write each pin as a table: {{ pin = "{node.value[:60]}" }}')
+        if isinstance(node.value, str):  # the table to write, whole for any pin (sha512's is 95)
+            value = node.value if len(node.value) <= 100 else node.value[:97] + "..."
+            raise self.fail(node, f"write each pin as a table: {{ pin = {json.dumps(value)} }}")
         values = self.table(node, "pin", "a pin")
         self.require("pin", values, node)
         fields = self.fields("pin", values)

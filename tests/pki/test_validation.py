@@ -305,12 +305,18 @@ def test_client_auth_only_intermediate_is_untrusted() -> None:
     assert (other.validation.trusted, other.validation.hostname_match) == (False, False)
 
 
-def test_the_intermediate_named_is_the_one_whose_eku_forbids_servers() -> None:
+@pytest.mark.parametrize(
+    "middle_eku", [None, [ExtendedKeyUsageOID.SERVER_AUTH]], ids=["no-eku", "server-auth"]
+)
+def test_the_intermediate_named_is_the_one_whose_eku_forbids_servers(
+    middle_eku: list[x509.ObjectIdentifier] | None,
+) -> None:
     """Below a clientAuth-only intermediate, one with no extendedKeyUsage at all (which
-    allows every use) is not blamed: the reason names the one that forbids TLS servers."""
+    allows every use) or one allowing serverAuth is not blamed: the reason names the one
+    that forbids TLS servers."""
     root = issue("Root")
     strict = issue("Client Only", root, eku=[ExtendedKeyUsageOID.CLIENT_AUTH])
-    open_ca = issue("No EKU", strict)
+    open_ca = issue("No EKU", strict, eku=middle_eku)
     leaf, _ = issue("leaf", open_ca, sans=["example.test"], eku=[ExtendedKeyUsageOID.SERVER_AUTH])
     verdict = validate([leaf, open_ca[0], strict[0]], "example.test", [root[0]], NOW)
     assert not verdict.validation.trusted

@@ -15,6 +15,8 @@ INTER = "sha256/YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg="
 PAY = "sha256/Vjs8r4z+80wjNcr1YKepWQboSIRi63WsWXhIMN+eWys="
 NEW = compute(b"new key")
 BACKUP = compute(b"backup key")
+SHA512 = str(compute(b"a key", "sha512"))
+"""95 characters, the longest pin."""
 
 COMMENTED = f"""\
 # Pins for the payments team; reviewed like code.
@@ -65,6 +67,7 @@ MALFORMED = [
         "not the string '" + ("abcdefghij" * 6)[:57] + "...'",
     ),
     ("a string of 60 shown whole", HOST + 'port = "' + "x" * 60 + '"\n', 4, "'" + "x" * 60 + "'"),
+    ("a string of 61 cut", HOST + 'port = "' + "y" * 61 + '"\n', 4, "'" + "y" * 57 + "...'"),
     ("port out of range", HOST + "port = 70000\n", 4, "from 1 to 65535"),
     ("host as integer", "version = 1\n[[hosts]]\nhost = 5\n", 3, "not the integer 5"),
     ("host with port", 'version = 1\n[[hosts]]\nhost = "a.example:8443"\n', 3, "port = N"),
@@ -78,6 +81,20 @@ MALFORMED = [
     ("pin as a number", HOST + "pins = [5]\n", 4, "a pin must be a table, not the integer 5"),
     ("pins as string", HOST + 'pins = "x"\n', 4, "pins must be an array"),
     ("pin as bare string", HOST + f'pins = [\n  "{LEAF}",\n]\n', 5, "as a table"),
+    (
+        "a bare sha512 pin is the table to write, whole",
+        HOST + f'pins = [\n  "{SHA512}",\n]\n',
+        5,
+        f'write each pin as a table: {{ pin = "{SHA512}" }}',
+    ),
+    (
+        "a bare string of 101 characters cut",
+        HOST + 'pins = ["' + "z" * 101 + '"]\n',
+        4,
+        '{ pin = "' + "z" * 97 + '..." }',
+    ),
+    ("a bare string of 100 whole", HOST + 'pins = ["' + "w" * 100 + '"]\n', 4, "w" * 100 + '" }'),
+    ("a bare string's quote escaped", HOST + "pins = ['a\"b']\n", 4, '{ pin = "a\\"b" }'),
     ("pin missing", PIN_AT_5.format('"x"').replace("pin = ", "note = "), 5, "has no pin"),
     ("pin as integer", PIN_AT_5.format("5"), 5, "pin must be a string"),
     (
