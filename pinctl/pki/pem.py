@@ -77,7 +77,8 @@ def pem_blocks(name: str, data: bytes) -> list[PemBlock]:
         if not re.fullmatch(_LABEL, block.label):
             raise InputError(
                 f"{name}:{line_of(data, block.start)}: PEM label "
-                f"'{shown_label(block.label)}' is not a valid label (RFC 7468)"
+                f"'{shown_label(block.label)}' is not a valid label (RFC 7468 allows printable "
+                "ASCII, with single spaces between words)"
             )
     return blocks
 

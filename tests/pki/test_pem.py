@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,28 @@ def test_a_short_unsupported_label_is_named_whole(run: Any, tmp_path: Path) -> N
     path.write_text("-----BEGIN FOO BAR-----\nAAAA\n-----END FOO BAR-----\n")
     result = run(["pin", str(path)])
     assert "'FOO BAR' is not supported" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("label", "valid"),
+    [(" CERTIFICATE", False), ("CERT  IFICATE", False), ("CERT\x7fIFICATE", False),
+     ("CERT IFICATE", True), ("CERT-IFICATE", True)],
+    ids=["leading-space", "two-spaces", "control", "one-space", "hyphen"],
+)  # fmt: skip
+def test_a_label_rfc_7468_forbids_is_named_as_invalid(
+    run: Any, tmp_path: Path, label: str, valid: bool
+) -> None:
+    """A label with a leading space, two spaces together or a control character is no
+    label at all (RFC 7468), and is refused as such, with its line; the twins, single
+    spaces and hyphens between printable characters, are labels pinctl does not read."""
+    path = tmp_path / "odd.pem"
+    path.write_text(f"# a comment line\n-----BEGIN {label}-----\nAAAA\n-----END {label}-----\n")
+    result = run(["pin", str(path)])
+    shown = re.sub(" +", " ", label.replace("\x7f", "?"))  # an error's spaces are folded
+    why = "is not supported; expected" if valid else "is not a valid label (RFC 7468 allows"
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"pinctl: error: {path}:2: PEM ")
+    assert f"'{shown}' {why}" in result.stderr
 
 
 @pytest.mark.parametrize(
