@@ -263,7 +263,10 @@ def test_the_request_names_the_certificate_and_carries_the_nonce() -> None:
     """The request pinctl sends has this certificate's CertID and the nonce given."""
     request = cocsp.load_der_ocsp_request(ocsp.request(LEAF, ISSUER, NONCE))
     assert request.serial_number == LEAF.serial_number
-    assert request.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce == NONCE
+    nonce = request.extensions.get_extension_for_class(x509.OCSPNonce)
+    assert nonce.value.nonce == NONCE
+    # Not critical (RFC 8954): a responder that does not know nonces still answers.
+    assert nonce.critical is False
     plain = cocsp.load_der_ocsp_request(ocsp.request(LEAF, ISSUER, None))
     assert len(plain.extensions) == 0
 

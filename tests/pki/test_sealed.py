@@ -108,3 +108,81 @@ def test_what_it_cannot_open_is_named_rather_than_guessed() -> None:
         pkcs8_plaintext(_plain(ec.generate_private_key(ec.SECP256R1())), SECRET), Unopened
     )
     assert isinstance(pem_plaintext(b"MIIB\n", SECRET), Unopened)
+
+
+@pytest.mark.parametrize(("iterations", "opens"), [(1, True), (2048, True), (2049, False)])
+def test_a_pbes1_count_past_the_bound_is_not_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, iterations: int, opens: bool
+) -> None:
+    """A PBES1 envelope asking more iterations than the bound is left unopened rather than
+    run (a file may ask for billions); exactly the bound is run, as is a single one. The
+    bound (10 million, a few seconds of Python) is lowered here to keep the test fast."""
+    from pinctl.pki import sealed
+
+    monkeypatch.setattr(sealed, "_MAX_ITERATIONS", 2048)
+    key = ec.generate_private_key(ec.SECP256R1())
+    plain = tmp_path / "plain.der"
+    plain.write_bytes(_plain(key))
+    sealed_der = subprocess.run(
+        ["openssl", "pkcs8", "-topk8", "-inform", "der", "-in", str(plain), "-outform", "der",
+         "-v1", "PBE-SHA1-3DES", "-iter", str(iterations), "-passout", f"pass:{SECRET.decode()}"],
+        check=True,
+        capture_output=True,
+    ).stdout  # fmt: skip
+    opened = pkcs8_plaintext(sealed_der, SECRET)
+    if opens:
+        assert opened == plain.read_bytes()
+    else:
+        assert opened == Unopened("PBES1 pbeWithSHAAnd3-KeyTripleDES-CBC")
+
+
+def _pbes1_envelope(tmp_path: Path) -> bytes:
+    plain = tmp_path / "plain.der"
+    plain.write_bytes(_plain(ec.generate_private_key(ec.SECP256R1())))
+    return subprocess.run(
+        ["openssl", "pkcs8", "-topk8", "-inform", "der", "-in", str(plain), "-outform", "der",
+         "-v1", "PBE-SHA1-3DES", "-passout", f"pass:{SECRET.decode()}"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+
+
+_PBES1 = "PBES1 pbeWithSHAAnd3-KeyTripleDES-CBC"
+_PBE_3DES_OID = bytes.fromhex("2a864886f70d010c0103")
+_PBES2_OID = bytes.fromhex("2a864886f70d01050d")
+
+
+def _envelope(oid: bytes, params: bytes, sealed: bytes = b"\x00" * 48) -> bytes:
+    from pinctl.pki.der import encode
+
+    alg_id = encode(0x30, encode(0x06, oid) + params)
+    return encode(0x30, alg_id + encode(0x04, sealed))
+
+
+@pytest.mark.parametrize(
+    ("case", "named"),
+    [("pbes1-params-without-a-count", _PBES1), ("pbes1-empty-salt", _PBES1),
+     ("pbes1-non-utf8-passphrase", _PBES1), ("pbes2-without-a-scheme", "an unreadable PBES2 envelope")],
+)  # fmt: skip
+def test_an_envelope_pinctl_cannot_reopen_is_named_not_guessed(
+    tmp_path: Path, case: str, named: str
+) -> None:
+    """Damaged parameters, an empty salt (no openssl writes one) or a passphrase that is
+    not UTF-8 (as openssl reads it) leave the key `Unopened`, named, and never raise:
+    the twin, test_pkcs8_plaintext_is_the_unencrypted_pkcs8, opens openssl's envelopes."""
+    from pinctl.pki.der import elements, encode
+
+    secret = SECRET
+    if case == "pbes2-without-a-scheme":
+        pbkdf2 = encode(0x30, encode(0x06, bytes.fromhex("2a864886f70d01050c")))
+        der = _envelope(_PBES2_OID, encode(0x30, pbkdf2))
+    else:
+        real = _pbes1_envelope(tmp_path)
+        (_, alg_id, _), (_, _, sealed) = elements(real)
+        (_, _, salt), (_, count, _) = elements(elements(alg_id)[1][1])
+        if case == "pbes1-params-without-a-count":
+            der = _envelope(_PBE_3DES_OID, encode(0x30, encode(0x04, salt)), sealed)
+        elif case == "pbes1-empty-salt":
+            der = _envelope(_PBE_3DES_OID, encode(0x30, encode(0x04, b"") + count), sealed)
+        else:
+            der, secret = real, b"\xff\xfe not UTF-8"
+    assert pkcs8_plaintext(der, secret) == Unopened(named)

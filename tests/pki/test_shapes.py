@@ -16,6 +16,7 @@ from tests.support.judges import openssl, openssl_key_pin, openssl_pin
 from tests.support.pki import self_signed
 
 ED25519_OID, MADE_UP_OID = bytes.fromhex("06032b6570"), bytes.fromhex("06032a0304")
+RSA_OID = bytes.fromhex("06092a864886f70d010101")
 
 
 def _sh(*args: str) -> None:
@@ -156,18 +157,27 @@ def test_der_private_key_of_a_made_up_algorithm_is_a_clean_error(tmp_path: Path,
     _refused(run, bad, "cannot read this DER private key of algorithm 1.2.3.4 (")
 
 
-def test_a_damaged_key_of_a_known_algorithm_names_it(tmp_path: Path, run: Any) -> None:
-    """An Ed25519 PKCS#8 key whose private key is one byte, not 32: OpenSSL refuses it,
-    and the error names the algorithm and says so, not cryptography's advice on bug
-    reports."""
+@pytest.mark.parametrize(
+    ("alg_id", "named", "reason"),
+    [
+        (ED25519_OID, "of type ed25519", "(OpenSSL refused it)"),
+        (RSA_OID + _NULL, "of type rsa", "(the key data cannot be decoded: DER unexpected tag)"),
+    ],
+    ids=["ed25519", "rsa-with-its-null"],
+)
+def test_a_damaged_key_of_a_known_algorithm_names_it(
+    tmp_path: Path, run: Any, alg_id: bytes, named: str, reason: str
+) -> None:
+    """An Ed25519 or RSA PKCS#8 key whose private key is one byte: OpenSSL refuses it, and
+    the error names the algorithm (RSA's NULL parameter is no curve) and says so, not
+    cryptography's advice on bug reports."""
     from pinctl.pki.der import encode
 
     inner = encode(0x04, encode(0x04, b"\x01"))
-    der = encode(0x30, encode(0x02, b"\x00") + encode(0x30, ED25519_OID) + inner)
+    der = encode(0x30, encode(0x02, b"\x00") + encode(0x30, alg_id) + inner)
     path = tmp_path / "short.der"
     path.write_bytes(der)
-    message = _refused(run, path, "cannot read this DER private key of type ed25519 (")
-    assert "(OpenSSL refused it)" in message
+    message = _refused(run, path, f"cannot read this DER private key {named} {reason}")
     assert "commonly encountered" not in message
 
 
