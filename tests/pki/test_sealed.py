@@ -161,7 +161,8 @@ def _envelope(oid: bytes, params: bytes, sealed: bytes = b"\x00" * 48) -> bytes:
 @pytest.mark.parametrize(
     ("case", "named"),
     [("pbes1-params-without-a-count", _PBES1), ("pbes1-empty-salt", _PBES1),
-     ("pbes1-non-utf8-passphrase", _PBES1), ("pbes2-without-a-scheme", "an unreadable PBES2 envelope")],
+     ("pbes1-non-utf8-passphrase", _PBES1),
+     ("pbes2-without-a-scheme", "an unreadable PBES2 envelope")],
 )  # fmt: skip
 def test_an_envelope_pinctl_cannot_reopen_is_named_not_guessed(
     tmp_path: Path, case: str, named: str
