@@ -47,6 +47,13 @@ def test_a_long_form_length_of_up_to_four_octets_is_read(count: int) -> None:
     assert der.tlv(element, 0) == (OCTET_STRING, 2 + count, 2 + count + 5)
 
 
+def test_length_octets_that_end_the_data_exactly_are_read() -> None:
+    """The last length octet may be the data's last byte (an empty value); the twin, one
+    octet short of what the header promises, is "cut-length" below."""
+    assert der.tlv(b"\x04\x81\x00", 0) == (OCTET_STRING, 3, 3)
+    assert der.tlv(b"\x30\x04\x04\x82\x00\x00", 2) == (OCTET_STRING, 6, 6)
+
+
 @pytest.mark.parametrize(
     "element",
     [
