@@ -136,3 +136,11 @@ def test_a_tbs_that_is_not_a_sequence_is_refused() -> None:
     assert der.validity_text(der.encode(der.SEQUENCE, fields))
     with pytest.raises(ValueError, match="not a SEQUENCE"):
         der.validity_text(der.encode(0x31, fields))
+
+
+@pytest.mark.parametrize(("size", "shown"), [(160, 160), (161, 160), (400, 160), (20, 20)])
+def test_a_reason_is_cut_to_160_characters(size: int, shown: int) -> None:
+    """A library's reason goes into a one-line error: at most 160 characters of its first
+    line, without a dangling space; a shorter one whole."""
+    reason = der.plain_reason(ValueError(("word " * 100)[:size] + "\nsecond line"))
+    assert reason == ("word " * 100)[:shown].rstrip()

@@ -83,14 +83,31 @@ def test_an_ordinary_date_beside_year_zero_is_unchanged(tmp_path: Path, run: Any
 
 
 @pytest.mark.parametrize(
-    ("extra", "san"), [((), []), (("-addext", "subjectAltName=DNS:a.test"), ["DNS:a.test"])]
-)
+    ("extra", "san"),
+    [
+        ((), []),
+        (("-addext", "subjectAltName=DNS:a.test"), ["DNS:a.test"]),
+        (
+            ("-addext", "subjectAltName=URI:https://a.test/,email:ops@a.test,IP:::1,"
+             "dirName:dir_sect,RID:1.2.3.4,otherName:1.3.6.1.4.1.311.20.2.3;UTF8:u@a.test",
+             "-config", "{config}"),
+            ["URI:https://a.test/", "email:ops@a.test", "IP:::1", "DirName:O=Ops,CN=dir.a.test",
+             "Registered ID:1.2.3.4", "othername:<unsupported>"],
+        ),
+    ],
+    ids=["none", "dns", "every-other-kind"],
+)  # fmt: skip
 def test_a_certificate_lists_its_names_and_a_key_has_none_to_list(
     tmp_path: Path, run: Any, extra: tuple[str, ...], san: list[str]
 ) -> None:
-    """In JSON a certificate's `san` is a list, empty when it names no subjectAltName; a
+    """In JSON a certificate's `san` is a list, empty when it names no subjectAltName, each
+    name with OpenSSL's prefix (an otherName, which pinctl does not decode, said so); a
     bare key's is null: it is not that the key has no names, a key cannot have any."""
-    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    key, cert, config = tmp_path / "k.pem", tmp_path / "c.pem", tmp_path / "openssl.cnf"
+    config.write_text(
+        "[req]\ndistinguished_name = dn\n[dn]\n[dir_sect]\nCN = dir.a.test\nO = Ops\n"
+    )
+    extra = tuple(arg.format(config=config) for arg in extra)
     openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
             "-keyout", str(key), "-subj", "/CN=a.test", *extra, "-out", str(cert))  # fmt: skip
     shown = json.loads(run(["pin", "-o", "json", str(cert), str(key)]).stdout)["sources"]

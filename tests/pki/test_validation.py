@@ -482,3 +482,25 @@ def test_the_ascii_twin_of_the_unicode_san_validates() -> None:
     leaf = _leaf_with_dns_san("xn--628h.example.com", root)
     verdict = validate([leaf], "xn--628h.example.com", [root[0]], NOW)
     assert verdict.validation == Validation(True, True, None)
+
+
+def test_the_stores_kept_for_sets_of_roots_are_bounded() -> None:
+    """A caller validating against many sets of roots (a long-lived process, a pin file of
+    many ca_files) keeps at most 8 stores, and the roots they hold, alive; each set still
+    validates its own chain and no other."""
+    from pinctl.pki import validation
+
+    cas = [trustme.CA() for _ in range(12)]
+    chains = [served(ca.issue_cert("example.test")) for ca in cas]
+    for ca, chain in zip(cas, chains, strict=True):
+        roots = (load(ca.cert_pem),)
+        assert validate(chain, "example.test", roots, NOW).validation.trusted
+        assert not validate(chains[0] if chain is not chains[0] else chains[1], "example.test",
+                            roots, NOW).validation.trusted  # fmt: skip
+        assert len(validation._STORES) <= 8
+    # Below the bound a set's store is built once, however the sets alternate.
+    first, second = (load(cas[0].cert_pem),), (load(cas[1].cert_pem),)
+    validation._STORES.clear()
+    kept = validation._store(first)
+    validation._store(second)
+    assert validation._store(first) is kept
