@@ -544,6 +544,28 @@ def test_a_pin_added_after_a_last_element_without_a_comma(
     assert path.read_text() == text.replace(last, after)
 
 
+@pytest.mark.parametrize(
+    ("pins", "after"),
+    [
+        (f'pins = [\n    {{ pin = "{LEAF}" }},\n]\n',
+         f'pins = [\n    {{ pin = "{LEAF}" }},\n    {{ pin = "{NEW}", level = "leaf" }},\n]\n'),
+        (f'pins = [{{ pin = "{LEAF}" }},\n]\n',
+         f'pins = [{{ pin = "{LEAF}" }},\n{ADDED_LINE}]\n'),
+    ],
+    ids=["four-spaces", "first-on-the-bracket-line"],
+)  # fmt: skip
+def test_a_pin_added_to_a_wrapped_array_takes_its_last_elements_indent(
+    tmp_path: Path, pins: str, after: str
+) -> None:
+    """A new pin is indented as the array's last element on its own line is (four spaces
+    here); an element that shares the `[` line sets no indent, and pinctl's own is used."""
+    text = f'version = 1\n\n[[hosts]]\nhost = "a.example"\n{pins}'
+    path = tmp_path / "pins.toml"
+    path.write_text(text)
+    add_pins(path, "a.example", 443, [PinEntry(NEW)])
+    assert path.read_text() == text.replace(pins, after)
+
+
 def test_the_last_pin_without_a_comma_is_removed_with_its_line(tmp_path: Path) -> None:
     """The last element, with no comma after it, goes with its whole line: the comma of the
     one before it stays, as TOML allows, and nothing else moves."""

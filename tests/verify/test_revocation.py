@@ -465,6 +465,30 @@ def test_a_good_crl_file_with_revocation_off_checks_nothing(world: World) -> Non
     assert sum(world.server.requests.values()) == 0
 
 
+@pytest.mark.parametrize("mode", ["off", "soft"])
+def test_a_malformed_http_proxy_matters_only_when_revocation_is_checked(
+    world: World, mode: str
+) -> None:
+    """http_proxy serves only revocation fetches (http:// URLs): with revocation off a
+    malformed one is never read and verify passes; with revocation on, verify refuses it
+    before dialling anything (exit 2)."""
+    from tests.support.cli import invoke
+    from tests.support.revocation_world import NO_PROXY_ENV
+
+    leaf = world.leaves["crl-good"]
+    context = pem_context(leaf.chain_pem(), leaf.key_path.read_bytes())
+    with tls_server(context) as tls:
+        pins = world.pin_file(leaf, tls.port, extra=f'revocation = "{mode}"\n')
+        env = {**NO_PROXY_ENV, "http_proxy": "gopher://proxy.test:70"}
+        result = invoke(["verify", "--pin-file", str(pins)], env=env)
+    if mode == "off":
+        assert result.exit_code == 0, result.stderr
+    else:
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr.startswith("pinctl: error: http_proxy")
+    assert sum(world.server.requests.values()) == 0
+
+
 # --- stapled responses (openssl s_server -status_file) --------------------------------
 
 
