@@ -566,6 +566,21 @@ def test_a_pin_added_to_a_wrapped_array_takes_its_last_elements_indent(
     assert path.read_text() == text.replace(pins, after)
 
 
+@pytest.mark.parametrize("indent", ["", "  "], ids=["flush", "indented"])
+def test_a_pin_added_to_a_host_table_without_pins_starts_its_array(
+    tmp_path: Path, indent: str
+) -> None:
+    """A [[hosts]] table with no `pins` yet gets a wrapped array after its last key, in
+    that key's indentation, and nothing else in the file moves."""
+    text = f'version = 1\n\n[[hosts]]\n{indent}host = "a.example"\n{indent}port = 8443\n# the end\n'
+    path = tmp_path / "pins.toml"
+    path.write_text(text)
+    add_pins(path, "a.example", 8443, [PinEntry(NEW)])
+    added = f"{indent}pins = [\n{indent}{ADDED_LINE}{indent}]\n"
+    assert path.read_text() == text.replace("# the end\n", added + "# the end\n")
+    assert [p.pin for p in load(path).hosts[0].pins] == [NEW]
+
+
 def test_the_last_pin_without_a_comma_is_removed_with_its_line(tmp_path: Path) -> None:
     """The last element, with no comma after it, goes with its whole line: the comma of the
     one before it stays, as TOML allows, and nothing else moves."""

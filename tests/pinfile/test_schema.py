@@ -112,3 +112,22 @@ def test_list_json_and_export_json_show_the_same_keys(run: Any, tmp_path: Path) 
         }
         for pin, plain_pin in zip(shown["pins"], plain["pins"], strict=True):
             assert {k: pin[k] for k in plain_pin} == plain_pin
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [("certs/root.pem", "certs/root.pem"), ("../elsewhere/root.pem", "../elsewhere/root.pem"),
+     ("/etc/ssl/root.pem", "/etc/ssl/root.pem")],
+    ids=["beside", "up-a-directory", "absolute"],
+)  # fmt: skip
+def test_list_json_shows_paths_as_the_pin_file_writes_them(
+    run: Any, tmp_path: Path, written: str, shown: str
+) -> None:
+    """A ca_file is shown as the pin file writes it: relative to the pin file (up a
+    directory too), or absolute, not as this machine's resolved path."""
+    home = tmp_path / "conf"
+    home.mkdir()
+    path = home / "pins.toml"
+    path.write_text(f'version = 1\n[defaults]\nca_file = "{written}"\n')
+    listed = json.loads(run(["list", "-o", "json", "--pin-file", str(path)]).stdout)
+    assert listed["defaults"]["ca_file"] == shown

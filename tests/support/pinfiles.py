@@ -59,6 +59,12 @@ MALFORMED = [
     ("unknown host key", HOST + "verify_chian = false\n", 4, "did you mean 'verify_chain'"),
     ("unknown pin key", PIN_AT_5.format(f'"{LEAF}", lvl = "leaf"'), 5, "unknown key 'lvl'"),
     ("sub-table in a host", HOST + "[hosts.extra]\nx = 1\n", 4, "unknown key 'extra'"),
+    (
+        "sub-tables of [defaults] split by a host",
+        'version = 1\n[defaults.x]\n[[hosts]]\nhost = "a"\n[defaults.y]\n',
+        1,
+        "unknown key 'x' in [defaults]; allowed: warn_days",
+    ),
     ("port as string", HOST + 'port = "443"\n', 4, "port must be an integer"),
     (
         "a long string cut at 57 characters",
