@@ -411,3 +411,16 @@ def test_an_rsa_issuers_crl_is_checked_with_pkcs1(tmp_path: Path, signer: str) -
     else:
         with pytest.raises(Unproven, match="not the issuer's"):
             crl.check(crl.Crl(listed, der), leaf, issuer, NOW)
+
+
+def test_a_crl_signed_with_an_algorithm_no_one_knows_is_refused() -> None:
+    """A CRL naming a signature algorithm cryptography lacks (here a made-up sibling of
+    ecdsa-with-SHA256) cannot be checked, so it proves nothing, and says why; the same CRL
+    with its real algorithm is the twin, test_a_signed_fresh_crl_says_good_or_revoked."""
+    der = _signed().public_bytes(serialization.Encoding.DER)
+    ecdsa_sha256 = bytes.fromhex("06082a8648ce3d040302")
+    assert der.count(ecdsa_sha256) == 2  # in the signed list and in the signature's header
+    made_up = der.replace(ecdsa_sha256, bytes.fromhex("06082a8648ce3d04037f"))
+    listed = crl.Crl(x509.load_der_x509_crl(made_up), made_up)
+    with pytest.raises(Unproven, match=r"^its signature cannot be checked \("):
+        crl.check(listed, REVOKED, ISSUER, NOW)

@@ -59,11 +59,12 @@ def test_length_octets_that_end_the_data_exactly_are_read() -> None:
     [
         b"\x04\x85\x00\x00\x00\x00\x05hello",  # five length octets
         b"\x04\x80hello\x00\x00",  # BER's indefinite length
+        b"\x04\x80" + b"x" * 128,  # the same, with 128 bytes after it: still no length
         b"\x04\x82\x00",  # length octets cut short
         b"\x04\x06hello",  # a value cut short
         b"\x04",  # no length at all
     ],
-    ids=["five-octets", "indefinite", "cut-length", "cut-value", "tag-only"],
+    ids=["five-octets", "indefinite", "indefinite-128", "cut-length", "cut-value", "tag-only"],
 )
 def test_lengths_der_does_not_allow_or_data_cannot_hold_are_refused(element: bytes) -> None:
     """Five length octets, the indefinite form, or fewer bytes than the header promises."""
