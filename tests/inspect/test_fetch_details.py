@@ -179,6 +179,13 @@ def test_a_clean_chain_has_no_remarks(run: Run, chains: Chains) -> None:
             ["certificate [2] is a duplicate of [1]"],
         ),
         (
+            ("leaf", "intermediate", "intermediate", "root"),
+            [
+                "certificate [2] is a duplicate of [1]",
+                "certificate [3] is the trust anchor; clients need not be sent it",
+            ],
+        ),
+        (
             ("leaf", "stranger", "intermediate"),
             ["certificate [1] is not part of the validated path (unneeded)"],
         ),

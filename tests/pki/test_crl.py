@@ -424,3 +424,24 @@ def test_a_crl_signed_with_an_algorithm_no_one_knows_is_refused() -> None:
     listed = crl.Crl(x509.load_der_x509_crl(made_up), made_up)
     with pytest.raises(Unproven, match=r"^its signature cannot be checked \("):
         crl.check(listed, REVOKED, ISSUER, NOW)
+
+
+def test_a_signed_crl_whose_extension_does_not_parse_is_refused_not_a_crash() -> None:
+    """A CRL its issuer really signed, whose partition (issuingDistributionPoint) holds a
+    name of a kind no one defined, proves nothing: `Unproven` naming the fault, so the host
+    is revocation-unavailable rather than crashed; the twin is the well-formed shard CRL
+    of test_the_certificates_own_shard_counts_and_another_does_not."""
+    from cryptography.hazmat.primitives.asymmetric import ec as ec_keys
+
+    from pinctl.pki.der import encode
+
+    tbs = _signed(idp=_idp()).tbs_certlist_bytes
+    uri = b"\x86" + bytes([len(SHARD)]) + SHARD.encode()  # [6] IA5String, the URI
+    assert tbs.count(uri) == 1
+    broken = tbs.replace(uri, b"\x89" + uri[1:])  # [9]: GeneralName's tags end at [8]
+    signature = ISSUER_KEY.sign(broken, ec_keys.ECDSA(hashes.SHA256()))
+    algorithm = encode(0x30, bytes.fromhex("06082a8648ce3d040302"))
+    der = encode(0x30, broken + algorithm + encode(0x03, b"\x00" + signature))
+    listed = crl.Crl(x509.load_der_x509_crl(der), der)
+    with pytest.raises(Unproven, match=r"^the CRL is malformed \("):
+        crl.check(listed, REVOKED, ISSUER, NOW)

@@ -122,6 +122,25 @@ def test_a_label_is_shown_whole_up_to_40_characters(
     assert f"'{shown}' is not " in result.stderr
 
 
+@pytest.mark.parametrize("end", ["CERTIFICATE", "PRIVATE KEY"], ids=["its-own", "another"])
+def test_a_block_ended_by_another_labels_end_is_truncated(
+    cert_pem: bytes, tmp_path: Path, run: Any, end: str
+) -> None:
+    """A certificate block whose END names another label is a cut file, refused naming the
+    BEGIN line; the twin, ended by its own label, pins as openssl does."""
+    path = tmp_path / "cut.pem"
+    path.write_bytes(b"\n" + cert_pem.replace(b"END CERTIFICATE", f"END {end}".encode()))
+    result = run(["pin", "-o", "pins", str(path)])
+    if end == "CERTIFICATE":
+        assert (result.exit_code, result.stdout) == (0, _spki_pin(cert_pem) + "\n")
+    else:
+        assert (result.exit_code, result.stdout) == (2, "")
+        assert result.stderr == (
+            f"pinctl: error: {path}:2: truncated PEM: BEGIN CERTIFICATE has no matching "
+            "END CERTIFICATE line; was the file cut short?\n"
+        )
+
+
 def test_many_begin_lines_without_end_fail_on_the_first(tmp_path: Path, run: Any) -> None:
     """A megabyte of BEGIN lines and no END is one clean error naming line 1."""
     path = tmp_path / "begins.pem"
