@@ -653,6 +653,18 @@ def test_a_pin_ending_a_shared_line_leaves_the_line(tmp_path: Path) -> None:
     assert path.read_text() == text.replace(f'{{ pin = "{INTER}" }},', "")
 
 
+def test_the_last_pin_of_a_one_line_array_with_a_trailing_comma_keeps_the_comma(
+    tmp_path: Path,
+) -> None:
+    """`[A, B,]` without B is `[A,]`: the comma before B goes with it, and the trailing
+    comma the file chose stays where it was."""
+    text = ONE_LINE.replace(f'{{ pin = "{PAY}" }}]', f'{{ pin = "{PAY}" }},]')
+    path = tmp_path / "pins.toml"
+    path.write_text(text)
+    remove(path, "a.example", pins=(Pin.parse(PAY),))
+    assert path.read_text() == text.replace(f', {{ pin = "{PAY}" }},]', ",]")
+
+
 TABLES = f"""\
 version = 1
 
@@ -889,3 +901,22 @@ def test_the_characters_around_the_surrogates_are_written(char: str) -> None:
     from pinctl.pinfile.writer import toml_value
 
     assert toml_value(f"note {char}", None) == f'"note {char}"'
+
+
+def test_a_line_asked_of_a_file_changed_since_it_was_read_is_never_another_hosts(
+    tmp_path: Path,
+) -> None:
+    """The line of a host's unusable ca_file is found by reading the file again. If the
+    host has gone from the file meanwhile, the message falls back on [defaults]' line, never
+    another host's line and never a crash; unchanged, the host's own line is named."""
+    from pinctl.pinfile.reader import key_line
+
+    host = '[[hosts]]\nhost = "{}"\nca_file = "{}.pem"\npins = []\n'
+    text = 'version = 1\n[defaults]\nca_file = "d.pem"\n' + host.format("a.test", "a")
+    path = tmp_path / "pins.toml"
+    path.write_text(text + host.format("b.test", "b"))
+    pin_file = load(path)
+    second = pin_file.hosts[1]
+    assert key_line(pin_file, second, "ca_file") == 10
+    path.write_text(text)  # b.test removed by someone else
+    assert key_line(pin_file, second, "ca_file") == 3

@@ -153,6 +153,25 @@ def test_a_duplicated_extension_is_the_certificates_verdict_not_a_crash() -> Non
     assert "duplicated extension (2.5.29.17)" in verdict.validation.error
 
 
+def test_an_extension_that_does_not_parse_is_the_certificates_verdict_not_a_crash() -> None:
+    """A leaf whose subjectAltName holds a name of a kind no one defined (tag [9]) is
+    untrusted, with the reason in words; the twin is the same leaf unbroken, trusted."""
+    from tests.support.pki import issue
+
+    root, root_key = issue("Root")
+    good, _ = malformed.leaf("bad.test", root.subject, root_key)
+    dns = b"\x82\x08bad.test"
+    assert good.tbs_certificate_bytes.count(dns) == 1
+    broken = good.tbs_certificate_bytes.replace(dns, b"\x89" + dns[1:])
+    leaf = x509.load_der_x509_certificate(malformed.resign(broken, root_key))
+    verdict = validate([leaf], "bad.test", [root], NOW)
+    assert not verdict.validation.trusted
+    assert (verdict.validation.error or "").startswith(
+        "certificate CN=bad.test has extensions that cannot be parsed ("
+    )
+    assert validate([good], "bad.test", [root], NOW).validation.trusted
+
+
 def test_a_dns_san_that_looks_like_an_ip_says_it_is_a_dns_name(
     pki: tuple[x509.Certificate, ec.EllipticCurvePrivateKey],
 ) -> None:

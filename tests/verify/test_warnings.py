@@ -89,6 +89,15 @@ class TestWarnDaysBoundaries:
             f"pin {at[0].pin} expires in 30 days ({at[0].expires})",
         )
 
+    def test_a_retired_pin_says_nothing_and_the_pins_after_it_still_do(self) -> None:
+        """A retired pin is kept on record only: its own expiry is no warning, and the pins
+        listed after it are judged as ever."""
+        old = PinEntry(Pin("sha256", bytes(range(1, 33))), retired=True, expires=TODAY)
+        soon = PinEntry(Pin("sha256", bytes(range(32))), expires=TODAY + timedelta(days=3))
+        assert pin_warnings([old, soon], TODAY, self.WARN) == (
+            f"pin {soon.pin} expires in 3 days ({soon.expires})",
+        )
+
     def test_a_pin_with_a_day_more_does_not_warn(self) -> None:
         after = [PinEntry(Pin("sha256", bytes(range(32))), expires=TODAY + timedelta(days=31))]
         assert pin_warnings(after, TODAY, self.WARN) == ()
