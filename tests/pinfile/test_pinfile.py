@@ -581,6 +581,18 @@ def test_a_pin_added_to_a_host_table_without_pins_starts_its_array(
     assert [p.pin for p in load(path).hosts[0].pins] == [NEW]
 
 
+def test_a_pin_added_to_a_last_host_without_a_final_newline_starts_its_array_below(
+    tmp_path: Path,
+) -> None:
+    """A file whose last line (the host's last key) has no newline gets the new array on
+    lines of its own after it, not glued to the key."""
+    text = 'version = 1\n\n[[hosts]]\nhost = "a.example"\nport = 8443'
+    path = tmp_path / "pins.toml"
+    path.write_text(text)
+    add_pins(path, "a.example", 8443, [PinEntry(NEW)])
+    assert path.read_text() == text + f"\npins = [\n{ADDED_LINE}]\n"
+
+
 def test_the_last_pin_without_a_comma_is_removed_with_its_line(tmp_path: Path) -> None:
     """The last element, with no comma after it, goes with its whole line: the comma of the
     one before it stays, as TOML allows, and nothing else moves."""

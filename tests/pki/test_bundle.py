@@ -171,3 +171,16 @@ def test_an_openssl_trusted_certificate_is_read_as_its_certificate(
         x509.load_pem_x509_certificate(plain),
         x509.load_pem_x509_certificate(other),
     )
+
+
+def test_a_stray_character_in_a_certificates_base64_is_refused_with_its_line(
+    ca: trustme.CA,
+) -> None:
+    """A '!' in the middle of a certificate's base64 is damage, refused with the block's
+    line, not skipped over as a lax decoder would; the twin, the same bytes unharmed, reads."""
+    pem = ca.cert_pem.bytes()
+    lines = pem.split(b"\n")
+    lines[2] = lines[2][:10] + b"!" + lines[2][10:]
+    with pytest.raises(InputError, match=r"^x:3: unreadable certificate \(Only base64 data"):
+        bundle.parse_certificates(b"# roots\n\n" + b"\n".join(lines), "x", REMEDY)
+    assert len(bundle.parse_certificates(b"# roots\n\n" + pem, "x", REMEDY)) == 1

@@ -6,6 +6,7 @@ has lost RSA-PSS parameters and explicit curves; a pin re-derived from it is wro
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -311,3 +312,66 @@ def test_a_java_keystore_with_a_key_pair_pins_like_openssl(
     key.write_bytes(openssl("pkcs12", "-in", str(store), "-nocerts", "-nodes",
                             "-passin", f"pass:{SECRET}"))  # fmt: skip
     assert _pins(run, secret, store) == [openssl_key_pin(str(key))] * 2
+
+
+def _pfx_with_a_right_mac(content: bytes, passphrase: str) -> bytes:
+    """A PKCS#12 file whose authSafe is `content` under a MAC keyed by `passphrase`, as
+    RFC 7292 lays it out (openssl judges the MAC below)."""
+    import hashlib
+    import hmac
+
+    from pinctl.pki.der import encode
+    from pinctl.pki.sealed import MAC, kdf
+
+    salt, iterations = b"saltsalt", 2048
+    secret = (passphrase + "\0").encode("utf-16-be")
+    key = kdf("sha256", secret, salt, iterations, 32, MAC)
+    digest = hmac.new(key, content, hashlib.sha256).digest()
+    sha256 = encode(0x30, encode(0x06, bytes.fromhex("608648016503040201")) + encode(0x05, b""))
+    mac_data = encode(0x30, encode(0x30, sha256 + encode(0x04, digest)) + encode(0x04, salt)
+                      + encode(0x02, iterations.to_bytes(2, "big")))  # fmt: skip
+    data_oid = encode(0x06, bytes.fromhex("2a864886f70d010701"))
+    auth_safe = encode(0x30, data_oid + encode(0xA0, encode(0x04, content)))
+    return encode(0x30, encode(0x02, b"\x03") + auth_safe + mac_data)
+
+
+@pytest.mark.parametrize("contents", ["sm2-key", "no-safe-contents"])
+@pytest.mark.parametrize("right", [True, False], ids=["right", "wrong"])
+def test_a_pkcs12_file_that_cannot_be_read_says_whether_the_passphrase_was_right(
+    secret: Path, tmp_path: Path, run: Run, contents: str, right: bool
+) -> None:
+    """cryptography says "invalid password or PKCS12 data" for both causes; the MAC, which
+    openssl verifies too, settles which. With the right passphrase the error says so and
+    what could not be read (an SM2 key; contents that are no SafeContents); with a wrong one
+    it says the passphrase is wrong, or the file damaged."""
+    p12 = tmp_path / "bundle.p12"
+    if contents == "sm2-key":
+        sm2, cert = tmp_path / "sm2.pem", tmp_path / "sm2.crt"
+        openssl("genpkey", "-algorithm", "SM2", "-out", str(sm2))
+        openssl(
+            "req", "-x509", "-key", str(sm2), "-subj", "/CN=sm2", "-days", "2", "-out", str(cert)
+        )
+        openssl("pkcs12", "-export", "-in", str(cert), "-inkey", str(sm2),
+                "-passout", f"pass:{SECRET}", "-out", str(p12))  # fmt: skip
+    else:
+        from pinctl.pki.der import encode
+
+        p12.write_bytes(_pfx_with_a_right_mac(encode(0x30, encode(0x02, b"\x00")), SECRET))
+    given = SECRET if right else "not the passphrase"
+    secret.write_text(given + "\n")
+    judged = subprocess.run(
+        ["openssl", "pkcs12", "-in", str(p12), "-passin", f"pass:{given}", "-noout", "-info"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert ("Mac verify error" not in judged.stderr) is right  # openssl agrees on the MAC
+    result = run(["pin", "--passphrase-file", str(secret), str(p12)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    if right:
+        assert result.stderr.startswith(
+            f"pinctl: error: {p12}: the passphrase is right (the PKCS#12 MAC checks) but the "
+            "contents cannot be read ("
+        )
+    else:
+        assert result.stderr == (
+            f"pinctl: error: {p12}: cannot decrypt it: wrong passphrase, or the file is damaged\n"
+        )

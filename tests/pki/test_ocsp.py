@@ -118,10 +118,12 @@ def test_unknown_is_reported_as_unknown() -> None:
     )
 
 
-def test_a_delegate_with_the_eku_valid_now_counts() -> None:
-    """A responder certificate the issuer signed, with OCSPSigning, valid now: believed."""
+@pytest.mark.parametrize("days", [(-10, 10), (0, 10), (-10, 0)], ids=["inside", "first", "last"])
+def test_a_delegate_with_the_eku_valid_now_counts(days: tuple[int, int]) -> None:
+    """A responder certificate the issuer signed, with OCSPSigning, valid now: believed,
+    on the first and the last instant of its validity too."""
     key = _key()
-    delegate = _cert("responder", key, (ISSUER, ISSUER_KEY), eku=True)
+    delegate = _cert("responder", key, (ISSUER, ISSUER_KEY), eku=True, days=days)
     assert ocsp.check(_response(signer=(delegate, key), delegate=True), LEAF, ISSUER, NOW)
 
 
