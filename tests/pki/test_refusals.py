@@ -148,7 +148,8 @@ def test_a_duplicated_extension_is_the_certificates_verdict_not_a_crash() -> Non
     with pytest.raises(x509.DuplicateExtension):
         leaf.extensions  # noqa: B018 - what every reader of extensions ran into
     verdict = validate([leaf], "dup.test", [leaf], NOW)
-    assert not verdict.validation.trusted
+    # Nothing of it is judged, its names included: no match is claimed.
+    assert (verdict.validation.trusted, verdict.validation.hostname_match) == (False, False)
     assert verdict.validation.error is not None
     assert "duplicated extension (2.5.29.17)" in verdict.validation.error
 
@@ -165,7 +166,9 @@ def test_an_extension_that_does_not_parse_is_the_certificates_verdict_not_a_cras
     broken = good.tbs_certificate_bytes.replace(dns, b"\x89" + dns[1:])
     leaf = x509.load_der_x509_certificate(malformed.resign(broken, root_key))
     verdict = validate([leaf], "bad.test", [root], NOW)
-    assert not verdict.validation.trusted
+    assert (verdict.validation.trusted, verdict.validation.hostname_match) == (False, False)
+    # No path was built: what was served is all there is, with no anchor to add to it.
+    assert (verdict.path, verdict.anchor_served) == ((leaf,), True)
     assert (verdict.validation.error or "").startswith(
         "certificate CN=bad.test has extensions that cannot be parsed ("
     )
