@@ -187,3 +187,44 @@ def test_an_envelope_pinctl_cannot_reopen_is_named_not_guessed(
         else:
             der, secret = real, b"\xff\xfe not UTF-8"
     assert pkcs8_plaintext(der, secret) == Unopened(named)
+
+
+def _rebuilt(der: bytes, path: tuple[int, ...], extra: bytes) -> bytes:
+    """`der` with `extra` appended inside the element at `path` (child indexes from the
+    top), every enclosing length redone."""
+    from pinctl.pki.der import elements, encode
+
+    if not path:
+        tag = der[0]
+        return encode(tag, b"".join(whole for _, whole, _ in elements(der)) + extra)
+    parts = elements(der)
+    children = [whole for _, whole, _ in parts]
+    children[path[0]] = _rebuilt(children[path[0]], path[1:], extra)
+    return encode(der[0], b"".join(children))
+
+
+def test_a_scrypt_envelope_stating_its_key_length_opens_too(tmp_path: Path) -> None:
+    """RFC 7914 lets scrypt's parameters state the key length after N, r and p; an
+    envelope that does (openssl reads it) opens like one that does not."""
+    plain = tmp_path / "plain.der"
+    plain.write_bytes(_plain(ec.generate_private_key(ec.SECP256R1())))
+    sealed = subprocess.run(
+        ["openssl", "pkcs8", "-topk8", "-inform", "der", "-in", str(plain), "-outform", "der",
+         "-scrypt", "-scrypt_N", "1024", "-passout", f"pass:{SECRET.decode()}"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    from pinctl.pki.der import encode
+
+    # EncryptedPrivateKeyInfo > algorithm > PBES2 params > keyDerivationFunc > scrypt params
+    stated = _rebuilt(sealed, (0, 1, 0, 1), encode(0x02, b"\x20"))
+    assert len(stated) == len(sealed) + 3
+    reads = subprocess.run(
+        ["openssl", "pkcs8", "-inform", "der", "-in", "/dev/stdin", "-outform", "der",
+         "-passin", f"pass:{SECRET.decode()}"],
+        input=stated, check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    key = serialization.load_der_private_key(plain.read_bytes(), None)
+    assert _spki(serialization.load_der_private_key(reads, None).public_key()) == _spki(
+        key.public_key()
+    )  # openssl takes the stated length
+    assert pkcs8_plaintext(stated, SECRET) == plain.read_bytes()
