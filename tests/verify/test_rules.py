@@ -78,22 +78,28 @@ class TestOkHttpRule:
         assert host.status == "pin-mismatch"
         assert any("expired on" in w for w in host.warnings)
 
+    @pytest.mark.parametrize("lines", [False, True], ids=["no-lines", "with-lines"])
     @pytest.mark.parametrize("count", [1, 2])
     def test_only_expired_pins_matching_is_said_so(
-        self, tmp_path: Path, pki: ServedPki, count: int
+        self, tmp_path: Path, pki: ServedPki, count: int, lines: bool
     ) -> None:
         """The mismatch names the fix: the pins that match have expired, the last on the
-        latest of their dates; one pin or two (the leaf's and the intermediate's)."""
+        latest of their dates; one pin or two (the leaf's and the intermediate's), with
+        the pin file's lines when they are known."""
         root, _, served = pki
-        days = [TODAY - timedelta(days=3), TODAY - timedelta(days=1)][:count]
-        pins = [pin(cert, expires=day) for cert, day in zip(served, days, strict=False)]
+        days = [TODAY - timedelta(days=1), TODAY - timedelta(days=3)][:count]
+        pins = [
+            pin(cert, expires=day, line=(7 + n if lines else None))
+            for n, (cert, day) in enumerate(zip(served, days, strict=False))
+        ]
         host = verify_saved_chain(tmp_path, root, served, pins)
         assert host.status == "pin-mismatch"
-        last = days[-1].isoformat()
+        last = days[0].isoformat()
+        where = (" (line 7)" if count == 1 else " (line 7, line 8)") if lines else ""
         assert host.error == (
-            f"the only matching pin expired on {last}"
+            f"the only matching pin{where} expired on {last}"
             if count == 1
-            else f"the 2 matching pins have expired, the last on {last}"
+            else f"the 2 matching pins{where} have expired, the last on {last}"
         )
 
     def test_pin_matches_on_its_expiry_day(self, tmp_path: Path, pki: ServedPki) -> None:
