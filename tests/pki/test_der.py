@@ -145,3 +145,15 @@ def test_a_reason_is_cut_to_160_characters(size: int, shown: int) -> None:
     line, without a dangling space; a shorter one whole."""
     reason = der.plain_reason(ValueError(("word " * 100)[:size] + "\nsecond line"))
     assert reason == ("word " * 100)[:shown].rstrip()
+
+
+@pytest.mark.parametrize(
+    ("element", "reason"),
+    [(b"\x04\x82\x01", "bad length"), (b"\x04\x05\x00", "short")],
+    ids=["length-octets-cut", "value-cut"],
+)
+def test_what_is_cut_short_is_said(element: bytes, reason: str) -> None:
+    """The reason names which part is missing (it reaches messages such as a trusted
+    certificate's "unreadable certificate (bad length)"): the length octets, or the value."""
+    with pytest.raises(ValueError, match=f"^{reason}$"):
+        der.tlv(element, 0)
