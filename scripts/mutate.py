@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import json
 import os
 import random
@@ -236,6 +237,16 @@ def mutants(paths: list[Path]) -> list[Mutant]:
     return found
 
 
+@functools.cache
+def _lines(path: str) -> list[str]:
+    return [line.strip() for line in (ROOT / path).read_text().splitlines()]
+
+
+def line_text(mutant: Mutant) -> str:
+    """The mutant's line as written, stripped: what names it across edits elsewhere."""
+    return _lines(mutant.path)[mutant.line - 1]
+
+
 def equivalents(path: Path) -> dict[tuple[str, str, str], str]:
     """(file, stripped source line, change) -> why the mutant cannot change behaviour.
 
@@ -429,6 +440,11 @@ def main() -> None:
     parser.add_argument(
         "--only", nargs="+", default=[], metavar="FILE:LINE", help="only the mutants of these lines"
     )
+    parser.add_argument(
+        "--unseen", nargs="+", type=Path, default=[], metavar="JSON",
+        help="sample only mutants that no earlier run's --json lists (same file, line text "
+        "and change): a sample the tree was not tuned on",
+    )  # fmt: skip
     args = parser.parse_args()
     # A shell's background job ignores SIGINT, and an ignored signal stays ignored in every
     # child: the Ctrl-C tests would then fail on the real code too and "kill" mutants.
@@ -440,6 +456,13 @@ def main() -> None:
     everything = mutants([f.resolve() for f in files])
     if args.only:
         everything = [m for m in everything if f"{m.path}:{m.line}" in set(args.only)]
+    if args.unseen:
+        seen = {
+            (r["path"], r["text"], r["change"])
+            for earlier in args.unseen
+            for r in json.loads(earlier.read_text())
+        }
+        everything = [m for m in everything if (m.path, line_text(m), m.change) not in seen]
     chosen = everything
     if args.sample and args.sample < len(everything):
         sampler = random.Random(args.seed)  # noqa: S311 - a sample, not a secret
@@ -463,7 +486,8 @@ def main() -> None:
                 outcome = run_mutant(mutant, copy_root, tests, args.limit)
             else:
                 outcome = "uncovered"
-            results.append({**mutant.__dict__, "outcome": outcome, "tests": len(tests),
+            results.append({**mutant.__dict__, "text": line_text(mutant), "outcome": outcome,
+                            "tests": len(tests),
                             "seconds": round(time.monotonic() - started, 1)})  # fmt: skip
             print(f"[{number}/{len(chosen)}] {outcome:9} {mutant.path}:{mutant.line} "
                   f"{mutant.change} ({len(tests)} tests)", flush=True)  # fmt: skip
