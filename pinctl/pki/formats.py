@@ -196,14 +196,13 @@ class _Reader:
         self._key(key, "public_key", raw_spki=raw)
 
     def _pem_private_key(self, block: PemBlock, where: Callable[[], str]) -> None:
-        from cryptography.hazmat.primitives import serialization
-
-        whole = block.canonical()
-        encrypted = block.label == b"ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in whole
         from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import serialization
 
         from pinctl.pki.sealed import pem_plaintext, pkcs8_plaintext, unsupported_key
 
+        whole = block.canonical()
+        encrypted = block.label == b"ENCRYPTED PRIVATE KEY" or b"Proc-Type: 4,ENCRYPTED" in whole
         if not encrypted:
             try:
                 key = serialization.load_pem_private_key(whole, password=None)
