@@ -120,6 +120,25 @@ def test_the_leaf_rotated_under_the_same_ca_breaks_curl_and_ios(
     assert "curl and iOS would refuse" not in result.stdout  # the verdicts say it already
 
 
+def test_judged_as_exactly_curl_and_ios_the_verdicts_alone_say_it(
+    run: Run,
+    tmp_path: Path,
+    ca_pem: Path,
+    server: LoopbackServer,
+    intermediate: trustme.CA,
+) -> None:
+    """`--as curl,ios`, the two clients that pin the leaf and no more: their REJECTs say
+    it, and the default warning that would name them is not repeated."""
+    pins = write(tmp_path, ca_pem, server.port, [OLD_LEAF, inter_pin(intermediate), SPARE_BACKUP])
+    result = run(["verify", "--pin-file", str(pins), "--as", "curl,ios"])
+    assert result.exit_code == 1, result.stdout
+    assert (
+        "      clients: curl REJECT (no leaf pin matches the served leaf), "
+        "ios REJECT (no leaf pin matches the served leaf)"
+    ) in result.stdout.splitlines()
+    assert "would refuse" not in result.stdout
+
+
 def test_the_same_host_with_its_leaf_pinned_passes_as_every_client(
     run: Run,
     tmp_path: Path,

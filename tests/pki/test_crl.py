@@ -193,9 +193,12 @@ def test_a_crl_out_of_its_time_is_refused(
 def test_a_crl_one_second_out_of_its_time_is_refused(
     last: dt.timedelta, next_: dt.timedelta, words: str
 ) -> None:
-    """One second is enough: issued a second from now, or due a second ago."""
-    with pytest.raises(Unproven, match=words):
+    """One second is enough: issued a second from now, or due a second ago; the refusal
+    gives the date that rules it out, to the second."""
+    when = (NOW + (last if words == "in the future" else next_)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with pytest.raises(Unproven, match=words) as refused:
         crl.check(_crl(last=last, next_=next_), LEAF, ISSUER, NOW)
+    assert str(refused.value).endswith(f"{when})" if words == "in the future" else when)
 
 
 @pytest.mark.parametrize(

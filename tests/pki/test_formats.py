@@ -529,3 +529,23 @@ def test_an_input_over_the_size_cap_is_refused_naming_the_cap(
         assert result.stderr.startswith(f"pinctl: error: {path} is larger than 64 MiB; expected")
     else:
         assert (result.exit_code, result.stdout.count("sha256/")) == (0, 1), result.stderr
+
+
+@pytest.mark.parametrize(
+    ("data", "what"),
+    [(b"a b~\t\r\n" * 585 + b"a\x00", "a text file without PEM blocks"),
+     (b"a" * 4095 + b"\x00", "unrecognised binary data"),
+     (b"notes \x7f", "unrecognised binary data"), (b"notes \x1f", "unrecognised binary data")],
+    ids=["nul-after-the-first-4-KiB", "nul-within-them", "delete", "unit-separator"],
+)  # fmt: skip
+def test_text_or_binary_is_judged_on_the_first_4_kib(
+    run: Run, tmp_path: Path, data: bytes, what: str
+) -> None:
+    """What a file is said to be is judged on its first 4096 bytes: printable ASCII,
+    spaces and line ends are text, so a NUL just past them leaves a file text, and one
+    within them, or a DEL or another control character, makes it binary."""
+    path = tmp_path / "notes.txt"
+    path.write_bytes(data + b"a" * 100)
+    result = run(["pin", str(path)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith(f"pinctl: error: {path} is {what}; expected a certificate")

@@ -1166,3 +1166,26 @@ def test_the_core_refuses_an_out_dir_that_is_a_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=f"--out-dir {taken} is not a directory"):
         keygen.generate_backup_keys(request, None)
     assert taken.read_text() == "not a directory\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [(PIN_FILE, "host 'other.example.com' is not in"), ("version = 2\n", "unsupported version 2")],
+    ids=["unknown-host", "invalid-pin-file"],
+)
+def test_a_host_or_pin_file_that_cannot_take_the_pins_is_refused_before_any_key(
+    tmp_path: Path, run: Any, text: str, words: str
+) -> None:
+    """--host that the pin file lacks, or a pin file that does not load, exits 2 before a
+    key is made or a passphrase read (here a passphrase file that is not there would be
+    the error): no key file is left without its pin recorded. The twin is
+    test_recording_the_pins_returns_its_change, which records them."""
+    pins = tmp_path / "pins.toml"
+    pins.write_text(text)
+    keys = tmp_path / "keys"
+    result = kg(run, "--passphrase-file", tmp_path / "no-such-file", "--count", "1",
+                "--host", "other.example.com", "--pin-file", pins, "--out-dir", keys)  # fmt: skip
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert words in result.stderr
+    assert not keys.exists()
+    assert pins.read_text() == text

@@ -50,7 +50,8 @@ def test_pkcs8_plaintext_is_the_unencrypted_pkcs8(tmp_path: Path, envelope: list
 
 
 def test_legacy_pem_plaintext_is_the_unencrypted_key(tmp_path: Path) -> None:
-    """A DEK-Info AES body opens to the DER of the same key, as `openssl ec` wrote it."""
+    """A DEK-Info AES body opens to the DER of the same key, as `openssl ec` wrote it;
+    with a stray character in its base64 it does not open."""
     key = tmp_path / "k.pem"
     subprocess.run(
         ["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", str(key)],
@@ -66,6 +67,10 @@ def test_legacy_pem_plaintext_is_the_unencrypted_key(tmp_path: Path) -> None:
         ["openssl", "ec", "-in", str(key), "-outform", "der"], check=True, capture_output=True
     ).stdout
     assert pem_plaintext(body, SECRET) == expected
+    # A stray character in the base64 is damage, not something to skip over.
+    head, _, data = body.partition(b"\n\n")
+    damaged = head + b"\n\n" + data[:8] + b"!" + data[8:]
+    assert pem_plaintext(damaged, SECRET) == Unopened("PEM encryption AES-128-CBC")
 
 
 @pytest.mark.parametrize(

@@ -412,3 +412,20 @@ def test_the_same_key_with_its_own_algorithm_is_pinned(tmp_path: Path, run: Any)
     path.write_bytes(der)
     result = run(["pin", "-o", "pins", str(path)])
     assert (result.exit_code, result.stdout) == (0, openssl_pin(der) + "\n")
+
+
+@pytest.mark.parametrize("last", [0x03, 0x04], ids=["bit-string", "octet-string"])
+def test_only_an_algorithm_and_a_bit_string_is_pinned_as_an_unknown_key(
+    tmp_path: Path, run: Any, last: int
+) -> None:
+    """An SPKI of an algorithm no one knows (1.2.3.4) is pinned by its bytes, as openssl
+    hashes them; the same outline ending in an OCTET STRING instead of the key's BIT STRING
+    is no key at all, and is refused rather than pinned."""
+    data = _der(0x30, _der(0x30, MADE_UP_OID), _der(last, b"\x00key bits"))
+    path = tmp_path / "unknown.der"
+    path.write_bytes(data)
+    if last == 0x03:
+        result = run(["pin", "-o", "pins", str(path)])
+        assert (result.exit_code, result.stdout) == (0, openssl_pin(data) + "\n")
+    else:
+        _refused(run, path, "unrecognised binary data")
