@@ -72,6 +72,13 @@ def test_compressed_ec_point_is_pinned_as_served(tmp_path: Path, run: Run) -> No
         pytest.skip("this openssl wrote an uncompressed point into the certificate")
     assert _pin(run, cert) == _openssl_spki_pin(cert)
     assert "spki*" not in run(["pin", str(cert)]).stdout  # no re-encoded second pin either
+    # A CSR for the same key carries the same compressed point, and pins to it as well.
+    csr = tmp_path / "compressed.csr"
+    openssl("req", "-new", "-key", str(compressed), "-subj", "/CN=compressed", "-out", str(csr))
+    spki = openssl("req", "-in", str(csr), "-noout", "-pubkey")
+    body = b"".join(line for line in spki.splitlines() if not line.startswith(b"-----"))
+    digest = openssl("dgst", "-sha256", "-binary", data=base64.b64decode(body))
+    assert _pin(run, csr) == "sha256/" + base64.b64encode(digest).decode() == _pin(run, cert)
 
 
 def test_rsa_pss_key_is_pinned_as_served(tmp_path: Path, run: Run) -> None:

@@ -1189,3 +1189,23 @@ def test_a_host_or_pin_file_that_cannot_take_the_pins_is_refused_before_any_key(
     assert words in result.stderr
     assert not keys.exists()
     assert pins.read_text() == text
+
+
+@pytest.mark.parametrize("create", [None, True], ids=["default", "create-host"])
+def test_a_recorder_adds_a_new_host_only_when_asked(tmp_path: Path, create: bool | None) -> None:
+    """A recorder for a host the pin file lacks refuses by default, naming --create-host;
+    asked to create it, it takes the host and the default port."""
+    from pinctl.pinfile.reader import load
+
+    pins = tmp_path / "pins.toml"
+    pins.write_text(PIN_FILE)
+    recorder = (
+        BackupRecorder(pins, "new.example.com")
+        if create is None
+        else BackupRecorder(pins, "new.example.com", create_host=True)
+    )
+    if create is None:
+        with pytest.raises(UsageError, match="add it as a new host with --create-host"):
+            recorder.target(load(pins))
+    else:
+        assert recorder.target(load(pins)) == ("new.example.com", 443)

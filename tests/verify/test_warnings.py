@@ -269,8 +269,8 @@ def test_a_leaf_that_expired_in_year_zero_fails_with_its_date(tmp_path: Path) ->
     args = ["verify", "--pin-file", str(pins), "--chain", str(chain), "--ca-file", str(roots)]
     result = invoke([*args, "--textfile", str(metrics), "y0.test"])
     assert result.exit_code == ExitCode.FAILED, result.stderr
-    assert "untrusted: certificate CN=y0 expired on 0000-01-01" in result.stdout
-    assert "warning: leaf certificate CN=y0 expired on 0000-01-01" in result.stdout
+    assert "untrusted: certificate CN=y0 expired on 0000-01-01\n" in result.stdout
+    assert "warning: leaf certificate CN=y0 expired on 0000-01-01\n" in result.stdout
     assert "internal error" not in result.stdout + result.stderr
     assert 'position="0",spki=' in metrics.read_text()
     assert "} -62167219200\n" in metrics.read_text()
