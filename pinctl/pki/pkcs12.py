@@ -42,15 +42,18 @@ _HASHES = {
 def right_passphrase_refusal(
     name: str, data: bytes, secret: bytes, exc: Exception
 ) -> InputError | None:
-    """Why file `name` cannot be read though `secret` opens its MAC; None when the
-    passphrase is wrong, or may be (no MAC, and cryptography's error says "invalid")."""
+    """Why file `name` cannot be read, when it is not (or may not be) the passphrase: the
+    MAC opens with `secret`, or there is none to ask and cryptography's error is not its
+    "invalid password or data". None when the passphrase is wrong, or may be."""
     verdict = mac_verdict(data, secret)
     if verdict == "wrong" or (verdict == "unknown" and isinstance(exc, (ValueError, TypeError))):
         return None
+    # Without a MAC there is nothing to prove the passphrase right: the error says only what.
+    known = "the passphrase is right (the PKCS#12 MAC checks) but " if verdict == "right" else ""
     return InputError(
-        f"{name}: the passphrase is right (the PKCS#12 MAC checks) but the contents "
-        f"cannot be read ({plain_reason(exc)}); pinctl reads PKCS#12 files of RSA, EC "
-        "(named curves), Ed25519 and Ed448 keys and their certificates"
+        f"{name}: {known}the contents cannot be read ({plain_reason(exc)}); pinctl reads "
+        "PKCS#12 files of RSA, EC (named curves), Ed25519 and Ed448 keys and their "
+        "certificates"
     )
 
 

@@ -314,6 +314,26 @@ def test_a_java_keystore_with_a_key_pair_pins_like_openssl(
     assert _pins(run, secret, store) == [openssl_key_pin(str(key))] * 2
 
 
+def test_a_pkcs12_file_without_a_mac_is_not_said_to_have_a_right_passphrase(
+    secret: Path, tmp_path: Path, run: Run
+) -> None:
+    """`openssl pkcs12 -nomac` writes no MAC, so nothing proves the passphrase: an SM2 key
+    in such a file is refused for what it is, without the claim that "the MAC checks"
+    (its twin with a MAC, below, makes that claim)."""
+    sm2, cert, p12 = tmp_path / "sm2.pem", tmp_path / "sm2.crt", tmp_path / "nomac.p12"
+    openssl("genpkey", "-algorithm", "SM2", "-out", str(sm2))
+    openssl("req", "-x509", "-key", str(sm2), "-subj", "/CN=sm2", "-days", "2", "-out", str(cert))
+    openssl("pkcs12", "-export", "-nomac", "-in", str(cert), "-inkey", str(sm2),
+            "-passout", f"pass:{SECRET}", "-out", str(p12))  # fmt: skip
+    result = run(["pin", "--passphrase-file", str(secret), str(p12)])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"pinctl: error: {p12}: the contents cannot be read (Curve 1.2.156.10197.1.301 is not "
+        "supported); pinctl reads PKCS#12 files of RSA, EC (named curves), Ed25519 and Ed448 "
+        "keys and their certificates\n"
+    )
+
+
 def _pfx_with_a_right_mac(content: bytes, passphrase: str) -> bytes:
     """A PKCS#12 file whose authSafe is `content` under a MAC keyed by `passphrase`, as
     RFC 7292 lays it out (openssl judges the MAC below)."""
