@@ -131,3 +131,13 @@ def test_list_json_shows_paths_as_the_pin_file_writes_them(
     path.write_text(f'version = 1\n[defaults]\nca_file = "{written}"\n')
     listed = json.loads(run(["list", "-o", "json", "--pin-file", str(path)]).stdout)
     assert listed["defaults"]["ca_file"] == shown
+
+
+@pytest.mark.parametrize(
+    "value", ["10.0.0.5", "b.test:1", "b.test:65535", "[::1]:443", "[2001:db8::5]"]
+)
+def test_connect_to_takes_an_address_with_any_port_in_range(value: str) -> None:
+    """The twins of the connect_to refusals (port 0, 65536 and 99999, see MALFORMED): an
+    address or name, with a port from 1 to 65535, loads as written."""
+    pins = loads(f'version = 1\n[[hosts]]\nhost = "a.test"\nconnect_to = "{value}"\npins = []\n')
+    assert pins.hosts[0].connect_to == value

@@ -41,6 +41,7 @@ def test_split_host_reads_every_spelling(text: str, expected: tuple[str, int | N
         ("[::1]x", "unexpected 'x' after the IPv6 address"),
         ("a.test:0", "port '0' is not a number from 1 to 65535"),
         ("a.test:70000", "port '70000' is not a number from 1 to 65535"),
+        ("[::1]:65536", "port '65536' is not a number from 1 to 65535"),
         ("a.test:x", "port 'x' is not a number from 1 to 65535"),
     ],
 )

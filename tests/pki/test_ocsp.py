@@ -288,3 +288,29 @@ def test_a_mangled_response_only_ever_raises_the_clean_error() -> None:
         except Unproven:
             continue
         assert answer.status == "revoked", "a flipped bit never turns revoked into good"
+
+
+def test_responders_are_the_ocsp_entries_of_the_aia_only() -> None:
+    """authorityInformationAccess also names where the issuer's certificate is (caIssuers),
+    and may give a responder by a non-URI name: neither is asked for an OCSP answer, and a
+    certificate without the extension has no responder."""
+    from cryptography.x509.oid import AuthorityInformationAccessOID as Aia
+
+    key = _key()
+    described = [
+        x509.AccessDescription(
+            Aia.CA_ISSUERS, x509.UniformResourceIdentifier("http://ca.test/i.der")
+        ),
+        x509.AccessDescription(Aia.OCSP, x509.DNSName("ocsp-by-name.test")),
+        x509.AccessDescription(Aia.OCSP, x509.UniformResourceIdentifier("http://ocsp.test/")),
+    ]
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "aia")])
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(ISSUER.subject)
+        .public_key(key.public_key()).serial_number(77)
+        .not_valid_before(NOW - dt.timedelta(days=1)).not_valid_after(NOW + dt.timedelta(days=1))
+        .add_extension(x509.AuthorityInformationAccess(described), critical=False)
+        .sign(ISSUER_KEY, hashes.SHA256())
+    )  # fmt: skip
+    assert ocsp.responders(cert) == ["http://ocsp.test/"]
+    assert ocsp.responders(ISSUER) == []

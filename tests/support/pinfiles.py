@@ -161,6 +161,7 @@ MALFORMED = [
     ("negative warn_days", "version = 1\n[defaults]\nwarn_days = -1\n", 3, "0 or more"),
     ("warn_days as bool", "version = 1\n[defaults]\nwarn_days = true\n", 3, "not the boolean true"),
     ("bad connect_to", HOST + 'connect_to = "10.0.0.5:99999"\n', 4, "connect_to must be"),
+    ("connect_to port 65536", HOST + 'connect_to = "b.test:65536"\n', 4, "connect_to must be"),
     ("empty ca_file", HOST + 'ca_file = ""\n', 4, "ca_file must be a path"),
     (
         "inline host table",
