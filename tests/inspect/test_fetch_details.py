@@ -206,6 +206,38 @@ def test_remarks_on_the_served_chain(
     assert chains.remarks(run, *(getattr(chains, name) for name in order)) == expected
 
 
+@pytest.mark.parametrize("shape", ["leaf-under-the-root", "self-signed"])
+def test_a_two_certificate_path_remarks_the_sent_root_and_a_self_signed_leaf_is_not(
+    run: Run, tmp_path: Path, shape: str
+) -> None:
+    """A leaf issued by the root itself, sent with the root: the root is remarked as the
+    anchor clients need not be sent. A self-signed server certificate, trusted as its own
+    anchor, must be sent, and is not remarked."""
+    from cryptography.hazmat.primitives import serialization
+
+    from tests.support.pki import issue
+
+    ca_pem = tmp_path / "ca.pem"
+    pem = serialization.Encoding.PEM
+    if shape == "self-signed":
+        cert, key = issue("localhost", sans=["localhost"])
+        chain, expected = cert.public_bytes(pem), []
+        ca_pem.write_bytes(chain)
+    else:
+        root, root_key = issue("Root")
+        cert, key = issue("leaf", (root, root_key), sans=["localhost"])
+        chain = cert.public_bytes(pem) + root.public_bytes(pem)
+        expected = ["certificate [1] is the trust anchor; clients need not be sent it"]
+        ca_pem.write_bytes(root.public_bytes(pem))
+    key_pem = key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    with tls_server(pem_context(chain, key_pem)) as srv:
+        source = _fetch(run, f"localhost:{srv.port}", ca_pem)
+    assert source["validation"]["trusted"], source["validation"]
+    assert source["chain_remarks"] == expected
+
+
 @pytest.mark.parametrize("sent", [True, False], ids=["root-sent", "root-not-sent"])
 def test_the_anchor_is_listed_once_whether_or_not_it_was_sent(
     run: Run, chains: Chains, sent: bool

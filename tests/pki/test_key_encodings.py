@@ -79,6 +79,10 @@ def test_compressed_ec_point_is_pinned_as_served(tmp_path: Path, run: Run) -> No
     body = b"".join(line for line in spki.splitlines() if not line.startswith(b"-----"))
     digest = openssl("dgst", "-sha256", "-binary", data=base64.b64decode(body))
     assert _pin(run, csr) == "sha256/" + base64.b64encode(digest).decode() == _pin(run, cert)
+    # So does the key itself, as SEC1 and as PKCS#8 (whose inner key omits the curve).
+    pkcs8 = tmp_path / "kc8.pem"
+    openssl("pkey", "-in", str(compressed), "-out", str(pkcs8))
+    assert _pin(run, compressed) == _pin(run, pkcs8) == _pin(run, cert)
 
 
 def test_rsa_pss_key_is_pinned_as_served(tmp_path: Path, run: Run) -> None:

@@ -80,8 +80,11 @@ def test_output_is_standard_padded_base64_like_openssl() -> None:
         ("hello world", "not base64 or hex"),
         ("sha256/" + "A" * 43 + "\u00e9", "not base64 or hex"),
         ('pin-sha256="r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="; max-age=60', "whole Public"),
-        ('pin-sha256="r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="; '
-         'pin-sha256="YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg="', "whole Public"),
+        (
+            'pin-sha256="r/mIkG3eEpVdm+u/ko/cwxzOMo1bk4TyHIlByibiA5E="; '
+            'pin-sha256="YLh1dUR9y6Kja30RrAn7JKnbQG/uEtLMkBgFF2Fuihg="',
+            "whole Public",
+        ),
         ("ab:cd:ef", "no known digest size"),
     ],
 )
