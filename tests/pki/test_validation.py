@@ -504,3 +504,18 @@ def test_the_stores_kept_for_sets_of_roots_are_bounded() -> None:
     kept = validation._store(first)
     validation._store(second)
     assert validation._store(first) is kept
+
+
+def test_a_name_the_leaf_does_not_claim_is_a_false_match_not_an_unknown_one(
+    ca: trustme.CA,
+) -> None:
+    """hostname_match is a boolean either way (JSON false, never null): a trusted chain
+    asked for a name its leaf lacks is (trusted, no match); the name it has, a match."""
+    chain = served(ca.issue_cert("example.test"))
+    other = validate(chain, "other.test", [load(ca.cert_pem)], NOW).validation
+    assert (other.trusted, other.hostname_match) == (True, False)
+    assert other.hostname_match is False
+    assert other.error == "name other.test not in the certificate (it is valid for example.test)"
+    assert (
+        validate(chain, "example.test", [load(ca.cert_pem)], NOW).validation.hostname_match is True
+    )
