@@ -218,6 +218,9 @@ def test_openssl_verifies_the_csr_and_shows_subject_and_sans(batch: Batch) -> No
         ) in proc.stdout
         # Not critical: the subject names the host too (RFC 5280 4.2.1.6).
         assert "X509v3 Subject Alternative Name: \n" in proc.stdout
+        signed = {"ec-p256": "ecdsa-with-SHA256", "ec-p384": "ecdsa-with-SHA384",
+                  "ed25519": "ED25519"}.get(batch.key_type, "sha256WithRSAEncryption")  # fmt: skip
+        assert f"Signature Algorithm: {signed}\n" in proc.stdout  # each curve's own hash
         der = openssl("req", "-in", key["csr_file"], "-pubkey", "-noout")
         spki = openssl("pkey", "-pubin", "-outform", "der", data=der)
         assert openssl_pin(spki) == key["spki"]["sha256"]
