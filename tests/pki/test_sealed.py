@@ -233,3 +233,27 @@ def test_a_scrypt_envelope_stating_its_key_length_opens_too(tmp_path: Path) -> N
         key.public_key()
     )  # openssl takes the stated length
     assert pkcs8_plaintext(stated, SECRET) == plain.read_bytes()
+
+
+def test_a_pbkdf2_envelope_with_an_unknown_prf_is_left_unopened(tmp_path: Path) -> None:
+    """PBKDF2 keyed by a PRF pinctl has no name for (here a made-up sibling of
+    hmacWithSHA256) is left unopened, named, not guessed at or crashed on; the twin is
+    openssl's own envelope, which opens."""
+    plain = tmp_path / "plain.der"
+    plain.write_bytes(_plain(ec.generate_private_key(ec.SECP256R1())))
+    sealed = subprocess.run(
+        ["openssl", "pkcs8", "-topk8", "-inform", "der", "-in", str(plain), "-outform", "der",
+         "-v2", "aes-256-cbc", "-v2prf", "hmacWithSHA256", "-passout", f"pass:{SECRET.decode()}"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    assert pkcs8_plaintext(sealed, SECRET) == plain.read_bytes()
+    hmac_sha256 = bytes.fromhex("06082a864886f70d0209")
+    assert sealed.count(hmac_sha256) == 1
+    made_up = sealed.replace(hmac_sha256, bytes.fromhex("06082a864886f70d027f"))
+    assert pkcs8_plaintext(made_up, SECRET) == Unopened("PBES2 (PBKDF2, AES-256-CBC)")
+    once = subprocess.run(  # a single iteration is a count like any other
+        ["openssl", "pkcs8", "-topk8", "-inform", "der", "-in", str(plain), "-outform", "der",
+         "-v2", "aes-256-cbc", "-iter", "1", "-passout", f"pass:{SECRET.decode()}"],
+        check=True, capture_output=True,
+    ).stdout  # fmt: skip
+    assert pkcs8_plaintext(once, SECRET) == plain.read_bytes()
