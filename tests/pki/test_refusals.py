@@ -191,6 +191,9 @@ def test_a_dns_san_that_looks_like_an_ip_says_it_is_a_dns_name(
     assert "it is valid for 8.8.8.8)" not in verdict.validation.error
     as_ip = _leaf(root, key, sans=[x509.IPAddress(ipaddress.ip_address("8.8.8.8"))])
     assert validate([as_ip], "8.8.8.8", [root], NOW).validation.hostname_match  # the twin
+    # An address the leaf does not list at all is the plain mismatch, not that story.
+    other = validate([leaf], "9.9.9.9", [root], NOW).validation
+    assert other.error == "name 9.9.9.9 not in the certificate (it is valid for 8.8.8.8)"
 
 
 def test_verifier_debug_text_never_reaches_users() -> None:
