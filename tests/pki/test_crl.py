@@ -284,6 +284,10 @@ def test_pem_and_der_are_read_and_garbage_refused() -> None:
     assert str(refused.value) == "the body is truncated or not a CRL (DER short data)"
     with pytest.raises(Unproven, match="over the cap of 100"):
         crl.load_crl(der, max_bytes=100)
+    # The cap is a size a CRL may have: exactly at it is read, a byte over is not.
+    assert crl.load_crl(der, max_bytes=len(der)) == crl.Crl(listed, der)
+    with pytest.raises(Unproven, match=f"has {len(der)} bytes, over the cap of {len(der) - 1}"):
+        crl.load_crl(der, max_bytes=len(der) - 1)
 
 
 def test_distribution_points_keep_every_scheme() -> None:
