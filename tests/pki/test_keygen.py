@@ -269,6 +269,11 @@ def test_keys_use_pbes2_with_a_strong_kdf(tmp_path: Path, secret_file: Path, run
     rounds = re.search(r"prim: INTEGER\s+:([0-9A-F]+)", parsed)
     assert rounds is not None
     assert int(rounds.group(1), 16) == keygen.PBKDF2_ITERATIONS >= 600_000
+    # A 16-byte random salt (as NIST SP 800-132 asks) and AES's 16-byte IV, in that order.
+    assert [int(n) for n in re.findall(r"hl=2 l= *(\d+) prim: OCTET STRING", parsed)][:2] == [
+        16,
+        16,
+    ]
 
 
 def test_two_keys_never_share_salt_or_iv(tmp_path: Path, secret_file: Path, run: Any) -> None:
