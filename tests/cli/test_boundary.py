@@ -361,9 +361,8 @@ def test_a_signal_stops_a_hung_verify_cleanly(
 
 
 # Ctrl-C that arrives while a finalizer runs: Python prints "Exception ignored" and drops
-# the KeyboardInterrupt. The finalizer runs at pinctl's first wait on the network, as
-# importlib's module-lock callbacks do when an import happens there.
-_CTRL_C_DROPPED_IN_A_FINALIZER = """
+# the KeyboardInterrupt.
+_DROPPED = """
 import os, select, signal, sys
 
 class Dropped:
@@ -371,7 +370,13 @@ class Dropped:
         os.kill(os.getpid(), signal.SIGINT)
         for _ in range(3):  # the handler runs here, inside the finalizer
             pass
+"""
 
+# The finalizer runs at pinctl's first wait on the network, as importlib's module-lock
+# callbacks do when an import happens there.
+_CTRL_C_DROPPED_IN_A_FINALIZER = (
+    _DROPPED
+    + """
 real_poll = select.poll
 
 class Poll:
@@ -397,6 +402,7 @@ sys.argv[0] = "pinctl"
 from pinctl.__main__ import main
 main()
 """
+)
 
 
 @pytest.mark.parametrize("found_again", [True, False], ids=["pinctl", "python-alone"])
@@ -435,15 +441,9 @@ _PYTHON_ALONE = (
 
 # The same dropped Ctrl-C, in a finalizer that runs while a command's module is imported,
 # as importlib's module-lock callbacks do: far from any pool.
-_CTRL_C_DROPPED_WHILE_A_COMMAND_LOADS = """
-import os, signal, sys
-
-class Dropped:
-    def __del__(self):
-        os.kill(os.getpid(), signal.SIGINT)
-        for _ in range(3):  # the handler runs here, inside the finalizer
-            pass
-
+_CTRL_C_DROPPED_WHILE_A_COMMAND_LOADS = (
+    _DROPPED
+    + """
 class Loading:
     def find_spec(self, name, path=None, target=None):
         if name == "pinctl.cli.pin":
@@ -456,6 +456,7 @@ sys.argv[0] = "pinctl"
 from pinctl.__main__ import main
 main()
 """
+)
 
 
 @pytest.mark.parametrize("kept", [True, False], ids=["pinctl", "python-alone"])
